@@ -1,0 +1,228 @@
+// Package apply executes a plan: it uploads what the plan says to upload,
+// binds reused identifiers, forgets what left the configuration, and
+// commits every identifier to the state as soon as its reply verified, so
+// that a crash loses at most the uploads in flight. It decides nothing: the
+// plan is the whole of what it does.
+package apply
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/wxmedia/wxmedia/plan"
+	"github.com/wxmedia/wxmedia/state"
+	"github.com/wxmedia/wxmedia/uploader"
+)
+
+// ErrFileChanged is returned (wrapped, per resource) when a source file's
+// bytes differ from what was planned.
+var ErrFileChanged = errors.New("source file changed since planning")
+
+// Uploader sends one file to one merchant's API.
+type Uploader interface {
+	Upload(ctx context.Context, r uploader.Request) (uploader.Result, error)
+}
+
+// Options configure an apply.
+type Options struct {
+	// Store receives every commit.
+	Store state.Backend
+	// Uploaders by merchant block name; every merchant with an upload in
+	// the plan must have one.
+	Uploaders map[string]Uploader
+	// Parallelism bounds concurrent uploads; <= 0 means 4.
+	Parallelism int
+	// Now is the clock for uploaded_at; nil means time.Now.
+	Now func() time.Time
+	// OnEvent, if set, is called (from several goroutines) as work finishes.
+	OnEvent func(Event)
+}
+
+// Event reports one finished resource change.
+type Event struct {
+	Change *plan.ResourceChange
+	Err    error
+}
+
+// Failure is a resource change that did not complete.
+type Failure struct {
+	Addr string
+	Err  error
+}
+
+// Result summarises an apply.
+type Result struct {
+	Uploaded, Reused, Forgotten, Updated int
+	UploadedBytes                         int64
+	Failures                              []Failure
+}
+
+// Apply executes p. A per-resource failure does not stop the rest; it is
+// listed in the result. The error is for failures that stop everything
+// (the state cannot be written).
+func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
+	if o.Parallelism <= 0 {
+		o.Parallelism = 4
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	res := &Result{}
+	var mu sync.Mutex
+	fail := func(c *plan.ResourceChange, err error) {
+		mu.Lock()
+		res.Failures = append(res.Failures, Failure{Addr: c.Addr, Err: err})
+		mu.Unlock()
+		if o.OnEvent != nil {
+			o.OnEvent(Event{Change: c, Err: err})
+		}
+	}
+	done := func(c *plan.ResourceChange) {
+		if o.OnEvent != nil {
+			o.OnEvent(Event{Change: c})
+		}
+	}
+
+	// Forget first: it only touches the state.
+	var forget []string
+	for _, c := range p.Changes {
+		if c.Action == plan.Forget {
+			forget = append(forget, c.Addr)
+		}
+	}
+	if len(forget) > 0 {
+		if err := o.Store.RemoveResources(forget...); err != nil {
+			return res, fmt.Errorf("removing forgotten resources from state: %w", err)
+		}
+		res.Forgotten = len(forget)
+		for _, c := range p.Changes {
+			if c.Action == plan.Forget {
+				done(c)
+			}
+		}
+	}
+
+	// Uploads, in parallel, each committed as soon as it verifies.
+	var uploads []*plan.ResourceChange
+	for _, c := range p.Changes {
+		if c.Action == plan.Upload || c.Action == plan.Reupload {
+			uploads = append(uploads, c)
+		}
+	}
+	issued := map[string]state.CacheEntry{} // by uploading address
+	var fatal error
+	sem := make(chan struct{}, o.Parallelism)
+	var wg sync.WaitGroup
+	for _, c := range uploads {
+		if ctx.Err() != nil {
+			fail(c, ctx.Err())
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(c *plan.ResourceChange) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			entry, err := upload(ctx, c, o)
+			if err != nil {
+				var se *storeError
+				if errors.As(err, &se) {
+					mu.Lock()
+					if fatal == nil {
+						fatal = se.err
+					}
+					mu.Unlock()
+				}
+				fail(c, err)
+				return
+			}
+			mu.Lock()
+			issued[c.Addr] = entry
+			res.Uploaded++
+			res.UploadedBytes += c.After.Size
+			mu.Unlock()
+			done(c)
+		}(c)
+	}
+	wg.Wait()
+	if fatal != nil {
+		return res, fatal
+	}
+
+	// Reuses and metadata updates, once the uploads they may wait for are in.
+	for _, c := range p.Changes {
+		switch c.Action {
+		case plan.Reuse:
+			id, at := c.After.ID, c.After.UploadedAt
+			if c.ReuseOf != "" {
+				e, ok := issued[c.ReuseOf]
+				if !ok {
+					fail(c, fmt.Errorf("not bound: the upload of the same bytes by %s failed", c.ReuseOf))
+					continue
+				}
+				id, at = e.ID, e.UploadedAt
+			}
+			if err := o.Store.PutResource(record(c, id, at)); err != nil {
+				return res, fmt.Errorf("recording %s in state: %w", c.Addr, err)
+			}
+			res.Reused++
+			done(c)
+		case plan.NoOp:
+			if c.Before != nil && (c.Before.Source != c.After.Source || c.Before.Filename != c.After.Filename) {
+				if err := o.Store.PutResource(record(c, c.After.ID, c.After.UploadedAt)); err != nil {
+					return res, fmt.Errorf("recording %s in state: %w", c.Addr, err)
+				}
+				res.Updated++
+			}
+		}
+	}
+	sort.Slice(res.Failures, func(i, j int) bool { return res.Failures[i].Addr < res.Failures[j].Addr })
+	return res, nil
+}
+
+// storeError marks a failure to write the state, which stops the apply.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+func upload(ctx context.Context, c *plan.ResourceChange, o Options) (state.CacheEntry, error) {
+	up := o.Uploaders[c.Merchant]
+	if up == nil {
+		return state.CacheEntry{}, fmt.Errorf("no uploader for merchant %q", c.Merchant)
+	}
+	// What is uploaded is exactly the bytes that were planned.
+	content, err := os.ReadFile(c.Path)
+	if err != nil {
+		return state.CacheEntry{}, fmt.Errorf("reading %s: %w", c.After.Source, err)
+	}
+	sum := sha256.Sum256(content)
+	if got := hex.EncodeToString(sum[:]); got != c.After.SHA256 || int64(len(content)) != c.After.Size {
+		return state.CacheEntry{}, fmt.Errorf("%s: %w (planned sha256 %s, now %s); plan again", c.After.Source, ErrFileChanged, c.After.SHA256[:12], got[:12])
+	}
+	r, err := up.Upload(ctx, uploader.Request{API: uploader.API(c.API), Filename: c.After.Filename, Content: content, SHA256: c.After.SHA256})
+	if err != nil {
+		return state.CacheEntry{}, err
+	}
+	now := o.Now().UTC()
+	entry := state.CacheEntry{CacheKey: c.CacheKey(), ID: r.ID, Filename: c.After.Filename, Size: c.After.Size, UploadedAt: now}
+	if err := o.Store.CommitUpload(record(c, r.ID, now), entry); err != nil {
+		return state.CacheEntry{}, &storeError{fmt.Errorf("recording %s (identifier %s) in state: %w", c.Addr, r.ID, err)}
+	}
+	return entry, nil
+}
+
+func record(c *plan.ResourceChange, id string, at time.Time) state.Resource {
+	return state.Resource{
+		Address: c.Addr, Type: c.Type, Name: c.Name, Key: c.Key, Merchant: c.Merchant, MchID: c.MchID,
+		Service: c.Service, API: c.API, Source: c.After.Source, Filename: c.After.Filename,
+		SHA256: c.After.SHA256, Size: c.After.Size, ID: id, UploadedAt: at.UTC(),
+	}
+}

@@ -1,0 +1,369 @@
+// Package plan computes what an apply would do, as a pure value: it hashes
+// and checks the configured source files, compares them with the state and
+// the content-addressed cache, and decides one Action per resource instance.
+// It never touches the network and never writes the state. The human view
+// of a plan (Render) lives here too; other views render the same value.
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/wxmedia/wxmedia/schema"
+	"github.com/wxmedia/wxmedia/state"
+)
+
+// Action is what apply does with one resource instance.
+type Action int
+
+// The actions, in the order a plan lists them.
+const (
+	NoOp     Action = iota // content unchanged: nothing to do
+	Upload                 // new instance, content never uploaded: upload
+	Reupload               // content changed and not uploaded before: upload
+	Reuse                  // content already uploaded for this merchant and API: bind its identifier
+	Forget                 // gone from the configuration: drop from state (remote media is kept)
+)
+
+var actionNames = [...]string{NoOp: "noop", Upload: "upload", Reupload: "reupload", Reuse: "reuse", Forget: "forget"}
+
+// String returns the machine-readable name used in JSON views.
+func (a Action) String() string { return actionNames[a] }
+
+// MarshalJSON encodes the action by name.
+func (a Action) MarshalJSON() ([]byte, error) { return json.Marshal(a.String()) }
+
+// Object is the recorded or planned value of one instance.
+type Object struct {
+	Source   string `json:"source"`
+	Filename string `json:"filename"`
+	SHA256   string `json:"sha256"`
+	Size     int64  `json:"size"`
+	// ID is the identifier; "" means known after apply.
+	ID         string    `json:"id,omitempty"`
+	UploadedAt time.Time `json:"uploaded_at,omitzero"`
+}
+
+// ResourceChange is the planned change of one resource instance.
+type ResourceChange struct {
+	Addr     string `json:"address"`
+	Type     string `json:"type"`
+	Name     string `json:"name"`
+	Key      string `json:"index,omitempty"`
+	Merchant string `json:"merchant"`
+	MchID    string `json:"mchid"`
+	// Service is the cache's service: "wechatpay", a sandbox ID or an endpoint URL.
+	Service string `json:"service"`
+	API     string `json:"api"`
+	Action  Action `json:"action"`
+	// Before is nil for an upload of a new instance; After is nil for forget.
+	Before *Object `json:"before"`
+	After  *Object `json:"after"`
+	// Path is the absolute source path apply reads; "" for forget.
+	Path string `json:"-"`
+	// Replace is true when -replace forced the upload.
+	Replace bool `json:"replace,omitempty"`
+	// ReuseOf names the instance in this plan whose upload a reuse waits
+	// for, when the same bytes are uploaded once for several instances.
+	ReuseOf string `json:"reuse_of,omitempty"`
+}
+
+// CacheKey is the content-addressed cache key of the planned content.
+func (c *ResourceChange) CacheKey() state.CacheKey {
+	return state.CacheKey{Service: c.Service, MchID: c.MchID, API: c.API, SHA256: c.After.SHA256}
+}
+
+// OutputChange is the planned change of one output.
+type OutputChange struct {
+	Name      string `json:"name"`
+	Action    string `json:"action"` // "create", "update", "delete" or "noop"
+	Sensitive bool   `json:"sensitive"`
+	// After is the planned value; unknown parts are known after apply.
+	After cty.Value `json:"-"`
+}
+
+// Summary counts the actions.
+type Summary struct {
+	Upload      int   `json:"upload"`
+	Reupload    int   `json:"reupload"`
+	Reuse       int   `json:"reuse"`
+	Forget      int   `json:"forget"`
+	NoOp        int   `json:"noop"`
+	UploadBytes int64 `json:"upload_bytes"`
+}
+
+// Plan is a complete plan.
+type Plan struct {
+	// Lineage and Serial identify the state the plan was made against.
+	Lineage string
+	Serial  uint64
+	// Changes, sorted by address, one per instance in config or state.
+	Changes []*ResourceChange
+	Outputs []OutputChange
+	Summary Summary
+}
+
+// HasChanges reports whether applying the plan would change anything:
+// any action other than no-op, or any output change.
+func (p *Plan) HasChanges() bool {
+	s := p.Summary
+	if s.Upload+s.Reupload+s.Reuse+s.Forget > 0 {
+		return true
+	}
+	for _, o := range p.Outputs {
+		if o.Action != "noop" {
+			return true
+		}
+	}
+	return false
+}
+
+// MerchantIdentity is what the plan needs to know of a merchant.
+type MerchantIdentity struct {
+	MchID   string
+	Service string
+}
+
+// Input is everything a plan is computed from.
+type Input struct {
+	Eval  *schema.Evaluation
+	State *state.Snapshot
+	// Cache looks up content-addressed cache entries (one read).
+	Cache func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, error)
+	// Merchants by merchant block name.
+	Merchants map[string]MerchantIdentity
+	// Replace forces an upload for these instance or resource addresses.
+	Replace map[string]bool
+	// Hash computes file facts; nil uses HashFiles.
+	Hash func(paths []string) []FileResult
+}
+
+// Service returns the cache service for an endpoint: "wechatpay" for
+// WeChat Pay's own hosts, the endpoint URL otherwise. Sandbox merchants use
+// their sandbox's instance ID instead.
+func Service(endpoint string) string {
+	if endpoint == "" {
+		return "wechatpay"
+	}
+	u, err := url.Parse(endpoint)
+	if err == nil && u.Scheme == "https" {
+		h := strings.ToLower(u.Hostname())
+		if h == "mch.weixin.qq.com" || strings.HasSuffix(h, ".mch.weixin.qq.com") {
+			return "wechatpay"
+		}
+	}
+	return strings.TrimRight(endpoint, "/")
+}
+
+// Make computes the plan. Diagnostics name the resource, the file and the
+// rule for every source file that its API would refuse.
+func Make(in Input) (*Plan, hcl.Diagnostics) {
+	p := &Plan{Lineage: in.State.Lineage, Serial: in.State.Serial}
+	insts := in.Eval.Instances
+	paths := make([]string, len(insts))
+	for i, inst := range insts {
+		paths[i] = inst.Path
+	}
+	hash := in.Hash
+	if hash == nil {
+		hash = HashFiles
+	}
+	files := hash(paths)
+
+	var diags hcl.Diagnostics
+	changes := make([]*ResourceChange, 0, len(insts))
+	for i, inst := range insts {
+		f := files[i]
+		if err := f.Check(inst.Resource.Spec, inst.Filename); err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Source file refused",
+				Detail:   fmt.Sprintf("%s: %s: %s.", inst.Addr, inst.Source, err),
+				Subject:  inst.SourceRange.Ptr(),
+			})
+			continue
+		}
+		mi := in.Merchants[inst.Merchant]
+		c := &ResourceChange{
+			Addr: inst.Addr, Type: inst.Resource.Type, Name: inst.Resource.Name, Key: inst.Key,
+			Merchant: inst.Merchant, MchID: mi.MchID, Service: mi.Service, API: string(inst.Resource.Spec.API),
+			Path:  inst.Path,
+			After: &Object{Source: inst.Source, Filename: inst.Filename, SHA256: f.SHA256, Size: f.Size},
+		}
+		if prior, ok := in.State.Resources[inst.Addr]; ok {
+			c.Before = objectOf(prior)
+		}
+		c.Replace = in.Replace[inst.Addr] || in.Replace[inst.Resource.Addr()]
+		changes = append(changes, c)
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+
+	// Decide: unchanged content is a no-op; otherwise the cache decides
+	// between reuse and upload.
+	var lookups []state.CacheKey
+	for _, c := range changes {
+		if !c.unchanged(in.State.Resources[c.Addr]) || c.Replace {
+			lookups = append(lookups, c.CacheKey())
+		}
+	}
+	cached := map[state.CacheKey]state.CacheEntry{}
+	if len(lookups) > 0 && in.Cache != nil {
+		var err error
+		cached, err = in.Cache(lookups)
+		if err != nil {
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the content cache", Detail: err.Error()}}
+		}
+	}
+	uploading := map[state.CacheKey]string{}
+	for _, c := range changes {
+		prior, hadPrior := in.State.Resources[c.Addr]
+		switch {
+		case !c.Replace && c.unchanged(prior):
+			c.Action = NoOp
+			c.After.ID = prior.ID
+			c.After.UploadedAt = prior.UploadedAt
+		case !c.Replace && cached[c.CacheKey()].ID != "":
+			e := cached[c.CacheKey()]
+			c.Action = Reuse
+			c.After.ID = e.ID
+			c.After.UploadedAt = e.UploadedAt
+		case uploading[c.CacheKey()] != "" && !c.Replace:
+			c.Action = Reuse
+			c.ReuseOf = uploading[c.CacheKey()]
+		default:
+			if hadPrior {
+				c.Action = Reupload
+			} else {
+				c.Action = Upload
+			}
+			if uploading[c.CacheKey()] == "" {
+				uploading[c.CacheKey()] = c.Addr
+			} else {
+				// -replace of identical bytes: upload once, bind the rest.
+				c.Action = Reuse
+				c.ReuseOf = uploading[c.CacheKey()]
+			}
+		}
+	}
+	// Instances in state but no longer configured are forgotten.
+	configured := make(map[string]bool, len(changes))
+	for _, c := range changes {
+		configured[c.Addr] = true
+	}
+	for addr, r := range in.State.Resources {
+		if configured[addr] {
+			continue
+		}
+		changes = append(changes, &ResourceChange{
+			Addr: addr, Type: r.Type, Name: r.Name, Key: r.Key, Merchant: r.Merchant, MchID: r.MchID,
+			Service: r.Service, API: r.API, Action: Forget, Before: objectOf(r),
+		})
+	}
+	sort.Slice(changes, func(i, j int) bool { return changes[i].Addr < changes[j].Addr })
+	p.Changes = changes
+	for _, c := range changes {
+		switch c.Action {
+		case NoOp:
+			p.Summary.NoOp++
+		case Upload:
+			p.Summary.Upload++
+			p.Summary.UploadBytes += c.After.Size
+		case Reupload:
+			p.Summary.Reupload++
+			p.Summary.UploadBytes += c.After.Size
+		case Reuse:
+			p.Summary.Reuse++
+		case Forget:
+			p.Summary.Forget++
+		}
+	}
+
+	outs, d := in.Eval.Outputs(p.InstanceValues())
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return nil, diags
+	}
+	p.Outputs = OutputChanges(outs, in.State.Outputs)
+	return p, diags
+}
+
+// unchanged reports whether the instance's recorded upload still stands:
+// same bytes, same merchant, same service and API.
+func (c *ResourceChange) unchanged(prior state.Resource) bool {
+	return prior.ID != "" && prior.SHA256 == c.After.SHA256 && prior.MchID == c.MchID &&
+		prior.Service == c.Service && prior.API == c.API
+}
+
+func objectOf(r state.Resource) *Object {
+	return &Object{Source: r.Source, Filename: r.Filename, SHA256: r.SHA256, Size: r.Size, ID: r.ID, UploadedAt: r.UploadedAt}
+}
+
+// InstanceValues gives the planned values of the configured instances, for
+// evaluating outputs: identifiers still to be uploaded are unknown.
+func (p *Plan) InstanceValues() map[string]schema.InstanceValue {
+	out := make(map[string]schema.InstanceValue, len(p.Changes))
+	for _, c := range p.Changes {
+		if c.After == nil {
+			continue
+		}
+		out[c.Addr] = schema.InstanceValue{
+			ID: c.After.ID, SHA256: c.After.SHA256, Size: c.After.Size,
+			Filename: c.After.Filename, Source: c.After.Source, UploadedAt: c.After.UploadedAt,
+		}
+	}
+	return out
+}
+
+// OutputChanges compares evaluated outputs with the recorded ones.
+func OutputChanges(outs map[string]schema.OutputValue, prior map[string]state.Output) []OutputChange {
+	var res []OutputChange
+	for name, o := range outs {
+		oc := OutputChange{Name: name, Sensitive: o.Sensitive, After: o.Value}
+		old, ok := prior[name]
+		switch {
+		case !ok:
+			oc.Action = "create"
+		case !o.Value.IsWhollyKnown() || old.Sensitive != o.Sensitive:
+			oc.Action = "update"
+		default:
+			enc, err := EncodeOutput(o)
+			if err != nil || string(enc.Value) != string(old.Value) {
+				oc.Action = "update"
+			} else {
+				oc.Action = "noop"
+			}
+		}
+		res = append(res, oc)
+	}
+	for name, old := range prior {
+		if _, ok := outs[name]; !ok {
+			res = append(res, OutputChange{Name: name, Action: "delete", Sensitive: old.Sensitive, After: cty.NullVal(cty.DynamicPseudoType)})
+		}
+	}
+	sort.Slice(res, func(i, j int) bool { return res[i].Name < res[j].Name })
+	return res
+}
+
+// EncodeOutput turns a wholly known output value into its state record.
+func EncodeOutput(o schema.OutputValue) (state.Output, error) {
+	ty := o.Value.Type()
+	val, err := ctyjson.Marshal(o.Value, ty)
+	if err != nil {
+		return state.Output{}, err
+	}
+	tyJSON, err := ctyjson.MarshalType(ty)
+	if err != nil {
+		return state.Output{}, err
+	}
+	return state.Output{Value: val, Type: tyJSON, Sensitive: o.Sensitive}, nil
+}

@@ -1,0 +1,179 @@
+package plan
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/fatih/color"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// Styles colours a human view in Terraform's conventions.
+type Styles struct {
+	Upload, Reupload, Reuse, Forget, Bold, Faint *color.Color
+}
+
+// NewStyles returns styles with colour on or off.
+func NewStyles(enabled bool) Styles {
+	mk := func(attrs ...color.Attribute) *color.Color {
+		c := color.New(attrs...)
+		if enabled {
+			c.EnableColor()
+		} else {
+			c.DisableColor()
+		}
+		return c
+	}
+	return Styles{
+		Upload:   mk(color.FgGreen),
+		Reupload: mk(color.FgYellow),
+		Reuse:    mk(color.FgCyan),
+		Forget:   mk(color.FgRed),
+		Bold:     mk(color.Bold),
+		Faint:    mk(color.Faint),
+	}
+}
+
+func (s Styles) symbol(a Action) string {
+	switch a {
+	case Upload:
+		return s.Upload.Sprint("+")
+	case Reupload:
+		return s.Reupload.Sprint("~")
+	case Reuse:
+		return s.Reuse.Sprint("=")
+	case Forget:
+		return s.Forget.Sprint("-")
+	}
+	return " "
+}
+
+// Render writes the human view of p: one line per change (no-ops are
+// counted, not listed), the output changes and the summary line.
+func Render(w io.Writer, p *Plan, st Styles) {
+	if !p.HasChanges() {
+		fmt.Fprintf(w, "%s Your media match the configuration: %d unchanged, nothing to upload.\n", st.Bold.Sprint("No changes."), p.Summary.NoOp)
+		return
+	}
+	width := 0
+	for _, c := range p.Changes {
+		if c.Action != NoOp && len(c.Addr) > width {
+			width = len(c.Addr)
+		}
+	}
+	listed := p.Summary.Upload + p.Summary.Reupload + p.Summary.Reuse + p.Summary.Forget
+	if listed > 0 {
+		fmt.Fprintln(w, "wxmedia will perform the following actions:")
+		fmt.Fprintln(w)
+		for _, c := range p.Changes {
+			if c.Action == NoOp {
+				continue
+			}
+			fmt.Fprintf(w, "  %s %-*s  %s\n", st.symbol(c.Action), width, c.Addr, describe(c, st))
+		}
+		fmt.Fprintln(w)
+	}
+	var outs []OutputChange
+	for _, o := range p.Outputs {
+		if o.Action != "noop" {
+			outs = append(outs, o)
+		}
+	}
+	if len(outs) > 0 {
+		fmt.Fprintln(w, "Changes to outputs:")
+		for _, o := range outs {
+			sym := map[string]string{"create": st.Upload.Sprint("+"), "update": st.Reupload.Sprint("~"), "delete": st.Forget.Sprint("-")}[o.Action]
+			val := "(removed)"
+			if o.Action != "delete" {
+				val = FormatValue(o.After, o.Sensitive)
+			}
+			fmt.Fprintf(w, "  %s %s = %s\n", sym, o.Name, val)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w, SummaryLine(p.Summary, st))
+}
+
+func describe(c *ResourceChange, st Styles) string {
+	switch c.Action {
+	case Upload:
+		why := "upload"
+		if c.Replace {
+			why = "upload (forced by -replace)"
+		}
+		return fmt.Sprintf("%s %s (%s, sha256 %s)", st.Upload.Sprint(why), c.After.Source, FormatBytes(c.After.Size), short(c.After.SHA256))
+	case Reupload:
+		why := "re-upload"
+		detail := fmt.Sprintf("sha256 %s → %s", short(c.Before.SHA256), short(c.After.SHA256))
+		if c.Replace {
+			why = "re-upload (forced by -replace)"
+			detail = "sha256 " + short(c.After.SHA256)
+		} else if c.Before.SHA256 == c.After.SHA256 {
+			detail = "merchant or endpoint changed"
+		}
+		return fmt.Sprintf("%s %s (%s, %s)", st.Reupload.Sprint(why), c.After.Source, FormatBytes(c.After.Size), detail)
+	case Reuse:
+		if c.ReuseOf != "" {
+			return fmt.Sprintf("%s %s (same bytes as %s, uploaded once)", st.Reuse.Sprint("reuse"), c.After.Source, c.ReuseOf)
+		}
+		return fmt.Sprintf("%s %s (already uploaded: %s)", st.Reuse.Sprint("reuse"), c.After.Source, c.After.ID)
+	case Forget:
+		return fmt.Sprintf("%s %s (dropped from state; the uploaded media stay)", st.Forget.Sprint("forget"), c.Before.Source)
+	}
+	return ""
+}
+
+// SummaryLine is the one-line count of a plan.
+func SummaryLine(s Summary, st Styles) string {
+	return fmt.Sprintf("%s %s to upload (%s), %s to re-upload, %s to reuse, %s to forget, %d unchanged.",
+		st.Bold.Sprint("Plan:"),
+		st.Upload.Sprint(s.Upload), FormatBytes(s.UploadBytes),
+		st.Reupload.Sprint(s.Reupload), st.Reuse.Sprint(s.Reuse), st.Forget.Sprint(s.Forget), s.NoOp)
+}
+
+// FormatValue renders an output value for humans.
+func FormatValue(v cty.Value, sensitive bool) string {
+	if sensitive {
+		return "(sensitive)"
+	}
+	if !v.IsWhollyKnown() {
+		if !v.IsKnown() {
+			return "(known after apply)"
+		}
+		return "(known after apply, in part)"
+	}
+	if v.IsNull() {
+		return "null"
+	}
+	if v.Type() == cty.String {
+		return fmt.Sprintf("%q", v.AsString())
+	}
+	b, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return v.GoString()
+	}
+	return string(b)
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// FormatBytes renders a byte count in binary units.
+func FormatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return strings.TrimSuffix(fmt.Sprintf("%.1f", float64(n)/float64(div)), ".0") + " " + string("KMGTPE"[exp]) + "iB"
+}

@@ -1,0 +1,11 @@
+// Package schema owns the configuration language of wxmedia: it reads every
+// *.wxm.hcl (and *.wxm.json) file of a directory, decodes the blocks
+// (variable, locals, merchant, resource, output, data, wxmedia), resolves
+// references, evaluates expressions with go-cty's function library plus the
+// file-system functions, and expands for_each into resource instances.
+//
+// Every problem is reported as hcl.Diagnostics carrying the source range, so
+// callers can print file:line:column with the offending snippet. The package
+// never touches the network or the state; resource identifiers are supplied
+// by the caller when outputs are evaluated.
+package schema

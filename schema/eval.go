@@ -1,0 +1,729 @@
+package schema
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/wxmedia/wxmedia/uploader"
+)
+
+// SensitiveMark marks values that derive from a sensitive variable.
+const SensitiveMark = "sensitive"
+
+// VarValue is a value given for a variable from outside the configuration.
+type VarValue struct {
+	// Raw is the text as given; it is parsed as an HCL expression unless the
+	// variable's type is a primitive (then it is taken literally).
+	Raw string
+	// Source names where it came from, e.g. "-var" or "WXMEDIA_VAR_name".
+	Source string
+	// FromEnv values for undeclared variables are ignored instead of refused.
+	FromEnv bool
+}
+
+// Merchant holds a merchant block's evaluated attributes. Secrets here
+// (api_v2_key) are never copied into state, plans or outputs.
+type Merchant struct {
+	Name                    string
+	MchID                   string  `hcl:"mchid,optional"`
+	SerialNo                string  `hcl:"serial_no,optional"`
+	PrivateKeyFile          string  `hcl:"private_key_file,optional"`
+	PlatformPublicKeyID     string  `hcl:"platform_public_key_id,optional"`
+	PlatformPublicKeyFile   string  `hcl:"platform_public_key_file,optional"`
+	PlatformCertificateFile string  `hcl:"platform_certificate_file,optional"`
+	Endpoint                string  `hcl:"endpoint,optional"`
+	FallbackEndpoint        string  `hcl:"fallback_endpoint,optional"`
+	V2Endpoint              string  `hcl:"v2_endpoint,optional"`
+	APIV2Key                string  `hcl:"api_v2_key,optional"`
+	V2SignType              string  `hcl:"v2_sign_type,optional"`
+	ClientCertificateFile   string  `hcl:"client_certificate_file,optional"`
+	CACertificateFile       string  `hcl:"ca_certificate_file,optional"`
+	MaxRequestsPerSecond    float64 `hcl:"max_requests_per_second,optional"`
+	Sandbox                 bool    `hcl:"sandbox,optional"`
+	// DeclRange is the merchant block's header, for diagnostics.
+	DeclRange hcl.Range
+}
+
+// Instance is one resource instance after for_each expansion.
+type Instance struct {
+	// Addr is the instance address: type.name or type.name["key"].
+	Addr     string
+	Resource *Resource
+	// Key is the for_each key; HasKey is false without for_each.
+	Key    string
+	HasKey bool
+	// Merchant is the merchant block name.
+	Merchant string
+	// Source is the source path as evaluated (relative to the configuration
+	// directory unless absolute); Path is it made absolute.
+	Source string
+	Path   string
+	// Filename is the name sent to the API: the filename attribute or the
+	// base name of Source.
+	Filename    string
+	SourceRange hcl.Range
+}
+
+// Evaluation is a configuration with its variables, merchants and resource
+// instances evaluated.
+type Evaluation struct {
+	Config *Config
+	// Vars are the variables' final values, sensitive ones marked.
+	Vars      map[string]cty.Value
+	Merchants map[string]*Merchant
+	// Instances in resource declaration order, then by key.
+	Instances []*Instance
+}
+
+// InstanceValue carries what is known about an instance for evaluating
+// references to it. An empty ID means "known after apply".
+type InstanceValue struct {
+	ID         string
+	SHA256     string
+	Size       int64
+	Filename   string
+	Source     string
+	UploadedAt time.Time
+}
+
+// OutputValue is an evaluated output. Value is unmarked and may be unknown
+// (known after apply).
+type OutputValue struct {
+	Value     cty.Value
+	Sensitive bool
+}
+
+// Evaluate evaluates variables, merchants and resource arguments.
+func (cfg *Config) Evaluate(given map[string]VarValue) (*Evaluation, hcl.Diagnostics) {
+	ev := &Evaluation{Config: cfg, Vars: map[string]cty.Value{}, Merchants: map[string]*Merchant{}}
+	diags := ev.evalVariables(given)
+	if diags.HasErrors() {
+		return ev, diags
+	}
+	s := newScope(ev, nil)
+	for _, name := range keys(cfg.Merchants) {
+		m, d := s.decodeMerchant(cfg.Merchants[name])
+		diags = append(diags, d...)
+		if m != nil {
+			ev.Merchants[name] = m
+		}
+	}
+	for _, r := range cfg.Resources {
+		insts, d := s.expand(r)
+		diags = append(diags, d...)
+		ev.Instances = append(ev.Instances, insts...)
+	}
+	return ev, diags
+}
+
+func (ev *Evaluation) evalVariables(given map[string]VarValue) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, name := range keys(given) {
+		gv := given[name]
+		if _, ok := ev.Config.Variables[name]; !ok && !gv.FromEnv {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Value for undeclared variable",
+				Detail:   fmt.Sprintf("A value was given for the variable %q (%s), but no variable of that name is declared.%s", name, gv.Source, didYouMean(name, keys(ev.Config.Variables))),
+			})
+		}
+	}
+	for _, name := range keys(ev.Config.Variables) {
+		v := ev.Config.Variables[name]
+		var val cty.Value
+		if gv, ok := given[name]; ok {
+			var d hcl.Diagnostics
+			val, d = parseVarValue(v, gv)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+		} else if v.Default != cty.NilVal {
+			val = v.Default
+		} else {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "No value for required variable",
+				Detail:   fmt.Sprintf("The variable %q is required but has no default and no value was given; set it with -var %s=…, a *.auto.wxmvars.hcl file or WXMEDIA_VAR_%s.", name, name, name),
+				Subject:  v.DeclRange.Ptr(),
+			})
+			continue
+		}
+		if v.Sensitive {
+			val = val.Mark(SensitiveMark)
+		}
+		ev.Vars[name] = val
+	}
+	return diags
+}
+
+func parseVarValue(v *Variable, gv VarValue) (cty.Value, hcl.Diagnostics) {
+	var val cty.Value
+	if v.Type == cty.DynamicPseudoType || v.Type.IsPrimitiveType() {
+		val = cty.StringVal(gv.Raw)
+	} else {
+		expr, diags := hclsyntax.ParseExpression([]byte(gv.Raw), gv.Source, hcl.InitialPos)
+		if diags.HasErrors() {
+			return cty.NilVal, diags
+		}
+		var d hcl.Diagnostics
+		val, d = expr.Value(nil)
+		if d.HasErrors() {
+			return cty.NilVal, d
+		}
+	}
+	conv, err := convertTo(val, v.Type)
+	if err != nil {
+		return cty.NilVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid value for variable",
+			Detail:   fmt.Sprintf("The value given for the variable %q (%s) is not a valid %s: %s.", v.Name, gv.Source, typeexpr.TypeString(v.Type), err),
+			Subject:  v.DeclRange.Ptr(),
+		}}
+	}
+	return conv, nil
+}
+
+// scope evaluates expressions: variables, lazily computed locals, and
+// resource values (unknown identifiers when values is nil).
+type scope struct {
+	ev         *Evaluation
+	values     map[string]InstanceValue
+	allowRes   bool
+	locals     map[string]cty.Value
+	inProgress map[string]bool
+	funcs      map[string]function.Function
+	resVals    map[string]cty.Value
+	byAddr     map[string]*Resource
+	instances  map[string][]*Instance
+}
+
+func newScope(ev *Evaluation, values map[string]InstanceValue) *scope {
+	s := &scope{
+		ev:         ev,
+		values:     values,
+		allowRes:   values != nil,
+		locals:     map[string]cty.Value{},
+		inProgress: map[string]bool{},
+		funcs:      Functions(ev.Config.Dir),
+		resVals:    map[string]cty.Value{},
+		byAddr:     map[string]*Resource{},
+		instances:  map[string][]*Instance{},
+	}
+	for _, r := range ev.Config.Resources {
+		s.byAddr[r.Addr()] = r
+	}
+	for _, in := range ev.Instances {
+		a := in.Resource.Addr()
+		s.instances[a] = append(s.instances[a], in)
+	}
+	return s
+}
+
+// what describes where an expression is, for diagnostics ("a resource argument").
+func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalContext, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	vars := map[string]cty.Value{}
+	locals := map[string]cty.Value{}
+	resTypes := map[string]map[string]cty.Value{}
+	for _, expr := range exprs {
+		if expr == nil {
+			continue
+		}
+		for _, trav := range expr.Variables() {
+			root := trav.RootName()
+			rng := trav.SourceRange()
+			attr := ""
+			if len(trav) > 1 {
+				if a, ok := trav[1].(hcl.TraverseAttr); ok {
+					attr = a.Name
+				}
+			}
+			switch {
+			case root == "var":
+				if attr == "" {
+					diags = append(diags, badRef("var", "input variable", rng))
+					continue
+				}
+				if _, ok := s.ev.Config.Variables[attr]; !ok {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Reference to undeclared input variable",
+						Detail:   fmt.Sprintf("An input variable named %q has not been declared.%s", attr, didYouMean(attr, keys(s.ev.Config.Variables))),
+						Subject:  rng.Ptr(),
+					})
+				}
+			case root == "local":
+				if attr == "" {
+					diags = append(diags, badRef("local", "local value", rng))
+					continue
+				}
+				v, d := s.local(attr, rng)
+				diags = append(diags, d...)
+				if !d.HasErrors() {
+					locals[attr] = v
+				}
+			case root == "each":
+				// Provided per instance by the caller; checked in expand.
+			case root == "path":
+				// path.module and path.cwd.
+			case root == "merchant":
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Merchant attributes are not values",
+					Detail:   "A merchant can only be named by a resource's merchant argument; its attributes (keys and secrets among them) cannot be read by expressions.",
+					Subject:  rng.Ptr(),
+				})
+			case isResourceType(root):
+				if attr == "" {
+					diags = append(diags, badRef(root, "resource", rng))
+					continue
+				}
+				addr := root + "." + attr
+				if _, ok := s.byAddr[addr]; !ok {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Reference to undeclared resource",
+						Detail:   fmt.Sprintf("A resource %q has not been declared.%s", addr, didYouMean(addr, keys(s.byAddr))),
+						Subject:  rng.Ptr(),
+					})
+					continue
+				}
+				if !s.allowRes {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Invalid reference to a resource",
+						Detail:   fmt.Sprintf("%s cannot refer to resource %s: its identifiers are only known after apply. Only outputs and the locals they use may refer to resources.", where, addr),
+						Subject:  rng.Ptr(),
+					})
+					continue
+				}
+				if resTypes[root] == nil {
+					resTypes[root] = map[string]cty.Value{}
+				}
+				resTypes[root][attr] = s.resourceValue(addr)
+			case root == "data":
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Reference to undeclared data source",
+					Detail:   "This configuration declares no data sources.",
+					Subject:  rng.Ptr(),
+				})
+			default:
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Unknown reference",
+					Detail:   fmt.Sprintf("%q is not a known name. References start with var., local., each., path. or a resource type such as wechatpay_image.%s", root, didYouMean(root, []string{"var", "local", "each", "path"})),
+					Subject:  rng.Ptr(),
+				})
+			}
+		}
+	}
+	varVals := map[string]cty.Value{}
+	for n, v := range s.ev.Vars {
+		varVals[n] = v
+	}
+	vars["var"] = cty.ObjectVal(varVals)
+	vars["local"] = cty.ObjectVal(locals)
+	vars["path"] = cty.ObjectVal(map[string]cty.Value{
+		"module": cty.StringVal("."),
+		"cwd":    cty.StringVal(filepath.ToSlash(s.ev.Config.Dir)),
+	})
+	for t, m := range resTypes {
+		vars[t] = cty.ObjectVal(m)
+	}
+	return &hcl.EvalContext{Variables: vars, Functions: s.funcs}, diags
+}
+
+func badRef(root, kind string, rng hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Invalid reference",
+		Detail:   fmt.Sprintf("A reference to a %s must be followed by its name, such as %s.NAME.", kind, root),
+		Subject:  rng.Ptr(),
+	}
+}
+
+func isResourceType(name string) bool {
+	_, ok := uploader.SpecFor(name)
+	return ok
+}
+
+func (s *scope) local(name string, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+	if v, ok := s.locals[name]; ok {
+		return v, nil
+	}
+	l, ok := s.ev.Config.Locals[name]
+	if !ok {
+		return cty.DynamicVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Reference to undeclared local value",
+			Detail:   fmt.Sprintf("A local value named %q has not been declared.%s", name, didYouMean(name, keys(s.ev.Config.Locals))),
+			Subject:  rng.Ptr(),
+		}}
+	}
+	if s.inProgress[name] {
+		return cty.DynamicVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cycle in local values",
+			Detail:   fmt.Sprintf("The local value %q refers to itself, directly or through other local values (%s).", name, strings.Join(keys(s.inProgress), ", ")),
+			Subject:  l.Expr.Range().Ptr(),
+		}}
+	}
+	s.inProgress[name] = true
+	defer delete(s.inProgress, name)
+	ctx, diags := s.evalContext([]hcl.Expression{l.Expr}, "A local value used by a resource argument")
+	if diags.HasErrors() {
+		return cty.DynamicVal, diags
+	}
+	v, d := l.Expr.Value(ctx)
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return cty.DynamicVal, diags
+	}
+	s.locals[name] = v
+	return v, diags
+}
+
+func (s *scope) decodeMerchant(mb *MerchantBlock) (*Merchant, hcl.Diagnostics) {
+	attrs, diags := mb.Body.JustAttributes()
+	var exprs []hcl.Expression
+	for _, a := range attrs {
+		exprs = append(exprs, a.Expr)
+	}
+	// Merchant attributes may use sensitive variables: decode unmarked.
+	ctx, d := s.evalContext(exprs, "A merchant argument")
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return nil, diags
+	}
+	if v, ok := ctx.Variables["var"]; ok {
+		ctx.Variables["var"], _ = v.UnmarkDeep()
+	}
+	if v, ok := ctx.Variables["local"]; ok {
+		ctx.Variables["local"], _ = v.UnmarkDeep()
+	}
+	m := &Merchant{Name: mb.Name, DeclRange: mb.DeclRange}
+	d = gohcl.DecodeBody(mb.Body, ctx, m)
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return nil, diags
+	}
+	return m, diags
+}
+
+// expand evaluates a resource's for_each and its per-instance arguments.
+func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
+	ctx, diags := s.evalContext([]hcl.Expression{r.ForEach, r.Source, r.Filename}, "A resource argument")
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	type each struct {
+		key string
+		val cty.Value
+	}
+	var items []each
+	if r.ForEach == nil {
+		for _, e := range []hcl.Expression{r.Source, r.Filename} {
+			if e == nil {
+				continue
+			}
+			for _, t := range e.Variables() {
+				if t.RootName() == "each" {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  `Reference to "each" in context without for_each`,
+						Detail:   `The "each" object can be used only in resource blocks that have for_each set.`,
+						Subject:  t.SourceRange().Ptr(),
+					})
+				}
+			}
+		}
+		if diags.HasErrors() {
+			return nil, diags
+		}
+		items = []each{{}}
+	} else {
+		fe, d := r.ForEach.Value(ctx)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			return nil, diags
+		}
+		fail := func(detail string) ([]*Instance, hcl.Diagnostics) {
+			return nil, append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid for_each argument",
+				Detail:   detail,
+				Subject:  r.ForEach.Range().Ptr(),
+			})
+		}
+		if fe.IsMarked() {
+			return fail("Sensitive values cannot be used as for_each arguments: instance keys are shown in plans and kept in state.")
+		}
+		if fe.IsNull() {
+			return fail("The for_each value is null; it must be a map or a set of strings.")
+		}
+		if !fe.IsWhollyKnown() {
+			return fail("The for_each value depends on values that are not known until apply.")
+		}
+		ty := fe.Type()
+		switch {
+		case ty.IsSetType():
+			if !ty.ElementType().Equals(cty.String) && ty.ElementType() != cty.DynamicPseudoType {
+				conv, err := convert.Convert(fe, cty.Set(cty.String))
+				if err != nil {
+					return fail(fmt.Sprintf("The for_each set must contain strings, not %s.", ty.ElementType().FriendlyName()))
+				}
+				fe = conv
+			}
+			for it := fe.ElementIterator(); it.Next(); {
+				_, v := it.Element()
+				if v.IsNull() {
+					return fail("The for_each set contains a null value.")
+				}
+				items = append(items, each{key: v.AsString(), val: v})
+			}
+		case ty.IsMapType() || ty.IsObjectType():
+			for it := fe.ElementIterator(); it.Next(); {
+				k, v := it.Element()
+				items = append(items, each{key: k.AsString(), val: v})
+			}
+		case ty.IsListType() || ty.IsTupleType():
+			return fail(fmt.Sprintf("The for_each argument must be a map or a set of strings, and you have provided a %s; convert it with toset(…) to use its elements as keys.", ty.FriendlyName()))
+		default:
+			return fail(fmt.Sprintf("The for_each argument must be a map or a set of strings, not %s.", ty.FriendlyName()))
+		}
+		sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
+	}
+
+	out := make([]*Instance, 0, len(items))
+	for _, it := range items {
+		ictx := ctx
+		in := &Instance{Resource: r, Merchant: r.Merchant, SourceRange: r.Source.Range()}
+		if r.ForEach != nil {
+			ictx = ctx.NewChild()
+			ictx.Variables = map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{
+				"key":   cty.StringVal(it.key),
+				"value": it.val,
+			})}
+			in.Key, in.HasKey = it.key, true
+			in.Addr = r.Addr() + "[" + strconv.Quote(it.key) + "]"
+		} else {
+			in.Addr = r.Addr()
+		}
+		src, d := evalString(r.Source, ictx, "source", in.Addr)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		in.Source = src
+		in.Path = src
+		if !filepath.IsAbs(src) {
+			in.Path = filepath.Join(s.ev.Config.Dir, src)
+		}
+		in.Filename = filepath.Base(src)
+		if r.Filename != nil {
+			fn, d := evalString(r.Filename, ictx, "filename", in.Addr)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			in.Filename = fn
+		}
+		out = append(out, in)
+	}
+	return out, diags
+}
+
+func evalString(expr hcl.Expression, ctx *hcl.EvalContext, attr, addr string) (string, hcl.Diagnostics) {
+	v, diags := expr.Value(ctx)
+	if diags.HasErrors() {
+		return "", diags
+	}
+	fail := func(detail string) (string, hcl.Diagnostics) {
+		return "", append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("Invalid %s argument", attr),
+			Detail:   fmt.Sprintf("In %s: %s", addr, detail),
+			Subject:  expr.Range().Ptr(),
+		})
+	}
+	if v.IsMarked() {
+		return fail("a sensitive value cannot be used here: it would be shown in plans and kept in state.")
+	}
+	if !v.IsKnown() {
+		return fail("the value depends on values that are not known until apply.")
+	}
+	if v.IsNull() {
+		return fail("the value must not be null.")
+	}
+	sv, err := convert.Convert(v, cty.String)
+	if err != nil {
+		return fail(fmt.Sprintf("a string is required, not %s.", v.Type().FriendlyName()))
+	}
+	str := sv.AsString()
+	if str == "" {
+		return fail("the value must not be empty.")
+	}
+	return str, diags
+}
+
+// InstanceType is the object type of one resource instance's value.
+func InstanceType(spec uploader.Spec) cty.Type {
+	return cty.Object(map[string]cty.Type{
+		"id":          cty.String,
+		spec.IDField:  cty.String,
+		"sha256":      cty.String,
+		"size":        cty.Number,
+		"filename":    cty.String,
+		"source":      cty.String,
+		"uploaded_at": cty.String,
+	})
+}
+
+func (s *scope) resourceValue(addr string) cty.Value {
+	if v, ok := s.resVals[addr]; ok {
+		return v
+	}
+	r := s.byAddr[addr]
+	ty := InstanceType(r.Spec)
+	inst := func(in *Instance) cty.Value {
+		iv, ok := s.values[in.Addr]
+		attrs := map[string]cty.Value{
+			"filename": cty.StringVal(in.Filename),
+			"source":   cty.StringVal(in.Source),
+		}
+		if ok && iv.SHA256 != "" {
+			attrs["sha256"] = cty.StringVal(iv.SHA256)
+			attrs["size"] = cty.NumberIntVal(iv.Size)
+		} else {
+			attrs["sha256"] = cty.UnknownVal(cty.String)
+			attrs["size"] = cty.UnknownVal(cty.Number)
+		}
+		if ok && iv.ID != "" {
+			attrs["id"] = cty.StringVal(iv.ID)
+			attrs[r.Spec.IDField] = cty.StringVal(iv.ID)
+			attrs["uploaded_at"] = cty.StringVal(iv.UploadedAt.UTC().Format(time.RFC3339))
+		} else {
+			attrs["id"] = cty.UnknownVal(cty.String)
+			attrs[r.Spec.IDField] = cty.UnknownVal(cty.String)
+			attrs["uploaded_at"] = cty.UnknownVal(cty.String)
+		}
+		return cty.ObjectVal(attrs)
+	}
+	var v cty.Value
+	if r.ForEach == nil {
+		insts := s.instances[addr]
+		if len(insts) == 1 {
+			v = inst(insts[0])
+		} else {
+			v = cty.UnknownVal(ty)
+		}
+	} else {
+		m := map[string]cty.Value{}
+		for _, in := range s.instances[addr] {
+			m[in.Key] = inst(in)
+		}
+		if len(m) == 0 {
+			v = cty.MapValEmpty(ty)
+		} else {
+			v = cty.MapVal(m)
+		}
+	}
+	s.resVals[addr] = v
+	return v
+}
+
+// Outputs evaluates every output with the given instance values (by
+// instance address); instances without an ID are "known after apply".
+func (ev *Evaluation) Outputs(values map[string]InstanceValue) (map[string]OutputValue, hcl.Diagnostics) {
+	if values == nil {
+		values = map[string]InstanceValue{}
+	}
+	s := newScope(ev, values)
+	out := map[string]OutputValue{}
+	var diags hcl.Diagnostics
+	for _, name := range keys(ev.Config.Outputs) {
+		o := ev.Config.Outputs[name]
+		ctx, d := s.evalContext([]hcl.Expression{o.Expr}, "An output")
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		v, d := o.Expr.Value(ctx)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		if v.ContainsMarked() && !o.Sensitive {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Output refers to sensitive values",
+				Detail:   fmt.Sprintf("The output %q uses a sensitive variable; mark it sensitive = true to confirm that it may be kept in state and read by other configurations.", name),
+				Subject:  o.DeclRange.Ptr(),
+			})
+			continue
+		}
+		v, _ = v.UnmarkDeep()
+		out[name] = OutputValue{Value: v, Sensitive: o.Sensitive}
+	}
+	return out, diags
+}
+
+func typeConstraint(expr hcl.Expression) (cty.Type, hcl.Diagnostics) {
+	return typeexpr.TypeConstraint(expr)
+}
+
+func convertTo(v cty.Value, ty cty.Type) (cty.Value, error) {
+	out, err := convert.Convert(v, ty)
+	if err != nil {
+		if pe, ok := err.(cty.PathError); ok && len(pe.Path) > 0 {
+			return cty.NilVal, fmt.Errorf("%s: %s", formatPath(pe.Path), pe.Error())
+		}
+		return cty.NilVal, err
+	}
+	return out, nil
+}
+
+func formatPath(p cty.Path) string {
+	var b strings.Builder
+	for _, step := range p {
+		switch s := step.(type) {
+		case cty.GetAttrStep:
+			b.WriteString("." + s.Name)
+		case cty.IndexStep:
+			if s.Key.Type() == cty.String {
+				b.WriteString("[" + strconv.Quote(s.Key.AsString()) + "]")
+			} else {
+				b.WriteString("[" + s.Key.AsBigFloat().String() + "]")
+			}
+		}
+	}
+	return strings.TrimPrefix(b.String(), ".")
+}
+
+func didYouMean(given string, options []string) string {
+	best, bestDist := "", 3
+	for _, o := range options {
+		if d := levenshtein.Distance(given, o, nil); d < bestDist {
+			best, bestDist = o, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" Did you mean %q?", best)
+}

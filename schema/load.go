@@ -1,0 +1,479 @@
+package schema
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/wxmedia/wxmedia/uploader"
+)
+
+// File suffixes of configuration files.
+const (
+	ConfigSuffix     = ".wxm.hcl"
+	ConfigJSONSuffix = ".wxm.json"
+)
+
+// Config is the static configuration of one directory: every block decoded,
+// nothing evaluated yet.
+type Config struct {
+	// Dir is the absolute configuration directory; relative paths in the
+	// configuration are relative to it.
+	Dir string
+	// Parser holds every parsed file, for rendering diagnostics with snippets.
+	Parser *hclparse.Parser
+	// Filenames lists the configuration files read, sorted.
+	Filenames []string
+
+	Variables map[string]*Variable
+	Locals    map[string]*Local
+	Merchants map[string]*MerchantBlock
+	// Resources in declaration order (files sorted by name).
+	Resources []*Resource
+	Outputs   map[string]*Output
+}
+
+// Variable is a declared input variable.
+type Variable struct {
+	Name        string
+	Description string
+	// Type is the type constraint; cty.DynamicPseudoType when none was given.
+	Type cty.Type
+	// Default is cty.NilVal when the variable is required.
+	Default   cty.Value
+	Sensitive bool
+	DeclRange hcl.Range
+}
+
+// Local is one named value of a locals block.
+type Local struct {
+	Name string
+	Expr hcl.Expression
+}
+
+// MerchantBlock is a merchant as written; its attributes are evaluated late.
+type MerchantBlock struct {
+	Name      string
+	Body      hcl.Body
+	DeclRange hcl.Range
+}
+
+// Resource is a resource block.
+type Resource struct {
+	Type string
+	Name string
+	// Merchant is the merchant block name, resolved statically; "" when the
+	// block has no merchant attribute (the single merchant is used).
+	Merchant      string
+	MerchantRange hcl.Range
+	ForEach       hcl.Expression // nil without for_each
+	Source        hcl.Expression
+	Filename      hcl.Expression // nil when not given
+	Spec          uploader.Spec
+	DeclRange     hcl.Range
+}
+
+// Addr is "type.name".
+func (r *Resource) Addr() string { return r.Type + "." + r.Name }
+
+// Output is an output block.
+type Output struct {
+	Name        string
+	Description string
+	Sensitive   bool
+	Expr        hcl.Expression
+	DeclRange   hcl.Range
+}
+
+var rootSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "variable", LabelNames: []string{"name"}},
+		{Type: "locals"},
+		{Type: "merchant", LabelNames: []string{"name"}},
+		{Type: "resource", LabelNames: []string{"type", "name"}},
+		{Type: "output", LabelNames: []string{"name"}},
+		{Type: "data", LabelNames: []string{"type", "name"}},
+		{Type: "wxmedia"},
+	},
+}
+
+type variableBody struct {
+	Type        hcl.Expression `hcl:"type,optional"`
+	Default     hcl.Expression `hcl:"default,optional"`
+	Description string         `hcl:"description,optional"`
+	Sensitive   bool           `hcl:"sensitive,optional"`
+}
+
+type resourceBody struct {
+	Merchant hcl.Expression `hcl:"merchant,optional"`
+	ForEach  hcl.Expression `hcl:"for_each,optional"`
+	Source   hcl.Expression `hcl:"source"`
+	Filename hcl.Expression `hcl:"filename,optional"`
+}
+
+type outputBody struct {
+	Value       hcl.Expression `hcl:"value"`
+	Description string         `hcl:"description,optional"`
+	Sensitive   bool           `hcl:"sensitive,optional"`
+}
+
+// Load reads every configuration file in dir. The returned Config is
+// non-nil whenever the Parser is usable for rendering diagnostics.
+func Load(dir string) (*Config, hcl.Diagnostics) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid configuration directory", Detail: err.Error()}}
+	}
+	cfg := &Config{
+		Dir:       abs,
+		Parser:    hclparse.NewParser(),
+		Variables: map[string]*Variable{},
+		Locals:    map[string]*Local{},
+		Merchants: map[string]*MerchantBlock{},
+		Outputs:   map[string]*Output{},
+	}
+	entries, err := os.ReadDir(abs)
+	if err != nil {
+		return cfg, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read configuration directory", Detail: err.Error()}}
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() || strings.HasPrefix(n, ".") {
+			continue
+		}
+		if strings.HasSuffix(n, ConfigSuffix) || strings.HasSuffix(n, ConfigJSONSuffix) {
+			cfg.Filenames = append(cfg.Filenames, n)
+		}
+	}
+	sort.Strings(cfg.Filenames)
+	if len(cfg.Filenames) == 0 {
+		return cfg, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "No configuration files",
+			Detail:   fmt.Sprintf("The directory %s contains no *%s or *%s files.", abs, ConfigSuffix, ConfigJSONSuffix),
+		}}
+	}
+
+	var diags hcl.Diagnostics
+	var merchantDecl = map[string]hcl.Range{}
+	resourceDecl := map[string]*Resource{}
+	localDecl := map[string]hcl.Range{}
+	for _, name := range cfg.Filenames {
+		// Diagnostics name files relative to the configuration directory.
+		src, err := os.ReadFile(filepath.Join(abs, name))
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read configuration file", Detail: err.Error()})
+			continue
+		}
+		var f *hcl.File
+		var d hcl.Diagnostics
+		if strings.HasSuffix(name, ConfigJSONSuffix) {
+			f, d = cfg.Parser.ParseJSON(src, name)
+		} else {
+			f, d = cfg.Parser.ParseHCL(src, name)
+		}
+		diags = append(diags, d...)
+		if f == nil || d.HasErrors() {
+			continue
+		}
+		content, d := f.Body.Content(rootSchema)
+		diags = append(diags, d...)
+		for _, b := range content.Blocks {
+			switch b.Type {
+			case "variable":
+				diags = append(diags, cfg.decodeVariable(b)...)
+			case "locals":
+				attrs, d := b.Body.JustAttributes()
+				diags = append(diags, d...)
+				for n, a := range attrs {
+					if prev, ok := localDecl[n]; ok {
+						diags = append(diags, duplicate("local value", n, a.NameRange, prev))
+						continue
+					}
+					localDecl[n] = a.NameRange
+					cfg.Locals[n] = &Local{Name: n, Expr: a.Expr}
+				}
+			case "merchant":
+				n := b.Labels[0]
+				if prev, ok := merchantDecl[n]; ok {
+					diags = append(diags, duplicate("merchant", n, b.DefRange, prev))
+					continue
+				}
+				if !hclValidName(n) {
+					diags = append(diags, invalidName("merchant", n, b.LabelRanges[0]))
+					continue
+				}
+				merchantDecl[n] = b.DefRange
+				cfg.Merchants[n] = &MerchantBlock{Name: n, Body: b.Body, DeclRange: b.DefRange}
+			case "resource":
+				r, d := decodeResource(b)
+				diags = append(diags, d...)
+				if r == nil {
+					continue
+				}
+				if prev, ok := resourceDecl[r.Addr()]; ok {
+					diags = append(diags, duplicate("resource", r.Addr(), b.DefRange, prev.DeclRange))
+					continue
+				}
+				resourceDecl[r.Addr()] = r
+				cfg.Resources = append(cfg.Resources, r)
+			case "output":
+				n := b.Labels[0]
+				var ob outputBody
+				d := gohcl.DecodeBody(b.Body, nil, &ob)
+				diags = append(diags, d...)
+				if d.HasErrors() {
+					continue
+				}
+				if prev, ok := cfg.Outputs[n]; ok {
+					diags = append(diags, duplicate("output", n, b.DefRange, prev.DeclRange))
+					continue
+				}
+				cfg.Outputs[n] = &Output{Name: n, Description: ob.Description, Sensitive: ob.Sensitive, Expr: ob.Value, DeclRange: b.DefRange}
+			case "data":
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Unsupported data source",
+					Detail:   fmt.Sprintf("The data source %q is not supported by this version of wxmedia.", b.Labels[0]),
+					Subject:  b.DefRange.Ptr(),
+				})
+			case "wxmedia":
+				diags = append(diags, decodeSettings(b)...)
+			}
+		}
+	}
+	if diags.HasErrors() {
+		return cfg, diags
+	}
+	diags = append(diags, cfg.resolveMerchants()...)
+	return cfg, diags
+}
+
+func decodeSettings(b *hcl.Block) hcl.Diagnostics {
+	content, diags := b.Body.Content(&hcl.BodySchema{
+		Blocks: []hcl.BlockHeaderSchema{{Type: "backend", LabelNames: []string{"type"}}},
+	})
+	for _, bb := range content.Blocks {
+		if bb.Labels[0] != "local" {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Unsupported backend",
+				Detail:   fmt.Sprintf("The backend %q is not supported by this version of wxmedia; use \"local\".", bb.Labels[0]),
+				Subject:  bb.LabelRanges[0].Ptr(),
+			})
+			continue
+		}
+		_, d := bb.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "path"}}})
+		diags = append(diags, d...)
+	}
+	return diags
+}
+
+func (cfg *Config) decodeVariable(b *hcl.Block) hcl.Diagnostics {
+	n := b.Labels[0]
+	if prev, ok := cfg.Variables[n]; ok {
+		return hcl.Diagnostics{duplicate("variable", n, b.DefRange, prev.DeclRange)}
+	}
+	if !hclValidName(n) {
+		return hcl.Diagnostics{invalidName("variable", n, b.LabelRanges[0])}
+	}
+	content, diags := b.Body.Content(&hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "type"}, {Name: "default"}, {Name: "description"}, {Name: "sensitive"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "validation"}},
+	})
+	v := &Variable{Name: n, Type: cty.DynamicPseudoType, DeclRange: b.DefRange}
+	if a, ok := content.Attributes["type"]; ok {
+		ty, d := typeConstraint(a.Expr)
+		diags = append(diags, d...)
+		v.Type = ty
+	}
+	if a, ok := content.Attributes["description"]; ok {
+		diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &v.Description)...)
+	}
+	if a, ok := content.Attributes["sensitive"]; ok {
+		diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &v.Sensitive)...)
+	}
+	if a, ok := content.Attributes["default"]; ok {
+		val, d := a.Expr.Value(nil)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			conv, err := convertTo(val, v.Type)
+			if err != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid default value for variable",
+					Detail:   fmt.Sprintf("This default value is not compatible with the variable's type constraint: %s.", err),
+					Subject:  a.Expr.Range().Ptr(),
+				})
+			} else {
+				v.Default = conv
+			}
+		}
+	}
+	for _, vb := range content.Blocks {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Unsupported block type",
+			Detail:   "Variable validation blocks are not supported by this version of wxmedia.",
+			Subject:  vb.DefRange.Ptr(),
+		})
+	}
+	cfg.Variables[n] = v
+	return diags
+}
+
+func decodeResource(b *hcl.Block) (*Resource, hcl.Diagnostics) {
+	typ, name := b.Labels[0], b.Labels[1]
+	spec, ok := uploader.SpecFor(typ)
+	if !ok {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Unsupported resource type",
+			Detail:   fmt.Sprintf("The resource type %q is not known; supported types are %s.", typ, strings.Join(uploader.ResourceTypes(), ", ")),
+			Subject:  b.LabelRanges[0].Ptr(),
+		}}
+	}
+	if !hclValidName(name) {
+		return nil, hcl.Diagnostics{invalidName("resource", name, b.LabelRanges[1])}
+	}
+	var rb resourceBody
+	diags := gohcl.DecodeBody(b.Body, nil, &rb)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	r := &Resource{Type: typ, Name: name, Source: rb.Source, Spec: spec, DeclRange: b.DefRange}
+	if !isMissing(rb.ForEach, b.Body) {
+		r.ForEach = rb.ForEach
+	}
+	if !isMissing(rb.Filename, b.Body) {
+		r.Filename = rb.Filename
+	}
+	if !isMissing(rb.Merchant, b.Body) {
+		r.MerchantRange = rb.Merchant.Range()
+		trav, d := hcl.AbsTraversalForExpr(rb.Merchant)
+		if d.HasErrors() || len(trav) != 2 || trav.RootName() != "merchant" {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid merchant reference",
+				Detail:   `The merchant argument must be a static reference to a merchant block, such as merchant.acme.`,
+				Subject:  rb.Merchant.Range().Ptr(),
+			})
+			return nil, diags
+		}
+		step, ok := trav[1].(hcl.TraverseAttr)
+		if !ok {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid merchant reference",
+				Detail:   `The merchant argument must be a static reference to a merchant block, such as merchant.acme.`,
+				Subject:  rb.Merchant.Range().Ptr(),
+			})
+			return nil, diags
+		}
+		r.Merchant = step.Name
+	}
+	return r, diags
+}
+
+// resolveMerchants checks every resource's merchant reference and fills in
+// the single merchant where none was given.
+func (cfg *Config) resolveMerchants() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, r := range cfg.Resources {
+		if r.Merchant != "" {
+			if _, ok := cfg.Merchants[r.Merchant]; !ok {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Reference to undeclared merchant",
+					Detail:   fmt.Sprintf("A merchant named %q has not been declared.%s", r.Merchant, didYouMean(r.Merchant, keys(cfg.Merchants))),
+					Subject:  r.MerchantRange.Ptr(),
+				})
+			}
+			continue
+		}
+		switch len(cfg.Merchants) {
+		case 1:
+			for n := range cfg.Merchants {
+				r.Merchant = n
+			}
+		case 0:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "No merchant declared",
+				Detail:   fmt.Sprintf("The resource %s needs a merchant, but the configuration declares no merchant block.", r.Addr()),
+				Subject:  r.DeclRange.Ptr(),
+			})
+		default:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Missing merchant argument",
+				Detail:   fmt.Sprintf("The configuration declares %d merchants (%s), so the resource %s must say which one it belongs to, for example merchant = merchant.%s.", len(cfg.Merchants), strings.Join(keys(cfg.Merchants), ", "), r.Addr(), keys(cfg.Merchants)[0]),
+				Subject:  r.DeclRange.Ptr(),
+			})
+		}
+	}
+	return diags
+}
+
+// Files returns the parsed files, keyed by name, for a diagnostic writer.
+func (cfg *Config) Files() map[string]*hcl.File {
+	if cfg == nil || cfg.Parser == nil {
+		return nil
+	}
+	return cfg.Parser.Files()
+}
+
+// isMissing reports whether gohcl synthesised expr for an absent optional
+// attribute: it does so with a static null at the body's missing-item range.
+func isMissing(expr hcl.Expression, body hcl.Body) bool {
+	return expr == nil || expr.Range() == body.MissingItemRange()
+}
+
+func duplicate(kind, name string, rng, prev hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Duplicate %s", kind),
+		Detail:   fmt.Sprintf("A %s named %q was already declared at %s. Each %s must have a unique name.", kind, name, prev, kind),
+		Subject:  rng.Ptr(),
+	}
+}
+
+func invalidName(kind, name string, rng hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Invalid %s name", kind),
+		Detail:   fmt.Sprintf("%q is not a valid name: a name must start with a letter or underscore and may contain only letters, digits, underscores, and dashes.", name),
+		Subject:  rng.Ptr(),
+	}
+}
+
+func hclValidName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'):
+		case i > 0 && (r == '-' || (r >= '0' && r <= '9')):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,147 @@
+package state
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+)
+
+// The layout of a bbolt meta page (go.etcd.io/bbolt/internal/common): a
+// 16-byte page header followed by the meta record, whose last field is an
+// FNV-64a checksum of the fields before it. bbolt writes them in the
+// machine's byte order.
+const (
+	boltMagic          = 0xED0CDAED
+	boltVersion        = 2
+	boltPageHeaderSize = 16
+	boltMetaSumOffset  = 56
+	boltMetaSize       = boltMetaSumOffset + 8
+	boltNoFreelist     = ^uint64(0)
+	boltMinPageSize    = 1024
+	boltMaxPageSize    = 1 << 24
+)
+
+// boltMeta is the part of a bbolt meta page that checkFile needs.
+type boltMeta struct {
+	pageSize uint32
+	root     uint64
+	freelist uint64
+	pgid     uint64 // high water mark: every page in use is below it
+	txid     uint64
+}
+
+// parseBoltMeta decodes the meta page at the start of b and reports
+// whether it is a valid one.
+func parseBoltMeta(b []byte) (boltMeta, bool) {
+	if len(b) < boltPageHeaderSize+boltMetaSize {
+		return boltMeta{}, false
+	}
+	m := b[boltPageHeaderSize : boltPageHeaderSize+boltMetaSize]
+	ne := binary.NativeEndian
+	if ne.Uint32(m[0:]) != boltMagic || ne.Uint32(m[4:]) != boltVersion {
+		return boltMeta{}, false
+	}
+	h := fnv.New64a()
+	h.Write(m[:boltMetaSumOffset])
+	if h.Sum64() != ne.Uint64(m[boltMetaSumOffset:]) {
+		return boltMeta{}, false
+	}
+	return boltMeta{
+		pageSize: ne.Uint32(m[8:]),
+		root:     ne.Uint64(m[16:]),
+		freelist: ne.Uint64(m[32:]),
+		pgid:     ne.Uint64(m[40:]),
+		txid:     ne.Uint64(m[48:]),
+	}, true
+}
+
+// checkFile refuses, with ErrCorrupt, a file that bbolt must not be given:
+// one that is not a bbolt database, or whose pages run past its end (bbolt
+// maps the file into memory and would crash reading beyond it). It only
+// reads the file.
+func checkFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%w: not a regular file", ErrCorrupt)
+	}
+	size := fi.Size()
+	if size == 0 {
+		return fmt.Errorf("%w: file is empty", ErrCorrupt)
+	}
+
+	readMeta := func(off int64) (boltMeta, bool) {
+		var buf [boltPageHeaderSize + boltMetaSize]byte
+		n, err := f.ReadAt(buf[:], off)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return boltMeta{}, false
+		}
+		return parseBoltMeta(buf[:n])
+	}
+
+	// Find the page size as bbolt does: from the first meta page, or else
+	// from the second, trying every page size bbolt supports.
+	var pageSize int64
+	if m, ok := readMeta(0); ok {
+		pageSize = int64(m.pageSize)
+	} else {
+		for ps := int64(boltMinPageSize); ps <= boltMaxPageSize && ps < size; ps <<= 1 {
+			if m, ok := readMeta(ps); ok {
+				pageSize = int64(m.pageSize)
+				break
+			}
+		}
+	}
+	if pageSize == 0 {
+		return fmt.Errorf("%w: not a bbolt database", ErrCorrupt)
+	}
+	if pageSize < boltMinPageSize || pageSize > boltMaxPageSize {
+		return fmt.Errorf("%w: unsupported page size %d", ErrCorrupt, pageSize)
+	}
+	if size < 2*pageSize {
+		return fmt.Errorf("%w: file is truncated to %d bytes", ErrCorrupt, size)
+	}
+
+	// Pick the meta page bbolt will use: the valid one with the higher
+	// transaction ID.
+	m0, ok0 := readMeta(0)
+	m1, ok1 := readMeta(pageSize)
+	var m boltMeta
+	switch {
+	case ok0 && ok1:
+		m = m0
+		if m1.txid > m0.txid {
+			m = m1
+		}
+	case ok0:
+		m = m0
+	case ok1:
+		m = m1
+	default:
+		return fmt.Errorf("%w: both meta pages are invalid", ErrCorrupt)
+	}
+	if int64(m.pageSize) != pageSize {
+		return fmt.Errorf("%w: meta pages disagree on the page size", ErrCorrupt)
+	}
+	if m.freelist == boltNoFreelist {
+		// wxmedia always syncs the freelist; bbolt would rewrite it on open.
+		return fmt.Errorf("%w: database has no freelist", ErrCorrupt)
+	}
+	if m.pgid > uint64(size/pageSize) {
+		return fmt.Errorf("%w: file is truncated to %d bytes; it has %d pages of %d bytes", ErrCorrupt, size, m.pgid, pageSize)
+	}
+	if m.root >= m.pgid || m.freelist >= m.pgid {
+		return fmt.Errorf("%w: meta page is inconsistent", ErrCorrupt)
+	}
+	return nil
+}

@@ -1,0 +1,507 @@
+package state
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// DefaultPath is where a configuration's local state lives, relative to the
+// configuration directory.
+const DefaultPath = ".wxmedia/state.db"
+
+// SchemaVersion is the version of the state's layout that this package
+// writes. OpenLocal refuses a state with a higher one.
+const SchemaVersion = 1
+
+// Buckets and keys of the state file.
+var (
+	bucketMeta      = []byte("meta")      // keyLineage, keySerial, keySchema
+	bucketResources = []byte("resources") // address -> JSON Resource
+	bucketCache     = []byte("cache")     // cacheKeyBytes -> JSON CacheEntry
+	bucketOutputs   = []byte("outputs")   // name -> JSON Output
+
+	keyLineage = []byte("lineage")        // non-empty string
+	keySerial  = []byte("serial")         // 8 bytes, big-endian
+	keySchema  = []byte("schema_version") // 8 bytes, big-endian, >= 1
+)
+
+// Options tunes OpenLocal.
+type Options struct {
+	// LockTimeout is how long to wait for another wxmedia to release the
+	// state lock. Zero fails at once; a negative value waits as long as it
+	// takes. The lock is polled every 50ms, so shorter waits are as good as
+	// zero.
+	LockTimeout time.Duration
+	// ReadOnly opens the state with a shared lock, which many readers may
+	// hold together but no writer. Writes fail with ErrReadOnly. A missing
+	// state reads as empty, and nothing is created.
+	ReadOnly bool
+	// Command is the wxmedia command opening the state, e.g. apply. A
+	// writer records it, for a second wxmedia to name in its lock error.
+	Command string
+}
+
+// Local is the local state backend: a bbolt file. It is safe for
+// concurrent use.
+type Local struct {
+	path     string
+	readOnly bool
+	// db is nil only when the state was opened read-only and does not
+	// exist.
+	db *bolt.DB
+	// lockInfo is the lock details file this Local wrote; "" for a reader.
+	lockInfo string
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ Backend = (*Local)(nil)
+
+// OpenLocal opens the local state at path (DefaultPath when path is ""),
+// creating it unless opts.ReadOnly is set, and takes its lock.
+//
+// When another wxmedia holds the lock past opts.LockTimeout, the error is a
+// *LockedError wrapping ErrLocked. A file that is not a wxmedia state is
+// refused with ErrCorrupt and left untouched.
+func OpenLocal(path string, opts Options) (*Local, error) {
+	if path == "" {
+		path = DefaultPath
+	}
+	l := &Local{path: path, readOnly: opts.ReadOnly}
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return l, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("open state %s: %w", path, err)
+		}
+	} else if err := createIfMissing(path); err != nil {
+		return nil, err
+	}
+
+	if err := checkFile(path); err != nil {
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	bo := *bolt.DefaultOptions
+	bo.ReadOnly = opts.ReadOnly
+	switch {
+	case opts.LockTimeout == 0:
+		// bbolt waits forever on 0; any timeout below its polling interval
+		// gives up after the first attempt.
+		bo.Timeout = time.Millisecond
+	case opts.LockTimeout > 0:
+		bo.Timeout = opts.LockTimeout
+	}
+	db, err := bolt.Open(path, 0o600, &bo)
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, &LockedError{Path: path, Holder: readLockInfo(path)}
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
+		return nil, fmt.Errorf("open state %s: %w: %w", path, ErrCorrupt, err)
+	case err != nil:
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	if err := validate(db, path); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	l.db = db
+	if !opts.ReadOnly {
+		if err := writeLockInfo(path, opts.Command); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open state %s: record lock holder: %w", path, err)
+		}
+		l.lockInfo = lockInfoPath(path)
+	}
+	return l, nil
+}
+
+// createIfMissing creates the state at path, and its directory with mode
+// 0700, unless the state exists. The new state is built in a temporary file
+// and linked into place, so the path never holds a partly written state.
+func createIfMissing(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("open state %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create state directory %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".new-*")
+	if err != nil {
+		return fmt.Errorf("create state %s: %w", path, dirError(dir, err))
+	}
+	tmp := f.Name()
+	f.Close()
+	defer os.Remove(tmp)
+	if err := initState(tmp); err != nil {
+		return fmt.Errorf("create state %s: %w", path, err)
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil // another wxmedia created it first
+		}
+		// A file system without hard links: rename instead, unless the
+		// state appeared meanwhile.
+		if _, statErr := os.Stat(path); statErr == nil {
+			return nil
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return fmt.Errorf("create state %s: %w", path, err)
+		}
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("create state %s: %w", path, err)
+	}
+	return nil
+}
+
+// initState writes an empty state, with a new lineage, into the empty file
+// at path.
+func initState(path string) error {
+	lineage, err := newLineage()
+	if err != nil {
+		return err
+	}
+	bo := *bolt.DefaultOptions
+	bo.Timeout = time.Millisecond
+	db, err := bolt.Open(path, 0o600, &bo)
+	if err != nil {
+		return err
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketResources, bucketCache, bucketOutputs} {
+			if _, err := tx.CreateBucket(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if err := meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, SchemaVersion)); err != nil {
+			return err
+		}
+		if err := meta.Put(keyLineage, []byte(lineage)); err != nil {
+			return err
+		}
+		return meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, 0))
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// newLineage returns a random version 4 UUID.
+func newLineage() (string, error) {
+	var u [16]byte
+	if _, err := rand.Read(u[:]); err != nil {
+		return "", fmt.Errorf("make lineage: %w", err)
+	}
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16]), nil
+}
+
+// validate refuses a database that is not a wxmedia state this package can
+// read.
+func validate(db *bolt.DB, path string) error {
+	return db.View(func(tx *bolt.Tx) error {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return err
+		}
+		if tx.Size() > fi.Size() {
+			return fmt.Errorf("%w: file is truncated to %d bytes; its pages need %d", ErrCorrupt, fi.Size(), tx.Size())
+		}
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return fmt.Errorf("%w: no %s bucket", ErrCorrupt, bucketMeta)
+		}
+		v := meta.Get(keySchema)
+		if len(v) != 8 || binary.BigEndian.Uint64(v) == 0 {
+			return fmt.Errorf("%w: no schema version", ErrCorrupt)
+		}
+		if n := binary.BigEndian.Uint64(v); n > SchemaVersion {
+			return fmt.Errorf("%w: state has schema version %d, this wxmedia reads up to %d; upgrade wxmedia", ErrSchemaVersion, n, SchemaVersion)
+		}
+		if len(meta.Get(keyLineage)) == 0 {
+			return fmt.Errorf("%w: no lineage", ErrCorrupt)
+		}
+		if len(meta.Get(keySerial)) != 8 {
+			return fmt.Errorf("%w: no serial", ErrCorrupt)
+		}
+		for _, name := range [][]byte{bucketResources, bucketCache, bucketOutputs} {
+			if tx.Bucket(name) == nil {
+				return fmt.Errorf("%w: no %s bucket", ErrCorrupt, name)
+			}
+		}
+		return nil
+	})
+}
+
+// Path returns the state file's path.
+func (l *Local) Path() string { return l.path }
+
+// view runs fn in a read transaction. It is not called for a missing state.
+func (l *Local) view(fn func(tx *bolt.Tx) error) error {
+	if err := l.db.View(fn); err != nil {
+		return fmt.Errorf("read state %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// update runs fn in a write transaction that also increments the serial.
+// bbolt syncs the file before the transaction's commit returns.
+func (l *Local) update(what string, fn func(tx *bolt.Tx) error) error {
+	if l.readOnly {
+		return fmt.Errorf("%s: %w", what, ErrReadOnly)
+	}
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		meta := tx.Bucket(bucketMeta)
+		serial := binary.BigEndian.Uint64(meta.Get(keySerial))
+		return meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, serial+1))
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// Snapshot reads the whole state in one read transaction. A missing state,
+// opened read-only, reads as empty with Lineage "" and Serial 0.
+func (l *Local) Snapshot() (*Snapshot, error) {
+	s := &Snapshot{Resources: map[string]Resource{}, Outputs: map[string]Output{}}
+	if l.db == nil {
+		return s, nil
+	}
+	err := l.view(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		s.Lineage = string(meta.Get(keyLineage))
+		s.Serial = binary.BigEndian.Uint64(meta.Get(keySerial))
+		rs, err := decodeResources(tx.Bucket(bucketResources))
+		if err != nil {
+			return err
+		}
+		s.Resources = rs
+		return tx.Bucket(bucketOutputs).ForEach(func(k, v []byte) error {
+			var o Output
+			if err := json.Unmarshal(v, &o); err != nil {
+				return fmt.Errorf("%w: output %s: %w", ErrCorrupt, k, err)
+			}
+			s.Outputs[string(k)] = o
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// LookupCache looks up keys in one read transaction and returns the entries
+// found.
+func (l *Local) LookupCache(keys []CacheKey) (map[CacheKey]CacheEntry, error) {
+	hits := make(map[CacheKey]CacheEntry)
+	for _, k := range keys {
+		if err := checkCacheKey(k); err != nil {
+			return nil, fmt.Errorf("look up cache: %w", err)
+		}
+	}
+	if l.db == nil || len(keys) == 0 {
+		return hits, nil
+	}
+	err := l.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCache)
+		for _, k := range keys {
+			v := b.Get(cacheKeyBytes(k))
+			if v == nil {
+				continue
+			}
+			e, err := decodeCacheEntry(cacheKeyBytes(k), v)
+			if err != nil {
+				return err
+			}
+			hits[k] = e
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return hits, nil
+}
+
+// ListCache returns every cache entry, sorted by service, merchant ID, API
+// and SHA-256.
+func (l *Local) ListCache() ([]CacheEntry, error) {
+	var entries []CacheEntry
+	if l.db == nil {
+		return entries, nil
+	}
+	err := l.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCache).ForEach(func(k, v []byte) error {
+			e, err := decodeCacheEntry(k, v)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, e)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return entries, nil
+}
+
+// CommitUpload records a verified identifier: the resource and its cache
+// entry, in one transaction synced to disk before CommitUpload returns. The
+// resource must name the same service, merchant ID, API, SHA-256 and
+// identifier as the entry.
+func (l *Local) CommitUpload(r Resource, e CacheEntry) error {
+	what := "commit upload of " + r.Address
+	if err := checkResource(r); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := checkCacheEntry(e); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if (CacheKey{r.Service, r.MchID, r.API, r.SHA256}) != e.CacheKey || r.ID != e.ID {
+		return fmt.Errorf("%s: %w: resource and cache entry disagree", what, ErrInvalid)
+	}
+	rv, err := encodeResource(r)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	e.UploadedAt = e.UploadedAt.UTC()
+	ev, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return l.update(what, func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketResources).Put([]byte(r.Address), rv); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketCache).Put(cacheKeyBytes(e.CacheKey), ev)
+	})
+}
+
+// PutResource records a resource without touching the cache.
+func (l *Local) PutResource(r Resource) error {
+	what := "record resource " + r.Address
+	if err := checkResource(r); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	rv, err := encodeResource(r)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return l.update(what, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketResources).Put([]byte(r.Address), rv)
+	})
+}
+
+// RemoveResources removes the resources at addrs in one transaction;
+// addresses not in the state are ignored. Without addresses it does
+// nothing and leaves the serial alone.
+func (l *Local) RemoveResources(addrs ...string) error {
+	if len(addrs) == 0 {
+		return nil
+	}
+	return l.update("remove resources", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketResources)
+		for _, a := range addrs {
+			if a == "" {
+				continue
+			}
+			if err := b.Delete([]byte(a)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SetOutputs replaces all outputs in one transaction.
+func (l *Local) SetOutputs(outputs map[string]Output) error {
+	const what = "record outputs"
+	values := make(map[string][]byte, len(outputs))
+	for name, o := range outputs {
+		if err := checkOutput(name, o); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		v, err := json.Marshal(o)
+		if err != nil {
+			return fmt.Errorf("%s: output %s: %w", what, name, err)
+		}
+		values[name] = v
+	}
+	return l.update(what, func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketOutputs); err != nil {
+			return err
+		}
+		b, err := tx.CreateBucket(bucketOutputs)
+		if err != nil {
+			return err
+		}
+		for name, v := range values {
+			if err := b.Put([]byte(name), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Close removes the lock details this Local recorded, then closes the
+// state, releasing its lock. Closing twice is harmless.
+func (l *Local) Close() error {
+	l.closeOnce.Do(func() {
+		var errs []error
+		// The details go first: once the lock is released, the file may
+		// already describe the next holder.
+		if l.lockInfo != "" {
+			if err := os.Remove(l.lockInfo); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("remove lock details: %w", err))
+			}
+		}
+		if l.db != nil {
+			if err := l.db.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close state %s: %w", l.path, err))
+			}
+		}
+		l.closeErr = errors.Join(errs...)
+	})
+	return l.closeErr
+}
+
+func encodeResource(r Resource) ([]byte, error) {
+	r.UploadedAt = r.UploadedAt.UTC()
+	return json.Marshal(r)
+}
+
+func decodeCacheEntry(k, v []byte) (CacheEntry, error) {
+	var e CacheEntry
+	if err := json.Unmarshal(v, &e); err != nil {
+		return CacheEntry{}, fmt.Errorf("%w: cache entry %q: %w", ErrCorrupt, k, err)
+	}
+	if string(cacheKeyBytes(e.CacheKey)) != string(k) {
+		return CacheEntry{}, fmt.Errorf("%w: cache entry %s stored under key %q", ErrCorrupt, keyString(e.CacheKey), k)
+	}
+	return e, nil
+}

@@ -1,0 +1,87 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// OutputsFileName is the name of the file, beside a local state, where apply
+// publishes the configuration's outputs for other configurations to read
+// while it holds the state lock.
+const OutputsFileName = "outputs.json"
+
+// outputsFormatVersion is the version of the outputs file's format.
+const outputsFormatVersion = 1
+
+// outputsFile is the content of an outputs file.
+type outputsFile struct {
+	FormatVersion int               `json:"format_version"`
+	Outputs       map[string]Output `json:"outputs"`
+}
+
+// OutputsPath returns the outputs file of the local state at statePath.
+func OutputsPath(statePath string) string {
+	return filepath.Join(filepath.Dir(statePath), OutputsFileName)
+}
+
+// WriteOutputsFile replaces the outputs file at path, mode 0600, atomically:
+// a reader sees either the previous outputs or these.
+func WriteOutputsFile(path string, outputs map[string]Output) error {
+	for name, o := range outputs {
+		if err := checkOutput(name, o); err != nil {
+			return fmt.Errorf("write outputs %s: %w", path, err)
+		}
+	}
+	if outputs == nil {
+		outputs = map[string]Output{}
+	}
+	data, err := json.MarshalIndent(outputsFile{FormatVersion: outputsFormatVersion, Outputs: outputs}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write outputs %s: %w", path, err)
+	}
+	if err := writeFileAtomic(path, append(data, '\n')); err != nil {
+		return fmt.Errorf("write outputs %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadOutputsFile reads the outputs file at path. A missing file gives an
+// error satisfying errors.Is(err, fs.ErrNotExist).
+func ReadOutputsFile(path string) (map[string]Output, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read outputs: %w", err)
+	}
+	var f outputsFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("read outputs %s: %w", path, err)
+	}
+	if f.FormatVersion != outputsFormatVersion {
+		return nil, fmt.Errorf("read outputs %s: format version %d: %w", path, f.FormatVersion, ErrSchemaVersion)
+	}
+	for name, o := range f.Outputs {
+		if err := checkOutput(name, o); err != nil {
+			return nil, fmt.Errorf("read outputs %s: %w", path, err)
+		}
+		// The file is indented for people; hand back compact JSON, as the
+		// state does.
+		o.Value, o.Type = compactJSON(o.Value), compactJSON(o.Type)
+		f.Outputs[name] = o
+	}
+	if f.Outputs == nil {
+		f.Outputs = map[string]Output{}
+	}
+	return f.Outputs, nil
+}
+
+// compactJSON returns the valid JSON text b without insignificant space.
+func compactJSON(b json.RawMessage) json.RawMessage {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return b
+	}
+	return buf.Bytes()
+}

@@ -1,0 +1,649 @@
+package uploader
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxAttempts = 5
+	DefaultBaseDelay   = 200 * time.Millisecond
+	DefaultMaxDelay    = 5 * time.Second
+	// ReplyMaxSkew is how far a reply's Wechatpay-Timestamp may be from the local clock.
+	ReplyMaxSkew = 300 * time.Second
+	// FallbackStickiness is how long a Client sends to the fallback endpoint
+	// first after the primary could not be reached.
+	FallbackStickiness = time.Minute
+	maxReplyBody       = 1 << 20
+)
+
+// ErrVerify is returned when a 2xx reply cannot be trusted: its
+// Wechatpay-Serial is not the configured platform key ID, its
+// Wechatpay-Timestamp is missing or more than 300 s from the local clock, or
+// its Wechatpay-Signature does not verify. The server may have accepted the
+// upload; no identifier is returned, and the upload is not retried.
+var ErrVerify = errors.New("reply verification failed")
+
+// ErrBadReply is returned when a verified 2xx reply carries no usable
+// identifier. The upload is not retried.
+var ErrBadReply = errors.New("reply carries no identifier")
+
+// ErrDigestMismatch is returned by Upload when Request.SHA256 is not the
+// SHA-256 of Request.Content: the bytes changed since they were hashed.
+var ErrDigestMismatch = errors.New("content does not match its sha256")
+
+// ErrNotUploadable is returned by Upload for an API whose protocol the
+// Client does not speak (the v2 API) or that it does not know.
+var ErrNotUploadable = errors.New("api is not uploadable by this client")
+
+// APIError is a non-2xx reply. Code and Message come from the reply's JSON
+// {"code":"…","message":"…"}; both are empty when the body was not such JSON,
+// and Body then holds its beginning.
+type APIError struct {
+	StatusCode int    // HTTP status, never 2xx
+	Code       string // e.g. "PARAM_ERROR"; may be empty
+	Message    string // the server's message; may be empty
+	RequestID  string // the Request-ID header, when present
+	Body       string // the first bytes of a body that was not error JSON
+}
+
+func (e *APIError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = CodeDescription(e.Code)
+	}
+	if msg == "" {
+		msg = e.Body
+	}
+	if msg == "" {
+		msg = http.StatusText(e.StatusCode)
+	}
+	if e.Code == "" {
+		return fmt.Sprintf("HTTP %d: %s", e.StatusCode, msg)
+	}
+	return fmt.Sprintf("%s (HTTP %d): %s", e.Code, e.StatusCode, msg)
+}
+
+// Retryable reports whether the same request may succeed later: 5xx, and 429
+// unless the day's upload quota is reached.
+func (e *APIError) Retryable() bool {
+	if e.StatusCode == http.StatusTooManyRequests {
+		return !e.DailyQuotaReached()
+	}
+	return e.StatusCode >= 500
+}
+
+// DailyQuotaReached reports a 429 saying the day's upload quota is reached
+// (the video API's 当天上传文件数已达上限), as opposed to "too fast".
+func (e *APIError) DailyQuotaReached() bool {
+	if e.StatusCode != http.StatusTooManyRequests {
+		return false
+	}
+	m := strings.ToLower(e.Message)
+	return strings.Contains(m, "当天") || strings.Contains(m, "已达上限") ||
+		strings.Contains(m, "daily") || strings.Contains(m, "quota")
+}
+
+var codeDescriptions = map[string]string{
+	"SYSTEMERROR":            "system error, retry later",
+	"SYSTEM_ERROR":           "system error, retry later",
+	"PARAM_ERROR":            "invalid parameter",
+	"INVALID_REQUEST":        "request does not meet the API's rules",
+	"SIGN_ERROR":             "signature verification failed",
+	"SIGNERROR":              "signature verification failed",
+	"NO_AUTH":                "no permission to call this API",
+	"NOAUTH":                 "no permission to call this API",
+	"FREQUENCY_LIMIT_EXCEED": "calls are too frequent, retry later",
+	"FREQUENCY_LIMITED":      "calls are too frequent, retry later",
+	"RATELIMIT_EXCEEDED":     "calls exceed the API's rate limit, retry later",
+}
+
+// CodeDescription describes a WeChat Pay error code any of the upload pages
+// uses, or returns "" for an unknown code.
+func CodeDescription(code string) string { return codeDescriptions[code] }
+
+// NetworkError is a request that got no HTTP reply: the endpoint could not
+// be reached, the connection broke, or it timed out. The upload may or may
+// not have reached the server.
+type NetworkError struct {
+	Endpoint string // the endpoint base URL tried
+	Err      error
+}
+
+func (e *NetworkError) Error() string { return fmt.Sprintf("%s: %v", e.Endpoint, e.Err) }
+func (e *NetworkError) Unwrap() error { return e.Err }
+
+// Retryable reports whether trying again may help: false for certificate
+// and TLS configuration errors, true otherwise.
+func (e *NetworkError) Retryable() bool {
+	var unknownAuthority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verification *tls.CertificateVerificationError
+	var record tls.RecordHeaderError
+	switch {
+	case errors.As(e.Err, &unknownAuthority), errors.As(e.Err, &hostname), errors.As(e.Err, &invalid),
+		errors.As(e.Err, &verification), errors.As(e.Err, &record):
+		return false
+	}
+	return true
+}
+
+// IsRetryable reports whether an upload error may go away on its own: 5xx,
+// 429 (unless the day's quota is reached), timeouts and connection errors.
+// Verification failures, rule and digest errors, other 4xx and context
+// cancellation are not retryable.
+func IsRetryable(err error) bool {
+	if err == nil || errors.Is(err, ErrVerify) || errors.Is(err, ErrBadReply) {
+		return false
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Retryable()
+	}
+	var netErr *NetworkError
+	if errors.As(err, &netErr) {
+		return netErr.Retryable()
+	}
+	return false
+}
+
+// Config configures a Client for one merchant.
+type Config struct {
+	MchID         string          // merchant ID; required
+	SerialNo      string          // merchant API certificate serial, sent as serial_no; required
+	PrivateKey    *rsa.PrivateKey // merchant API private key; required
+	PlatformKeyID string          // sent as Wechatpay-Serial, and the only accepted reply serial; required
+	PlatformKey   *rsa.PublicKey  // verifies reply signatures; required
+	// Endpoint is the base URL, e.g. https://api.mch.weixin.qq.com; required.
+	// http:// is refused unless the host is a loopback address or localhost.
+	Endpoint string
+	// FallbackEndpoint is optional: it is tried when Endpoint cannot be reached
+	// (a connection-level error, not an HTTP error status), with the same rules.
+	FallbackEndpoint string
+	// HTTPClient sends the requests. nil: a default with sane timeouts and
+	// the system roots (see NewHTTPClient). Redirects are never followed.
+	HTTPClient *http.Client
+	UserAgent  string // e.g. "wxmedia/0.1.0 (linux; go1.26)"; default "wxmedia (GOOS; GOVERSION)"
+	// MaxAttempts bounds the attempts of one Upload. An attempt is one
+	// request, plus one immediate request to the other endpoint when the
+	// first cannot be reached and a fallback is configured. 0: DefaultMaxAttempts.
+	MaxAttempts int
+	// BaseDelay and MaxDelay shape the backoff: before retry n (n >= 1) the
+	// client sleeps a uniformly random duration in [0, min(MaxDelay,
+	// BaseDelay*2^(n-1))] (full jitter), or a reply's Retry-After when it is
+	// longer and not above MaxDelay. 0: DefaultBaseDelay, DefaultMaxDelay.
+	BaseDelay, MaxDelay time.Duration
+	Now                 func() time.Time // default time.Now
+	Nonce               func() string    // default 32 random hex characters
+	// Logger receives debug records of attempts and retries; nil: silent.
+	// Credentials and signatures are never logged.
+	Logger *slog.Logger
+	// Throttle, optional, is called before every HTTP request (client-side
+	// rate limiting); an error from it ends the upload with that error.
+	Throttle func(ctx context.Context) error
+	// OnRetry, optional, is called before each backoff sleep with the attempt
+	// that failed (1-based), its error and the delay chosen.
+	OnRetry func(attempt int, err error, delay time.Duration)
+}
+
+// Client uploads to one merchant's endpoint. It is safe for concurrent use.
+type Client struct {
+	cfg      Config
+	endpoint string
+	fallback string
+	http     *http.Client
+	mu       sync.Mutex
+	preferFB time.Time // until then, try the fallback endpoint first
+}
+
+// NewClient checks cfg, fills its defaults and returns a Client.
+func NewClient(cfg Config) (*Client, error) {
+	switch {
+	case cfg.MchID == "":
+		return nil, errors.New("uploader: mchid is required")
+	case cfg.SerialNo == "":
+		return nil, errors.New("uploader: merchant certificate serial_no is required")
+	case cfg.PrivateKey == nil:
+		return nil, errors.New("uploader: merchant private key is required")
+	case cfg.PlatformKeyID == "":
+		return nil, errors.New("uploader: platform public key ID is required")
+	case cfg.PlatformKey == nil:
+		return nil, errors.New("uploader: platform public key is required")
+	}
+	endpoint, err := CheckEndpoint(cfg.Endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("uploader: endpoint: %w", err)
+	}
+	var fallback string
+	if cfg.FallbackEndpoint != "" {
+		if fallback, err = CheckEndpoint(cfg.FallbackEndpoint); err != nil {
+			return nil, fmt.Errorf("uploader: fallback endpoint: %w", err)
+		}
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.BaseDelay <= 0 {
+		cfg.BaseDelay = DefaultBaseDelay
+	}
+	if cfg.MaxDelay <= 0 {
+		cfg.MaxDelay = DefaultMaxDelay
+	}
+	if cfg.MaxDelay < cfg.BaseDelay {
+		cfg.MaxDelay = cfg.BaseDelay
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Nonce == nil {
+		cfg.Nonce = randomHex32
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = fmt.Sprintf("wxmedia (%s; %s)", runtime.GOOS, runtime.Version())
+	}
+	var hc http.Client
+	if cfg.HTTPClient != nil {
+		hc = *cfg.HTTPClient
+	} else {
+		def, err := NewHTTPClient("")
+		if err != nil {
+			return nil, err
+		}
+		hc = *def
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Client{cfg: cfg, endpoint: endpoint, fallback: fallback, http: &hc}, nil
+}
+
+// CheckEndpoint validates an endpoint base URL and returns it without a
+// trailing slash: https, or http when the host is loopback or localhost; no
+// query, fragment or user info.
+func CheckEndpoint(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("%q is not an absolute URL", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("%q must not have a query, fragment or user info", raw)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return "", fmt.Errorf("%q: plain http is only allowed to a loopback host", raw)
+		}
+	default:
+		return "", fmt.Errorf("%q: scheme must be https", raw)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// NewHTTPClient returns an HTTP client with sane timeouts (10 s to connect
+// and handshake, 60 s for the reply headers, 3 min per request) that trusts
+// the system roots plus, when caFile is not empty, the certificates of that
+// PEM file (private endpoints, the sandbox).
+func NewHTTPClient(caFile string) (*http.Client, error) {
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca certificate: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca certificate %s: no PEM certificate found", caFile)
+		}
+		tlsConf.RootCAs = pool
+	}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsConf,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   32,
+		ForceAttemptHTTP2:     true,
+	}
+	return &http.Client{Transport: tr, Timeout: 3 * time.Minute}, nil
+}
+
+func randomHex32() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
+
+// Request is one upload.
+type Request struct {
+	API      API    // which upload API; its spec must be Uploadable
+	Filename string // the filename sent in meta and in the file part
+	Content  []byte // exact bytes to send
+	// SHA256 is the lowercase hex SHA-256 of Content, as planned; the client
+	// re-checks it and refuses a mismatch with ErrDigestMismatch.
+	SHA256 string
+}
+
+// Result is a verified upload.
+type Result struct {
+	ID        string // the identifier from the reply's IDField; never empty on success
+	Attempts  int    // HTTP requests made, fallback requests included; also set on error
+	Endpoint  string // the endpoint that answered last
+	RequestID string // the reply's Request-ID header, when present
+}
+
+// Upload validates r against its API's rules, then signs and sends it,
+// retrying retryable failures, and returns the identifier from a verified
+// reply. Errors are *RuleError, ErrDigestMismatch, ErrNotUploadable, an
+// *APIError, a *NetworkError, ErrVerify, ErrBadReply or the context's error,
+// wrapped with what was being uploaded; IsRetryable classifies them.
+func (c *Client) Upload(ctx context.Context, r Request) (Result, error) {
+	spec, ok := SpecForAPI(r.API)
+	if !ok {
+		return Result{}, fmt.Errorf("upload %q: %w: unknown api %q", r.Filename, ErrNotUploadable, r.API)
+	}
+	if !spec.Uploadable || spec.Protocol != ProtocolV3 {
+		return Result{}, fmt.Errorf("upload %q: %w: %s", r.Filename, ErrNotUploadable, spec.ResourceType)
+	}
+	if err := CheckFile(spec, r.Filename, int64(len(r.Content)), r.Content); err != nil {
+		return Result{}, fmt.Errorf("upload %q to %s: %w", r.Filename, spec.ResourceType, err)
+	}
+	sum := sha256.Sum256(r.Content)
+	digest := hex.EncodeToString(sum[:])
+	if r.SHA256 != digest {
+		return Result{}, fmt.Errorf("upload %q: %w: planned %s, content has %s", r.Filename, ErrDigestMismatch, r.SHA256, digest)
+	}
+	meta := MetaJSON(spec.DigestField, r.Filename, digest)
+	boundary := "wxmedia-" + randomHex32()
+	var body bytes.Buffer
+	if err := WriteMultipart(&body, boundary, meta, r.Filename, ContentType(r.Filename), r.Content); err != nil {
+		return Result{}, fmt.Errorf("upload %q: %w", r.Filename, err)
+	}
+	u := &upload{spec: spec, meta: meta, body: body.Bytes(), contentType: "multipart/form-data; boundary=" + boundary}
+
+	var res Result
+	for attempt := 1; ; attempt++ {
+		id, err := c.attempt(ctx, u, &res)
+		if err == nil {
+			res.ID = id
+			return res, nil
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return res, fmt.Errorf("upload %q to %s: %w", r.Filename, spec.ResourceType, ctxErr)
+		}
+		if !IsRetryable(err) || attempt >= c.cfg.MaxAttempts {
+			if IsRetryable(err) {
+				err = fmt.Errorf("giving up after %d attempts: %w", attempt, err)
+			}
+			return res, fmt.Errorf("upload %q to %s: %w", r.Filename, spec.ResourceType, err)
+		}
+		delay := c.backoff(attempt, err)
+		if c.cfg.OnRetry != nil {
+			c.cfg.OnRetry(attempt, err, delay)
+		}
+		c.log("retrying upload", "filename", r.Filename, "api", string(spec.API), "attempt", attempt, "delay", delay, "error", err.Error())
+		if err := c.sleep(ctx, delay); err != nil {
+			return res, fmt.Errorf("upload %q to %s: %w", r.Filename, spec.ResourceType, err)
+		}
+	}
+}
+
+type upload struct {
+	spec        Spec
+	meta        []byte
+	body        []byte
+	contentType string
+}
+
+// retryAfterError carries a reply's Retry-After hint along with its error.
+type retryAfterError struct {
+	error
+	after time.Duration
+}
+
+func (e *retryAfterError) Unwrap() error { return e.error }
+
+// attempt sends the upload once, to the preferred endpoint and, on a
+// connection-level failure, immediately to the other one.
+func (c *Client) attempt(ctx context.Context, u *upload, res *Result) (string, error) {
+	endpoints := []string{c.endpoint}
+	if c.fallback != "" {
+		c.mu.Lock()
+		preferFB := c.cfg.Now().Before(c.preferFB)
+		c.mu.Unlock()
+		if preferFB {
+			endpoints = []string{c.fallback, c.endpoint}
+		} else {
+			endpoints = append(endpoints, c.fallback)
+		}
+	}
+	var err error
+	for i, ep := range endpoints {
+		var id string
+		id, err = c.send(ctx, ep, u, res)
+		var netErr *NetworkError
+		if err == nil || !errors.As(err, &netErr) || ctx.Err() != nil {
+			return id, err
+		}
+		if c.fallback != "" {
+			c.mu.Lock()
+			if ep == c.endpoint {
+				c.preferFB = c.cfg.Now().Add(FallbackStickiness)
+			} else {
+				c.preferFB = time.Time{}
+			}
+			c.mu.Unlock()
+			if i+1 < len(endpoints) {
+				c.log("endpoint unreachable, trying the other", "endpoint", ep, "error", err.Error())
+			}
+		}
+	}
+	return "", err
+}
+
+// send makes one HTTP request and interprets its reply.
+func (c *Client) send(ctx context.Context, endpoint string, u *upload, res *Result) (string, error) {
+	if c.cfg.Throttle != nil {
+		if err := c.cfg.Throttle(ctx); err != nil {
+			return "", err
+		}
+	}
+	res.Attempts++
+	res.Endpoint = endpoint
+	res.RequestID = ""
+	ts := c.cfg.Now().Unix()
+	nonce := c.cfg.Nonce()
+	sig, err := Sign(c.cfg.PrivateKey, SignatureMessage(http.MethodPost, u.spec.Path, ts, nonce, u.meta))
+	if err != nil {
+		return "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+u.spec.Path, bytes.NewReader(u.body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", AuthorizationHeader(c.cfg.MchID, nonce, ts, c.cfg.SerialNo, sig))
+	req.Header.Set("Content-Type", u.contentType)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.cfg.UserAgent)
+	req.Header.Set("Wechatpay-Serial", c.cfg.PlatformKeyID)
+
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.log("upload request failed", "endpoint", endpoint, "path", u.spec.Path, "attempt", res.Attempts, "error", err.Error())
+		return "", &NetworkError{Endpoint: endpoint, Err: unwrapURLError(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBody))
+	if err != nil {
+		return "", &NetworkError{Endpoint: endpoint, Err: fmt.Errorf("reading reply: %w", err)}
+	}
+	res.RequestID = resp.Header.Get("Request-ID")
+	c.log("upload reply", "endpoint", endpoint, "path", u.spec.Path, "attempt", res.Attempts,
+		"status", resp.StatusCode, "request_id", res.RequestID, "elapsed", time.Since(start))
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		apiErr := parseAPIError(resp, body)
+		if d, ok := retryAfter(resp.Header.Get("Retry-After")); ok && apiErr.Retryable() {
+			return "", &retryAfterError{error: apiErr, after: d}
+		}
+		return "", apiErr
+	}
+	if err := c.verifyReply(resp.Header, body); err != nil {
+		return "", fmt.Errorf("HTTP %d reply from %s (Request-ID %q) cannot be trusted, the upload may have been accepted: %w",
+			resp.StatusCode, endpoint, res.RequestID, err)
+	}
+	var reply map[string]any
+	if err := json.Unmarshal(body, &reply); err != nil {
+		return "", fmt.Errorf("%w: reply is not a JSON object: %v", ErrBadReply, err)
+	}
+	id, _ := reply[u.spec.IDField].(string)
+	if id == "" {
+		return "", fmt.Errorf("%w: reply has no %q", ErrBadReply, u.spec.IDField)
+	}
+	return id, nil
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s %s: %w", ue.Op, ue.URL, ue.Err)
+	}
+	return err
+}
+
+func parseAPIError(resp *http.Response, body []byte) *APIError {
+	e := &APIError{StatusCode: resp.StatusCode, RequestID: resp.Header.Get("Request-ID")}
+	var v struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &v) == nil && (v.Code != "" || v.Message != "") {
+		e.Code, e.Message = v.Code, v.Message
+		return e
+	}
+	b := strings.TrimSpace(string(body))
+	if len(b) > 200 {
+		b = b[:200] + "…"
+	}
+	e.Body = b
+	return e
+}
+
+func retryAfter(v string) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second, true
+	}
+	return 0, false
+}
+
+// verifyReply checks a 2xx reply's serial, timestamp and signature. Errors wrap ErrVerify.
+func (c *Client) verifyReply(h http.Header, body []byte) error {
+	serial := h.Get("Wechatpay-Serial")
+	if serial != c.cfg.PlatformKeyID {
+		return fmt.Errorf("%w: Wechatpay-Serial %q is not the platform key %q", ErrVerify, serial, c.cfg.PlatformKeyID)
+	}
+	if t := h.Get("Wechatpay-Signature-Type"); t != "" && t != AuthScheme {
+		return fmt.Errorf("%w: Wechatpay-Signature-Type %q is not %s", ErrVerify, t, AuthScheme)
+	}
+	tsText := h.Get("Wechatpay-Timestamp")
+	ts, err := strconv.ParseInt(tsText, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: Wechatpay-Timestamp %q is not a unix time", ErrVerify, tsText)
+	}
+	skew := c.cfg.Now().Sub(time.Unix(ts, 0))
+	if skew > ReplyMaxSkew || skew < -ReplyMaxSkew {
+		return fmt.Errorf("%w: Wechatpay-Timestamp %d is %s from the local clock (limit %s)", ErrVerify, ts, skew.Round(time.Second), ReplyMaxSkew)
+	}
+	nonce := h.Get("Wechatpay-Nonce")
+	if nonce == "" {
+		return fmt.Errorf("%w: Wechatpay-Nonce is missing", ErrVerify)
+	}
+	sig := h.Get("Wechatpay-Signature")
+	if sig == "" {
+		return fmt.Errorf("%w: Wechatpay-Signature is missing", ErrVerify)
+	}
+	if err := Verify(c.cfg.PlatformKey, ReplyMessage(tsText, nonce, body), sig); err != nil {
+		return fmt.Errorf("%w: Wechatpay-Signature: %v", ErrVerify, err)
+	}
+	return nil
+}
+
+// backoff returns the delay before retry n (n >= 1): full jitter over
+// min(MaxDelay, BaseDelay*2^(n-1)), or a longer Retry-After within MaxDelay.
+func (c *Client) backoff(n int, err error) time.Duration {
+	ceiling := c.cfg.MaxDelay
+	if n-1 < 30 {
+		if d := c.cfg.BaseDelay << (n - 1); d > 0 && d < ceiling {
+			ceiling = d
+		}
+	}
+	delay := time.Duration(mrand.Int64N(int64(ceiling) + 1))
+	var ra *retryAfterError
+	if errors.As(err, &ra) && ra.after > delay {
+		delay = min(ra.after, c.cfg.MaxDelay)
+	}
+	return delay
+}
+
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (c *Client) log(msg string, args ...any) {
+	if c.cfg.Logger != nil {
+		c.cfg.Logger.Debug(msg, args...)
+	}
+}

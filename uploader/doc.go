@@ -1,0 +1,17 @@
+// Package uploader owns wxmedia's conversation with WeChat Pay's upload APIs.
+//
+// It holds the table of upload APIs and their rules (path, accepted filename
+// suffixes, size and filename limits, digest and identifier field names), the
+// offline file checks that apply those rules (CheckFile), the APIv3 signing and
+// verification primitives (request signature, Authorization header, reply
+// signature), the multipart/form-data layout of an upload, key and certificate
+// loading, and the Client that performs an upload: it signs the request, sends
+// it, retries what may be retried (5xx, 429, timeouts, connection errors) with
+// exponential backoff and full jitter, fails over to a fallback endpoint when
+// the primary cannot be reached, and trusts a reply only after its signature,
+// serial and timestamp verify.
+//
+// The package knows nothing of configuration files, state or plans: callers
+// give it keys, endpoints and exact bytes, and get back an identifier or a
+// classified error (*APIError, *RuleError, *NetworkError, ErrVerify, …).
+package uploader

@@ -1,0 +1,337 @@
+package uploader
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// API is the stable identifier of one upload API. It is stored in state and
+// in the content-addressed cache, so its values never change.
+type API string
+
+// The upload APIs wxmedia knows.
+const (
+	// APIMerchantImage is the v3 merchant media upload, POST /v3/merchant/media/upload.
+	APIMerchantImage API = "merchant_media_image"
+	// APIMerchantVideo is the v3 video upload, POST /v3/merchant/media/video_upload.
+	APIMerchantVideo API = "merchant_media_video"
+	// APIGlobalFile is the v3 overseas merchant storage, POST /v3/global/merchant-storage/file/upload.
+	APIGlobalFile API = "global_merchant_storage_file"
+	// APICouponImage is the v3 product-coupon image upload,
+	// POST /v3/marketing/partner/product-coupon/media/upload-image.
+	APICouponImage API = "product_coupon_image"
+	// APIV2Image is the v2 image upload, POST /secapi/mch/uploadmedia (client certificate, XML reply).
+	APIV2Image API = "v2_media_image"
+)
+
+// Protocols an upload API speaks.
+const (
+	ProtocolV3 = "v3" // JSON meta + multipart, RSA signatures
+	ProtocolV2 = "v2" // form fields + MD5/HMAC-SHA256 sign, XML reply, client certificate
+)
+
+// Codes are the error codes one API's own documentation page uses for each
+// HTTP status. The pages disagree (SYSTEMERROR / SYSTEM_ERROR, …); the
+// sandbox answers with these and the client uses them only for messages: it
+// classifies errors by HTTP status.
+type Codes struct {
+	System    string // HTTP 500
+	RateLimit string // HTTP 429
+	Param     string // HTTP 400, for content errors (digest, size, format, filename)
+	Sign      string // HTTP 401
+	NoAuth    string // HTTP 403
+}
+
+// Spec describes one upload API's rules. Specs are values from the package's
+// table (SpecFor, SpecForAPI, Specs); callers must not modify the Suffixes slice.
+type Spec struct {
+	API          API    // stable identifier, unique in the table
+	ResourceType string // configuration resource type, e.g. "wechatpay_image"; unique in the table
+	Protocol     string // ProtocolV3 or ProtocolV2
+	Path         string // request path, starting with "/"
+	DigestField  string // meta JSON key of the content digest: "sha256" (002: "digest"; v2: form field "media_hash", MD5)
+	// Suffixes lists the accepted filename suffixes: lowercase, without dot, never empty.
+	Suffixes    []string
+	MaxSize     int64  // largest accepted content in bytes (2 MiB = 2<<20); always > 0
+	MaxFilename int    // longest accepted filename in runes; 0 = no limit
+	IDField     string // reply JSON key of the identifier: "media_id", "file_id" or "image_url"
+	Codes       Codes  // the page's error codes
+	// Uploadable reports whether Client can upload to this API. False for the
+	// v2 API, whose protocol the Client does not speak.
+	Uploadable bool
+}
+
+var specs = []Spec{
+	{
+		API:          APIMerchantImage,
+		ResourceType: "wechatpay_image",
+		Protocol:     ProtocolV3,
+		Path:         "/v3/merchant/media/upload",
+		DigestField:  "sha256",
+		Suffixes:     []string{"jpg", "bmp", "png"},
+		MaxSize:      2 << 20,
+		IDField:      "media_id",
+		Codes:        Codes{System: "SYSTEMERROR", RateLimit: "FREQUENCY_LIMIT_EXCEED", Param: "PARAM_ERROR", Sign: "SIGN_ERROR", NoAuth: "NO_AUTH"},
+		Uploadable:   true,
+	},
+	{
+		API:          APIMerchantVideo,
+		ResourceType: "wechatpay_video",
+		Protocol:     ProtocolV3,
+		Path:         "/v3/merchant/media/video_upload",
+		DigestField:  "sha256",
+		Suffixes:     []string{"avi", "wmv", "mpeg", "mp4", "mov", "mkv", "flv", "f4v", "m4v", "rmvb"},
+		MaxSize:      5 << 20,
+		MaxFilename:  128,
+		IDField:      "media_id",
+		Codes:        Codes{System: "SYSTEM_ERROR", RateLimit: "FREQUENCY_LIMIT_EXCEED", Param: "PARAM_ERROR", Sign: "SIGN_ERROR", NoAuth: "NO_AUTH"},
+		Uploadable:   true,
+	},
+	{
+		API:          APIGlobalFile,
+		ResourceType: "wechatpay_global_file",
+		Protocol:     ProtocolV3,
+		Path:         "/v3/global/merchant-storage/file/upload",
+		DigestField:  "digest",
+		Suffixes:     []string{"pdf", "jpg", "bmp", "png"},
+		MaxSize:      5 << 20,
+		MaxFilename:  256,
+		IDField:      "file_id",
+		Codes:        Codes{System: "SYSTEM_ERROR", RateLimit: "RATELIMIT_EXCEEDED", Param: "INVALID_REQUEST", Sign: "SIGN_ERROR", NoAuth: "NO_AUTH"},
+		Uploadable:   true,
+	},
+	{
+		API:          APICouponImage,
+		ResourceType: "wechatpay_coupon_image",
+		Protocol:     ProtocolV3,
+		Path:         "/v3/marketing/partner/product-coupon/media/upload-image",
+		DigestField:  "sha256",
+		Suffixes:     []string{"jpg", "bmp", "png"},
+		MaxSize:      2 << 20,
+		MaxFilename:  150,
+		IDField:      "image_url",
+		Codes:        Codes{System: "SYSTEM_ERROR", RateLimit: "RATELIMIT_EXCEEDED", Param: "PARAM_ERROR", Sign: "SIGN_ERROR", NoAuth: "NO_AUTH"},
+		Uploadable:   true,
+	},
+	{
+		API:          APIV2Image,
+		ResourceType: "wechatpay_v2_image",
+		Protocol:     ProtocolV2,
+		Path:         "/secapi/mch/uploadmedia",
+		DigestField:  "media_hash",
+		Suffixes:     []string{"jpeg", "jpg", "bmp", "png"},
+		MaxSize:      2 << 20,
+		IDField:      "media_id",
+		Codes:        Codes{System: "SYSTEMERROR", RateLimit: "FREQUENCY_LIMITED", Param: "PARAM_ERROR", Sign: "SIGNERROR", NoAuth: "NOAUTH"},
+		Uploadable:   false,
+	},
+}
+
+// SpecFor returns the spec of a configuration resource type such as "wechatpay_image".
+func SpecFor(resourceType string) (Spec, bool) {
+	for _, s := range specs {
+		if s.ResourceType == resourceType {
+			return s, true
+		}
+	}
+	return Spec{}, false
+}
+
+// SpecForAPI returns the spec of an API identifier such as APIMerchantImage.
+func SpecForAPI(api API) (Spec, bool) {
+	for _, s := range specs {
+		if s.API == api {
+			return s, true
+		}
+	}
+	return Spec{}, false
+}
+
+// Specs returns every known spec, in the order of the product's API table.
+func Specs() []Spec {
+	return slices.Clone(specs)
+}
+
+// ResourceTypes returns the resource types of every known spec, in the order
+// of the product's API table.
+func ResourceTypes() []string {
+	out := make([]string, len(specs))
+	for i, s := range specs {
+		out[i] = s.ResourceType
+	}
+	return out
+}
+
+var contentTypes = map[string]string{
+	"jpg":  "image/jpeg",
+	"jpeg": "image/jpeg",
+	"png":  "image/png",
+	"bmp":  "image/bmp",
+	"pdf":  "application/pdf",
+	"mp4":  "video/mp4",
+	"mov":  "video/quicktime",
+	"m4v":  "video/x-m4v",
+	"f4v":  "video/x-f4v",
+	"avi":  "video/x-msvideo",
+	"wmv":  "video/x-ms-wmv",
+	"mpeg": "video/mpeg",
+	"mkv":  "video/x-matroska",
+	"flv":  "video/x-flv",
+	"rmvb": "application/vnd.rn-realmedia-vbr",
+}
+
+// ContentType returns the part content type for a filename, by its suffix
+// (case-insensitive), or "application/octet-stream" for an unknown suffix.
+func ContentType(filename string) string {
+	if ct, ok := contentTypes[Suffix(filename)]; ok {
+		return ct
+	}
+	return "application/octet-stream"
+}
+
+// Suffix returns the lowercase suffix of filename without its dot, or "" when
+// the filename has none.
+func Suffix(filename string) string {
+	ext := path.Ext(filename)
+	if ext == "" || ext == filename {
+		return ""
+	}
+	return strings.ToLower(ext[1:])
+}
+
+// Rules a file can break, as RuleError.Rule.
+const (
+	RuleFilename       = "filename"        // empty, or characters a multipart header cannot carry
+	RuleSuffix         = "suffix"          // suffix missing or not accepted by the API
+	RuleFilenameLength = "filename_length" // more runes than the API accepts
+	RuleEmpty          = "empty"           // zero bytes
+	RuleSize           = "size"            // larger than the API accepts
+	RuleMagic          = "magic"           // content does not match the suffix
+)
+
+// RuleError reports a file that an API's rules refuse. Rule is one of the
+// Rule* constants; Msg is a complete lowercase sentence naming the rule broken.
+type RuleError struct {
+	Rule string
+	Msg  string
+}
+
+func (e *RuleError) Error() string { return e.Msg }
+
+// magic describes how a format's content begins.
+type magic struct {
+	name  string // with its article: "a PNG image"
+	match func(head []byte) bool
+}
+
+func prefix(p string) func([]byte) bool {
+	return func(h []byte) bool { return bytes.HasPrefix(h, []byte(p)) }
+}
+
+// isoBMFF matches ISO base media files (MP4, MOV, M4V, F4V): a box type at offset 4.
+func isoBMFF(h []byte) bool {
+	if len(h) < 8 {
+		return false
+	}
+	switch string(h[4:8]) {
+	case "ftyp", "moov", "mdat", "free", "skip", "wide", "pnot":
+		return true
+	}
+	return false
+}
+
+var magics = map[string]magic{
+	"jpg":  {"a JPEG image", prefix("\xFF\xD8\xFF")},
+	"jpeg": {"a JPEG image", prefix("\xFF\xD8\xFF")},
+	"png":  {"a PNG image", prefix("\x89PNG\r\n\x1a\n")},
+	"bmp":  {"a BMP image", prefix("BM")},
+	"pdf":  {"a PDF document", prefix("%PDF-")},
+	"avi": {"an AVI video", func(h []byte) bool {
+		return len(h) >= 12 && string(h[:4]) == "RIFF" && string(h[8:12]) == "AVI "
+	}},
+	"wmv": {"a WMV video", prefix("\x30\x26\xB2\x75\x8E\x66\xCF\x11\xA6\xD9\x00\xAA\x00\x62\xCE\x6C")},
+	"mpeg": {"an MPEG video", func(h []byte) bool {
+		return bytes.HasPrefix(h, []byte("\x00\x00\x01\xBA")) || bytes.HasPrefix(h, []byte("\x00\x00\x01\xB3"))
+	}},
+	"mp4":  {"an MP4 video", isoBMFF},
+	"mov":  {"a QuickTime video", isoBMFF},
+	"m4v":  {"an M4V video", isoBMFF},
+	"f4v":  {"an F4V video", isoBMFF},
+	"mkv":  {"a Matroska video", prefix("\x1A\x45\xDF\xA3")},
+	"flv":  {"an FLV video", prefix("FLV\x01")},
+	"rmvb": {"a RealMedia video", prefix(".RMF")},
+}
+
+// MagicHeadSize is how many leading bytes of a file CheckFile wants as head.
+const MagicHeadSize = 64
+
+// CheckFile validates a file against a spec, offline. It checks, in order:
+// the filename (non-empty, valid UTF-8, no control characters, quotes,
+// backslashes or slashes), its suffix (case-insensitive, among spec.Suffixes),
+// its length in runes (spec.MaxFilename), the size (> 0 and <= spec.MaxSize),
+// and that head — the first bytes of the content, at least MagicHeadSize when
+// the file has them — starts with the magic bytes of the suffix's format.
+// The error is a *RuleError naming the rule broken.
+func CheckFile(spec Spec, filename string, size int64, head []byte) error {
+	if err := checkFilenameChars(filename); err != nil {
+		return err
+	}
+	suffix := Suffix(filename)
+	if suffix == "" {
+		return &RuleError{Rule: RuleSuffix, Msg: fmt.Sprintf("filename %q has no suffix (%s accepts: %s)",
+			filename, spec.ResourceType, strings.Join(spec.Suffixes, ", "))}
+	}
+	if !slices.Contains(spec.Suffixes, suffix) {
+		return &RuleError{Rule: RuleSuffix, Msg: fmt.Sprintf("filename suffix %q is not accepted by %s (allowed: %s)",
+			path.Ext(filename), spec.ResourceType, strings.Join(spec.Suffixes, ", "))}
+	}
+	if n := utf8.RuneCountInString(filename); spec.MaxFilename > 0 && n > spec.MaxFilename {
+		return &RuleError{Rule: RuleFilenameLength, Msg: fmt.Sprintf("filename is %d characters long, over the %d-character limit of %s",
+			n, spec.MaxFilename, spec.ResourceType)}
+	}
+	if size <= 0 {
+		return &RuleError{Rule: RuleEmpty, Msg: "file is empty"}
+	}
+	if size > spec.MaxSize {
+		return &RuleError{Rule: RuleSize, Msg: fmt.Sprintf("file size %d bytes exceeds the %s limit of %s",
+			size, FormatSize(spec.MaxSize), spec.ResourceType)}
+	}
+	if m, ok := magics[suffix]; ok && !m.match(head) {
+		return &RuleError{Rule: RuleMagic, Msg: fmt.Sprintf("content is not %s (magic bytes do not match suffix %q)",
+			m.name, path.Ext(filename))}
+	}
+	return nil
+}
+
+func checkFilenameChars(filename string) error {
+	bad := func(why string) error {
+		return &RuleError{Rule: RuleFilename, Msg: fmt.Sprintf("filename %q %s", filename, why)}
+	}
+	switch {
+	case filename == "":
+		return &RuleError{Rule: RuleFilename, Msg: "filename is empty"}
+	case !utf8.ValidString(filename):
+		return bad("is not valid UTF-8")
+	case strings.ContainsAny(filename, `"\/`):
+		return bad(`contains a quote, backslash or slash`)
+	case strings.IndexFunc(filename, unicode.IsControl) >= 0:
+		return bad("contains a control character")
+	}
+	return nil
+}
+
+// FormatSize renders a byte count for messages: "2 MiB", "512 KiB", "1000 bytes".
+func FormatSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
