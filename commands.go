@@ -146,12 +146,8 @@ func (o *planOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
 }
 
-// makePlan loads everything and computes the plan.
-func makePlan(u *ui, o *planOptions, snap *state.Snapshot, lookup func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, error)) (*workspace, *plan.Plan, error) {
-	w, err := loadWorkspace(u, &o.vars)
-	if err != nil {
-		return nil, nil, err
-	}
+// makePlan computes the plan of a loaded workspace.
+func makePlan(u *ui, o *planOptions, w *workspace, snap *state.Snapshot, lookup func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, error)) (*plan.Plan, error) {
 	replace := map[string]bool{}
 	for _, r := range o.replace {
 		replace[r] = true
@@ -159,9 +155,9 @@ func makePlan(u *ui, o *planOptions, snap *state.Snapshot, lookup func([]state.C
 	p, diags := plan.Make(plan.Input{Eval: w.ev, State: snap, Cache: lookup, Merchants: w.idents, Replace: replace})
 	u.diagnostics(w.cfg.Files(), diags)
 	if diags.HasErrors() {
-		return nil, nil, errReported
+		return nil, errReported
 	}
-	return w, p, nil
+	return p, nil
 }
 
 func cmdPlan(u *ui, _ globalOptions, args []string) error {
@@ -172,12 +168,16 @@ func cmdPlan(u *ui, _ globalOptions, args []string) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	w, err := loadWorkspace(u, &o.vars)
+	if err != nil {
+		return err
+	}
 	snap, lookup, done, err := readSnapshot(o.lockTimeout)
 	if err != nil {
 		return err
 	}
 	defer done()
-	_, p, err := makePlan(u, &o, snap, lookup)
+	p, err := makePlan(u, &o, w, snap, lookup)
 	if err != nil {
 		return err
 	}
@@ -205,6 +205,10 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 	if *parallelism < 1 {
 		return fmt.Errorf("-parallelism must be at least 1, not %d", *parallelism)
 	}
+	w, err := loadWorkspace(u, &o.vars)
+	if err != nil {
+		return err
+	}
 	st, err := openState(false, o.lockTimeout, "apply")
 	if err != nil {
 		return err
@@ -214,7 +218,7 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	w, p, err := makePlan(u, &o, snap, st.LookupCache)
+	p, err := makePlan(u, &o, w, snap, st.LookupCache)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -391,6 +392,21 @@ func TestLockedByReader(t *testing.T) {
 	if !strings.HasPrefix(err.Error(), "state is locked by another wxmedia") {
 		t.Errorf("message %q", err)
 	}
+	// Details left by a writer that died are not shown; those of another
+	// host cannot be checked and are.
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	must(t, cmd.Run())
+	host, _ := os.Hostname()
+	for _, h := range []string{host, "ci-7"} {
+		data, _ := json.Marshal(LockInfo{PID: cmd.Process.Pid, Host: h, Command: "apply", Started: time.Now()})
+		must(t, os.WriteFile(lockInfoPath(path), data, 0o600))
+		_, err := OpenLocal(path, Options{})
+		if !errors.As(err, &le) || (le.Holder == nil) != (h == host) {
+			t.Errorf("details from pid %d on %s, no longer running: %v", cmd.Process.Pid, h, err)
+		}
+	}
+	must(t, os.Remove(lockInfoPath(path)))
+
 	if err := r1.PutResource(testResource(1)); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("write through a reader: %v, want ErrReadOnly", err)
 	}
@@ -444,17 +460,29 @@ func TestCorruptFilesAreLeftAlone(t *testing.T) {
 	valid, err := os.ReadFile(src)
 	must(t, err)
 
-	// A bbolt database that is not a wxmedia state.
-	foreign := filepath.Join(t.TempDir(), "foreign.db")
-	db, err := bolt.Open(foreign, 0o600, nil)
-	must(t, err)
-	must(t, db.Update(func(tx *bolt.Tx) error {
+	// bbolt databases that are not, or no longer, wxmedia states.
+	damaged := func(fn func(tx *bolt.Tx) error) []byte {
+		path := filepath.Join(t.TempDir(), "state.db")
+		must(t, initState(path))
+		db, err := bolt.Open(path, 0o600, nil)
+		must(t, err)
+		must(t, db.Update(fn))
+		must(t, db.Close())
+		b, err := os.ReadFile(path)
+		must(t, err)
+		return b
+	}
+	foreign := damaged(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketResources, bucketCache, bucketOutputs} {
+			if err := tx.DeleteBucket(name); err != nil {
+				return err
+			}
+		}
 		_, err := tx.CreateBucket([]byte("other"))
 		return err
-	}))
-	must(t, db.Close())
-	foreignBytes, err := os.ReadFile(foreign)
-	must(t, err)
+	})
+	noLineage := damaged(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(keyLineage) })
+	noResources := damaged(func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketResources) })
 
 	cases := map[string][]byte{
 		"random bytes":       random,
@@ -462,7 +490,9 @@ func TestCorruptFilesAreLeftAlone(t *testing.T) {
 		"truncated in meta":  valid[:100],
 		"truncated to pages": valid[:used/2],
 		"truncated by one":   valid[:used-4096],
-		"not a state":        foreignBytes,
+		"not a state":        foreign,
+		"no lineage":         noLineage,
+		"no resources":       noResources,
 	}
 	for name, content := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -44,13 +44,17 @@ type Resource struct {
 }
 
 // CacheKey identifies uploaded content: the same bytes sent to the same
-// service for the same merchant and API. No field may contain a NUL byte,
-// and SHA256 is 64 lowercase hex digits.
+// service for the same merchant and API.
 type CacheKey struct {
+	// Service is "wechatpay", a sandbox instance ID, or an endpoint URL. It
+	// is never empty and holds no NUL byte.
 	Service string `json:"service"`
-	MchID   string `json:"mchid"`
-	API     string `json:"api"`
-	SHA256  string `json:"sha256"`
+	// MchID is the merchant ID. It is never empty and holds no NUL byte.
+	MchID string `json:"mchid"`
+	// API is the upload API. It is never empty and holds no NUL byte.
+	API string `json:"api"`
+	// SHA256 is the SHA-256 of the bytes: 64 lowercase hex digits.
+	SHA256 string `json:"sha256"`
 }
 
 // CacheEntry is the identifier recorded for a CacheKey.

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/wxmedia/wxmedia/uploader/sandbox"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"wxmedia": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScript runs the end-to-end scripts in testdata/script: each gets a
+// sandbox server of its own over real HTTPS, a ready merchant block for it in
+// $WORK/merchant.wxm.hcl, and a copy of examples/quickstart in
+// $WORK/quickstart.
+func TestScript(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			sb, err := sandbox.Open(filepath.Join(env.WorkDir, ".sandbox"))
+			if err != nil {
+				return err
+			}
+			srv, err := sb.Start("127.0.0.1:0")
+			if err != nil {
+				sb.Close()
+				return err
+			}
+			env.Defer(func() {
+				srv.Close()
+				sb.Close()
+			})
+			if err := sb.WriteMerchantConfig(filepath.Join(env.WorkDir, "merchant.wxm.hcl"), srv.URL(), "1900000001"); err != nil {
+				return err
+			}
+			env.Values["sandbox"] = sb
+			env.Setenv("SANDBOX_URL", srv.URL())
+			env.Setenv("NO_COLOR", "1")
+			return copyDir("examples/quickstart", filepath.Join(env.WorkDir, "quickstart"))
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"uploads":   cmdUploads,
+			"uploaded":  cmdUploaded,
+			"fault":     cmdFault,
+			"mkimage":   cmdMkimage,
+			"exitcode":  cmdExitcode,
+			"sbuploads": cmdSandboxDirUploads,
+		},
+	})
+}
+
+func sandboxOf(ts *testscript.TestScript) *sandbox.Sandbox {
+	return ts.Value("sandbox").(*sandbox.Sandbox)
+}
+
+// uploads N: the sandbox issued exactly N identifiers so far.
+func cmdUploads(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: uploads N")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := sandboxOf(ts).Stats().Uploads
+	if (got == want) == neg {
+		ts.Fatalf("sandbox counted %d uploads, want %s%d", got, map[bool]string{true: "not ", false: ""}[neg], want)
+	}
+}
+
+// uploaded FILE N: the sandbox issued N identifiers for FILE's bytes.
+func cmdUploaded(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: uploaded FILE N")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	s := sha256.Sum256(b)
+	got := sandboxOf(ts).Stats().BySHA256[hex.EncodeToString(s[:])]
+	if (got == want) == neg {
+		ts.Fatalf("sandbox counted %d uploads of %s, want %d", got, args[0], want)
+	}
+}
+
+// fault SPEC: set the sandbox's faults ("" for none).
+func cmdFault(ts *testscript.TestScript, neg bool, args []string) {
+	spec := ""
+	if len(args) > 0 {
+		spec = args[0]
+	}
+	f, err := sandbox.ParseFaults(spec)
+	ts.Check(err)
+	sandboxOf(ts).SetFaults(f)
+}
+
+// mkimage FILE [SEED]: write a small real image (png, jpg or bmp by suffix)
+// whose pixels depend on SEED (default: FILE).
+func cmdMkimage(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: mkimage FILE [SEED]")
+	}
+	seed := args[0]
+	if len(args) == 2 {
+		seed = args[1]
+	}
+	b, err := makeImage(filepath.Ext(args[0]), seed)
+	ts.Check(err)
+	p := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(filepath.Dir(p), 0o755))
+	ts.Check(os.WriteFile(p, b, 0o644))
+}
+
+// exitcode N PROG ARGS...: run PROG and require exit status N.
+func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: exitcode N PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		got = ee.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	if got != want {
+		ts.Fatalf("exit status %d, want %d", got, want)
+	}
+}
+
+// sbuploads DIR N: the in-process sandbox kept in DIR issued N identifiers.
+func cmdSandboxDirUploads(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: sbuploads DIR N")
+	}
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	sb, err := sandbox.Open(ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer sb.Close()
+	if got := sb.Stats().Uploads; (got == want) == neg {
+		ts.Fatalf("sandbox in %s counted %d uploads, want %d", args[0], got, want)
+	}
+}
+
+func makeImage(ext, seed string) ([]byte, error) {
+	h := fnv.New64a()
+	h.Write([]byte(seed))
+	v := h.Sum64()
+	m := image.NewRGBA(image.Rect(0, 0, 16, 16))
+	for y := 0; y < 16; y++ {
+		for x := 0; x < 16; x++ {
+			m.Set(x, y, color.RGBA{uint8(v >> (x % 8 * 8)), uint8(v >> (y % 8 * 8)), uint8(x * y), 255})
+		}
+	}
+	var b bytes.Buffer
+	switch ext {
+	case ".png", ".PNG":
+		err := png.Encode(&b, m)
+		return b.Bytes(), err
+	case ".jpg", ".jpeg", ".JPG":
+		err := jpeg.Encode(&b, m, nil)
+		return b.Bytes(), err
+	case ".bmp":
+		// A 1x1 24-bit BMP whose pixel carries the seed.
+		b.WriteString("BM")
+		hdr := []byte{58, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0, 40, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 24, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+		b.Write(hdr)
+		b.Write([]byte{uint8(v), uint8(v >> 8), uint8(v >> 16), 0})
+		return b.Bytes(), nil
+	}
+	return nil, fmt.Errorf("mkimage: unsupported suffix %q", ext)
+}
+
+func copyDir(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() && d.Name() == ".wxmedia" {
+			return filepath.SkipDir
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	})
+}

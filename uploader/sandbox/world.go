@@ -1,0 +1,726 @@
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math/big"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wxmedia/wxmedia/uploader"
+)
+
+// Files of a sandbox world, relative to its directory.
+const (
+	worldFile         = "sandbox.json"
+	issuedFile        = "issued.jsonl"
+	platformKeyFile   = "platform_key.pem"
+	platformPubFile   = "platform_pub.pem"
+	caKeyFile         = "ca_key.pem"
+	caCertFile        = "ca.pem"
+	serverKeyFile     = "server_key.pem"
+	serverCertFile    = "server_cert.pem"
+	merchantsDir      = "merchants"
+	merchantKeyFile   = "apiclient_key.pem"
+	merchantCertFile  = "apiclient_cert.pem"
+	worldVersion      = 1
+	serverCertRenewal = 30 * 24 * time.Hour
+)
+
+// ErrClosed is returned when a closed Sandbox is used.
+var ErrClosed = errors.New("sandbox is closed")
+
+// Sandbox is an emulated WeChat Pay upload service kept in one directory.
+// It is safe for concurrent use.
+type Sandbox struct {
+	dir           string // absolute
+	id            string
+	platformKeyID string
+	platformKey   *rsa.PrivateKey
+	caCert        *x509.Certificate
+	caKey         *ecdsa.PrivateKey
+	serverCert    tls.Certificate
+	handler       http.Handler
+
+	now  func() time.Time // server clock
+	roll func() float64   // fault dice, uniform in [0, 1)
+
+	mu        sync.Mutex
+	closed    bool
+	world     world
+	merchants map[string]*merchant
+	issued    map[string]Issued
+	stats     Stats
+	log       *os.File
+	faults    Faults
+	nonces    map[string]time.Time
+	lastPrune time.Time
+	buckets   map[string]*bucket
+	servers   map[*Server]struct{}
+	logger    *slog.Logger
+}
+
+// world is the persisted identity of a sandbox (sandbox.json).
+type world struct {
+	Version             int                      `json:"version"`
+	InstanceID          string                   `json:"instance_id"`
+	PlatformPublicKeyID string                   `json:"platform_public_key_id"`
+	CreatedAt           time.Time                `json:"created_at"`
+	Merchants           map[string]merchantEntry `json:"merchants"`
+}
+
+type merchantEntry struct {
+	SerialNo     string    `json:"serial_no"`
+	APIv2Key     string    `json:"api_v2_key"`
+	RegisteredAt time.Time `json:"registered_at"`
+}
+
+// merchant is a registered merchant as the handler sees it.
+type merchant struct {
+	serialNo string
+	pub      *rsa.PublicKey
+}
+
+// Issued is the record of one identifier the sandbox issued.
+type Issued struct {
+	ID        string       `json:"id"`
+	API       uploader.API `json:"api"`
+	MchID     string       `json:"mchid"`
+	SHA256    string       `json:"sha256"` // lowercase hex of the uploaded bytes
+	Filename  string       `json:"filename"`
+	Size      int64        `json:"size"`
+	RequestID string       `json:"request_id"`
+	IssuedAt  time.Time    `json:"issued_at"`
+	Spoiled   bool         `json:"spoiled,omitempty"` // the reply carried a bad signature (fault)
+}
+
+// Stats counts uploads for which the sandbox issued an identifier, replies
+// spoiled by the badsig fault included, dropped connections not. The maps
+// are never nil in values returned by Stats.
+type Stats struct {
+	Uploads  int            `json:"uploads"`
+	ByAPI    map[string]int `json:"by_api"`    // API identifier -> uploads
+	BySHA256 map[string]int `json:"by_sha256"` // lowercase hex -> uploads
+}
+
+func (st Stats) clone() Stats {
+	c := Stats{Uploads: st.Uploads, ByAPI: make(map[string]int, len(st.ByAPI)), BySHA256: make(map[string]int, len(st.BySHA256))}
+	for k, v := range st.ByAPI {
+		c.ByAPI[k] = v
+	}
+	for k, v := range st.BySHA256 {
+		c.BySHA256[k] = v
+	}
+	return c
+}
+
+// MerchantCreds are what a client needs to talk to the sandbox as one
+// merchant. Paths are absolute.
+type MerchantCreds struct {
+	MchID                 string
+	SerialNo              string // merchant certificate serial, 40 uppercase hex characters
+	PrivateKeyFile        string // PKCS#8 PEM, 0600
+	CertificateFile       string // merchant certificate PEM (client certificate of the v2 API)
+	APIv2Key              string // 32-character v2 signing key (test secret)
+	PlatformPublicKeyID   string // "PUB_KEY_ID_" + digits
+	PlatformPublicKeyFile string // PKIX PEM
+	CAFile                string // PEM of the CA that signed the server certificate
+}
+
+// Open loads the sandbox world kept in dir, or creates it (dir 0700, private
+// keys 0600). It does not start a listener.
+func Open(dir string) (*Sandbox, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	s := &Sandbox{
+		dir:       abs,
+		now:       time.Now,
+		roll:      mrand.Float64,
+		merchants: make(map[string]*merchant),
+		issued:    make(map[string]Issued),
+		stats:     Stats{ByAPI: map[string]int{}, BySHA256: map[string]int{}},
+		nonces:    make(map[string]time.Time),
+		buckets:   make(map[string]*bucket),
+		servers:   make(map[*Server]struct{}),
+	}
+	data, err := os.ReadFile(s.path(worldFile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		err = s.create()
+	case err == nil:
+		err = s.load(data)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sandbox %s: %w", abs, err)
+	}
+	if err := s.openIssued(); err != nil {
+		return nil, fmt.Errorf("sandbox %s: %w", abs, err)
+	}
+	s.handler = s.newHandler()
+	return s, nil
+}
+
+func (s *Sandbox) path(elem ...string) string {
+	return filepath.Join(append([]string{s.dir}, elem...)...)
+}
+
+// create makes a new world: keys first, sandbox.json last, so that an
+// interrupted creation starts over.
+func (s *Sandbox) create() error {
+	var err error
+	if s.platformKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+		return err
+	}
+	if err := writeKey(s.path(platformKeyFile), s.platformKey); err != nil {
+		return err
+	}
+	pubDER, err := x509.MarshalPKIXPublicKey(&s.platformKey.PublicKey)
+	if err != nil {
+		return err
+	}
+	if err := writePEM(s.path(platformPubFile), "PUBLIC KEY", pubDER, 0o644); err != nil {
+		return err
+	}
+	if err := s.createCA(); err != nil {
+		return err
+	}
+	if err := s.createServerCert(); err != nil {
+		return err
+	}
+	s.world = world{
+		Version:             worldVersion,
+		InstanceID:          "sandbox-" + randomHex(8),
+		PlatformPublicKeyID: "PUB_KEY_ID_" + randomDigits(28),
+		CreatedAt:           time.Now().UTC().Truncate(time.Second),
+		Merchants:           map[string]merchantEntry{},
+	}
+	s.id, s.platformKeyID = s.world.InstanceID, s.world.PlatformPublicKeyID
+	// A fresh world has issued nothing: drop a record left by an interrupted creation.
+	if err := os.Remove(s.path(issuedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return s.saveWorld()
+}
+
+func (s *Sandbox) load(data []byte) error {
+	if err := json.Unmarshal(data, &s.world); err != nil {
+		return fmt.Errorf("%s: %w", worldFile, err)
+	}
+	if s.world.Version != worldVersion {
+		return fmt.Errorf("%s: version %d is not supported (want %d)", worldFile, s.world.Version, worldVersion)
+	}
+	if !strings.HasPrefix(s.world.InstanceID, "sandbox-") || !strings.HasPrefix(s.world.PlatformPublicKeyID, "PUB_KEY_ID_") {
+		return fmt.Errorf("%s: instance or platform key ID is malformed", worldFile)
+	}
+	if s.world.Merchants == nil {
+		s.world.Merchants = map[string]merchantEntry{}
+	}
+	s.id, s.platformKeyID = s.world.InstanceID, s.world.PlatformPublicKeyID
+	var err error
+	if s.platformKey, err = uploader.LoadPrivateKey(s.path(platformKeyFile)); err != nil {
+		return err
+	}
+	caCert, err := readCert(s.path(caCertFile))
+	if err != nil {
+		return err
+	}
+	caKey, err := readECKey(s.path(caKeyFile))
+	if err != nil {
+		return err
+	}
+	s.caCert, s.caKey = caCert, caKey
+	if err := s.loadServerCert(); err != nil {
+		return err
+	}
+	for mchid, e := range s.world.Merchants {
+		cert, err := readCert(s.path(merchantsDir, mchid, merchantCertFile))
+		if err != nil {
+			return fmt.Errorf("merchant %s: %w", mchid, err)
+		}
+		pub, ok := cert.PublicKey.(*rsa.PublicKey)
+		if !ok || uploader.SerialHex(cert) != e.SerialNo {
+			return fmt.Errorf("merchant %s: certificate does not match the registered serial %s", mchid, e.SerialNo)
+		}
+		s.merchants[mchid] = &merchant{serialNo: e.SerialNo, pub: pub}
+	}
+	return nil
+}
+
+// loadServerCert loads the server certificate, renewing it when it is
+// missing, about to expire, or not signed by this world's CA.
+func (s *Sandbox) loadServerCert() error {
+	pair, err := tls.LoadX509KeyPair(s.path(serverCertFile), s.path(serverKeyFile))
+	if err == nil {
+		leaf, perr := x509.ParseCertificate(pair.Certificate[0])
+		if perr == nil && leaf.CheckSignatureFrom(s.caCert) == nil && time.Until(leaf.NotAfter) > serverCertRenewal {
+			s.serverCert = pair
+			return nil
+		}
+	}
+	return s.createServerCert()
+}
+
+func (s *Sandbox) createCA() error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          randomSerial(),
+		Subject:               pkix.Name{CommonName: "wxmedia sandbox CA", Organization: []string{"wxmedia sandbox"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(20, 0, 0),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	if s.caCert, err = x509.ParseCertificate(der); err != nil {
+		return err
+	}
+	s.caKey = key
+	if err := writeKey(s.path(caKeyFile), key); err != nil {
+		return err
+	}
+	return writePEM(s.path(caCertFile), "CERTIFICATE", der, 0o644)
+}
+
+func (s *Sandbox) createServerCert() error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: randomSerial(),
+		Subject:      pkix.Name{CommonName: "localhost", Organization: []string{"wxmedia sandbox"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(2, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, s.caCert, &key.PublicKey, s.caKey)
+	if err != nil {
+		return err
+	}
+	if err := writeKey(s.path(serverKeyFile), key); err != nil {
+		return err
+	}
+	if err := writePEM(s.path(serverCertFile), "CERTIFICATE", der, 0o644); err != nil {
+		return err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return err
+	}
+	s.serverCert = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+	return nil
+}
+
+// saveWorld writes sandbox.json atomically. Callers hold s.mu or own s exclusively.
+func (s *Sandbox) saveWorld() error {
+	data, err := json.MarshalIndent(s.world, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(s.path(worldFile), append(data, '\n'), 0o600)
+}
+
+// openIssued replays the issued record into the maps and counters and opens
+// it for appending. A final line cut short by a crash is dropped.
+func (s *Sandbox) openIssued() error {
+	f, err := os.OpenFile(s.path(issuedFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	var good int64 // bytes of complete, valid lines
+	r := bufio.NewReader(f)
+	for lineNo := 1; ; lineNo++ {
+		line, err := r.ReadBytes('\n')
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			var rec Issued
+			if jerr := json.Unmarshal(line, &rec); jerr != nil || rec.ID == "" {
+				f.Close()
+				return fmt.Errorf("%s line %d: malformed record", issuedFile, lineNo)
+			}
+			s.count(rec)
+			good += int64(len(line))
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := f.Truncate(good); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Seek(good, io.SeekStart); err != nil {
+		f.Close()
+		return err
+	}
+	s.log = f
+	return nil
+}
+
+// count adds an issued record to the maps and counters. Callers hold s.mu.
+func (s *Sandbox) count(rec Issued) {
+	s.issued[rec.ID] = rec
+	s.stats.Uploads++
+	s.stats.ByAPI[string(rec.API)]++
+	s.stats.BySHA256[rec.SHA256]++
+}
+
+// record persists and counts an issued identifier.
+func (s *Sandbox) record(rec Issued) error {
+	line, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if _, dup := s.issued[rec.ID]; dup {
+		return fmt.Errorf("identifier %s issued twice", rec.ID)
+	}
+	if _, err := s.log.Write(append(line, '\n')); err != nil {
+		return err
+	}
+	s.count(rec)
+	return nil
+}
+
+// ID returns the instance ID, "sandbox-" and 16 hex characters, stable across restarts.
+func (s *Sandbox) ID() string { return s.id }
+
+// Dir returns the absolute directory of the sandbox world.
+func (s *Sandbox) Dir() string { return s.dir }
+
+// PlatformPublicKeyID returns the platform public key ID replies are signed under.
+func (s *Sandbox) PlatformPublicKeyID() string { return s.platformKeyID }
+
+// CAFile returns the absolute path of the CA certificate PEM that signed the server certificate.
+func (s *Sandbox) CAFile() string { return s.path(caCertFile) }
+
+// CertPool returns a pool holding the sandbox CA, for HTTPS clients.
+func (s *Sandbox) CertPool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(s.caCert)
+	return p
+}
+
+// Stats returns a copy of the counters.
+func (s *Sandbox) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats.clone()
+}
+
+// Lookup returns the record of an identifier the sandbox issued.
+func (s *Sandbox) Lookup(id string) (Issued, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.issued[id]
+	return rec, ok
+}
+
+// SetLogger sets where request records go (Info level); nil silences them.
+func (s *Sandbox) SetLogger(l *slog.Logger) {
+	s.mu.Lock()
+	s.logger = l
+	s.mu.Unlock()
+}
+
+var mchidPattern = regexp.MustCompile(`^[0-9A-Za-z_-]{1,32}$`)
+
+// RegisterMerchant returns the credentials of mchid, generating them once
+// (an RSA 2048 key, a merchant certificate signed by the sandbox CA whose
+// serial is 40 uppercase hex characters, a v2 API key) and persisting them
+// under dir/merchants/<mchid>/. mchid is 1 to 32 letters, digits, '-' or '_'.
+func (s *Sandbox) RegisterMerchant(mchid string) (MerchantCreds, error) {
+	if !mchidPattern.MatchString(mchid) {
+		return MerchantCreds{}, fmt.Errorf("sandbox: mchid %q must be 1 to 32 letters, digits, '-' or '_'", mchid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return MerchantCreds{}, ErrClosed
+	}
+	if _, ok := s.merchants[mchid]; !ok {
+		if err := s.createMerchant(mchid); err != nil {
+			return MerchantCreds{}, fmt.Errorf("sandbox: register merchant %s: %w", mchid, err)
+		}
+	}
+	e := s.world.Merchants[mchid]
+	return MerchantCreds{
+		MchID:                 mchid,
+		SerialNo:              e.SerialNo,
+		PrivateKeyFile:        s.path(merchantsDir, mchid, merchantKeyFile),
+		CertificateFile:       s.path(merchantsDir, mchid, merchantCertFile),
+		APIv2Key:              e.APIv2Key,
+		PlatformPublicKeyID:   s.platformKeyID,
+		PlatformPublicKeyFile: s.path(platformPubFile),
+		CAFile:                s.path(caCertFile),
+	}, nil
+}
+
+// createMerchant generates and persists a merchant. Callers hold s.mu.
+func (s *Sandbox) createMerchant(mchid string) error {
+	dir := s.path(merchantsDir, mchid)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	// 20 bytes whose first is 0x10..0x7F: a positive serial of exactly 40 hex digits.
+	serialBytes := make([]byte, 20)
+	_, _ = rand.Read(serialBytes)
+	serialBytes[0] = 0x10 + serialBytes[0]%0x70
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: new(big.Int).SetBytes(serialBytes),
+		Subject:      pkix.Name{CommonName: mchid, Organization: []string{"wxmedia sandbox merchant"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(5, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, s.caCert, &key.PublicKey, s.caKey)
+	if err != nil {
+		return err
+	}
+	if err := writeKey(filepath.Join(dir, merchantKeyFile), key); err != nil {
+		return err
+	}
+	if err := writePEM(filepath.Join(dir, merchantCertFile), "CERTIFICATE", der, 0o644); err != nil {
+		return err
+	}
+	serial := strings.ToUpper(hex.EncodeToString(serialBytes))
+	s.world.Merchants[mchid] = merchantEntry{SerialNo: serial, APIv2Key: randomHex(16), RegisteredAt: now.UTC().Truncate(time.Second)}
+	if err := s.saveWorld(); err != nil {
+		delete(s.world.Merchants, mchid)
+		return err
+	}
+	s.merchants[mchid] = &merchant{serialNo: serial, pub: &key.PublicKey}
+	return nil
+}
+
+// WriteMerchantConfig writes to path a ready HCL merchant "sandbox" block for
+// mchid (registering it if needed) with absolute paths and endpoint url.
+func (s *Sandbox) WriteMerchantConfig(path, url, mchid string) error {
+	endpoint, err := uploader.CheckEndpoint(url)
+	if err != nil {
+		return fmt.Errorf("sandbox: merchant config endpoint: %w", err)
+	}
+	c, err := s.RegisterMerchant(mchid)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# wxmedia sandbox %s: test credentials for the local emulator only.\n", s.id)
+	b.WriteString("merchant \"sandbox\" {\n")
+	for _, kv := range [][2]string{
+		{"mchid", c.MchID},
+		{"serial_no", c.SerialNo},
+		{"private_key_file", c.PrivateKeyFile},
+		{"platform_public_key_id", c.PlatformPublicKeyID},
+		{"platform_public_key_file", c.PlatformPublicKeyFile},
+		{"ca_certificate_file", c.CAFile},
+		{"endpoint", endpoint},
+	} {
+		fmt.Fprintf(&b, "  %-24s = %s\n", kv[0], hclString(kv[1]))
+	}
+	b.WriteString("}\n")
+	if err := writeFileAtomic(path, b.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	return nil
+}
+
+// hclString quotes s as an HCL string literal, escaping template sequences.
+func hclString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case (c == '$' || c == '%') && i+1 < len(s) && s[i+1] == '{':
+			b.WriteByte(c)
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// Close stops every server started from s, and closes the issued record.
+// Later uploads answer 500; a second Close is a no-op.
+func (s *Sandbox) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	servers := make([]*Server, 0, len(s.servers))
+	for srv := range s.servers {
+		servers = append(servers, srv)
+	}
+	s.mu.Unlock()
+	var errs []error
+	for _, srv := range servers {
+		errs = append(errs, srv.Close())
+	}
+	s.mu.Lock()
+	errs = append(errs, s.log.Close())
+	s.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+func writeKey(path string, key any) error {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	return writePEM(path, "PRIVATE KEY", der, 0o600)
+}
+
+func writePEM(path, typ string, der []byte, perm os.FileMode) error {
+	return writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), perm)
+}
+
+// writeFileAtomic writes data to a temporary file beside path, then renames it.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	if werr == nil {
+		werr = f.Chmod(perm)
+	}
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp, path)
+	}
+	if werr != nil {
+		os.Remove(tmp)
+	}
+	return werr
+}
+
+func readCert(path string) (*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("%s: no PEM certificate", path)
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+func readECKey(path string) (*ecdsa.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("%s: no PEM key", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	ek, ok := k.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%s: not an ECDSA key", path)
+	}
+	return ek, nil
+}
+
+func randomSerial() *big.Int {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[0] &= 0x7F
+	b[0] |= 0x10
+	return new(big.Int).SetBytes(b)
+}
+
+func randomHex(nBytes int) string {
+	b := make([]byte, nBytes)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func randomDigits(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = '0' + byte(mrand.IntN(10))
+	}
+	return string(b)
+}
