@@ -397,7 +397,7 @@ func cmdOutput(u *ui, _ globalOptions, args []string) error {
 		return nil
 	}
 	if len(names) == 0 {
-		u.errorf([]string{"outputs are recorded by apply, for the output blocks of the configuration"}, "no outputs found")
+		u.warnf("no outputs found: apply records the values of the configuration's output blocks")
 		return nil
 	}
 	for _, n := range names {

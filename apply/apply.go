@@ -60,8 +60,8 @@ type Failure struct {
 // Result summarises an apply.
 type Result struct {
 	Uploaded, Reused, Forgotten, Updated int
-	UploadedBytes                         int64
-	Failures                              []Failure
+	UploadedBytes                        int64
+	Failures                             []Failure
 }
 
 // Apply executes p. A per-resource failure does not stop the rest; it is
@@ -118,6 +118,9 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	}
 	issued := map[string]state.CacheEntry{} // by uploading address
 	var fatal error
+	// A state that cannot be written stops new uploads at once.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	sem := make(chan struct{}, o.Parallelism)
 	var wg sync.WaitGroup
 	for _, c := range uploads {
@@ -139,6 +142,7 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 						fatal = se.err
 					}
 					mu.Unlock()
+					stop()
 				}
 				fail(c, err)
 				return

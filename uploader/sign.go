@@ -108,7 +108,10 @@ func AuthorizationHeader(mchid, nonce string, timestamp int64, serialNo, signatu
 // not check that the five fields are present.
 func ParseAuthorization(h string) (map[string]string, error) {
 	h = strings.TrimSpace(h)
-	scheme, rest, _ := strings.Cut(h, " ")
+	scheme, rest := h, ""
+	if i := strings.IndexAny(h, " \t\r\n"); i >= 0 {
+		scheme, rest = h[:i], h[i+1:]
+	}
 	if scheme != AuthScheme {
 		return nil, fmt.Errorf("authorization scheme %q is not %s", scheme, AuthScheme)
 	}

@@ -173,7 +173,7 @@ func TestAuthorizationHeader(t *testing.T) {
 
 func TestParseAuthorization(t *testing.T) {
 	// The seed page's example, with its line breaks.
-	seed := "WECHATPAY2-SHA256-RSA2048 mchid=\"1900231671\",\n nonce_str=\"PCHK6HSOEDTACETP6P3AL7DWPHTBKIAT\",timestamp=\"1567067659\",\nserial_no=\"1FB89742D19F2BD30B69948D16DECA0FCB4481EB\", signature=\"PB6M+a==\""
+	seed := "WECHATPAY2-SHA256-RSA2048\nmchid=\"1900231671\",\n nonce_str=\"PCHK6HSOEDTACETP6P3AL7DWPHTBKIAT\",timestamp=\"1567067659\",\nserial_no=\"1FB89742D19F2BD30B69948D16DECA0FCB4481EB\", signature=\"PB6M+a==\""
 	f, err := ParseAuthorization(seed)
 	if err != nil {
 		t.Fatal(err)

@@ -73,7 +73,7 @@ type Sandbox struct {
 	merchants map[string]*merchant
 	issued    map[string]Issued
 	stats     Stats
-	log       *os.File
+	record    *os.File // issued.jsonl, opened for appending
 	faults    Faults
 	nonces    map[string]time.Time
 	lastPrune time.Time
@@ -396,7 +396,7 @@ func (s *Sandbox) openIssued() error {
 		f.Close()
 		return err
 	}
-	s.log = f
+	s.record = f
 	return nil
 }
 
@@ -408,8 +408,8 @@ func (s *Sandbox) count(rec Issued) {
 	s.stats.BySHA256[rec.SHA256]++
 }
 
-// record persists and counts an issued identifier.
-func (s *Sandbox) record(rec Issued) error {
+// issue persists and counts an issued identifier.
+func (s *Sandbox) issue(rec Issued) error {
 	line, err := json.Marshal(rec)
 	if err != nil {
 		return err
@@ -422,7 +422,7 @@ func (s *Sandbox) record(rec Issued) error {
 	if _, dup := s.issued[rec.ID]; dup {
 		return fmt.Errorf("identifier %s issued twice", rec.ID)
 	}
-	if _, err := s.log.Write(append(line, '\n')); err != nil {
+	if _, err := s.record.Write(append(line, '\n')); err != nil {
 		return err
 	}
 	s.count(rec)
@@ -624,7 +624,7 @@ func (s *Sandbox) Close() error {
 		errs = append(errs, srv.Close())
 	}
 	s.mu.Lock()
-	errs = append(errs, s.log.Close())
+	errs = append(errs, s.record.Close())
 	s.mu.Unlock()
 	return errors.Join(errs...)
 }

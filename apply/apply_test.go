@@ -1,0 +1,135 @@
+package apply
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/wxmedia/wxmedia/plan"
+	"github.com/wxmedia/wxmedia/state"
+	"github.com/wxmedia/wxmedia/uploader"
+)
+
+// recorder is an Uploader that issues IDs and can refuse chosen filenames;
+// the wire protocol itself is tested against the sandbox elsewhere.
+type recorder struct {
+	mu     sync.Mutex
+	calls  []string
+	refuse map[string]error
+}
+
+func (r *recorder) Upload(ctx context.Context, req uploader.Request) (uploader.Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, req.Filename)
+	if err := r.refuse[req.Filename]; err != nil {
+		return uploader.Result{}, err
+	}
+	s := sha256.Sum256(req.Content)
+	if hex.EncodeToString(s[:]) != req.SHA256 {
+		return uploader.Result{}, errors.New("digest mismatch")
+	}
+	return uploader.Result{ID: "id-" + req.Filename, Attempts: 1}, nil
+}
+
+func change(t *testing.T, dir, name string, content []byte, action plan.Action) *plan.ResourceChange {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := sha256.Sum256(content)
+	return &plan.ResourceChange{
+		Addr: fmt.Sprintf("wechatpay_image.img[%q]", name), Type: "wechatpay_image", Name: "img", Key: name,
+		Merchant: "m", MchID: "1900000001", Service: "sandbox-t", API: string(uploader.APIMerchantImage),
+		Action: action, Path: p,
+		After: &plan.Object{Source: name, Filename: name, SHA256: hex.EncodeToString(s[:]), Size: int64(len(content))},
+	}
+}
+
+func TestApplyCommitsEachUploadAndBindsReuses(t *testing.T) {
+	dir := t.TempDir()
+	st, err := state.OpenLocal(filepath.Join(dir, ".wxmedia", "state.db"), state.Options{Command: "apply"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	a := change(t, dir, "a.png", []byte("AAAA"), plan.Upload)
+	b := change(t, dir, "b.png", []byte("BBBB"), plan.Upload)
+	dup := change(t, dir, "dup.png", []byte("AAAA"), plan.Reuse)
+	dup.ReuseOf = a.Addr
+	bad := change(t, dir, "bad.png", []byte("CCCC"), plan.Upload)
+	badDup := change(t, dir, "baddup.png", []byte("CCCC"), plan.Reuse)
+	badDup.ReuseOf = bad.Addr
+	changed := change(t, dir, "changed.png", []byte("DDDD"), plan.Upload)
+	os.WriteFile(changed.Path, []byte("EEEE"), 0o644) // edited after planning
+
+	rec := &recorder{refuse: map[string]error{"bad.png": &uploader.APIError{StatusCode: 400, Code: "PARAM_ERROR", Message: "image format error"}}}
+	p := &plan.Plan{Changes: []*plan.ResourceChange{a, b, bad, badDup, changed, dup}}
+	res, err := Apply(context.Background(), p, Options{Store: st, Uploaders: map[string]Uploader{"m": rec}, Parallelism: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Uploaded != 2 || res.Reused != 1 || len(res.Failures) != 3 {
+		t.Fatalf("result %+v", res)
+	}
+	if len(rec.calls) != 3 { // a, b, bad; never dup, never the changed file
+		t.Fatalf("uploads %v", rec.calls)
+	}
+	for _, f := range res.Failures {
+		if f.Addr == changed.Addr && !errors.Is(f.Err, ErrFileChanged) {
+			t.Errorf("changed file: %v", f.Err)
+		}
+	}
+	snap, err := st.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snap.Resources[dup.Addr].ID; got != "id-a.png" {
+		t.Errorf("dup bound to %q, want id-a.png", got)
+	}
+	if _, ok := snap.Resources[bad.Addr]; ok {
+		t.Errorf("failed upload recorded")
+	}
+	if len(snap.Resources) != 3 {
+		t.Errorf("state has %d resources, want 3", len(snap.Resources))
+	}
+	hits, err := st.LookupCache([]state.CacheKey{a.CacheKey(), b.CacheKey()})
+	if err != nil || len(hits) != 2 {
+		t.Fatalf("cache hits %v, %v", hits, err)
+	}
+}
+
+func TestApplyForgets(t *testing.T) {
+	dir := t.TempDir()
+	st, err := state.OpenLocal(filepath.Join(dir, "state.db"), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a := change(t, dir, "a.png", []byte("AAAA"), plan.Upload)
+	if _, err := Apply(context.Background(), &plan.Plan{Changes: []*plan.ResourceChange{a}}, Options{Store: st, Uploaders: map[string]Uploader{"m": &recorder{}}}); err != nil {
+		t.Fatal(err)
+	}
+	f := &plan.ResourceChange{Addr: a.Addr, Action: plan.Forget, Before: a.After}
+	res, err := Apply(context.Background(), &plan.Plan{Changes: []*plan.ResourceChange{f}}, Options{Store: st})
+	if err != nil || res.Forgotten != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	snap, _ := st.Snapshot()
+	if len(snap.Resources) != 0 {
+		t.Fatalf("resources left: %v", snap.Resources)
+	}
+	// The cache keeps the identifier: bringing the file back is a reuse.
+	hits, _ := st.LookupCache([]state.CacheKey{a.CacheKey()})
+	if hits[a.CacheKey()].ID != "id-a.png" {
+		t.Fatalf("cache lost the identifier: %v", hits)
+	}
+}
