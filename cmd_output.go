@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/wxmedia/wxmedia/plan"
+	"github.com/wxmedia/wxmedia/state"
+)
+
+func cmdOutput(u *ui, _ globalOptions, args []string) error {
+	fs := newFlags(u, "output", "output [options] [NAME]", "Show the output values recorded by the last apply.")
+	asJSON := fs.Bool("json", false, "print as JSON: {name: {value, type, sensitive}}, or the value of NAME")
+	raw := fs.Bool("raw", false, "print the value of NAME, a string, number or bool, without quotes or newline")
+	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if *asJSON && *raw {
+		return errors.New("-json and -raw cannot be used together")
+	}
+	if len(pos) > 1 {
+		return fmt.Errorf("output takes at most one output name, not %d", len(pos))
+	}
+	if *raw && len(pos) == 0 {
+		return errors.New("-raw needs an output name")
+	}
+	snap, _, done, err := readSnapshot(*lockTimeout)
+	if err != nil {
+		return err
+	}
+	defer done()
+	decode := func(o state.Output) (cty.Value, error) {
+		ty, err := ctyjson.UnmarshalType(o.Type)
+		if err != nil {
+			return cty.NilVal, err
+		}
+		return ctyjson.Unmarshal(o.Value, ty)
+	}
+	if len(pos) == 1 {
+		name := pos[0]
+		o, ok := snap.Outputs[name]
+		if !ok {
+			return fmt.Errorf("output %q not found\nwxmedia: hint: the outputs are recorded by apply; run wxmedia output to list them", name)
+		}
+		switch {
+		case *asJSON:
+			u.printf("%s\n", o.Value)
+		case *raw:
+			v, err := decode(o)
+			if err != nil {
+				return err
+			}
+			if !v.Type().IsPrimitiveType() || v.IsNull() {
+				return fmt.Errorf("output %q is a %s; -raw prints only strings, numbers and bools\nwxmedia: hint: use -json", name, v.Type().FriendlyName())
+			}
+			sv, _ := ctyConvertString(v)
+			u.printf("%s", sv)
+		default:
+			v, err := decode(o)
+			if err != nil {
+				return err
+			}
+			u.printf("%s\n", plan.FormatValue(v, false))
+		}
+		return nil
+	}
+	names := make([]string, 0, len(snap.Outputs))
+	for n := range snap.Outputs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if *asJSON {
+		doc := map[string]any{}
+		for _, n := range names {
+			o := snap.Outputs[n]
+			doc[n] = map[string]any{"value": json.RawMessage(o.Value), "type": json.RawMessage(o.Type), "sensitive": o.Sensitive}
+		}
+		b, _ := json.MarshalIndent(doc, "", "  ")
+		u.printf("%s\n", b)
+		return nil
+	}
+	if len(names) == 0 {
+		u.warnf("no outputs found: apply records the values of the configuration's output blocks")
+		return nil
+	}
+	for _, n := range names {
+		o := snap.Outputs[n]
+		v, err := decode(o)
+		if err != nil {
+			return err
+		}
+		u.printf("%s = %s\n", n, plan.FormatValue(v, o.Sensitive))
+	}
+	return nil
+}
+
+func ctyConvertString(v cty.Value) (string, error) {
+	switch v.Type() {
+	case cty.String:
+		return v.AsString(), nil
+	case cty.Bool:
+		if v.True() {
+			return "true", nil
+		}
+		return "false", nil
+	default:
+		return v.AsBigFloat().Text('f', -1), nil
+	}
+}

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"github.com/wxmedia/wxmedia/plan"
+	"github.com/wxmedia/wxmedia/state"
+)
+
+func cmdValidate(u *ui, _ globalOptions, args []string) error {
+	fs := newFlags(u, "validate", "validate [options]", "Check the configuration, its references and that every source file is acceptable to its API. Offline: no network, no state.")
+	var vars varFlags
+	fs.Var(&vars, "var", "set a variable: -var name=value (repeatable)")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	w, err := loadWorkspace(u, &vars)
+	if err != nil {
+		return err
+	}
+	empty := &state.Snapshot{Resources: map[string]state.Resource{}, Outputs: map[string]state.Output{}}
+	_, diags := plan.Make(plan.Input{Eval: w.ev, State: empty, Merchants: w.idents})
+	u.diagnostics(w.cfg.Files(), diags)
+	if diags.HasErrors() {
+		return errReported
+	}
+	u.printf("Success! The configuration is valid: %d resource instances, %d merchants.\n", len(w.ev.Instances), len(w.ev.Merchants))
+	return nil
+}
