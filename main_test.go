@@ -59,15 +59,19 @@ func TestScript(t *testing.T) {
 			env.Setenv("NO_COLOR", "1")
 			return copyDir("examples/quickstart", filepath.Join(env.WorkDir, "quickstart"))
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"uploads":   cmdUploads,
-			"uploaded":  cmdUploaded,
-			"fault":     cmdFault,
-			"mkimage":   cmdMkimage,
-			"exitcode":  cmdExitcode,
-			"sbuploads": cmdSandboxDirUploads,
-		},
+		Cmds: scriptCmds,
 	})
+}
+
+// scriptCmds are the custom testscript commands; other test files of this
+// package add theirs in init functions.
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"uploads":   cmdUploads,
+	"uploaded":  cmdUploaded,
+	"fault":     cmdFault,
+	"mkimage":   cmdMkimage,
+	"exitcode":  cmdExitcode,
+	"sbuploads": cmdSandboxDirUploads,
 }
 
 func sandboxOf(ts *testscript.TestScript) *sandbox.Sandbox {

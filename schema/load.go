@@ -38,6 +38,8 @@ type Config struct {
 	// Resources in declaration order (files sorted by name).
 	Resources []*Resource
 	Outputs   map[string]*Output
+	// Backend is nil when the configuration names none (local).
+	Backend *Backend
 }
 
 // Variable is a declared input variable.
@@ -245,7 +247,7 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 					Subject:  b.DefRange.Ptr(),
 				})
 			case "wxmedia":
-				diags = append(diags, decodeSettings(b)...)
+				diags = append(diags, cfg.decodeSettings(b)...)
 			}
 		}
 	}
@@ -254,26 +256,6 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 	}
 	diags = append(diags, cfg.resolveMerchants()...)
 	return cfg, diags
-}
-
-func decodeSettings(b *hcl.Block) hcl.Diagnostics {
-	content, diags := b.Body.Content(&hcl.BodySchema{
-		Blocks: []hcl.BlockHeaderSchema{{Type: "backend", LabelNames: []string{"type"}}},
-	})
-	for _, bb := range content.Blocks {
-		if bb.Labels[0] != "local" {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Unsupported backend",
-				Detail:   fmt.Sprintf("The backend %q is not supported by this version of wxmedia; use \"local\".", bb.Labels[0]),
-				Subject:  bb.LabelRanges[0].Ptr(),
-			})
-			continue
-		}
-		_, d := bb.Body.Content(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "path"}}})
-		diags = append(diags, d...)
-	}
-	return diags
 }
 
 func (cfg *Config) decodeVariable(b *hcl.Block) hcl.Diagnostics {

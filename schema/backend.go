@@ -1,0 +1,95 @@
+package schema
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+)
+
+// Backend types.
+const (
+	BackendLocal    = "local"
+	BackendPostgres = "postgres"
+)
+
+// Backend is the `wxmedia { backend "TYPE" { … } }` setting as written;
+// its attributes are evaluated late (they may use variables and env()).
+type Backend struct {
+	Type      string
+	Body      hcl.Body // nil for the default local backend
+	DeclRange hcl.Range
+}
+
+// BackendSettings are a backend's evaluated attributes. ConnStr is a
+// secret: it never reaches state, plans, output or logs.
+type BackendSettings struct {
+	Type       string
+	Path       string `hcl:"path,optional"`        // local: the state file; default .wxmedia/state.db
+	ConnStr    string `hcl:"conn_str,optional"`    // postgres: a libpq connection string or URL
+	SchemaName string `hcl:"schema_name,optional"` // postgres: the schema holding this state; default "wxmedia"
+}
+
+var backendAttrs = map[string][]string{
+	BackendLocal:    {"path"},
+	BackendPostgres: {"conn_str", "schema_name"},
+}
+
+func (cfg *Config) decodeSettings(b *hcl.Block) hcl.Diagnostics {
+	content, diags := b.Body.Content(&hcl.BodySchema{
+		Blocks: []hcl.BlockHeaderSchema{{Type: "backend", LabelNames: []string{"type"}}},
+	})
+	for _, bb := range content.Blocks {
+		typ := bb.Labels[0]
+		allowed, ok := backendAttrs[typ]
+		if !ok {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Unsupported backend",
+				Detail:   fmt.Sprintf("The backend %q is not supported; use \"local\" or \"postgres\".", typ),
+				Subject:  bb.LabelRanges[0].Ptr(),
+			})
+			continue
+		}
+		if cfg.Backend != nil {
+			diags = append(diags, duplicate("backend", typ, bb.DefRange, cfg.Backend.DeclRange))
+			continue
+		}
+		var attrs []hcl.AttributeSchema
+		for _, a := range allowed {
+			attrs = append(attrs, hcl.AttributeSchema{Name: a})
+		}
+		_, d := bb.Body.Content(&hcl.BodySchema{Attributes: attrs})
+		diags = append(diags, d...)
+		cfg.Backend = &Backend{Type: typ, Body: bb.Body, DeclRange: bb.DefRange}
+	}
+	return diags
+}
+
+// BackendSettings evaluates the backend block; without one it is the local
+// backend with its default path.
+func (ev *Evaluation) BackendSettings() (BackendSettings, hcl.Diagnostics) {
+	b := ev.Config.Backend
+	if b == nil {
+		return BackendSettings{Type: BackendLocal}, nil
+	}
+	s := newScope(ev, nil)
+	attrs, diags := b.Body.JustAttributes()
+	var exprs []hcl.Expression
+	for _, a := range attrs {
+		exprs = append(exprs, a.Expr)
+	}
+	ctx, d := s.evalContext(exprs, "A backend argument")
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return BackendSettings{}, diags
+	}
+	for _, k := range []string{"var", "local"} {
+		if v, ok := ctx.Variables[k]; ok {
+			ctx.Variables[k], _ = v.UnmarkDeep()
+		}
+	}
+	out := BackendSettings{Type: b.Type}
+	diags = append(diags, gohcl.DecodeBody(b.Body, ctx, &out)...)
+	return out, diags
+}
