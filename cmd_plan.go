@@ -5,39 +5,111 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/wxmedia/wxmedia/apply"
 	"github.com/wxmedia/wxmedia/plan"
+	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/state"
 )
 
 type planOptions struct {
 	vars             varFlags
 	replace          stringList
+	targets          stringList
 	lockTimeout      time.Duration
 	detailedExitcode bool
 }
 
 func (o *planOptions) register(fs *flag.FlagSet) {
-	fs.Var(&o.vars, "var", "set a variable: -var name=value (repeatable)")
+	o.vars.register(fs)
 	fs.Var(&o.replace, "replace", "force an upload of this resource address even if unchanged (repeatable)")
+	fs.Var(&o.targets, "target", "plan only this resource or instance address, e.g. wechatpay_image.banner[\"a.png\"] (repeatable)")
 	fs.DurationVar(&o.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
 }
 
 // makePlan computes the plan of a loaded workspace.
 func makePlan(u *ui, o *planOptions, w *workspace, snap *state.Snapshot, lookup func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, error)) (*plan.Plan, error) {
-	replace := map[string]bool{}
-	for _, r := range o.replace {
-		replace[r] = true
-	}
-	p, diags := plan.Make(plan.Input{Eval: w.ev, State: snap, Cache: lookup, Merchants: w.idents, Replace: replace})
+	p, diags := plan.Make(plan.Input{Eval: w.ev, State: snap, Cache: lookup, Merchants: w.idents, Targets: o.targets, Replace: o.replace})
 	u.diagnostics(w.cfg.Files(), diags)
 	if diags.HasErrors() {
 		return nil, errReported
 	}
+	p.Version = version
+	digest, err := plan.DigestConfig(w.cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.Config = digest
+	if p.Variables, err = plan.RecordVariables(w.ev); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// writePlanFile saves p to path: written to a temporary file beside it,
+// then renamed, so that a failed write leaves no partial plan.
+func writePlanFile(path string, p *plan.Plan) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("saving the plan: %w", unwrapPath(err))
+	}
+	defer os.Remove(tmp.Name())
+	if err := plan.WriteFile(tmp, p); err != nil {
+		tmp.Close()
+		return fmt.Errorf("saving the plan to %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("saving the plan to %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("saving the plan to %s: %w", path, unwrapPath(err))
+	}
+	return nil
+}
+
+// readPlanFile reads a saved plan, naming the file in errors.
+func readPlanFile(path string) (*plan.Plan, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the plan %s: %w", path, unwrapPath(err))
+	}
+	defer f.Close()
+	p, err := plan.ReadFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// view is how a plan is shown: human, -json or -markdown.
+type view struct{ json, markdown bool }
+
+func (v *view) register(fs *flag.FlagSet) {
+	fs.BoolVar(&v.json, "json", false, "write the plan as one JSON document (see the README's \"Plan JSON format\")")
+	fs.BoolVar(&v.markdown, "markdown", false, "write the plan as Markdown for a pull-request comment")
+}
+
+func (v view) check() error {
+	if v.json && v.markdown {
+		return errors.New("-json and -markdown cannot be used together")
+	}
+	return nil
+}
+
+func (v view) render(u *ui, p *plan.Plan) error {
+	switch {
+	case v.json:
+		return plan.RenderJSON(u.stdout, p)
+	case v.markdown:
+		return plan.RenderMarkdown(u.stdout, p)
+	}
+	plan.Render(u.stdout, p, u.styles())
+	return nil
 }
 
 func cmdPlan(u *ui, _ globalOptions, args []string) error {
@@ -45,7 +117,17 @@ func cmdPlan(u *ui, _ globalOptions, args []string) error {
 	var o planOptions
 	o.register(fs)
 	fs.BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error")
-	if _, err := parseFlags(fs, args); err != nil {
+	out := fs.String("out", "", "save the plan to this file, for apply FILE")
+	var v view
+	v.register(fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("plan takes no positional arguments: %s", strings.Join(pos, " "))
+	}
+	if err := v.check(); err != nil {
 		return err
 	}
 	w, err := loadWorkspace(u, &o.vars)
@@ -61,7 +143,17 @@ func cmdPlan(u *ui, _ globalOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	plan.Render(u.stdout, p, u.styles())
+	if *out != "" {
+		if err := writePlanFile(*out, p); err != nil {
+			return err
+		}
+	}
+	if err := v.render(u, p); err != nil {
+		return err
+	}
+	if *out != "" && !v.json && !v.markdown {
+		u.printf("\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n  wxmedia apply %s\n", *out, *out)
+	}
 	if o.detailedExitcode && p.HasChanges() {
 		return exitError{2}
 	}
@@ -69,7 +161,7 @@ func cmdPlan(u *ui, _ globalOptions, args []string) error {
 }
 
 func cmdApply(u *ui, _ globalOptions, args []string) error {
-	fs := newFlags(u, "apply", "apply [options]", "Plan, ask for confirmation, then upload what changed and record every identifier in the state as soon as its reply verifies.")
+	fs := newFlags(u, "apply", "apply [options] [PLANFILE]", "Plan, ask for confirmation, then upload what changed and record every identifier in the state as soon as its reply verifies.\nWith PLANFILE (from plan -out), apply exactly that plan, without asking: it is refused if the\nstate, the configuration or a planned file changed since planning.")
 	var o planOptions
 	o.register(fs)
 	autoApprove := fs.Bool("auto-approve", false, "skip the confirmation")
@@ -79,34 +171,56 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return fmt.Errorf("apply takes no positional arguments (saved plans are not supported by this version): %s", strings.Join(pos, " "))
+	if len(pos) > 1 {
+		return fmt.Errorf("apply takes at most one plan file, not %d arguments: %s", len(pos), strings.Join(pos, " "))
 	}
 	if *parallelism < 1 {
 		return fmt.Errorf("-parallelism must be at least 1, not %d", *parallelism)
 	}
-	w, err := loadWorkspace(u, &o.vars)
-	if err != nil {
-		return err
+	saved := len(pos) == 1
+	var w *workspace
+	var st *state.Local
+	var p *plan.Plan
+	if saved {
+		if err := savedPlanFlags(fs); err != nil {
+			return err
+		}
+		w, st, p, err = loadSavedPlan(u, &o, pos[0])
+		if st != nil {
+			defer st.Close()
+		}
+		if err != nil {
+			return err
+		}
+		if !p.HasChanges() {
+			u.printf("%s\n", plan.SummaryLine(p.Summary, u.styles()))
+			return publishOutputs(u, w, st)
+		}
+	} else {
+		w, err = loadWorkspace(u, &o.vars)
+		if err != nil {
+			return err
+		}
+		st, err = openState(false, o.lockTimeout, "apply")
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		snap, err := st.Snapshot()
+		if err != nil {
+			return err
+		}
+		p, err = makePlan(u, &o, w, snap, st.LookupCache)
+		if err != nil {
+			return err
+		}
+		plan.Render(u.stdout, p, u.styles())
+		if !p.HasChanges() {
+			return publishOutputs(u, w, st)
+		}
 	}
-	st, err := openState(false, o.lockTimeout, "apply")
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	snap, err := st.Snapshot()
-	if err != nil {
-		return err
-	}
-	p, err := makePlan(u, &o, w, snap, st.LookupCache)
-	if err != nil {
-		return err
-	}
-	plan.Render(u.stdout, p, u.styles())
-	if !p.HasChanges() {
-		return publishOutputs(u, w, st)
-	}
-	if !*autoApprove {
+	// A saved plan was reviewed when it was made: no confirmation.
+	if !*autoApprove && !saved {
 		if !*input || !isTerminal(u.stdin) {
 			return errors.New("apply needs confirmation, but input is disabled or not a terminal\nwxmedia: hint: review the plan and run apply -auto-approve")
 		}
@@ -118,7 +232,9 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 		}
 	}
 	u.printf("\n")
-	ctx, cancel := contextWithInterrupt()
+	ctx, stopCh, cancel := gracefulInterrupt(func() {
+		u.errorf([]string{"press Ctrl-C again to abort at once"}, "interrupt received: starting no new uploads, finishing those in flight")
+	})
 	defer cancel()
 	ups, stop, err := w.uploaders(p)
 	defer stop()
@@ -129,6 +245,7 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 	res, err := apply.Apply(ctx, p, apply.Options{
 		Store: st, Uploaders: ups, Parallelism: *parallelism,
 		OnEvent: func(e apply.Event) { reportEvent(u, styles, e) },
+		Stop:    stopCh,
 	})
 	if err != nil {
 		return err
@@ -139,12 +256,22 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 	u.printf("\n%s %d uploaded (%s), %d reused, %d forgotten, %d failed.\n",
 		styles.Bold.Sprint("Apply complete!"), res.Uploaded, plan.FormatBytes(res.UploadedBytes), res.Reused, res.Forgotten, len(res.Failures))
 	if len(res.Failures) > 0 {
-		u.errorf(nil, "%d of the planned changes failed:", len(res.Failures))
-		for _, f := range res.Failures {
-			fmt.Fprintf(u.stderr, "  %s: %v\n", f.Addr, f.Err)
+		failed := len(res.Failures) - res.NotStarted
+		if failed > 0 {
+			u.errorf(nil, "%d of the planned changes failed:", failed)
+			var errs []error
+			for _, f := range res.Failures {
+				if !errors.Is(f.Err, apply.ErrInterrupted) {
+					fmt.Fprintf(u.stderr, "  %s: %v\n", f.Addr, f.Err)
+					errs = append(errs, f.Err)
+				}
+			}
+			for _, h := range hintsForAll(errs) {
+				fmt.Fprintf(u.stderr, "wxmedia: hint: %s\n", h)
+			}
 		}
-		if ctx.Err() != nil {
-			u.errorf([]string{"run apply again to carry on: every identifier recorded so far is kept"}, "apply was interrupted")
+		if res.Interrupted() {
+			u.errorf([]string{"run apply again to carry on: every identifier recorded so far is kept"}, "apply was interrupted: %d uploads not started", res.NotStarted)
 		}
 		return exitError{1}
 	}
@@ -153,6 +280,9 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 
 func reportEvent(u *ui, st plan.Styles, e apply.Event) {
 	c := e.Change
+	if errors.Is(e.Err, apply.ErrInterrupted) {
+		return
+	}
 	if e.Err != nil {
 		fmt.Fprintf(u.stdout, "%s: %s %v\n", c.Addr, st.Forget.Sprint("failed:"), e.Err)
 		return
@@ -201,4 +331,84 @@ func sameOutputs(a, b map[string]state.Output) bool {
 		}
 	}
 	return true
+}
+
+// savedPlanFlags refuses the planning flags that a saved plan fixes.
+func savedPlanFlags(fs *flag.FlagSet) error {
+	allowed := map[string]bool{
+		"lock-timeout": true, "parallelism": true, "input": true, "no-color": true,
+		"auto-approve": true, "var": true, "var-file": true,
+	}
+	var refused []string
+	fs.Visit(func(f *flag.Flag) {
+		if !allowed[f.Name] {
+			refused = append(refused, "-"+f.Name)
+		}
+	})
+	if len(refused) > 0 {
+		return fmt.Errorf("%s cannot be used with a saved plan: the plan already fixes what is applied\nwxmedia: hint: give planning flags to plan -out=FILE instead", strings.Join(refused, ", "))
+	}
+	return nil
+}
+
+// loadSavedPlan reads a saved plan and checks it against this wxmedia, the
+// configuration, the variables, the state and the source files, in that
+// order. It returns the state open for writing (also on error, for the
+// caller to close).
+func loadSavedPlan(u *ui, o *planOptions, path string) (*workspace, *state.Local, *plan.Plan, error) {
+	saved, err := readPlanFile(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	refuse := func(err error) error { return fmt.Errorf("cannot apply %s: %w", path, err) }
+	if err := saved.CheckVersion(version); err != nil {
+		return nil, nil, nil, refuse(err)
+	}
+	w, err := loadWorkspaceWith(u, &o.vars, func(cfg *schema.Config, given map[string]schema.VarValue) error {
+		digest, err := plan.DigestConfig(cfg)
+		if err != nil {
+			return err
+		}
+		if err := saved.CheckConfig(digest); err != nil {
+			return refuse(err)
+		}
+		for name, gv := range given {
+			if gv.FromEnv {
+				continue
+			}
+			if err := saved.CheckGivenVariable(cfg, name, gv); err != nil {
+				return refuse(err)
+			}
+		}
+		for name, vv := range saved.VariableValues(cfg) {
+			given[name] = vv
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := saved.CheckVariables(w.ev); err != nil {
+		return nil, nil, nil, refuse(err)
+	}
+	st, err := openState(false, o.lockTimeout, "apply")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	snap, err := st.Snapshot()
+	if err != nil {
+		return nil, st, nil, err
+	}
+	if err := saved.CheckState(snap); err != nil {
+		return nil, st, nil, refuse(err)
+	}
+	again := &planOptions{targets: saved.Targets, replace: saved.Replace}
+	fresh, err := makePlan(u, again, w, snap, st.LookupCache)
+	if err != nil {
+		return nil, st, nil, err
+	}
+	if err := saved.Match(fresh); err != nil {
+		return nil, st, nil, refuse(err)
+	}
+	return w, st, saved, nil
 }

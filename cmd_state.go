@@ -1,25 +1,100 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/wxmedia/wxmedia/plan"
+	"github.com/wxmedia/wxmedia/state"
 	"github.com/wxmedia/wxmedia/uploader"
 )
 
+const stateUsage = `Usage: wxmedia [global options] state SUBCOMMAND [options] [args]
+
+  list [ADDR…]            list the resource instances in the state
+  show ADDR               show one resource instance
+  rm ADDR…                forget resource instances; the content cache is kept,
+                          so a later plan binds the same content again (reuse)
+  mv SRC DST              record a resource or instance under another address
+  pull                    print the whole state as JSON: resources, outputs and
+                          the content cache, with lineage and serial
+  push [-force] FILE      replace the state with a pulled copy (- reads stdin);
+                          refused when its lineage differs or its serial is
+                          behind, unless -force
+  cache list [SHA256…]    list the content cache [-mchid=ID] [-api=API] [-service=S]
+  cache rm SHA256…        invalidate cache entries by content
+  cache rm -mchid=ID [-api=API]   … by merchant (and API)
+  cache rm -all           … every entry
+
+Commands that change the state take its lock (-lock-timeout=DUR, default 0)
+and increment its serial.
+`
+
 func cmdState(u *ui, _ globalOptions, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" {
-		fmt.Fprintf(u.stderr, "Usage: wxmedia [global options] state list | show ADDR\n\n  list       list the resource instances in the state\n  show ADDR  show one resource instance\n")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+		fmt.Fprint(u.stderr, stateUsage)
 		if len(args) == 0 {
 			return exitError{1}
 		}
 		return nil
 	}
 	sub, rest := args[0], args[1:]
-	fs := newFlags(u, "state "+sub, "state "+sub, "Inspect the state.")
+	switch sub {
+	case "list", "show":
+		return stateRead(u, sub, rest)
+	case "rm":
+		return stateRm(u, rest)
+	case "mv":
+		return stateMv(u, rest)
+	case "pull":
+		return statePull(u, rest)
+	case "push":
+		return statePush(u, rest)
+	case "cache":
+		if len(rest) == 0 {
+			return errors.New("state cache needs a subcommand: list or rm")
+		}
+		switch rest[0] {
+		case "list", "ls":
+			return stateCacheList(u, rest[1:])
+		case "rm":
+			return stateCacheRm(u, rest[1:])
+		}
+		return fmt.Errorf("unknown state cache subcommand %q\nwxmedia: hint: state cache list, state cache rm", rest[0])
+	}
+	return fmt.Errorf("unknown state subcommand %q%s\nwxmedia: hint: wxmedia state -help lists the subcommands", sub, suggestFrom(sub, []string{"list", "show", "rm", "mv", "pull", "push", "cache"}))
+}
+
+func suggestFrom(name string, options []string) string {
+	best, bestD := "", 3
+	for _, o := range options {
+		if d := editDistance(name, o); d < bestD {
+			best, bestD = o, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// openStateForWrite opens the state for a state-changing command, taking its
+// lock.
+func openStateForWrite(lockTimeout time.Duration, command string) (*state.Local, error) {
+	if _, err := os.Stat(statePath); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no state in %s: nothing has been applied here", statePath)
+	}
+	return openState(false, lockTimeout, command)
+}
+
+func stateRead(u *ui, sub string, rest []string) error {
+	fs := newFlags(u, "state "+sub, "state "+sub+" [ADDR…]", "Inspect the state.")
 	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
 	pos, err := parseFlags(fs, rest)
 	if err != nil {
@@ -30,44 +105,356 @@ func cmdState(u *ui, _ globalOptions, args []string) error {
 		return err
 	}
 	defer done()
-	switch sub {
-	case "list":
-		addrs := make([]string, 0, len(snap.Resources))
-		for a := range snap.Resources {
-			addrs = append(addrs, a)
-		}
-		sort.Strings(addrs)
-		for _, a := range addrs {
+	if sub == "list" {
+		for _, a := range sortedAddrs(snap.Resources) {
 			if len(pos) == 0 || matchesAny(a, pos) {
 				u.printf("%s\n", a)
 			}
 		}
 		return nil
-	case "show":
-		if len(pos) != 1 {
-			return errors.New("state show needs exactly one resource instance address")
+	}
+	if len(pos) != 1 {
+		return errors.New("state show needs exactly one resource instance address")
+	}
+	r, ok := snap.Resources[pos[0]]
+	if !ok {
+		return fmt.Errorf("no resource instance %s in the state\nwxmedia: hint: wxmedia state list shows the addresses", pos[0])
+	}
+	spec, _ := uploader.SpecFor(r.Type)
+	u.printf("# %s:\nresource %q %q {\n", r.Address, r.Type, r.Name)
+	rows := [][2]string{
+		{"id", fmt.Sprintf("%q", r.ID)}, {spec.IDField, fmt.Sprintf("%q", r.ID)},
+		{"merchant", fmt.Sprintf("%q", r.Merchant)}, {"mchid", fmt.Sprintf("%q", r.MchID)},
+		{"service", fmt.Sprintf("%q", r.Service)}, {"api", fmt.Sprintf("%q", r.API)},
+		{"source", fmt.Sprintf("%q", r.Source)}, {"filename", fmt.Sprintf("%q", r.Filename)},
+		{"sha256", fmt.Sprintf("%q", r.SHA256)}, {"size", fmt.Sprintf("%d", r.Size)},
+		{"uploaded_at", fmt.Sprintf("%q", r.UploadedAt.UTC().Format(time.RFC3339))},
+	}
+	for _, row := range rows {
+		u.printf("    %-11s = %s\n", row[0], row[1])
+	}
+	u.printf("}\n")
+	return nil
+}
+
+func sortedAddrs(rs map[string]state.Resource) []string {
+	addrs := make([]string, 0, len(rs))
+	for a := range rs {
+		addrs = append(addrs, a)
+	}
+	sort.Strings(addrs)
+	return addrs
+}
+
+func stateRm(u *ui, rest []string) error {
+	fs := newFlags(u, "state rm", "state rm [options] ADDR…", "Forget resource instances: wxmedia stops managing them. The remote media stay, and so does the\ncontent cache, so a later plan binds the same content again without uploading it.\nA resource address (type.name) removes all its instances.")
+	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
+	pos, err := parseFlags(fs, rest)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return errors.New("state rm needs at least one resource address")
+	}
+	for _, p := range pos {
+		if _, err := plan.ParseAddress(p); err != nil {
+			return err
 		}
-		r, ok := snap.Resources[pos[0]]
-		if !ok {
-			return fmt.Errorf("no resource instance %s in the state\nwxmedia: hint: wxmedia state list shows the addresses", pos[0])
+	}
+	st, err := openStateForWrite(*lockTimeout, "state rm")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	snap, err := st.Snapshot()
+	if err != nil {
+		return err
+	}
+	var doomed []string
+	for _, p := range pos {
+		found := false
+		for _, a := range sortedAddrs(snap.Resources) {
+			if matchesAny(a, []string{p}) {
+				doomed = append(doomed, a)
+				found = true
+			}
 		}
-		spec, _ := uploader.SpecFor(r.Type)
-		u.printf("# %s:\nresource %q %q {\n", r.Address, r.Type, r.Name)
-		rows := [][2]string{
-			{"id", fmt.Sprintf("%q", r.ID)}, {spec.IDField, fmt.Sprintf("%q", r.ID)},
-			{"merchant", fmt.Sprintf("%q", r.Merchant)}, {"mchid", fmt.Sprintf("%q", r.MchID)},
-			{"service", fmt.Sprintf("%q", r.Service)}, {"api", fmt.Sprintf("%q", r.API)},
-			{"source", fmt.Sprintf("%q", r.Source)}, {"filename", fmt.Sprintf("%q", r.Filename)},
-			{"sha256", fmt.Sprintf("%q", r.SHA256)}, {"size", fmt.Sprintf("%d", r.Size)},
-			{"uploaded_at", fmt.Sprintf("%q", r.UploadedAt.UTC().Format(time.RFC3339))},
+		if !found {
+			return fmt.Errorf("no resource instance matches %s in the state; nothing was removed\nwxmedia: hint: wxmedia state list shows the addresses", p)
 		}
-		for _, row := range rows {
-			u.printf("    %-11s = %s\n", row[0], row[1])
+	}
+	if err := st.RemoveResources(doomed...); err != nil {
+		return err
+	}
+	for _, a := range doomed {
+		u.printf("Removed %s\n", a)
+	}
+	u.printf("Successfully removed %d resource instance(s).\n", len(doomed))
+	return st.Close()
+}
+
+func stateMv(u *ui, rest []string) error {
+	fs := newFlags(u, "state mv", "state mv [options] SRC DST", "Record a resource instance (or every instance of a resource) under another address of the same type,\nso that a renamed block keeps its identifiers. Nothing is uploaded.")
+	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
+	pos, err := parseFlags(fs, rest)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return errors.New("state mv needs exactly two addresses: SRC DST")
+	}
+	src, err := plan.ParseAddress(pos[0])
+	if err != nil {
+		return err
+	}
+	dst, err := plan.ParseAddress(pos[1])
+	if err != nil {
+		return err
+	}
+	if src.Type != dst.Type {
+		return fmt.Errorf("cannot move %s to %s: the resource type cannot change (an identifier belongs to its API)", src, dst)
+	}
+	st, err := openStateForWrite(*lockTimeout, "state mv")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	snap, err := st.Snapshot()
+	if err != nil {
+		return err
+	}
+	type move struct {
+		from string
+		to   plan.Address
+	}
+	var moves []move
+	if _, ok := snap.Resources[src.String()]; ok {
+		moves = append(moves, move{src.String(), dst})
+	} else if !src.HasKey && !dst.HasKey {
+		for _, a := range sortedAddrs(snap.Resources) {
+			r := snap.Resources[a]
+			if r.Type == src.Type && r.Name == src.Name && r.Key != "" {
+				moves = append(moves, move{a, plan.Address{Type: dst.Type, Name: dst.Name, Key: r.Key, HasKey: true}})
+			}
 		}
-		u.printf("}\n")
+	}
+	if len(moves) == 0 {
+		return fmt.Errorf("no resource instance %s in the state\nwxmedia: hint: wxmedia state list shows the addresses", src)
+	}
+	for _, m := range moves {
+		r := snap.Resources[m.from]
+		r.Address, r.Type, r.Name, r.Key = m.to.String(), m.to.Type, m.to.Name, m.to.Key
+		if err := st.MoveResource(m.from, r); err != nil {
+			if errors.Is(err, state.ErrExists) {
+				return fmt.Errorf("%w\nwxmedia: hint: wxmedia state rm %s first to replace it", err, m.to)
+			}
+			return err
+		}
+		u.printf("Move %q to %q\n", m.from, m.to.String())
+	}
+	u.printf("Successfully moved %d object(s).\n", len(moves))
+	return st.Close()
+}
+
+func statePull(u *ui, rest []string) error {
+	fs := newFlags(u, "state pull", "state pull", "Print the whole state as JSON on stdout: resources, outputs (sensitive values included) and the\ncontent cache, with the state's lineage and serial. It never holds credentials nor the\nmachine-local stat cache. state push reads it back.")
+	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
+	pos, err := parseFlags(fs, rest)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return errors.New("state pull takes no arguments")
+	}
+	doc := &state.Export{FormatVersion: state.ExportFormatVersion, Resources: []state.Resource{}, Outputs: map[string]state.Output{}, Cache: []state.CacheEntry{}}
+	if _, err := os.Stat(statePath); err == nil {
+		st, err := openState(true, *lockTimeout, "state pull")
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if doc, err = st.Export(); err != nil {
+			return err
+		}
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	u.printf("%s\n", b)
+	return nil
+}
+
+func statePush(u *ui, rest []string) error {
+	fs := newFlags(u, "state push", "state push [options] FILE", "Replace the state's resources and outputs with those of FILE, a state pull document (- for stdin),\nand add its cache entries. Refused when its lineage differs from the state's or its serial is\nbehind, unless -force. The serial afterwards is above both.")
+	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
+	force := fs.Bool("force", false, "push even when the lineage differs or the serial is behind")
+	pos, err := parseFlags(fs, rest)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("state push needs exactly one file (- for stdin)")
+	}
+	var data []byte
+	if pos[0] == "-" {
+		data, err = io.ReadAll(u.stdin)
+	} else {
+		data, err = os.ReadFile(pos[0])
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", pos[0], unwrapPath(err))
+	}
+	var doc state.Export
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("%s is not a wxmedia state document: %w", pos[0], err)
+	}
+	if err := state.CheckExport(&doc); err != nil {
+		return fmt.Errorf("%s: %w", pos[0], err)
+	}
+	st, err := openState(false, *lockTimeout, "state push")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Push(&doc, *force); err != nil {
+		if errors.Is(err, state.ErrLineage) || errors.Is(err, state.ErrSerialBehind) {
+			return fmt.Errorf("%w\nwxmedia: hint: state pull the current state to compare; -force overwrites it", err)
+		}
+		return err
+	}
+	after, err := st.Export()
+	if err != nil {
+		return err
+	}
+	u.printf("Pushed %d resource instance(s), %d output(s) and %d cache entr%s; the state is now at serial %d.\n",
+		len(doc.Resources), len(doc.Outputs), len(doc.Cache), plural(len(doc.Cache), "y", "ies"), after.Serial)
+	return st.Close()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// cacheFilterFlags registers the selector flags of state cache list and rm.
+func cacheFilterFlags(fs interface {
+	String(name, value, usage string) *string
+}) (mchid, api, service *string) {
+	mchid = fs.String("mchid", "", "only entries of this merchant ID")
+	api = fs.String("api", "", "only entries of this API, e.g. "+string(uploader.APIMerchantImage))
+	service = fs.String("service", "", "only entries of this service: wechatpay, a sandbox ID or an endpoint URL")
+	return
+}
+
+func selectCache(entries []state.CacheEntry, base state.CacheFilter, shas []string) []state.CacheEntry {
+	var out []state.CacheEntry
+	for _, e := range entries {
+		if !base.Match(e.CacheKey) {
+			continue
+		}
+		if len(shas) > 0 && !hasPrefixAny(e.SHA256, shas) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func hasPrefixAny(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, strings.ToLower(p)) {
+			return true
+		}
+	}
+	return false
+}
+
+func stateCacheList(u *ui, rest []string) error {
+	fs := newFlags(u, "state cache list", "state cache list [options] [SHA256…]", "List the content cache: which identifier each uploaded content has, per service, merchant and API.\nSHA-256 arguments may be prefixes.")
+	mchid, api, service := cacheFilterFlags(fs)
+	asJSON := fs.Bool("json", false, "print the entries as a JSON array")
+	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
+	pos, err := parseFlags(fs, rest)
+	if err != nil {
+		return err
+	}
+	entries := []state.CacheEntry{}
+	if _, err := os.Stat(statePath); err == nil {
+		st, err := openState(true, *lockTimeout, "state cache list")
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if entries, err = st.ListCache(); err != nil {
+			return err
+		}
+	}
+	sel := selectCache(entries, state.CacheFilter{MchID: *mchid, API: *api, Service: *service}, pos)
+	if *asJSON {
+		if sel == nil {
+			sel = []state.CacheEntry{}
+		}
+		b, _ := json.MarshalIndent(sel, "", "  ")
+		u.printf("%s\n", b)
 		return nil
 	}
-	return fmt.Errorf("unknown state subcommand %q\nwxmedia: hint: state list, state show ADDR", sub)
+	if len(sel) == 0 {
+		u.warnf("no cache entries")
+		return nil
+	}
+	for _, e := range sel {
+		u.printf("%s  %s  %s  %s  %s  %s  %s\n", e.SHA256, e.Service, e.MchID, e.API, e.ID, e.Filename, plan.FormatBytes(e.Size))
+	}
+	return nil
+}
+
+func stateCacheRm(u *ui, rest []string) error {
+	fs := newFlags(u, "state cache rm", "state cache rm [options] SHA256… | -mchid=ID [-api=API] | -all", "Invalidate content cache entries: a later plan uploads that content again instead of reusing\nits identifier. Resources in the state keep their identifiers.")
+	mchid, api, service := cacheFilterFlags(fs)
+	all := fs.Bool("all", false, "remove every entry")
+	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
+	pos, err := parseFlags(fs, rest)
+	if err != nil {
+		return err
+	}
+	base := state.CacheFilter{MchID: *mchid, API: *api, Service: *service}
+	if !*all && len(pos) == 0 && base == (state.CacheFilter{}) {
+		return errors.New("state cache rm needs SHA-256 digests, -mchid/-api/-service, or -all")
+	}
+	if *all && (len(pos) > 0 || base != (state.CacheFilter{})) {
+		return errors.New("-all cannot be combined with other selectors")
+	}
+	for _, p := range pos {
+		if len(p) != 64 || strings.Trim(strings.ToLower(p), "0123456789abcdef") != "" {
+			return fmt.Errorf("%q is not a SHA-256 (64 hex digits)", p)
+		}
+	}
+	st, err := openStateForWrite(*lockTimeout, "state cache rm")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	removed := 0
+	if len(pos) == 0 {
+		if removed, err = st.RemoveCache(base); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range pos {
+			f := base
+			f.SHA256 = strings.ToLower(p)
+			n, err := st.RemoveCache(f)
+			if err != nil {
+				return err
+			}
+			removed += n
+		}
+	}
+	u.printf("Removed %d cache entr%s.\n", removed, plural(removed, "y", "ies"))
+	return st.Close()
 }
 
 func matchesAny(addr string, prefixes []string) bool {

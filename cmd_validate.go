@@ -8,7 +8,7 @@ import (
 func cmdValidate(u *ui, _ globalOptions, args []string) error {
 	fs := newFlags(u, "validate", "validate [options]", "Check the configuration, its references and that every source file is acceptable to its API. Offline: no network, no state.")
 	var vars varFlags
-	fs.Var(&vars, "var", "set a variable: -var name=value (repeatable)")
+	vars.register(fs)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}

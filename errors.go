@@ -2,23 +2,61 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"regexp"
+	"sort"
 
 	"github.com/wxmedia/wxmedia/state"
 	"github.com/wxmedia/wxmedia/uploader"
 )
 
+var skewRE = regexp.MustCompile(`is (-?[0-9hms.]+) from the local clock`)
+
 // hintsFor gives hints a user can act on for runtime errors.
 func hintsFor(err error) []string {
+	var ae *uploader.APIError
 	switch {
 	case errors.Is(err, state.ErrLocked):
-		return []string{"wait for it to finish, or give -lock-timeout=DURATION to wait"}
+		return []string{"wait for it to finish, or give -lock-timeout=DURATION to wait", "if that process is gone, wxmedia force-unlock releases the lock"}
 	case errors.Is(err, state.ErrCorrupt):
 		return []string{"the file was left untouched; restore it from a backup"}
 	case errors.Is(err, uploader.ErrVerify):
-		return []string{"check platform_public_key_id and platform_public_key_file, and the local clock"}
+		if m := skewRE.FindStringSubmatch(err.Error()); m != nil {
+			return []string{fmt.Sprintf("the reply's timestamp is %s away from the local clock: set the clock right (NTP) and apply again", m[1])}
+		}
+		return []string{"check platform_public_key_id and platform_public_key_file (or platform_certificate_file) against the merchant platform, and the local clock"}
+	case errors.As(err, &ae):
+		switch {
+		case ae.Code == "SIGN_ERROR" || ae.Code == "SIGNERROR":
+			return []string{"check that serial_no is the serial of the certificate that belongs to private_key_file"}
+		case ae.StatusCode == 403 || ae.Code == "NO_AUTH":
+			return []string{"the merchant lacks the permission for this API: apply for it on the merchant platform"}
+		case ae.DailyQuotaReached():
+			return []string{"the API's daily upload quota is reached: apply again tomorrow; what was uploaded is kept"}
+		case ae.StatusCode == 429:
+			return []string{"the server is rate limiting: lower -parallelism or set max_requests_per_second on the merchant"}
+		case ae.StatusCode >= 500:
+			return []string{"the server failed after every retry: apply again later; what was uploaded is kept"}
+		}
 	}
 	return nil
+}
+
+// hintsForAll gathers the distinct hints of several errors.
+func hintsForAll(errs []error) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, err := range errs {
+		for _, h := range hintsFor(err) {
+			if !seen[h] {
+				seen[h] = true
+				out = append(out, h)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func unwrapPath(err error) error {

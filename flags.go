@@ -7,24 +7,55 @@ import (
 	"os"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/wxmedia/wxmedia/schema"
 )
 
-// varFlags collects -var name=value flags.
-type varFlags struct{ vals []string }
+// varFlags collects -var name=value and -var-file FILE flags, in
+// command-line order.
+type varFlags struct{ args []varArg }
 
-func (v *varFlags) String() string { return strings.Join(v.vals, ",") }
+type varArg struct {
+	file bool   // -var-file
+	text string // name=value, or the file name
+}
 
+func (v *varFlags) String() string { return "" }
+
+// Set records a -var flag.
 func (v *varFlags) Set(s string) error {
 	if !strings.Contains(s, "=") {
 		return fmt.Errorf("%q is not name=value", s)
 	}
-	v.vals = append(v.vals, s)
+	v.args = append(v.args, varArg{text: s})
 	return nil
 }
 
-// values merges WXMEDIA_VAR_* (lowest) and -var flags.
-func (v *varFlags) values() (map[string]schema.VarValue, error) {
+// varFileFlag records -var-file flags into the same ordered list.
+type varFileFlag struct{ v *varFlags }
+
+func (f varFileFlag) String() string { return "" }
+
+func (f varFileFlag) Set(s string) error {
+	if s == "" {
+		return errors.New("-var-file needs a file name")
+	}
+	f.v.args = append(f.v.args, varArg{file: true, text: s})
+	return nil
+}
+
+// register adds -var and -var-file to fs.
+func (v *varFlags) register(fs *flag.FlagSet) {
+	fs.Var(v, "var", "set a variable: -var name=value (repeatable)")
+	fs.Var(varFileFlag{v}, "var-file", "set variables from an HCL file of name = value lines (repeatable)")
+}
+
+// values merges the variables given from outside the configuration, each
+// source overriding the ones before it, as Terraform does: WXMEDIA_VAR_name
+// (lowest), then the *.auto.wxmvars.hcl files of the configuration directory
+// in lexical order, then -var and -var-file in command-line order.
+func (v *varFlags) values(cfg *schema.Config) (map[string]schema.VarValue, hcl.Diagnostics) {
 	out := map[string]schema.VarValue{}
 	for _, kv := range os.Environ() {
 		if name, val, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(name, "WXMEDIA_VAR_") {
@@ -32,14 +63,33 @@ func (v *varFlags) values() (map[string]schema.VarValue, error) {
 			out[n] = schema.VarValue{Raw: val, Source: name, FromEnv: true}
 		}
 	}
-	if v == nil {
-		return out, nil
+	var diags hcl.Diagnostics
+	merge := func(file string) {
+		vals, d := cfg.ParseVarFile(file)
+		diags = append(diags, d...)
+		for n, val := range vals {
+			out[n] = val
+		}
 	}
-	for _, kv := range v.vals {
-		name, val, _ := strings.Cut(kv, "=")
+	autos, err := cfg.AutoVarFiles()
+	if err != nil {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot list variables files", Detail: err.Error()})
+	}
+	for _, f := range autos {
+		merge(f)
+	}
+	if v == nil {
+		return out, diags
+	}
+	for _, a := range v.args {
+		if a.file {
+			merge(a.text)
+			continue
+		}
+		name, val, _ := strings.Cut(a.text, "=")
 		out[name] = schema.VarValue{Raw: val, Source: "-var " + name}
 	}
-	return out, nil
+	return out, diags
 }
 
 // newFlags makes a flag set that reports to the user's stderr.

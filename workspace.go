@@ -22,14 +22,28 @@ type workspace struct {
 // loadWorkspace reads and evaluates the configuration of the current
 // directory, printing its diagnostics.
 func loadWorkspace(u *ui, vars *varFlags) (*workspace, error) {
+	return loadWorkspaceWith(u, vars, nil)
+}
+
+// loadWorkspaceWith is loadWorkspace with adjust, when not nil, called with
+// the given variable values before evaluation (apply of a saved plan puts
+// back the values the plan recorded).
+func loadWorkspaceWith(u *ui, vars *varFlags, adjust func(*schema.Config, map[string]schema.VarValue) error) (*workspace, error) {
 	cfg, diags := schema.Load(".")
 	if diags.HasErrors() {
 		u.diagnostics(cfg.Files(), diags)
 		return nil, errReported
 	}
-	given, err := vars.values()
-	if err != nil {
-		return nil, err
+	given, d := vars.values(cfg)
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		u.diagnostics(cfg.Files(), diags)
+		return nil, errReported
+	}
+	if adjust != nil {
+		if err := adjust(cfg, given); err != nil {
+			return nil, err
+		}
 	}
 	ev, d := cfg.Evaluate(given)
 	diags = append(diags, d...)

@@ -21,6 +21,10 @@ import (
 	"github.com/wxmedia/wxmedia/uploader"
 )
 
+// ErrInterrupted is returned (per resource) for uploads that were not
+// started because the apply was asked to stop.
+var ErrInterrupted = errors.New("not started: the apply was interrupted")
+
 // ErrFileChanged is returned (wrapped, per resource) when a source file's
 // bytes differ from what was planned.
 var ErrFileChanged = errors.New("source file changed since planning")
@@ -43,6 +47,9 @@ type Options struct {
 	Now func() time.Time
 	// OnEvent, if set, is called (from several goroutines) as work finishes.
 	OnEvent func(Event)
+	// Stop, when closed, stops new uploads from starting; uploads in flight
+	// finish and are committed. Cancelling the context instead aborts them.
+	Stop <-chan struct{}
 }
 
 // Event reports one finished resource change.
@@ -61,8 +68,14 @@ type Failure struct {
 type Result struct {
 	Uploaded, Reused, Forgotten, Updated int
 	UploadedBytes                        int64
-	Failures                             []Failure
+	// NotStarted counts uploads skipped because of Stop or cancellation;
+	// they are also listed in Failures with ErrInterrupted.
+	NotStarted int
+	Failures   []Failure
 }
+
+// Interrupted reports whether some planned work was not started.
+func (r *Result) Interrupted() bool { return r.NotStarted > 0 }
 
 // Apply executes p. A per-resource failure does not stop the rest; it is
 // listed in the result. The error is for failures that stop everything
@@ -124,11 +137,28 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	sem := make(chan struct{}, o.Parallelism)
 	var wg sync.WaitGroup
 	for _, c := range uploads {
-		if ctx.Err() != nil {
-			fail(c, ctx.Err())
+		if ctx.Err() != nil || stopped(o.Stop) {
+			res.NotStarted++
+			fail(c, ErrInterrupted)
 			continue
 		}
-		sem <- struct{}{}
+		select {
+		case sem <- struct{}{}:
+		case <-o.Stop:
+			res.NotStarted++
+			fail(c, ErrInterrupted)
+			continue
+		case <-ctx.Done():
+			res.NotStarted++
+			fail(c, ErrInterrupted)
+			continue
+		}
+		if stopped(o.Stop) {
+			<-sem
+			res.NotStarted++
+			fail(c, ErrInterrupted)
+			continue
+		}
 		wg.Add(1)
 		go func(c *plan.ResourceChange) {
 			defer wg.Done()
@@ -189,6 +219,15 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	}
 	sort.Slice(res.Failures, func(i, j int) bool { return res.Failures[i].Addr < res.Failures[j].Addr })
 	return res, nil
+}
+
+func stopped(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // storeError marks a failure to write the state, which stops the apply.

@@ -133,3 +133,56 @@ func TestApplyForgets(t *testing.T) {
 		t.Fatalf("cache lost the identifier: %v", hits)
 	}
 }
+
+// gate blocks every upload until released, and reports when one started.
+type gate struct {
+	recorder
+	started chan string
+	release chan struct{}
+}
+
+func (g *gate) Upload(ctx context.Context, req uploader.Request) (uploader.Result, error) {
+	g.started <- req.Filename
+	<-g.release
+	return g.recorder.Upload(ctx, req)
+}
+
+func TestStopLetsInFlightUploadsFinish(t *testing.T) {
+	dir := t.TempDir()
+	st, err := state.OpenLocal(filepath.Join(dir, "state.db"), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var changes []*plan.ResourceChange
+	for i := 0; i < 6; i++ {
+		changes = append(changes, change(t, dir, fmt.Sprintf("f%d.png", i), []byte(fmt.Sprintf("content %d", i)), plan.Upload))
+	}
+	g := &gate{started: make(chan string, 10), release: make(chan struct{})}
+	stop := make(chan struct{})
+	done := make(chan *Result)
+	go func() {
+		res, err := Apply(context.Background(), &plan.Plan{Changes: changes}, Options{Store: st, Uploaders: map[string]Uploader{"m": g}, Parallelism: 2, Stop: stop})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- res
+	}()
+	<-g.started
+	<-g.started // two in flight
+	close(stop)
+	close(g.release)
+	res := <-done
+	if res.Uploaded != 2 || res.NotStarted != 4 || !res.Interrupted() {
+		t.Fatalf("result %+v", res)
+	}
+	snap, _ := st.Snapshot()
+	if len(snap.Resources) != 2 {
+		t.Fatalf("in-flight uploads not committed: %d resources", len(snap.Resources))
+	}
+	for _, f := range res.Failures {
+		if !errors.Is(f.Err, ErrInterrupted) {
+			t.Errorf("%s: %v", f.Addr, f.Err)
+		}
+	}
+}

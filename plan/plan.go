@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/wxmedia/wxmedia/schema"
@@ -40,6 +39,21 @@ func (a Action) String() string { return actionNames[a] }
 
 // MarshalJSON encodes the action by name.
 func (a Action) MarshalJSON() ([]byte, error) { return json.Marshal(a.String()) }
+
+// UnmarshalJSON decodes an action name.
+func (a *Action) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	for i, n := range actionNames {
+		if n == s {
+			*a = Action(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown action %q", s)
+}
 
 // Object is the recorded or planned value of one instance.
 type Object struct {
@@ -86,8 +100,13 @@ type OutputChange struct {
 	Name      string `json:"name"`
 	Action    string `json:"action"` // "create", "update", "delete" or "noop"
 	Sensitive bool   `json:"sensitive"`
-	// After is the planned value; unknown parts are known after apply.
-	After cty.Value `json:"-"`
+	// After is the planned value as JSON, null where it is known only after
+	// apply; it is nil for a sensitive or deleted output, so a sensitive
+	// value never reaches a view or a plan file.
+	After json.RawMessage `json:"after,omitempty"`
+	// AfterUnknown says which parts of After are known only after apply:
+	// true, false, or an array or object of After's shape.
+	AfterUnknown json.RawMessage `json:"after_unknown,omitempty"`
 }
 
 // Summary counts the actions.
@@ -102,9 +121,22 @@ type Summary struct {
 
 // Plan is a complete plan.
 type Plan struct {
-	// Lineage and Serial identify the state the plan was made against.
+	// Version is the wxmedia version that made the plan. Set by the caller.
+	Version string
+	// Lineage and Serial identify the state the plan was made against;
+	// Lineage is "" when no state existed yet.
 	Lineage string
 	Serial  uint64
+	// Targets and Replace are the -target and -replace addresses, in
+	// canonical form, sorted.
+	Targets []string
+	Replace []string
+	// Variables are the configuration's variables; sensitive ones carry no
+	// value. Set by the caller (Make leaves it empty).
+	Variables []Variable
+	// Config describes the configuration files planned from. Set by the
+	// caller (Make leaves it empty).
+	Config ConfigDigest
 	// Changes, sorted by address, one per instance in config or state.
 	Changes []*ResourceChange
 	Outputs []OutputChange
@@ -140,8 +172,12 @@ type Input struct {
 	Cache func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, error)
 	// Merchants by merchant block name.
 	Merchants map[string]MerchantIdentity
-	// Replace forces an upload for these instance or resource addresses.
-	Replace map[string]bool
+	// Targets, when not empty, limits the plan to these instance or
+	// resource addresses (-target).
+	Targets []string
+	// Replace forces an upload for these instance or resource addresses
+	// (-replace).
+	Replace []string
 	// Hash computes file facts; nil uses HashFiles.
 	Hash func(paths []string) []FileResult
 }
@@ -167,7 +203,20 @@ func Service(endpoint string) string {
 // rule for every source file that its API would refuse.
 func Make(in Input) (*Plan, hcl.Diagnostics) {
 	p := &Plan{Lineage: in.State.Lineage, Serial: in.State.Serial}
+	targets, replace, diags := addressSets(in)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	p.Targets, p.Replace = canonical(in.Targets), canonical(in.Replace)
 	insts := in.Eval.Instances
+	if !targets.empty() {
+		insts = nil
+		for _, inst := range in.Eval.Instances {
+			if targets.has(inst.Addr, inst.Resource.Addr()) {
+				insts = append(insts, inst)
+			}
+		}
+	}
 	paths := make([]string, len(insts))
 	for i, inst := range insts {
 		paths[i] = inst.Path
@@ -178,7 +227,6 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 	}
 	files := hash(paths)
 
-	var diags hcl.Diagnostics
 	changes := make([]*ResourceChange, 0, len(insts))
 	for i, inst := range insts {
 		f := files[i]
@@ -201,7 +249,7 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		if prior, ok := in.State.Resources[inst.Addr]; ok {
 			c.Before = objectOf(prior)
 		}
-		c.Replace = in.Replace[inst.Addr] || in.Replace[inst.Resource.Addr()]
+		c.Replace = replace.has(inst.Addr, inst.Resource.Addr())
 		changes = append(changes, c)
 	}
 	if diags.HasErrors() {
@@ -256,13 +304,20 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		}
 	}
 	// Instances in state but no longer configured are forgotten.
+	inConfig := make(map[string]bool, len(in.Eval.Instances))
+	for _, inst := range in.Eval.Instances {
+		inConfig[inst.Addr] = true
+	}
 	configured := make(map[string]bool, len(changes))
 	for _, c := range changes {
 		configured[c.Addr] = true
 	}
 	for addr, r := range in.State.Resources {
-		if configured[addr] {
+		if configured[addr] || !targets.empty() && !targets.has(addr, r.Type+"."+r.Name) {
 			continue
+		}
+		if inConfig[addr] {
+			continue // configured, but not targeted
 		}
 		changes = append(changes, &ResourceChange{
 			Addr: addr, Type: r.Type, Name: r.Name, Key: r.Key, Merchant: r.Merchant, MchID: r.MchID,
@@ -288,13 +343,78 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		}
 	}
 
-	outs, d := in.Eval.Outputs(p.InstanceValues())
+	// Instances left out by -target keep their recorded values.
+	values := p.InstanceValues()
+	for addr, r := range in.State.Resources {
+		if _, planned := values[addr]; !planned && inConfig[addr] {
+			values[addr] = schema.InstanceValue{ID: r.ID, SHA256: r.SHA256, Size: r.Size, Filename: r.Filename, Source: r.Source, UploadedAt: r.UploadedAt}
+		}
+	}
+	outs, d := in.Eval.Outputs(values)
 	diags = append(diags, d...)
 	if d.HasErrors() {
 		return nil, diags
 	}
-	p.Outputs = OutputChanges(outs, in.State.Outputs)
+	oc, err := OutputChanges(outs, in.State.Outputs)
+	if err != nil {
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot encode output", Detail: err.Error()})
+	}
+	p.Outputs = oc
 	return p, diags
+}
+
+// addressSets parses and checks the -target and -replace addresses.
+func addressSets(in Input) (targets, replace *addressSet, diags hcl.Diagnostics) {
+	if len(in.Targets)+len(in.Replace) == 0 {
+		return nil, nil, nil
+	}
+	configured := make(map[string]string, len(in.Eval.Instances))
+	for _, inst := range in.Eval.Instances {
+		configured[inst.Addr] = inst.Resource.Addr()
+	}
+	declared := map[string]bool{}
+	for _, r := range in.Eval.Config.Resources {
+		declared[r.Addr()] = true
+	}
+	known := make(map[string]string, len(configured)+len(in.State.Resources))
+	for a, r := range configured {
+		known[a] = r
+	}
+	for a, r := range in.State.Resources {
+		known[a] = r.Type + "." + r.Name
+	}
+	fail := func(flag string, err error) {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("Invalid -%s address", flag),
+			Detail:   err.Error(),
+		})
+	}
+	var err error
+	if targets, err = parseAddresses("target", in.Targets, known, declared); err != nil {
+		fail("target", err)
+	}
+	// Only what is configured can be uploaded again.
+	if replace, err = parseAddresses("replace", in.Replace, configured, declared); err != nil {
+		fail("replace", err)
+	}
+	return targets, replace, diags
+}
+
+// canonical returns the canonical forms of valid addresses, sorted.
+func canonical(addrs []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range addrs {
+		a, err := ParseAddress(s)
+		if err != nil || seen[a.String()] {
+			continue
+		}
+		seen[a.String()] = true
+		out = append(out, a.String())
+	}
+	sort.Strings(out)
+	return out
 }
 
 // unchanged reports whether the instance's recorded upload still stands:
@@ -325,10 +445,17 @@ func (p *Plan) InstanceValues() map[string]schema.InstanceValue {
 }
 
 // OutputChanges compares evaluated outputs with the recorded ones.
-func OutputChanges(outs map[string]schema.OutputValue, prior map[string]state.Output) []OutputChange {
+func OutputChanges(outs map[string]schema.OutputValue, prior map[string]state.Output) ([]OutputChange, error) {
 	var res []OutputChange
 	for name, o := range outs {
-		oc := OutputChange{Name: name, Sensitive: o.Sensitive, After: o.Value}
+		oc := OutputChange{Name: name, Sensitive: o.Sensitive}
+		if !o.Sensitive {
+			val, unknown, err := encodeValue(o.Value)
+			if err != nil {
+				return nil, fmt.Errorf("output %q: %w", name, err)
+			}
+			oc.After, oc.AfterUnknown = val, unknown
+		}
 		old, ok := prior[name]
 		switch {
 		case !ok:
@@ -347,11 +474,11 @@ func OutputChanges(outs map[string]schema.OutputValue, prior map[string]state.Ou
 	}
 	for name, old := range prior {
 		if _, ok := outs[name]; !ok {
-			res = append(res, OutputChange{Name: name, Action: "delete", Sensitive: old.Sensitive, After: cty.NullVal(cty.DynamicPseudoType)})
+			res = append(res, OutputChange{Name: name, Action: "delete", Sensitive: old.Sensitive})
 		}
 	}
 	sort.Slice(res, func(i, j int) bool { return res[i].Name < res[j].Name })
-	return res
+	return res, nil
 }
 
 // EncodeOutput turns a wholly known output value into its state record.

@@ -59,12 +59,8 @@ func (f *fixture) plan(replace ...string) (*Plan, error) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	rep := map[string]bool{}
-	for _, r := range replace {
-		rep[r] = true
-	}
 	p, diags := Make(Input{
-		Eval: ev, State: f.snap, Replace: rep,
+		Eval: ev, State: f.snap, Replace: replace,
 		Merchants: map[string]MerchantIdentity{"m": {MchID: "1900000001", Service: "sandbox-x"}},
 		Cache: func(keys []state.CacheKey) (map[state.CacheKey]state.CacheEntry, error) {
 			out := map[state.CacheKey]state.CacheEntry{}

@@ -87,11 +87,14 @@ func Render(w io.Writer, p *Plan, st Styles) {
 			sym := map[string]string{"create": st.Upload.Sprint("+"), "update": st.Reupload.Sprint("~"), "delete": st.Forget.Sprint("-")}[o.Action]
 			val := "(removed)"
 			if o.Action != "delete" {
-				val = FormatValue(o.After, o.Sensitive)
+				val = formatJSONValue(o.After, o.AfterUnknown, o.Sensitive)
 			}
 			fmt.Fprintf(w, "  %s %s = %s\n", sym, o.Name, val)
 		}
 		fmt.Fprintln(w)
+	}
+	if len(p.Targets) > 0 {
+		fmt.Fprintf(w, "%s resource targeting is in effect (-target %s): the plan may be incomplete.\n\n", st.Bold.Sprint("Note:"), strings.Join(p.Targets, ", -target "))
 	}
 	fmt.Fprintln(w, SummaryLine(p.Summary, st))
 }

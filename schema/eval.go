@@ -32,6 +32,12 @@ type VarValue struct {
 	Source string
 	// FromEnv values for undeclared variables are ignored instead of refused.
 	FromEnv bool
+	// Expr, when set, is the value as written in a variables file; it is
+	// evaluated without variables or functions, and Raw is ignored.
+	Expr hcl.Expression
+	// FromFile values for undeclared variables are warned about instead of
+	// refused, as a variables file may serve several configurations.
+	FromFile bool
 }
 
 // Merchant holds a merchant block's evaluated attributes. Secrets here
@@ -82,7 +88,10 @@ type Instance struct {
 type Evaluation struct {
 	Config *Config
 	// Vars are the variables' final values, sensitive ones marked.
-	Vars      map[string]cty.Value
+	Vars map[string]cty.Value
+	// Data holds the value of each data source by name, its outputs
+	// marked where sensitive.
+	Data      map[string]cty.Value
 	Merchants map[string]*Merchant
 	// Instances in resource declaration order, then by key.
 	Instances []*Instance
@@ -108,12 +117,17 @@ type OutputValue struct {
 
 // Evaluate evaluates variables, merchants and resource arguments.
 func (cfg *Config) Evaluate(given map[string]VarValue) (*Evaluation, hcl.Diagnostics) {
-	ev := &Evaluation{Config: cfg, Vars: map[string]cty.Value{}, Merchants: map[string]*Merchant{}}
+	ev := &Evaluation{Config: cfg, Vars: map[string]cty.Value{}, Data: map[string]cty.Value{}, Merchants: map[string]*Merchant{}}
 	diags := ev.evalVariables(given)
 	if diags.HasErrors() {
 		return ev, diags
 	}
 	s := newScope(ev, nil)
+	diags = append(diags, s.readDataSources()...)
+	if diags.HasErrors() {
+		return ev, diags
+	}
+	s = newScope(ev, nil)
 	for _, name := range keys(cfg.Merchants) {
 		m, d := s.decodeMerchant(cfg.Merchants[name])
 		diags = append(diags, d...)
@@ -134,11 +148,19 @@ func (ev *Evaluation) evalVariables(given map[string]VarValue) hcl.Diagnostics {
 	for _, name := range keys(given) {
 		gv := given[name]
 		if _, ok := ev.Config.Variables[name]; !ok && !gv.FromEnv {
-			diags = append(diags, &hcl.Diagnostic{
+			d := &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Value for undeclared variable",
 				Detail:   fmt.Sprintf("A value was given for the variable %q (%s), but no variable of that name is declared.%s", name, gv.Source, didYouMean(name, keys(ev.Config.Variables))),
-			})
+			}
+			if gv.FromFile {
+				d.Severity = hcl.DiagWarning
+				d.Detail += " The value is ignored."
+			}
+			if gv.Expr != nil {
+				d.Subject = gv.Expr.Range().Ptr()
+			}
+			diags = append(diags, d)
 		}
 	}
 	for _, name := range keys(ev.Config.Variables) {
@@ -165,6 +187,14 @@ func (ev *Evaluation) evalVariables(given map[string]VarValue) hcl.Diagnostics {
 		if v.Sensitive {
 			val = val.Mark(SensitiveMark)
 		}
+		var subject *hcl.Range
+		if gv, ok := given[name]; ok && gv.Expr != nil {
+			subject = gv.Expr.Range().Ptr()
+		}
+		if d := ev.validateVariable(v, val, subject); d.HasErrors() {
+			diags = append(diags, d...)
+			continue
+		}
 		ev.Vars[name] = val
 	}
 	return diags
@@ -172,7 +202,15 @@ func (ev *Evaluation) evalVariables(given map[string]VarValue) hcl.Diagnostics {
 
 func parseVarValue(v *Variable, gv VarValue) (cty.Value, hcl.Diagnostics) {
 	var val cty.Value
-	if v.Type == cty.DynamicPseudoType || v.Type.IsPrimitiveType() {
+	subject := v.DeclRange.Ptr()
+	if gv.Expr != nil {
+		var d hcl.Diagnostics
+		val, d = gv.Expr.Value(nil)
+		if d.HasErrors() {
+			return cty.NilVal, d
+		}
+		subject = gv.Expr.Range().Ptr()
+	} else if v.Type == cty.DynamicPseudoType || v.Type.IsPrimitiveType() {
 		val = cty.StringVal(gv.Raw)
 	} else {
 		expr, diags := hclsyntax.ParseExpression([]byte(gv.Raw), gv.Source, hcl.InitialPos)
@@ -191,7 +229,7 @@ func parseVarValue(v *Variable, gv VarValue) (cty.Value, hcl.Diagnostics) {
 			Severity: hcl.DiagError,
 			Summary:  "Invalid value for variable",
 			Detail:   fmt.Sprintf("The value given for the variable %q (%s) is not a valid %s: %s.", v.Name, gv.Source, typeexpr.TypeString(v.Type), err),
-			Subject:  v.DeclRange.Ptr(),
+			Subject:  subject,
 		}}
 	}
 	return conv, nil
@@ -316,12 +354,7 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 				}
 				resTypes[root][attr] = s.resourceValue(addr)
 			case root == "data":
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Reference to undeclared data source",
-					Detail:   "This configuration declares no data sources.",
-					Subject:  rng.Ptr(),
-				})
+				diags = append(diags, s.checkDataRef(trav)...)
 			default:
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
@@ -345,6 +378,7 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 	for t, m := range resTypes {
 		vars[t] = cty.ObjectVal(m)
 	}
+	vars["data"] = s.ev.dataObject()
 	return &hcl.EvalContext{Variables: vars, Functions: s.funcs}, diags
 }
 

@@ -38,6 +38,8 @@ type Config struct {
 	// Resources in declaration order (files sorted by name).
 	Resources []*Resource
 	Outputs   map[string]*Output
+	// DataSources are the data "wxmedia_remote_state" blocks by name.
+	DataSources map[string]*DataSource
 	// Backend is nil when the configuration names none (local).
 	Backend *Backend
 }
@@ -51,7 +53,9 @@ type Variable struct {
 	// Default is cty.NilVal when the variable is required.
 	Default   cty.Value
 	Sensitive bool
-	DeclRange hcl.Range
+	// Validations are the variable's validation blocks, in order.
+	Validations []*Validation
+	DeclRange   hcl.Range
 }
 
 // Local is one named value of a locals block.
@@ -140,6 +144,8 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 		Locals:    map[string]*Local{},
 		Merchants: map[string]*MerchantBlock{},
 		Outputs:   map[string]*Output{},
+
+		DataSources: map[string]*DataSource{},
 	}
 	entries, err := os.ReadDir(abs)
 	if err != nil {
@@ -240,12 +246,7 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 				}
 				cfg.Outputs[n] = &Output{Name: n, Description: ob.Description, Sensitive: ob.Sensitive, Expr: ob.Value, DeclRange: b.DefRange}
 			case "data":
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Unsupported data source",
-					Detail:   fmt.Sprintf("The data source %q is not supported by this version of wxmedia.", b.Labels[0]),
-					Subject:  b.DefRange.Ptr(),
-				})
+				diags = append(diags, cfg.decodeData(b)...)
 			case "wxmedia":
 				diags = append(diags, cfg.decodeSettings(b)...)
 			}
@@ -300,12 +301,11 @@ func (cfg *Config) decodeVariable(b *hcl.Block) hcl.Diagnostics {
 		}
 	}
 	for _, vb := range content.Blocks {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Unsupported block type",
-			Detail:   "Variable validation blocks are not supported by this version of wxmedia.",
-			Subject:  vb.DefRange.Ptr(),
-		})
+		val, d := decodeValidation(n, vb)
+		diags = append(diags, d...)
+		if val != nil {
+			v.Validations = append(v.Validations, val)
+		}
 	}
 	cfg.Variables[n] = v
 	return diags

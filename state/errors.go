@@ -26,6 +26,22 @@ var (
 	// read-only.
 	ErrReadOnly = errors.New("state is open read-only")
 
+	// ErrNotFound is returned when a resource to move or change is not in
+	// the state.
+	ErrNotFound = errors.New("not in the state")
+
+	// ErrExists is returned when a resource would be recorded at an address
+	// that is already taken.
+	ErrExists = errors.New("already in the state")
+
+	// ErrLineage is returned by Push when the pushed state has another
+	// lineage than the state it would replace: it is a different state.
+	ErrLineage = errors.New("state lineages differ")
+
+	// ErrSerialBehind is returned by Push when the pushed state is older
+	// than the state it would replace: its serial is lower.
+	ErrSerialBehind = errors.New("pushed state is older than the current state")
+
 	// ErrInvalid is returned when a resource, cache entry or output handed
 	// to the state breaks one of its documented invariants.
 	ErrInvalid = errors.New("invalid state record")

@@ -54,9 +54,15 @@ var ErrBadReply = errors.New("reply carries no identifier")
 // SHA-256 of Request.Content: the bytes changed since they were hashed.
 var ErrDigestMismatch = errors.New("content does not match its sha256")
 
-// ErrNotUploadable is returned by Upload for an API whose protocol the
-// Client does not speak (the v2 API) or that it does not know.
+// ErrNotUploadable is returned by Upload for an API the Client does not
+// know, or whose protocol (v3 or v2) it was not configured for.
 var ErrNotUploadable = errors.New("api is not uploadable by this client")
+
+// ErrDailyQuota is returned when an API answered that the merchant's upload
+// quota for the day is reached. It is not retried, and every later upload
+// to the same API through the same Client fails at once with it (wrapped),
+// without a request: that API stops for the run, the others go on.
+var ErrDailyQuota = errors.New("the day's upload quota of this API is reached")
 
 // APIError is a non-2xx reply. Code and Message come from the reply's JSON
 // {"code":"…","message":"…"}; both are empty when the body was not such JSON,
@@ -101,9 +107,7 @@ func (e *APIError) DailyQuotaReached() bool {
 	if e.StatusCode != http.StatusTooManyRequests {
 		return false
 	}
-	m := strings.ToLower(e.Message)
-	return strings.Contains(m, "当天") || strings.Contains(m, "已达上限") ||
-		strings.Contains(m, "daily") || strings.Contains(m, "quota")
+	return quotaMessage(e.Message)
 }
 
 var codeDescriptions = map[string]string{
@@ -159,9 +163,16 @@ func IsRetryable(err error) bool {
 	if err == nil || errors.Is(err, ErrVerify) || errors.Is(err, ErrBadReply) {
 		return false
 	}
+	if errors.Is(err, ErrDailyQuota) {
+		return false
+	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
 		return apiErr.Retryable()
+	}
+	var v2Err *V2Error
+	if errors.As(err, &v2Err) {
+		return v2Err.Retryable()
 	}
 	var netErr *NetworkError
 	if errors.As(err, &netErr) {
@@ -170,14 +181,21 @@ func IsRetryable(err error) bool {
 	return false
 }
 
-// Config configures a Client for one merchant.
+// Config configures a Client for one merchant. The v3 settings (SerialNo,
+// PrivateKey, PlatformKeyID, PlatformKey, Endpoint) are needed for the v3
+// APIs and the v2 settings (APIv2Key, V2Endpoint, V2HTTPClient) for the v2
+// API; a Client has either set or both, and each set is all or nothing.
 type Config struct {
-	MchID         string          // merchant ID; required
-	SerialNo      string          // merchant API certificate serial, sent as serial_no; required
-	PrivateKey    *rsa.PrivateKey // merchant API private key; required
-	PlatformKeyID string          // sent as Wechatpay-Serial, and the only accepted reply serial; required
-	PlatformKey   *rsa.PublicKey  // verifies reply signatures; required
-	// Endpoint is the base URL, e.g. https://api.mch.weixin.qq.com; required.
+	MchID    string // merchant ID; required
+	SerialNo string // merchant API certificate serial, sent as serial_no; v3
+	// PrivateKey is the merchant API private key that signs v3 requests; v3.
+	PrivateKey *rsa.PrivateKey
+	// PlatformKeyID is sent as Wechatpay-Serial and is the only reply serial
+	// accepted: the platform public key ID, or the platform certificate's
+	// serial when replies are verified with a platform certificate; v3.
+	PlatformKeyID string
+	PlatformKey   *rsa.PublicKey // verifies reply signatures; v3
+	// Endpoint is the v3 base URL, e.g. https://api.mch.weixin.qq.com; v3.
 	// http:// is refused unless the host is a loopback address or localhost.
 	Endpoint string
 	// FallbackEndpoint is optional: it is tried when Endpoint cannot be reached
@@ -186,7 +204,19 @@ type Config struct {
 	// HTTPClient sends the requests. nil: a default with sane timeouts and
 	// the system roots (see NewHTTPClient). Redirects are never followed.
 	HTTPClient *http.Client
-	UserAgent  string // e.g. "wxmedia/0.1.0 (linux; go1.26)"; default "wxmedia (GOOS; GOVERSION)"
+	// APIv2Key signs v2 requests and verifies v2 replies; v2.
+	APIv2Key string
+	// V2SignType is the v2 sign type: SignTypeMD5 (default, "") or SignTypeHMACSHA256.
+	V2SignType string
+	// V2Endpoint is the v2 base URL, e.g. https://apihk.mch.weixin.qq.com; v2.
+	V2Endpoint string
+	// V2HTTPClient sends v2 requests; it must present the merchant's client
+	// certificate (see NewHTTPClientCert); v2. Redirects are never followed.
+	V2HTTPClient *http.Client
+	// Boundary returns the multipart boundary of each upload; default
+	// "wxmedia-" and 32 random hex characters.
+	Boundary  func() string
+	UserAgent string // e.g. "wxmedia/0.1.0 (linux; go1.26)"; default "wxmedia (GOOS; GOVERSION)"
 	// MaxAttempts bounds the attempts of one Upload. An attempt is one
 	// request, plus one immediate request to the other endpoint when the
 	// first cannot be reached and a fallback is configured. 0: DefaultMaxAttempts.
@@ -211,36 +241,59 @@ type Config struct {
 
 // Client uploads to one merchant's endpoint. It is safe for concurrent use.
 type Client struct {
-	cfg      Config
-	endpoint string
-	fallback string
-	http     *http.Client
-	mu       sync.Mutex
-	preferFB time.Time // until then, try the fallback endpoint first
+	cfg        Config
+	v3, v2     bool // which protocols are configured
+	endpoint   string
+	fallback   string
+	http       *http.Client
+	v2endpoint string
+	v2http     *http.Client
+	mu         sync.Mutex
+	preferFB   time.Time     // until then, try the fallback endpoint first
+	quota      map[API]error // APIs whose daily quota is reached, with the reply that said so
 }
 
 // NewClient checks cfg, fills its defaults and returns a Client.
 func NewClient(cfg Config) (*Client, error) {
-	switch {
-	case cfg.MchID == "":
+	if cfg.MchID == "" {
 		return nil, errors.New("uploader: mchid is required")
-	case cfg.SerialNo == "":
-		return nil, errors.New("uploader: merchant certificate serial_no is required")
-	case cfg.PrivateKey == nil:
-		return nil, errors.New("uploader: merchant private key is required")
-	case cfg.PlatformKeyID == "":
-		return nil, errors.New("uploader: platform public key ID is required")
-	case cfg.PlatformKey == nil:
-		return nil, errors.New("uploader: platform public key is required")
 	}
-	endpoint, err := CheckEndpoint(cfg.Endpoint)
-	if err != nil {
-		return nil, fmt.Errorf("uploader: endpoint: %w", err)
+	v2 := cfg.APIv2Key != "" || cfg.V2Endpoint != "" || cfg.V2HTTPClient != nil
+	v3 := !v2 || cfg.SerialNo != "" || cfg.PlatformKeyID != "" || cfg.PlatformKey != nil || cfg.Endpoint != ""
+	var endpoint, fallback, v2endpoint string
+	if v3 {
+		switch {
+		case cfg.SerialNo == "":
+			return nil, errors.New("uploader: merchant certificate serial_no is required")
+		case cfg.PrivateKey == nil:
+			return nil, errors.New("uploader: merchant private key is required")
+		case cfg.PlatformKeyID == "":
+			return nil, errors.New("uploader: platform public key ID is required")
+		case cfg.PlatformKey == nil:
+			return nil, errors.New("uploader: platform public key is required")
+		}
+		var err error
+		if endpoint, err = CheckEndpoint(cfg.Endpoint); err != nil {
+			return nil, fmt.Errorf("uploader: endpoint: %w", err)
+		}
+		if cfg.FallbackEndpoint != "" {
+			if fallback, err = CheckEndpoint(cfg.FallbackEndpoint); err != nil {
+				return nil, fmt.Errorf("uploader: fallback endpoint: %w", err)
+			}
+		}
 	}
-	var fallback string
-	if cfg.FallbackEndpoint != "" {
-		if fallback, err = CheckEndpoint(cfg.FallbackEndpoint); err != nil {
-			return nil, fmt.Errorf("uploader: fallback endpoint: %w", err)
+	if v2 {
+		switch {
+		case cfg.APIv2Key == "":
+			return nil, errors.New("uploader: api_v2_key is required for the v2 API")
+		case cfg.V2HTTPClient == nil:
+			return nil, errors.New("uploader: an HTTP client with the merchant's client certificate is required for the v2 API")
+		case cfg.V2SignType != "" && cfg.V2SignType != SignTypeMD5 && cfg.V2SignType != SignTypeHMACSHA256:
+			return nil, fmt.Errorf("uploader: v2 sign type %q is not MD5 or HMAC-SHA256", cfg.V2SignType)
+		}
+		var err error
+		if v2endpoint, err = CheckEndpoint(cfg.V2Endpoint); err != nil {
+			return nil, fmt.Errorf("uploader: v2 endpoint: %w", err)
 		}
 	}
 	if cfg.MaxAttempts <= 0 {
@@ -261,9 +314,13 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.Nonce == nil {
 		cfg.Nonce = randomHex32
 	}
+	if cfg.Boundary == nil {
+		cfg.Boundary = func() string { return "wxmedia-" + randomHex32() }
+	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = fmt.Sprintf("wxmedia (%s; %s)", runtime.GOOS, runtime.Version())
 	}
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	var hc http.Client
 	if cfg.HTTPClient != nil {
 		hc = *cfg.HTTPClient
@@ -274,8 +331,15 @@ func NewClient(cfg Config) (*Client, error) {
 		}
 		hc = *def
 	}
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Client{cfg: cfg, endpoint: endpoint, fallback: fallback, http: &hc}, nil
+	hc.CheckRedirect = noRedirect
+	c := &Client{cfg: cfg, v3: v3, v2: v2, endpoint: endpoint, fallback: fallback, http: &hc,
+		v2endpoint: v2endpoint, quota: map[API]error{}}
+	if v2 {
+		v2hc := *cfg.V2HTTPClient
+		v2hc.CheckRedirect = noRedirect
+		c.v2http = &v2hc
+	}
+	return c, nil
 }
 
 // CheckEndpoint validates an endpoint base URL and returns it without a
@@ -317,7 +381,25 @@ func isLoopback(host string) bool {
 // the system roots plus, when caFile is not empty, the certificates of that
 // PEM file (private endpoints, the sandbox).
 func NewHTTPClient(caFile string) (*http.Client, error) {
+	return newHTTPClient(caFile, nil)
+}
+
+// NewHTTPClientCert is NewHTTPClient presenting a client certificate: the
+// merchant's API certificate (certFile, PEM) and its private key (keyFile,
+// PEM, PKCS#8 or PKCS#1), as the v2 API requires.
+func NewHTTPClientCert(caFile, certFile, keyFile string) (*http.Client, error) {
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("client certificate %s with key %s: %w", certFile, keyFile, err)
+	}
+	return newHTTPClient(caFile, &pair)
+}
+
+func newHTTPClient(caFile string, cert *tls.Certificate) (*http.Client, error) {
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cert != nil {
+		tlsConf.Certificates = []tls.Certificate{*cert}
+	}
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
@@ -381,8 +463,19 @@ func (c *Client) Upload(ctx context.Context, r Request) (Result, error) {
 	if !ok {
 		return Result{}, fmt.Errorf("upload %q: %w: unknown api %q", r.Filename, ErrNotUploadable, r.API)
 	}
-	if !spec.Uploadable || spec.Protocol != ProtocolV3 {
+	switch {
+	case !spec.Uploadable:
 		return Result{}, fmt.Errorf("upload %q: %w: %s", r.Filename, ErrNotUploadable, spec.ResourceType)
+	case spec.Protocol == ProtocolV3 && !c.v3:
+		return Result{}, fmt.Errorf("upload %q: %w: %s needs the merchant's v3 credentials and platform key", r.Filename, ErrNotUploadable, spec.ResourceType)
+	case spec.Protocol == ProtocolV2 && !c.v2:
+		return Result{}, fmt.Errorf("upload %q: %w: %s needs the merchant's api_v2_key and client certificate", r.Filename, ErrNotUploadable, spec.ResourceType)
+	}
+	c.mu.Lock()
+	stopped := c.quota[spec.API]
+	c.mu.Unlock()
+	if stopped != nil {
+		return Result{}, fmt.Errorf("upload %q to %s skipped: %w earlier in this run (%v); retry tomorrow", r.Filename, spec.ResourceType, ErrDailyQuota, stopped)
 	}
 	if err := CheckFile(spec, r.Filename, int64(len(r.Content)), r.Content); err != nil {
 		return Result{}, fmt.Errorf("upload %q to %s: %w", r.Filename, spec.ResourceType, err)
@@ -392,13 +485,21 @@ func (c *Client) Upload(ctx context.Context, r Request) (Result, error) {
 	if r.SHA256 != digest {
 		return Result{}, fmt.Errorf("upload %q: %w: planned %s, content has %s", r.Filename, ErrDigestMismatch, r.SHA256, digest)
 	}
-	meta := MetaJSON(spec.DigestField, r.Filename, digest)
-	boundary := "wxmedia-" + randomHex32()
-	var body bytes.Buffer
-	if err := WriteMultipart(&body, boundary, meta, r.Filename, ContentType(r.Filename), r.Content); err != nil {
-		return Result{}, fmt.Errorf("upload %q: %w", r.Filename, err)
+	var u *upload
+	if spec.Protocol == ProtocolV2 {
+		var err error
+		if u, err = c.v2Upload(spec, r, r.Content); err != nil {
+			return Result{}, fmt.Errorf("upload %q: %w", r.Filename, err)
+		}
+	} else {
+		meta := MetaJSON(spec.DigestField, r.Filename, digest)
+		boundary := c.cfg.Boundary()
+		var body bytes.Buffer
+		if err := WriteMultipart(&body, boundary, meta, r.Filename, ContentType(r.Filename), r.Content); err != nil {
+			return Result{}, fmt.Errorf("upload %q: %w", r.Filename, err)
+		}
+		u = &upload{spec: spec, meta: meta, body: body.Bytes(), contentType: "multipart/form-data; boundary=" + boundary}
 	}
-	u := &upload{spec: spec, meta: meta, body: body.Bytes(), contentType: "multipart/form-data; boundary=" + boundary}
 
 	var res Result
 	for attempt := 1; ; attempt++ {
@@ -409,6 +510,15 @@ func (c *Client) Upload(ctx context.Context, r Request) (Result, error) {
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return res, fmt.Errorf("upload %q to %s: %w", r.Filename, spec.ResourceType, ctxErr)
+		}
+		if quotaReached(err) {
+			c.mu.Lock()
+			if c.quota[spec.API] == nil {
+				c.quota[spec.API] = err
+			}
+			c.mu.Unlock()
+			c.log("daily upload quota reached, the API stops for this run", "api", string(spec.API), "error", err.Error())
+			return res, fmt.Errorf("upload %q to %s: %w: %w", r.Filename, spec.ResourceType, ErrDailyQuota, err)
 		}
 		if !IsRetryable(err) || attempt >= c.cfg.MaxAttempts {
 			if IsRetryable(err) {
@@ -442,9 +552,18 @@ type retryAfterError struct {
 
 func (e *retryAfterError) Unwrap() error { return e.error }
 
+func quotaReached(err error) bool {
+	var apiErr *APIError
+	var v2Err *V2Error
+	return errors.As(err, &apiErr) && apiErr.DailyQuotaReached() || errors.As(err, &v2Err) && v2Err.DailyQuotaReached()
+}
+
 // attempt sends the upload once, to the preferred endpoint and, on a
-// connection-level failure, immediately to the other one.
+// connection-level failure, immediately to the other one (v3 only).
 func (c *Client) attempt(ctx context.Context, u *upload, res *Result) (string, error) {
+	if u.spec.Protocol == ProtocolV2 {
+		return c.sendV2(ctx, u, res)
+	}
 	endpoints := []string{c.endpoint}
 	if c.fallback != "" {
 		c.mu.Lock()

@@ -61,8 +61,8 @@ type Spec struct {
 	MaxFilename int    // longest accepted filename in runes; 0 = no limit
 	IDField     string // reply JSON key of the identifier: "media_id", "file_id" or "image_url"
 	Codes       Codes  // the page's error codes
-	// Uploadable reports whether Client can upload to this API. False for the
-	// v2 API, whose protocol the Client does not speak.
+	// Uploadable reports whether Client can upload to this API (every API
+	// of the table can).
 	Uploadable bool
 }
 
@@ -127,8 +127,8 @@ var specs = []Spec{
 		Suffixes:     []string{"jpeg", "jpg", "bmp", "png"},
 		MaxSize:      2 << 20,
 		IDField:      "media_id",
-		Codes:        Codes{System: "SYSTEMERROR", RateLimit: "FREQUENCY_LIMITED", Param: "PARAM_ERROR", Sign: "SIGNERROR", NoAuth: "NOAUTH"},
-		Uploadable:   false,
+		Codes:        Codes{System: "SYSTEMERROR", RateLimit: "FREQUENCY_LIMITED", Param: "PARAM_ERROR", Sign: "SIGNERROR", NoAuth: "INVALID_REQUEST"},
+		Uploadable:   true,
 	},
 }
 

@@ -32,8 +32,9 @@ func TestSpecTable(t *testing.T) {
 	if v, _ := SpecFor("wechatpay_video"); v.MaxFilename != 128 || len(v.Suffixes) != 10 {
 		t.Errorf("wechatpay_video spec = %+v", v)
 	}
-	if v2, _ := SpecFor("wechatpay_v2_image"); v2.Uploadable || v2.Protocol != ProtocolV2 {
-		t.Errorf("wechatpay_v2_image must not be uploadable by the v3 client: %+v", v2)
+	if v2, _ := SpecFor("wechatpay_v2_image"); !v2.Uploadable || v2.Protocol != ProtocolV2 || v2.Path != "/secapi/mch/uploadmedia" ||
+		v2.MaxSize != 2<<20 || v2.IDField != "media_id" || v2.DigestField != "media_hash" || !slices.Equal(v2.Suffixes, []string{"jpeg", "jpg", "bmp", "png"}) {
+		t.Errorf("wechatpay_v2_image spec = %+v", v2)
 	}
 	if _, ok := SpecFor("wechatpay_gif"); ok {
 		t.Error("SpecFor(unknown) = ok")

@@ -23,6 +23,10 @@ type Faults struct {
 	// and API (burst: the same number, at least 1); more are answered 429.
 	// 0 means no limit.
 	RateLimit float64
+	// Quota is the most uploads a merchant may make to one API per day
+	// (China time); more are answered 429 with the page's rate-limit code
+	// and its "the day's upload quota is reached" message. 0 means no quota.
+	Quota int
 }
 
 // String renders f in ParseFaults' syntax, keys sorted, zero values left out.
@@ -40,15 +44,17 @@ func (f Faults) String() string {
 		parts = append(parts, "delay="+f.Delay.String())
 	}
 	add("reset", f.Reset)
+	add("quota", float64(f.Quota))
 	add("rps", f.RateLimit)
 	sort.Strings(parts)
 	return strings.Join(parts, ",")
 }
 
 // ParseFaults parses a fault specification such as
-// "500=0.2,429=0.1,reset=0.05,badsig=0.02,delay=50ms,rps=20". Keys: 500, 429,
-// reset, badsig (probabilities 0..1), delay (a Go duration) and rps (a rate
-// limit, requests per second). The empty string means no faults.
+// "500=0.2,429=0.1,reset=0.05,badsig=0.02,delay=50ms,rps=20,quota=100". Keys:
+// 500, 429, reset, badsig (probabilities 0..1), delay (a Go duration), rps (a
+// rate limit, requests per second) and quota (uploads per merchant, API and
+// day). The empty string means no faults.
 func ParseFaults(spec string) (Faults, error) {
 	var f Faults
 	seen := map[string]bool{}
@@ -73,6 +79,12 @@ func ParseFaults(spec string) (Faults, error) {
 				return Faults{}, fmt.Errorf("fault delay=%s: want a non-negative duration such as 50ms", v)
 			}
 			f.Delay = d
+		case "quota":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return Faults{}, fmt.Errorf("fault quota=%s: want a non-negative whole number", v)
+			}
+			f.Quota = n
 		case "rps":
 			r, err := strconv.ParseFloat(v, 64)
 			if err != nil || r < 0 || math.IsInf(r, 0) || math.IsNaN(r) {
@@ -95,7 +107,7 @@ func ParseFaults(spec string) (Faults, error) {
 				f.BadSig = p
 			}
 		default:
-			return Faults{}, fmt.Errorf("unknown fault %q (known: 500, 429, reset, badsig, delay, rps)", k)
+			return Faults{}, fmt.Errorf("unknown fault %q (known: 500, 429, reset, badsig, delay, rps, quota)", k)
 		}
 	}
 	return f, nil
@@ -112,6 +124,7 @@ func (s *Sandbox) SetFaults(f Faults) {
 	}
 	f.P500, f.P429, f.Reset, f.BadSig = clamp(f.P500), clamp(f.P429), clamp(f.Reset), clamp(f.BadSig)
 	f.Delay = max(f.Delay, 0)
+	f.Quota = max(f.Quota, 0)
 	if !(f.RateLimit > 0) || math.IsInf(f.RateLimit, 0) {
 		f.RateLimit = 0
 	}

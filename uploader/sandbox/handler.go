@@ -2,8 +2,11 @@ package sandbox
 
 import (
 	"bytes"
+	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -11,86 +14,59 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/wxmedia/wxmedia/uploader"
 )
 
 const (
 	// MaxClockSkew is how far a request timestamp may be from the sandbox clock.
 	MaxClockSkew = 5 * time.Minute
 	maxMetaSize  = 64 << 10
+	maxFieldSize = 4 << 10
 	// bodyOverhead is what a request body may hold beyond the file: meta, part headers, boundaries.
 	bodyOverhead = 1 << 20
 	nonceWindow  = 2 * MaxClockSkew
 )
 
-// messages are one API page's messages for content errors.
-type messages struct {
-	size, digest, format, filename, empty string
-}
-
-var apiMessages = map[uploader.API]messages{
-	uploader.APIMerchantImage: {
-		size:     "FIle exceed the size limit",
-		digest:   "sha256 does not match the file content",
-		format:   "image format error",
-		filename: "image format error: filename must end in .jpg, .bmp or .png",
-		empty:    "file is empty",
-	},
-	uploader.APIMerchantVideo: {
-		size:     "文件大小不能超过5M,请检查后重新提交",
-		digest:   "视频sha256值有误,请检查后重新提交",
-		format:   "文件二进制内容不是视频,请检查后重新提交",
-		filename: "视频文件名称不正确,请检查后重新提交",
-		empty:    "文件为空,请检查后重新提交",
-	},
-	uploader.APIGlobalFile: {
-		size:     "The file size of the uploaded file cannot exceed 5 M.",
-		digest:   "The value of the uploaded file content calculated by sha256 encryption algorithm is inconsistent with the value of the transmitted field (digest).",
-		format:   "The file type of uploaded file is currently not supported",
-		filename: "The file type of uploaded file is currently not supported",
-		empty:    "The uploaded file is empty",
-	},
-	uploader.APICouponImage: {
-		size:     "图片文件大小不能超过2M",
-		digest:   "图片文件摘要sha256与文件内容不一致",
-		format:   "图片格式错误,只支持JPG、BMP、PNG",
-		filename: "图片文件名不正确,必须以JPG、BMP、PNG为后缀,且不超过150个字符",
-		empty:    "图片文件为空",
-	},
-}
-
 func (s *Sandbox) newHandler() http.Handler {
 	mux := http.NewServeMux()
-	for _, spec := range uploader.Specs() {
-		if spec.Protocol == uploader.ProtocolV3 {
-			mux.Handle(spec.Path, &uploadHandler{s: s, spec: spec, msg: apiMessages[spec.API]})
+	for _, def := range apiDefs {
+		if def.v2 {
+			mux.Handle(def.path, &v2Handler{s: s, def: def})
+		} else {
+			mux.Handle(def.path, &v3Handler{s: s, def: def})
 		}
 	}
 	mux.HandleFunc("/_sandbox/stats", s.serveStats)
 	mux.HandleFunc("/_sandbox/media/", s.serveMedia)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.replyJSON(w, http.StatusNotFound, errorBody("NOT_FOUND", "no such API: "+r.Method+" "+r.URL.Path), false)
+		s.replyJSON(w, r, http.StatusNotFound, errorBody("NOT_FOUND", "no such API: "+r.Method+" "+r.URL.Path), false)
 	})
 	return mux
 }
 
-// Handler returns the sandbox's HTTP handler: the v3 upload APIs,
+// Handler returns the sandbox's HTTP handler: the five upload APIs,
 // GET /_sandbox/stats and GET /_sandbox/media/{id}. It is the same handler
-// every call.
+// every call. The v2 API needs the client certificate of a TLS connection,
+// so it only succeeds through a Server.
 func (s *Sandbox) Handler() http.Handler { return s.handler }
 
 func (s *Sandbox) serveStats(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		s.replyJSON(w, http.StatusMethodNotAllowed, errorBody("METHOD_NOT_ALLOWED", "use GET"), false)
+		s.replyJSON(w, r, http.StatusMethodNotAllowed, errorBody("METHOD_NOT_ALLOWED", "use GET"), false)
 		return
 	}
-	body, _ := json.Marshal(s.Stats())
+	st, err := s.ReadStats()
+	if err != nil {
+		s.replyJSON(w, r, http.StatusInternalServerError, errorBody("SYSTEM_ERROR", err.Error()), false)
+		return
+	}
+	body, _ := json.Marshal(st)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(append(body, '\n'))
@@ -105,7 +81,7 @@ func (s *Sandbox) serveMedia(w http.ResponseWriter, r *http.Request) {
 		rec, ok = s.Lookup("https://" + r.Host + r.URL.Path)
 	}
 	if !ok || r.Method != http.MethodGet {
-		s.replyJSON(w, http.StatusNotFound, errorBody("NOT_FOUND", "no media "+token), false)
+		s.replyJSON(w, r, http.StatusNotFound, errorBody("NOT_FOUND", "no media "+token), false)
 		return
 	}
 	body, _ := json.Marshal(rec)
@@ -124,12 +100,21 @@ func errorBody(code, message string) []byte {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
+// replySerial is the Wechatpay-Serial of a reply: the platform
+// certificate's serial when the request named it, else the platform public key ID.
+func (s *Sandbox) replySerial(r *http.Request) string {
+	if r != nil && s.platformSN != "" && r.Header.Get("Wechatpay-Serial") == s.platformSN {
+		return s.platformSN
+	}
+	return s.platformKeyID
+}
+
 // replyJSON writes a JSON reply signed with the platform key, as WeChat Pay
 // signs its replies; spoil makes the signature wrong.
-func (s *Sandbox) replyJSON(w http.ResponseWriter, status int, body []byte, spoil bool) {
+func (s *Sandbox) replyJSON(w http.ResponseWriter, r *http.Request, status int, body []byte, spoil bool) {
 	ts := strconv.FormatInt(s.now().Unix(), 10)
 	nonce := randomHex(16)
-	sig, err := uploader.Sign(s.platformKey, uploader.ReplyMessage(ts, nonce, body))
+	sig, err := signReply(s.platformKey, ts, nonce, body)
 	if err != nil {
 		http.Error(w, "signing failed", http.StatusInternalServerError)
 		return
@@ -143,17 +128,11 @@ func (s *Sandbox) replyJSON(w http.ResponseWriter, status int, body []byte, spoi
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Wechatpay-Timestamp", ts)
 	h.Set("Wechatpay-Nonce", nonce)
-	h.Set("Wechatpay-Serial", s.platformKeyID)
+	h.Set("Wechatpay-Serial", s.replySerial(r))
 	h.Set("Wechatpay-Signature", sig)
-	h.Set("Wechatpay-Signature-Type", uploader.AuthScheme)
+	h.Set("Wechatpay-Signature-Type", authScheme)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-}
-
-type uploadHandler struct {
-	s    *Sandbox
-	spec uploader.Spec
-	msg  messages
 }
 
 // call is one upload request in progress.
@@ -169,184 +148,91 @@ type call struct {
 	start  time.Time
 }
 
-func (h *uploadHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s, spec := h.s, h.spec
-	c := &call{w: w, r: r, reqID: randomHex(16), start: time.Now()}
-	w.Header().Set("Request-ID", c.reqID)
-	defer h.logCall(c)
-	limit := spec.MaxSize + bodyOverhead
-	r.Body = http.MaxBytesReader(w, r.Body, limit)
-
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		h.fail(c, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST")
-		return
+// prologue does what every upload API does first: method, closed sandbox,
+// injected faults. It returns false when it answered.
+func (s *Sandbox) prologue(c *call, def *apiDef, fail func(status int, code, msg string)) (Faults, bool) {
+	if c.r.Method != http.MethodPost {
+		c.w.Header().Set("Allow", http.MethodPost)
+		if def.v2 {
+			fail(http.StatusOK, "INVALID_REQUEST", "HTTP GET method not supported")
+		} else {
+			fail(http.StatusMethodNotAllowed, def.invalid, "use POST")
+		}
+		return Faults{}, false
 	}
 	s.mu.Lock()
 	closed, faults := s.closed, s.faults
 	s.mu.Unlock()
 	if closed {
-		h.fail(c, http.StatusInternalServerError, spec.Codes.System, "sandbox is closed")
-		return
+		fail(http.StatusInternalServerError, def.system, "sandbox is closed")
+		return faults, false
 	}
 	if faults.Delay > 0 {
 		t := time.NewTimer(faults.Delay)
 		select {
 		case <-t.C:
-		case <-r.Context().Done():
+		case <-c.r.Context().Done():
 			t.Stop()
 			c.status = 499
-			return
+			return faults, false
 		}
 	}
 	if faults.Reset > 0 && s.roll() < faults.Reset {
 		c.status, c.code = 0, "reset"
-		_, _ = io.Copy(io.Discard, r.Body)
-		if hj, ok := w.(http.Hijacker); ok {
+		_, _ = io.Copy(io.Discard, c.r.Body)
+		if hj, ok := c.w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				conn.Close()
-				return
+				return faults, false
 			}
 		}
 		panic(http.ErrAbortHandler)
 	}
 	if faults.P500 > 0 && s.roll() < faults.P500 {
-		h.fail(c, http.StatusInternalServerError, spec.Codes.System, "System error (injected fault)")
-		return
+		fail(http.StatusInternalServerError, def.system, "System error (injected fault)")
+		return faults, false
 	}
 	if faults.P429 > 0 && s.roll() < faults.P429 {
-		h.fail(c, http.StatusTooManyRequests, spec.Codes.RateLimit, "Frequency limit (injected fault)")
-		return
+		fail(http.StatusTooManyRequests, def.rate, "Frequency limit: operation is too fast, please retry later (injected fault)")
+		return faults, false
 	}
+	return faults, true
+}
 
-	// Authorization.
-	auth, err := uploader.ParseAuthorization(r.Header.Get("Authorization"))
+// issueID records an identifier for an accepted upload. It returns errQuota
+// when the merchant's daily quota for the API is used up.
+func (s *Sandbox) issueID(c *call, def *apiDef, filename string, size int64, spoil bool, now time.Time) error {
+	db, err := s.openDB()
 	if err != nil {
-		h.fail(c, http.StatusUnauthorized, spec.Codes.Sign, "Authorization header is invalid: "+err.Error())
-		return
+		return err
 	}
-	for _, f := range uploader.AuthFields {
-		if auth[f] == "" {
-			h.fail(c, http.StatusUnauthorized, spec.Codes.Sign, "Authorization header lacks "+f)
-			return
-		}
-	}
-	c.mchid = auth["mchid"]
-	s.mu.Lock()
-	m := s.merchants[c.mchid]
-	s.mu.Unlock()
-	if m == nil {
-		h.fail(c, http.StatusForbidden, spec.Codes.NoAuth, "merchant "+c.mchid+" is not registered with this sandbox")
-		return
-	}
-	if auth["serial_no"] != m.serialNo {
-		h.fail(c, http.StatusUnauthorized, spec.Codes.Sign,
-			fmt.Sprintf("serial_no %s is not the certificate serial of merchant %s", auth["serial_no"], c.mchid))
-		return
-	}
-	ts, err := strconv.ParseInt(auth["timestamp"], 10, 64)
-	if err != nil {
-		h.fail(c, http.StatusUnauthorized, spec.Codes.Sign, "timestamp "+auth["timestamp"]+" is not a unix time")
-		return
-	}
-	now := s.now()
-	if skew := now.Sub(time.Unix(ts, 0)); skew > MaxClockSkew || skew < -MaxClockSkew {
-		h.fail(c, http.StatusUnauthorized, spec.Codes.Sign,
-			fmt.Sprintf("timestamp %d is %s from the server clock (limit %s)", ts, skew.Round(time.Second), MaxClockSkew))
-		return
-	}
-
-	if ws := r.Header.Get("Wechatpay-Serial"); ws != "" && ws != s.platformKeyID {
-		h.fail(c, http.StatusBadRequest, spec.Codes.Param,
-			fmt.Sprintf("Wechatpay-Serial %s is not the platform public key ID of this server (%s)", ws, s.platformKeyID))
-		return
-	}
-
-	// Multipart layout.
-	meta, filename, content, perr := readUpload(r, spec)
-	if perr != nil {
-		var tooBig *http.MaxBytesError
-		if errors.Is(perr, errFileTooBig) || errors.As(perr, &tooBig) {
-			h.fail(c, http.StatusBadRequest, spec.Codes.Param, h.msg.size)
-		} else {
-			h.fail(c, http.StatusBadRequest, spec.Codes.Param, perr.Error())
-		}
-		return
-	}
-
-	// Signature over the meta part's exact bytes.
-	msg := uploader.SignatureMessage(r.Method, r.URL.RequestURI(), ts, auth["nonce_str"], meta)
-	if err := uploader.Verify(m.pub, msg, auth["signature"]); err != nil {
-		h.fail(c, http.StatusUnauthorized, spec.Codes.Sign, "signature does not verify with the registered key of merchant "+c.mchid)
-		return
-	}
-	s.mu.Lock()
-	nonceKey := c.mchid + "\x00" + auth["nonce_str"]
-	_, replay := s.nonces[nonceKey]
-	if !replay {
-		s.rememberNonce(nonceKey, now)
-	}
-	allowed := s.allow(c.mchid+"\x00"+string(spec.API), now)
-	s.mu.Unlock()
-	if replay {
-		h.fail(c, http.StatusUnauthorized, spec.Codes.Sign, "nonce_str "+auth["nonce_str"]+" was already used")
-		return
-	}
-	if !allowed {
-		h.fail(c, http.StatusTooManyRequests, spec.Codes.RateLimit, "Frequency limit: operation is too fast, please retry later")
-		return
-	}
-
-	// Meta JSON and content.
-	metaName, metaDigest, err := parseMeta(meta, spec.DigestField)
-	if err != nil {
-		h.fail(c, http.StatusBadRequest, spec.Codes.Param, err.Error())
-		return
-	}
-	if metaName != filename {
-		h.fail(c, http.StatusBadRequest, spec.Codes.Param,
-			fmt.Sprintf("meta filename %q differs from the file part's filename %q", metaName, filename))
-		return
-	}
-	sum := sha256.Sum256(content)
-	c.sha = hex.EncodeToString(sum[:])
-	if !strings.EqualFold(metaDigest, c.sha) {
-		h.fail(c, http.StatusBadRequest, spec.Codes.Param, h.msg.digest)
-		return
-	}
-	if err := uploader.CheckFile(spec, filename, int64(len(content)), content); err != nil {
-		var re *uploader.RuleError
-		errors.As(err, &re)
-		msg := h.msg.format
-		switch {
-		case re == nil:
-			msg = err.Error()
-		case re.Rule == uploader.RuleSize:
-			msg = h.msg.size
-		case re.Rule == uploader.RuleEmpty:
-			msg = h.msg.empty
-		case re.Rule == uploader.RuleSuffix, re.Rule == uploader.RuleFilename, re.Rule == uploader.RuleFilenameLength:
-			msg = h.msg.filename
-		}
-		h.fail(c, http.StatusBadRequest, spec.Codes.Param, msg)
-		return
-	}
-
-	// Issue.
 	id := newMediaID()
-	if spec.IDField == "image_url" {
-		id = "https://" + r.Host + "/_sandbox/media/" + id
+	if def.idField == "image_url" {
+		id = "https://" + c.r.Host + "/_sandbox/media/" + id
 	}
-	spoil := faults.BadSig > 0 && s.roll() < faults.BadSig
-	rec := Issued{ID: id, API: spec.API, MchID: c.mchid, SHA256: c.sha, Filename: filename, Size: int64(len(content)),
+	s.mu.Lock()
+	quota := s.faults.Quota
+	s.mu.Unlock()
+	rec := Issued{ID: id, API: def.name, MchID: c.mchid, SHA256: c.sha, Filename: filename, Size: size,
 		RequestID: c.reqID, IssuedAt: now.UTC(), Spoiled: spoil}
-	if err := s.issue(rec); err != nil {
-		h.fail(c, http.StatusInternalServerError, spec.Codes.System, "System error: "+err.Error())
-		return
+	if err := issue(db, rec, quota); err != nil {
+		return err
 	}
-	c.status, c.id = http.StatusOK, id
-	body, _ := json.Marshal(map[string]string{spec.IDField: id})
-	s.replyJSON(w, http.StatusOK, body, spoil)
+	c.id = id
+	return nil
+}
+
+// useNonce records a request nonce and reports whether it was fresh, and
+// takes a rate-limit token.
+func (s *Sandbox) useNonce(mchid, nonce, api string, now time.Time) (fresh, allowed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := mchid + "\x00" + nonce
+	if _, replay := s.nonces[key]; replay {
+		return false, true
+	}
+	s.rememberNonce(key, now)
+	return true, s.allow(mchid+"\x00"+api, now)
 }
 
 // rememberNonce records a used nonce and forgets old ones. Callers hold s.mu.
@@ -363,40 +249,158 @@ func (s *Sandbox) rememberNonce(key string, now time.Time) {
 	}
 }
 
-func (h *uploadHandler) fail(c *call, status int, code, message string) {
-	c.status, c.code = status, code
-	// Read what the client is still sending, so that it sees the reply
-	// rather than a broken pipe.
-	_, _ = io.Copy(io.Discard, c.r.Body)
-	h.s.replyJSON(c.w, status, errorBody(code, message), false)
-}
-
-func (h *uploadHandler) logCall(c *call) {
-	h.s.mu.Lock()
-	l := h.s.logger
-	h.s.mu.Unlock()
+func (s *Sandbox) logCall(api string, c *call) {
+	s.mu.Lock()
+	l := s.logger
+	s.mu.Unlock()
 	if l == nil {
 		return
 	}
-	l.Info("upload", "api", string(h.spec.API), "mchid", c.mchid, "status", c.status, "code", c.code,
+	l.Info("upload", "api", api, "mchid", c.mchid, "status", c.status, "code", c.code,
 		"request_id", c.reqID, "sha256", c.sha, "id", c.id, "elapsed", time.Since(c.start))
+}
+
+// v3Handler serves one APIv3 upload API.
+type v3Handler struct {
+	s   *Sandbox
+	def *apiDef
+}
+
+func (h *v3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s, def := h.s, h.def
+	c := &call{w: w, r: r, reqID: randomHex(16), start: time.Now()}
+	w.Header().Set("Request-ID", c.reqID)
+	defer s.logCall(def.name, c)
+	r.Body = http.MaxBytesReader(w, r.Body, def.maxSize+bodyOverhead)
+	fail := func(status int, code, message string) {
+		c.status, c.code = status, code
+		// Read what the client is still sending, so that it sees the reply
+		// rather than a broken pipe.
+		_, _ = io.Copy(io.Discard, r.Body)
+		s.replyJSON(w, r, status, errorBody(code, message), false)
+	}
+	faults, ok := s.prologue(c, def, fail)
+	if !ok {
+		return
+	}
+
+	// Authorization: who, with which key, when.
+	auth, err := parseAuth(r.Header.Get("Authorization"))
+	if err != nil {
+		fail(http.StatusUnauthorized, def.sign, err.Error())
+		return
+	}
+	c.mchid = auth["mchid"]
+	s.mu.Lock()
+	m := s.merchants[c.mchid]
+	s.mu.Unlock()
+	if m == nil {
+		fail(http.StatusForbidden, def.noAuth, "merchant "+c.mchid+" is not registered with this sandbox: no permission to call this API")
+		return
+	}
+	if auth["serial_no"] != m.serialNo {
+		fail(http.StatusUnauthorized, def.sign, fmt.Sprintf("serial_no %s is not the certificate serial of merchant %s", auth["serial_no"], c.mchid))
+		return
+	}
+	ts, err := strconv.ParseInt(auth["timestamp"], 10, 64)
+	if err != nil || ts <= 0 {
+		fail(http.StatusUnauthorized, def.sign, "timestamp "+auth["timestamp"]+" is not a unix time")
+		return
+	}
+	now := s.now()
+	if d := now.Unix() - ts; d > int64(MaxClockSkew/time.Second) || -d > int64(MaxClockSkew/time.Second) {
+		fail(http.StatusUnauthorized, def.sign, fmt.Sprintf("timestamp %d is %ds from the server clock (limit %s)", ts, d, MaxClockSkew))
+		return
+	}
+	if ws := r.Header.Get("Wechatpay-Serial"); ws != "" && ws != s.platformKeyID && ws != s.platformSN {
+		fail(http.StatusBadRequest, def.param, fmt.Sprintf("Wechatpay-Serial %s is neither the platform public key ID (%s) nor the platform certificate serial (%s) of this server", ws, s.platformKeyID, s.platformSN))
+		return
+	}
+
+	// Multipart layout.
+	meta, filename, content, perr := readV3Body(r, def)
+	if perr != nil {
+		var tooBig *http.MaxBytesError
+		if errors.Is(perr, errFileTooBig) || errors.As(perr, &tooBig) {
+			fail(http.StatusBadRequest, def.param, def.msg.size)
+		} else {
+			fail(http.StatusBadRequest, def.invalid, perr.Error())
+		}
+		return
+	}
+
+	// Signature over the meta part's exact bytes.
+	if !verifyRequest(m.pub, r.Method, r.URL.RequestURI(), auth["timestamp"], auth["nonce_str"], meta, auth["signature"]) {
+		fail(http.StatusUnauthorized, def.sign, "signature does not verify with the registered key of merchant "+c.mchid)
+		return
+	}
+	fresh, allowed := s.useNonce(c.mchid, auth["nonce_str"], def.name, now)
+	if !fresh {
+		fail(http.StatusUnauthorized, def.sign, "nonce_str "+auth["nonce_str"]+" was already used")
+		return
+	}
+	if !allowed {
+		fail(http.StatusTooManyRequests, def.rate, "Frequency limit: operation is too fast, please retry later")
+		return
+	}
+
+	// Meta JSON and content.
+	metaName, metaDigest, err := readMeta(meta, def.digestKey)
+	if err != nil {
+		fail(http.StatusBadRequest, def.param, err.Error())
+		return
+	}
+	if metaName != filename {
+		fail(http.StatusBadRequest, def.param, fmt.Sprintf("meta filename %q differs from the file part's filename %q", metaName, filename))
+		return
+	}
+	sum := sha256.Sum256(content)
+	c.sha = hex.EncodeToString(sum[:])
+	switch {
+	case !strings.EqualFold(metaDigest, c.sha):
+		fail(http.StatusBadRequest, def.param, def.msg.digest)
+		return
+	case len(content) == 0:
+		fail(http.StatusBadRequest, def.param, def.msg.empty)
+		return
+	case !validName(def, filename):
+		fail(http.StatusBadRequest, def.param, def.msg.filename)
+		return
+	case !contentMatches(suffixOf(filename), content):
+		fail(http.StatusBadRequest, def.param, def.msg.format)
+		return
+	}
+
+	spoil := faults.BadSig > 0 && s.roll() < faults.BadSig
+	if err := s.issueID(c, def, filename, int64(len(content)), spoil, now); err != nil {
+		if errors.Is(err, errQuota) {
+			fail(http.StatusTooManyRequests, def.rate, def.msg.quota)
+		} else {
+			fail(http.StatusInternalServerError, def.system, "System error: "+err.Error())
+		}
+		return
+	}
+	c.status = http.StatusOK
+	body, _ := json.Marshal(map[string]string{def.idField: c.id})
+	s.replyJSON(w, r, http.StatusOK, body, spoil)
 }
 
 var errFileTooBig = errors.New("file part exceeds the size limit")
 
-// readUpload reads the multipart body: exactly a meta part (JSON) then a file
-// part. It returns the meta part's exact bytes, the file part's filename and
-// the file bytes.
-func readUpload(r *http.Request, spec uploader.Spec) (meta []byte, filename string, content []byte, err error) {
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("request body must be multipart/form-data with a boundary: %v", err)
+// readV3Body reads the multipart body: exactly a meta part (JSON) then a
+// file part. It returns the meta part's exact bytes, the file part's
+// filename and the file bytes.
+func readV3Body(r *http.Request, def *apiDef) (meta []byte, filename string, content []byte, err error) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, "", nil, errors.New("request body must be multipart/form-data with a boundary")
 	}
+	mr := multipart.NewReader(r.Body, params["boundary"])
 	p, err := mr.NextRawPart()
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("multipart body has no meta part: %w", err)
 	}
-	if name := formName(p.Header.Get("Content-Disposition"), "name"); name != "meta" {
+	if name, _ := disposition(p.Header.Get("Content-Disposition")); name != "meta" {
 		return nil, "", nil, fmt.Errorf("the first part must be \"meta\", got %q", name)
 	}
 	if ct := p.Header.Get("Content-Type"); ct != "" {
@@ -415,18 +419,18 @@ func readUpload(r *http.Request, spec uploader.Spec) (meta []byte, filename stri
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("multipart body has no file part: %w", err)
 	}
-	if name := formName(p.Header.Get("Content-Disposition"), "name"); name != "file" {
+	name, fn := disposition(p.Header.Get("Content-Disposition"))
+	if name != "file" {
 		return nil, "", nil, fmt.Errorf("the second part must be \"file\", got %q", name)
 	}
-	filename = formName(p.Header.Get("Content-Disposition"), "filename")
-	if filename == "" {
+	if fn == "" {
 		return nil, "", nil, errors.New("the file part has no filename")
 	}
-	content, err = io.ReadAll(io.LimitReader(p, spec.MaxSize+1))
+	content, err = io.ReadAll(io.LimitReader(p, def.maxSize+1))
 	if err != nil {
 		return nil, "", nil, err
 	}
-	if int64(len(content)) > spec.MaxSize {
+	if int64(len(content)) > def.maxSize {
 		return nil, "", nil, errFileTooBig
 	}
 	if _, err := mr.NextRawPart(); err != io.EOF {
@@ -435,38 +439,280 @@ func readUpload(r *http.Request, spec uploader.Spec) (meta []byte, filename stri
 		}
 		return nil, "", nil, fmt.Errorf("multipart body is malformed after the file part: %w", err)
 	}
-	return meta, filename, content, nil
+	return meta, fn, content, nil
 }
 
-func formName(disposition, param string) string {
-	d, params, err := mime.ParseMediaType(disposition)
+// disposition returns the name and filename of a form-data part.
+func disposition(v string) (name, filename string) {
+	d, params, err := mime.ParseMediaType(v)
 	if err != nil || d != "form-data" {
-		return ""
+		return "", ""
 	}
-	return params[param]
+	return params["name"], params["filename"]
 }
 
-// parseMeta checks that meta is a JSON object with exactly "filename" and
-// digestField, both non-empty strings.
-func parseMeta(meta []byte, digestField string) (filename, digest string, err error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(meta, &fields); err != nil {
-		return "", "", fmt.Errorf("meta is not a JSON object: %v", err)
+// readMeta checks that meta is a JSON object with exactly "filename" and
+// digestKey, both non-empty strings, the digest 64 hex characters.
+func readMeta(meta []byte, digestKey string) (filename, digest string, err error) {
+	var fields map[string]any
+	d := json.NewDecoder(bytes.NewReader(meta))
+	if err := d.Decode(&fields); err != nil || d.More() {
+		return "", "", errors.New("meta has invalid format: it is not one JSON object")
 	}
-	want := fmt.Sprintf("meta must have exactly %q and %q", "filename", digestField)
-	if len(fields) != 2 || fields["filename"] == nil || fields[digestField] == nil {
-		return "", "", errors.New(want)
+	if len(fields) != 2 || fields["filename"] == nil || fields[digestKey] == nil {
+		return "", "", fmt.Errorf("meta has invalid format: it must have exactly %q and %q", "filename", digestKey)
 	}
-	if json.Unmarshal(fields["filename"], &filename) != nil || filename == "" {
-		return "", "", errors.New("meta filename must be a non-empty string")
+	filename, _ = fields["filename"].(string)
+	digest, _ = fields[digestKey].(string)
+	if filename == "" {
+		return "", "", errors.New("meta filename has invalid format: it must be a non-empty string")
 	}
-	if json.Unmarshal(fields[digestField], &digest) != nil || len(digest) != 64 {
-		return "", "", fmt.Errorf("meta %s must be 64 hex characters", digestField)
-	}
-	if _, err := hex.DecodeString(digest); err != nil {
-		return "", "", fmt.Errorf("meta %s must be 64 hex characters", digestField)
+	if _, err := hex.DecodeString(digest); err != nil || len(digest) != 64 {
+		return "", "", fmt.Errorf("meta %s has invalid format: it must be 64 hex characters", digestKey)
 	}
 	return filename, digest, nil
+}
+
+// v2Handler serves the v2 image upload: a form with mch_id, media_hash,
+// sign_type and sign and the file part media, over TLS with the merchant's
+// client certificate; XML replies signed with the merchant's API v2 key.
+type v2Handler struct {
+	s   *Sandbox
+	def *apiDef
+}
+
+// v2Reply is a reply in the making.
+type v2Reply struct {
+	status   int
+	fields   map[string]string
+	key      string // API v2 key to sign with; "" leaves the reply unsigned
+	signType string
+	spoil    bool
+}
+
+func (h *v2Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s, def := h.s, h.def
+	c := &call{w: w, r: r, reqID: randomHex(16), start: time.Now()}
+	w.Header().Set("Request-ID", c.reqID)
+	defer s.logCall(def.name, c)
+	r.Body = http.MaxBytesReader(w, r.Body, def.maxSize+bodyOverhead)
+	send := func(rep v2Reply) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		c.status, c.code = rep.status, rep.fields["err_code"]
+		s.replyXML(w, rep)
+	}
+	// commFail answers a communication-level failure: return_code FAIL, unsigned.
+	commFail := func(status int, code, msg string) {
+		send(v2Reply{status: status, fields: map[string]string{"return_code": "FAIL", "return_msg": msg, "err_code": code, "err_code_des": msg}})
+	}
+	faults, ok := s.prologue(c, def, commFail)
+	if !ok {
+		return
+	}
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		commFail(http.StatusOK, def.invalid, "Certificate is required: no client certificate was presented")
+		return
+	}
+	if err := s.verifyClientCert(r.TLS.PeerCertificates); err != nil {
+		commFail(http.StatusOK, def.invalid, "Certificate verification is failed: "+err.Error())
+		return
+	}
+	form, media, filename, err := readV2Body(r, def)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.Is(err, errFileTooBig) || errors.As(err, &tooBig) {
+			commFail(http.StatusOK, def.param, def.msg.size)
+		} else {
+			commFail(http.StatusOK, def.param, err.Error())
+		}
+		return
+	}
+	c.mchid = form["mch_id"]
+	s.mu.Lock()
+	m := s.merchants[c.mchid]
+	s.mu.Unlock()
+	if m == nil {
+		commFail(http.StatusOK, def.param, "Merchant ID error: the merchant ID is wrong, please check")
+		return
+	}
+	if serialHex(r.TLS.PeerCertificates[0]) != m.serialNo {
+		commFail(http.StatusOK, def.invalid, "Certificate verification is failed: the client certificate is not merchant "+c.mchid+"'s")
+		return
+	}
+	signType := form["sign_type"]
+	if signType == "" {
+		signType = "MD5"
+	}
+	want, ok := v2Sign(form, m.apiV2Key, signType)
+	if !ok {
+		commFail(http.StatusOK, def.param, "sign_type has invalid format: MD5 or HMAC-SHA256")
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(form["sign"]), []byte(want)) != 1 {
+		commFail(http.StatusOK, def.sign, "Signature validation failed: sign does not verify with the API v2 key of merchant "+c.mchid)
+		return
+	}
+	// From here on, replies are business results, signed.
+	bizFail := func(status int, code, msg string) {
+		send(v2Reply{status: status, key: m.apiV2Key, signType: signType, fields: map[string]string{
+			"return_code": "SUCCESS", "return_msg": "OK", "result_code": "FAIL", "err_code": code, "err_code_des": msg,
+			"nonce_str": randomHex(16)}})
+	}
+	now := s.now()
+	s.mu.Lock()
+	allowed := s.allow(c.mchid+"\x00"+def.name, now)
+	s.mu.Unlock()
+	if !allowed {
+		bizFail(http.StatusTooManyRequests, def.rate, "Frequency limit: operation is too fast, please retry later")
+		return
+	}
+	hash := form["media_hash"]
+	if _, err := hex.DecodeString(hash); err != nil || len(hash) != 32 {
+		bizFail(http.StatusOK, def.param, "media_hash has invalid format: 32 hex characters of MD5")
+		return
+	}
+	md := md5.Sum(media)
+	sum := sha256.Sum256(media)
+	c.sha = hex.EncodeToString(sum[:])
+	switch {
+	case len(media) == 0:
+		bizFail(http.StatusOK, def.param, def.msg.empty)
+		return
+	case !strings.EqualFold(hash, hex.EncodeToString(md[:])):
+		bizFail(http.StatusOK, def.param, def.msg.digest)
+		return
+	case !validName(def, filename):
+		bizFail(http.StatusOK, def.param, def.msg.filename)
+		return
+	case !contentMatches(suffixOf(filename), media):
+		bizFail(http.StatusOK, def.param, def.msg.format)
+		return
+	}
+	spoil := faults.BadSig > 0 && s.roll() < faults.BadSig
+	if err := s.issueID(c, def, filename, int64(len(media)), spoil, now); err != nil {
+		if errors.Is(err, errQuota) {
+			bizFail(http.StatusTooManyRequests, def.rate, def.msg.quota)
+		} else {
+			bizFail(http.StatusInternalServerError, def.system, "System error: "+err.Error())
+		}
+		return
+	}
+	send(v2Reply{status: http.StatusOK, key: m.apiV2Key, signType: signType, spoil: spoil, fields: map[string]string{
+		"return_code": "SUCCESS", "return_msg": "OK", "result_code": "SUCCESS", "media_id": c.id, "nonce_str": randomHex(16)}})
+}
+
+// verifyClientCert checks that the client certificate was issued by the
+// sandbox CA for client authentication.
+func (s *Sandbox) verifyClientCert(chain []*x509.Certificate) error {
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	_, err := chain[0].Verify(x509.VerifyOptions{Roots: s.CertPool(), Intermediates: inter,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, CurrentTime: s.now()})
+	return err
+}
+
+// readV2Body reads the v2 form: text fields, each at most once, and the
+// file part media. Other text fields are kept: they take part in the sign.
+func readV2Body(r *http.Request, def *apiDef) (form map[string]string, media []byte, filename string, err error) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, nil, "", errors.New("Parameter format checking error: the request must be multipart/form-data")
+	}
+	mr := multipart.NewReader(r.Body, params["boundary"])
+	form = map[string]string{}
+	sawMedia := false
+	for {
+		p, err := mr.NextRawPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("Parameter format checking error: %v", err)
+		}
+		name, fn := disposition(p.Header.Get("Content-Disposition"))
+		if name == "" {
+			return nil, nil, "", errors.New("Parameter format checking error: a part has no form-data name")
+		}
+		if name == "media" {
+			if sawMedia {
+				return nil, nil, "", errors.New("media has invalid format: given twice")
+			}
+			sawMedia = true
+			if fn == "" {
+				return nil, nil, "", errors.New("media has invalid format: no filename")
+			}
+			filename = fn
+			if media, err = io.ReadAll(io.LimitReader(p, def.maxSize+1)); err != nil {
+				return nil, nil, "", err
+			}
+			if int64(len(media)) > def.maxSize {
+				return nil, nil, "", errFileTooBig
+			}
+			continue
+		}
+		if _, dup := form[name]; dup {
+			return nil, nil, "", fmt.Errorf("%s has invalid format: given twice", name)
+		}
+		v, err := io.ReadAll(io.LimitReader(p, maxFieldSize+1))
+		if err != nil {
+			return nil, nil, "", err
+		}
+		if len(v) > maxFieldSize {
+			return nil, nil, "", fmt.Errorf("%s has invalid format: too long", name)
+		}
+		form[name] = string(v)
+	}
+	for _, k := range []string{"mch_id", "media_hash", "sign"} {
+		if form[k] == "" {
+			return nil, nil, "", fmt.Errorf("%s has invalid format: it is required", k)
+		}
+	}
+	if !sawMedia {
+		return nil, nil, "", errors.New("media has invalid format: it is required")
+	}
+	return form, media, filename, nil
+}
+
+// replyXML writes a v2 XML reply, signing it when rep.key is set.
+func (s *Sandbox) replyXML(w http.ResponseWriter, rep v2Reply) {
+	fields := rep.fields
+	if rep.key != "" {
+		sign, _ := v2Sign(fields, rep.key, rep.signType)
+		if rep.spoil {
+			flip := byte('0')
+			if sign[0] == '0' {
+				flip = '1'
+			}
+			sign = string(flip) + sign[1:]
+		}
+		fields["sign"] = sign
+	}
+	order := []string{"return_code", "return_msg", "result_code", "err_code", "err_code_des", "media_id", "nonce_str"}
+	var extra []string
+	for k := range fields {
+		found := k == "sign"
+		for _, o := range order {
+			found = found || o == k
+		}
+		if !found {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(extra)
+	order = append(append(order, extra...), "sign")
+	var b bytes.Buffer
+	b.WriteString("<xml>\n")
+	for _, k := range order {
+		if v, ok := fields[k]; ok && v != "" {
+			b.WriteString("<" + k + "><![CDATA[" + strings.ReplaceAll(v, "]]>", "]]]]><![CDATA[>") + "]]></" + k + ">\n")
+		}
+	}
+	b.WriteString("</xml>\n")
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(rep.status)
+	_, _ = w.Write(b.Bytes())
 }
 
 func newMediaID() string {

@@ -139,7 +139,7 @@ func TestUploadThroughSandbox(t *testing.T) {
 		t.Fatalf("result = %+v", res)
 	}
 	rec, ok := s.Lookup(res.ID)
-	if !ok || rec.SHA256 != req.SHA256 || rec.Filename != "logo.png" || rec.MchID != testMchID || rec.API != uploader.APIMerchantImage {
+	if !ok || rec.SHA256 != req.SHA256 || rec.Filename != "logo.png" || rec.MchID != testMchID || rec.API != string(uploader.APIMerchantImage) {
 		t.Errorf("Lookup = %+v, %v", rec, ok)
 	}
 	// The same bytes again: a fresh identifier, counted twice.
@@ -293,8 +293,8 @@ func TestHandlerRefusals(t *testing.T) {
 		{"sha256 mismatch", func(r *raw) {
 			r.meta = uploader.MetaJSON("sha256", "a.png", strings.Repeat("ab", 32))
 		}, 400, "PARAM_ERROR", "sha256"},
-		{"wrong suffix", func(r *raw) { r.filename = "a.gif" }, 400, "PARAM_ERROR", "image format error"},
-		{"text renamed png", func(r *raw) { r.content = []byte("just some text, not an image") }, 400, "PARAM_ERROR", "image format error"},
+		{"wrong suffix", func(r *raw) { r.filename = "a.gif" }, 400, "PARAM_ERROR", "Image format error"},
+		{"text renamed png", func(r *raw) { r.content = []byte("just some text, not an image") }, 400, "PARAM_ERROR", "Image format error"},
 		{"too big", func(r *raw) { r.content = big }, 400, "PARAM_ERROR", "FIle exceed the size limit"},
 		{"empty", func(r *raw) { r.content = []byte{} }, 400, "PARAM_ERROR", "empty"},
 		{"extra meta key", func(r *raw) {
@@ -416,30 +416,52 @@ func TestRestartKeepsWorld(t *testing.T) {
 	}
 }
 
-func TestTruncatedRecordLineDropped(t *testing.T) {
+func TestDatabaseLockedByAnotherServer(t *testing.T) {
+	old := LockTimeout
+	LockTimeout = 100 * time.Millisecond
+	t.Cleanup(func() { LockTimeout = old })
 	dir := t.TempDir()
 	s, creds := openSandbox(t, dir)
-	if w, _ := validRaw(t, creds).send(t, s); w.Code != 200 {
-		t.Fatal(w.Body.String())
+	srv := start(t, s)
+	if _, err := newClient(t, creds, srv.URL(), nil).Upload(context.Background(), request(uploader.APIMerchantImage, "a.png", pngBytes("lock"))); err != nil {
+		t.Fatal(err)
 	}
-	s.Close()
-	f, err := os.OpenFile(filepath.Join(dir, issuedFile), os.O_APPEND|os.O_WRONLY, 0)
+	// A second sandbox on the same directory (flock locks are per open
+	// file) waits LockTimeout, then fails instead of hanging.
+	s2, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteString(`{"id":"half`)
-	f.Close()
-	s2, creds2 := openSandbox(t, dir)
-	if st := s2.Stats(); st.Uploads != 1 {
-		t.Errorf("stats = %+v", st)
+	defer s2.Close()
+	begin := time.Now()
+	done := make(chan struct{})
+	var startErr error
+	go func() {
+		var srv2 *Server
+		if srv2, startErr = s2.Start("127.0.0.1:0"); startErr == nil {
+			srv2.Close()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a second server on the same directory hangs")
 	}
-	if w, _ := validRaw(t, creds2).send(t, s2); w.Code != 200 {
-		t.Fatal(w.Body.String())
+	if startErr == nil || !strings.Contains(startErr.Error(), "in use by another process") {
+		t.Errorf("second Start = %v after %s, want an in-use error", startErr, time.Since(begin))
 	}
-	s2.Close()
-	s3, _ := openSandbox(t, dir)
-	if st := s3.Stats(); st.Uploads != 2 {
-		t.Errorf("stats after a second restart = %+v", st)
+	// Once the first server stops, the counters are readable from the file.
+	srv.Close()
+	s.Close()
+	s3, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.Close()
+	st, err := s3.ReadStats()
+	if err != nil || st.Uploads != 1 || st.ByAPI["merchant_media_image"] != 1 {
+		t.Errorf("ReadStats() = %+v, %v", st, err)
 	}
 }
 

@@ -28,17 +28,17 @@ type Server struct {
 
 // Start serves the sandbox's handler over HTTPS on addr ("127.0.0.1:0"
 // picks a free port), with the sandbox's server certificate. Client
-// certificates are requested but not required. It returns once the listener
-// accepts connections.
+// certificates are requested on every connection; the v2 API refuses a
+// request without one. It opens the sandbox's database, waiting at most
+// LockTimeout for another process serving the same directory, and returns
+// once the listener accepts connections.
 func (s *Sandbox) Start(addr string) (*Server, error) {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		return nil, ErrClosed
+	if _, err := s.openDB(); err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		_ = s.closeDBIfIdle()
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	tlsConf := &tls.Config{
@@ -97,8 +97,8 @@ func (srv *Server) URL() string { return srv.url }
 func (srv *Server) Addr() net.Addr { return srv.ln.Addr() }
 
 // Close stops the server: it lets requests in flight finish for up to 2
-// seconds, then closes the listener and every connection. A second Close is
-// a no-op.
+// seconds, then closes the listener and every connection, and the database
+// when no other server of the sandbox is left. A second Close is a no-op.
 func (srv *Server) Close() error {
 	srv.once.Do(func() {
 		srv.srv.SetKeepAlivesEnabled(false)
@@ -114,6 +114,9 @@ func (srv *Server) Close() error {
 		srv.s.mu.Lock()
 		delete(srv.s.servers, srv)
 		srv.s.mu.Unlock()
+		if err := srv.s.closeDBIfIdle(); srv.closeErr == nil {
+			srv.closeErr = err
+		}
 	})
 	return srv.closeErr
 }

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -15,13 +14,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"math/big"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,15 +28,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wxmedia/wxmedia/uploader"
+	bolt "go.etcd.io/bbolt"
 )
 
 // Files of a sandbox world, relative to its directory.
 const (
 	worldFile         = "sandbox.json"
-	issuedFile        = "issued.jsonl"
 	platformKeyFile   = "platform_key.pem"
 	platformPubFile   = "platform_pub.pem"
+	platformCertFile  = "platform_cert.pem"
 	caKeyFile         = "ca_key.pem"
 	caCertFile        = "ca.pem"
 	serverKeyFile     = "server_key.pem"
@@ -59,6 +58,8 @@ type Sandbox struct {
 	id            string
 	platformKeyID string
 	platformKey   *rsa.PrivateKey
+	platformCert  *x509.Certificate // the platform key's certificate, for merchants verifying with one
+	platformSN    string            // its serial, uppercase hex
 	caCert        *x509.Certificate
 	caKey         *ecdsa.PrivateKey
 	serverCert    tls.Certificate
@@ -71,9 +72,7 @@ type Sandbox struct {
 	closed    bool
 	world     world
 	merchants map[string]*merchant
-	issued    map[string]Issued
-	stats     Stats
-	record    *os.File // issued.jsonl, opened for appending
+	db        *bolt.DB // open while serving; nil otherwise
 	faults    Faults
 	nonces    map[string]time.Time
 	lastPrune time.Time
@@ -101,19 +100,20 @@ type merchantEntry struct {
 type merchant struct {
 	serialNo string
 	pub      *rsa.PublicKey
+	apiV2Key string
 }
 
 // Issued is the record of one identifier the sandbox issued.
 type Issued struct {
-	ID        string       `json:"id"`
-	API       uploader.API `json:"api"`
-	MchID     string       `json:"mchid"`
-	SHA256    string       `json:"sha256"` // lowercase hex of the uploaded bytes
-	Filename  string       `json:"filename"`
-	Size      int64        `json:"size"`
-	RequestID string       `json:"request_id"`
-	IssuedAt  time.Time    `json:"issued_at"`
-	Spoiled   bool         `json:"spoiled,omitempty"` // the reply carried a bad signature (fault)
+	ID        string    `json:"id"`
+	API       string    `json:"api"` // API identifier, e.g. "merchant_media_image"
+	MchID     string    `json:"mchid"`
+	SHA256    string    `json:"sha256"` // lowercase hex of the uploaded bytes
+	Filename  string    `json:"filename"`
+	Size      int64     `json:"size"`
+	RequestID string    `json:"request_id"`
+	IssuedAt  time.Time `json:"issued_at"`
+	Spoiled   bool      `json:"spoiled,omitempty"` // the reply carried a bad signature (fault)
 }
 
 // Stats counts uploads for which the sandbox issued an identifier, replies
@@ -123,17 +123,6 @@ type Stats struct {
 	Uploads  int            `json:"uploads"`
 	ByAPI    map[string]int `json:"by_api"`    // API identifier -> uploads
 	BySHA256 map[string]int `json:"by_sha256"` // lowercase hex -> uploads
-}
-
-func (st Stats) clone() Stats {
-	c := Stats{Uploads: st.Uploads, ByAPI: make(map[string]int, len(st.ByAPI)), BySHA256: make(map[string]int, len(st.BySHA256))}
-	for k, v := range st.ByAPI {
-		c.ByAPI[k] = v
-	}
-	for k, v := range st.BySHA256 {
-		c.BySHA256[k] = v
-	}
-	return c
 }
 
 // MerchantCreds are what a client needs to talk to the sandbox as one
@@ -146,11 +135,17 @@ type MerchantCreds struct {
 	APIv2Key              string // 32-character v2 signing key (test secret)
 	PlatformPublicKeyID   string // "PUB_KEY_ID_" + digits
 	PlatformPublicKeyFile string // PKIX PEM
-	CAFile                string // PEM of the CA that signed the server certificate
+	// PlatformCertificateFile is a certificate of the platform key, for
+	// verifying replies by certificate: send its serial as Wechatpay-Serial
+	// and replies carry that serial.
+	PlatformCertificateFile string
+	CAFile                  string // PEM of the CA that signed the server certificate
 }
 
 // Open loads the sandbox world kept in dir, or creates it (dir 0700, private
-// keys 0600). It does not start a listener.
+// keys 0600). It does not start a listener, and does not open the database
+// (dir/sandbox.db): serving opens it, and reading the counters opens it
+// read-only when nothing here serves.
 func Open(dir string) (*Sandbox, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -164,8 +159,6 @@ func Open(dir string) (*Sandbox, error) {
 		now:       time.Now,
 		roll:      mrand.Float64,
 		merchants: make(map[string]*merchant),
-		issued:    make(map[string]Issued),
-		stats:     Stats{ByAPI: map[string]int{}, BySHA256: map[string]int{}},
 		nonces:    make(map[string]time.Time),
 		buckets:   make(map[string]*bucket),
 		servers:   make(map[*Server]struct{}),
@@ -178,9 +171,6 @@ func Open(dir string) (*Sandbox, error) {
 		err = s.load(data)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sandbox %s: %w", abs, err)
-	}
-	if err := s.openIssued(); err != nil {
 		return nil, fmt.Errorf("sandbox %s: %w", abs, err)
 	}
 	s.handler = s.newHandler()
@@ -214,6 +204,9 @@ func (s *Sandbox) create() error {
 	if err := s.createServerCert(); err != nil {
 		return err
 	}
+	if err := s.createPlatformCert(); err != nil {
+		return err
+	}
 	s.world = world{
 		Version:             worldVersion,
 		InstanceID:          "sandbox-" + randomHex(8),
@@ -222,8 +215,8 @@ func (s *Sandbox) create() error {
 		Merchants:           map[string]merchantEntry{},
 	}
 	s.id, s.platformKeyID = s.world.InstanceID, s.world.PlatformPublicKeyID
-	// A fresh world has issued nothing: drop a record left by an interrupted creation.
-	if err := os.Remove(s.path(issuedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	// A fresh world has issued nothing: drop a database left by an interrupted creation.
+	if err := os.Remove(s.path(dbFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return s.saveWorld()
@@ -244,7 +237,7 @@ func (s *Sandbox) load(data []byte) error {
 	}
 	s.id, s.platformKeyID = s.world.InstanceID, s.world.PlatformPublicKeyID
 	var err error
-	if s.platformKey, err = uploader.LoadPrivateKey(s.path(platformKeyFile)); err != nil {
+	if s.platformKey, err = readRSAKey(s.path(platformKeyFile)); err != nil {
 		return err
 	}
 	caCert, err := readCert(s.path(caCertFile))
@@ -259,16 +252,19 @@ func (s *Sandbox) load(data []byte) error {
 	if err := s.loadServerCert(); err != nil {
 		return err
 	}
+	if err := s.loadPlatformCert(); err != nil {
+		return err
+	}
 	for mchid, e := range s.world.Merchants {
 		cert, err := readCert(s.path(merchantsDir, mchid, merchantCertFile))
 		if err != nil {
 			return fmt.Errorf("merchant %s: %w", mchid, err)
 		}
 		pub, ok := cert.PublicKey.(*rsa.PublicKey)
-		if !ok || uploader.SerialHex(cert) != e.SerialNo {
+		if !ok || serialHex(cert) != e.SerialNo {
 			return fmt.Errorf("merchant %s: certificate does not match the registered serial %s", mchid, e.SerialNo)
 		}
-		s.merchants[mchid] = &merchant{serialNo: e.SerialNo, pub: pub}
+		s.merchants[mchid] = &merchant{serialNo: e.SerialNo, pub: pub, apiV2Key: e.APIv2Key}
 	}
 	return nil
 }
@@ -360,75 +356,6 @@ func (s *Sandbox) saveWorld() error {
 	return writeFileAtomic(s.path(worldFile), append(data, '\n'), 0o600)
 }
 
-// openIssued replays the issued record into the maps and counters and opens
-// it for appending. A final line cut short by a crash is dropped.
-func (s *Sandbox) openIssued() error {
-	f, err := os.OpenFile(s.path(issuedFile), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	var good int64 // bytes of complete, valid lines
-	r := bufio.NewReader(f)
-	for lineNo := 1; ; lineNo++ {
-		line, err := r.ReadBytes('\n')
-		if len(line) > 0 && line[len(line)-1] == '\n' {
-			var rec Issued
-			if jerr := json.Unmarshal(line, &rec); jerr != nil || rec.ID == "" {
-				f.Close()
-				return fmt.Errorf("%s line %d: malformed record", issuedFile, lineNo)
-			}
-			s.count(rec)
-			good += int64(len(line))
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			f.Close()
-			return err
-		}
-	}
-	if err := f.Truncate(good); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Seek(good, io.SeekStart); err != nil {
-		f.Close()
-		return err
-	}
-	s.record = f
-	return nil
-}
-
-// count adds an issued record to the maps and counters. Callers hold s.mu.
-func (s *Sandbox) count(rec Issued) {
-	s.issued[rec.ID] = rec
-	s.stats.Uploads++
-	s.stats.ByAPI[string(rec.API)]++
-	s.stats.BySHA256[rec.SHA256]++
-}
-
-// issue persists and counts an issued identifier.
-func (s *Sandbox) issue(rec Issued) error {
-	line, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
-	}
-	if _, dup := s.issued[rec.ID]; dup {
-		return fmt.Errorf("identifier %s issued twice", rec.ID)
-	}
-	if _, err := s.record.Write(append(line, '\n')); err != nil {
-		return err
-	}
-	s.count(rec)
-	return nil
-}
-
 // ID returns the instance ID, "sandbox-" and 16 hex characters, stable across restarts.
 func (s *Sandbox) ID() string { return s.id }
 
@@ -448,19 +375,83 @@ func (s *Sandbox) CertPool() *x509.CertPool {
 	return p
 }
 
-// Stats returns a copy of the counters.
-func (s *Sandbox) Stats() Stats {
+// PlatformCertificateSerial returns the serial of the platform key's
+// certificate, uppercase hex.
+func (s *Sandbox) PlatformCertificateSerial() string { return s.platformSN }
+
+// ReadStats returns the counters from the database: through the open
+// database while serving, otherwise by opening it read-only, which fails
+// after LockTimeout when another process serves this directory.
+func (s *Sandbox) ReadStats() (Stats, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stats.clone()
+	db := s.db
+	s.mu.Unlock()
+	var st Stats
+	err := viewDB(db, s.path(dbFile), func(tx *bolt.Tx) error {
+		st = readStats(tx)
+		return nil
+	})
+	if err != nil {
+		return Stats{ByAPI: map[string]int{}, BySHA256: map[string]int{}}, fmt.Errorf("sandbox: %w", err)
+	}
+	return st, nil
+}
+
+// Stats is ReadStats without its error: when the database cannot be read
+// the counters are zero.
+func (s *Sandbox) Stats() Stats {
+	st, _ := s.ReadStats()
+	return st
 }
 
 // Lookup returns the record of an identifier the sandbox issued.
 func (s *Sandbox) Lookup(id string) (Issued, bool) {
 	s.mu.Lock()
+	db := s.db
+	s.mu.Unlock()
+	var rec Issued
+	var found bool
+	_ = viewDB(db, s.path(dbFile), func(tx *bolt.Tx) error {
+		if tx == nil {
+			return nil
+		}
+		if v := tx.Bucket(bucketIssued).Get([]byte(id)); v != nil {
+			found = json.Unmarshal(v, &rec) == nil
+		}
+		return nil
+	})
+	return rec, found
+}
+
+// openDB opens the database for serving, once; it stays open until the
+// last server stops or the sandbox is closed.
+func (s *Sandbox) openDB() (*bolt.DB, error) {
+	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, ok := s.issued[id]
-	return rec, ok
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if s.db != nil {
+		return s.db, nil
+	}
+	db, err := openDB(s.path(dbFile))
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	s.db = db
+	return db, nil
+}
+
+// closeDBIfIdle closes the database when no server is left.
+func (s *Sandbox) closeDBIfIdle() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.servers) > 0 || s.db == nil {
+		return nil
+	}
+	err := s.db.Close()
+	s.db = nil
+	return err
 }
 
 // SetLogger sets where request records go (Info level); nil silences them.
@@ -492,14 +483,15 @@ func (s *Sandbox) RegisterMerchant(mchid string) (MerchantCreds, error) {
 	}
 	e := s.world.Merchants[mchid]
 	return MerchantCreds{
-		MchID:                 mchid,
-		SerialNo:              e.SerialNo,
-		PrivateKeyFile:        s.path(merchantsDir, mchid, merchantKeyFile),
-		CertificateFile:       s.path(merchantsDir, mchid, merchantCertFile),
-		APIv2Key:              e.APIv2Key,
-		PlatformPublicKeyID:   s.platformKeyID,
-		PlatformPublicKeyFile: s.path(platformPubFile),
-		CAFile:                s.path(caCertFile),
+		MchID:                   mchid,
+		SerialNo:                e.SerialNo,
+		PrivateKeyFile:          s.path(merchantsDir, mchid, merchantKeyFile),
+		CertificateFile:         s.path(merchantsDir, mchid, merchantCertFile),
+		APIv2Key:                e.APIv2Key,
+		PlatformPublicKeyID:     s.platformKeyID,
+		PlatformPublicKeyFile:   s.path(platformPubFile),
+		PlatformCertificateFile: s.path(platformCertFile),
+		CAFile:                  s.path(caCertFile),
 	}, nil
 }
 
@@ -537,21 +529,27 @@ func (s *Sandbox) createMerchant(mchid string) error {
 		return err
 	}
 	serial := strings.ToUpper(hex.EncodeToString(serialBytes))
-	s.world.Merchants[mchid] = merchantEntry{SerialNo: serial, APIv2Key: randomHex(16), RegisteredAt: now.UTC().Truncate(time.Second)}
+	e := merchantEntry{SerialNo: serial, APIv2Key: randomHex(16), RegisteredAt: now.UTC().Truncate(time.Second)}
+	s.world.Merchants[mchid] = e
 	if err := s.saveWorld(); err != nil {
 		delete(s.world.Merchants, mchid)
 		return err
 	}
-	s.merchants[mchid] = &merchant{serialNo: serial, pub: &key.PublicKey}
+	s.merchants[mchid] = &merchant{serialNo: serial, pub: &key.PublicKey, apiV2Key: e.APIv2Key}
 	return nil
 }
 
 // WriteMerchantConfig writes to path a ready HCL merchant "sandbox" block for
-// mchid (registering it if needed) with absolute paths and endpoint url.
+// mchid (registering it if needed) with absolute paths, url as its endpoint
+// and v2_endpoint, and its literal test secrets (api_v2_key).
 func (s *Sandbox) WriteMerchantConfig(path, url, mchid string) error {
-	endpoint, err := uploader.CheckEndpoint(url)
-	if err != nil {
-		return fmt.Errorf("sandbox: merchant config endpoint: %w", err)
+	endpoint := strings.TrimRight(url, "/")
+	u, err := neturl.Parse(endpoint)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("sandbox: merchant config endpoint %q is not an http(s) URL", url)
+	}
+	if ip := net.ParseIP(u.Hostname()); u.Scheme == "http" && u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("sandbox: merchant config endpoint %q: plain http is only for a loopback host", url)
 	}
 	c, err := s.RegisterMerchant(mchid)
 	if err != nil {
@@ -568,6 +566,9 @@ func (s *Sandbox) WriteMerchantConfig(path, url, mchid string) error {
 		{"platform_public_key_file", c.PlatformPublicKeyFile},
 		{"ca_certificate_file", c.CAFile},
 		{"endpoint", endpoint},
+		{"v2_endpoint", endpoint},
+		{"api_v2_key", c.APIv2Key},
+		{"client_certificate_file", c.CertificateFile},
 	} {
 		fmt.Fprintf(&b, "  %-24s = %s\n", kv[0], hclString(kv[1]))
 	}
@@ -624,7 +625,10 @@ func (s *Sandbox) Close() error {
 		errs = append(errs, srv.Close())
 	}
 	s.mu.Lock()
-	errs = append(errs, s.record.Close())
+	if s.db != nil {
+		errs = append(errs, s.db.Close())
+		s.db = nil
+	}
 	s.mu.Unlock()
 	return errors.Join(errs...)
 }
@@ -681,6 +685,71 @@ func readCert(path string) (*x509.Certificate, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
+}
+
+func readRSAKey(path string) (*rsa.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, fmt.Errorf("%s: no PEM private key", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%s: not an RSA key", path)
+	}
+	return rk, nil
+}
+
+// serialHex renders a certificate serial as WeChat Pay does: uppercase hex of its bytes.
+func serialHex(c *x509.Certificate) string {
+	return strings.ToUpper(hex.EncodeToString(c.SerialNumber.Bytes()))
+}
+
+// loadPlatformCert loads the platform key's certificate, creating it for a
+// world made before it existed or when it does not match the key.
+func (s *Sandbox) loadPlatformCert() error {
+	c, err := readCert(s.path(platformCertFile))
+	if err == nil {
+		if pub, ok := c.PublicKey.(*rsa.PublicKey); ok && pub.Equal(&s.platformKey.PublicKey) {
+			s.platformCert, s.platformSN = c, serialHex(c)
+			return nil
+		}
+	}
+	return s.createPlatformCert()
+}
+
+func (s *Sandbox) createPlatformCert() error {
+	serialBytes := make([]byte, 20)
+	_, _ = rand.Read(serialBytes)
+	serialBytes[0] = 0x10 + serialBytes[0]%0x70
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: new(big.Int).SetBytes(serialBytes),
+		Subject:      pkix.Name{CommonName: "wxmedia sandbox platform", Organization: []string{"wxmedia sandbox"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(5, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, s.caCert, &s.platformKey.PublicKey, s.caKey)
+	if err != nil {
+		return err
+	}
+	if err := writePEM(s.path(platformCertFile), "CERTIFICATE", der, 0o644); err != nil {
+		return err
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return err
+	}
+	s.platformCert, s.platformSN = c, serialHex(c)
+	return nil
 }
 
 func readECKey(path string) (*ecdsa.PrivateKey, error) {

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/wxmedia/wxmedia/state"
+)
+
+func cmdForceUnlock(u *ui, _ globalOptions, args []string) error {
+	f := newFlags(u, "force-unlock", "force-unlock", "Release the state lock left by a wxmedia process that is gone (killed, crashed, or on a machine\nthat went away), and remove the holder details it left. A lock whose holder still runs is\nnever taken away: stop that process instead.")
+	pos, err := parseFlags(f, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return errors.New("force-unlock takes no arguments besides an optional lock ID")
+	}
+	stale, err := state.ForceUnlockLocal(statePath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no state in %s: nothing to unlock", statePath)
+	}
+	var le *state.LockedError
+	if errors.As(err, &le) {
+		return fmt.Errorf("%w\nwxmedia: hint: the holder still runs; wait for it, or stop it, then try again", err)
+	}
+	if err != nil {
+		return err
+	}
+	if stale == nil {
+		u.printf("The state was not locked.\n")
+		return nil
+	}
+	u.printf("Released the lock held by pid %d on host %q (%q since %s).\n\nwxmedia state has been successfully unlocked!\n", stale.PID, stale.Host, stale.Command, stale.Started.Format("2006-01-02T15:04:05Z07:00"))
+	return nil
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wxmedia/wxmedia/plan"
+	"github.com/wxmedia/wxmedia/state"
+	"github.com/wxmedia/wxmedia/uploader"
+)
+
+func cmdImport(u *ui, _ globalOptions, args []string) error {
+	fs := newFlags(u, "import", "import [options] ADDR ID", "Adopt an identifier (media_id, file_id or image_url) uploaded before wxmedia managed it: record\nit for the resource instance ADDR of the configuration, with the SHA-256 of the instance's\nsource file as it is now, and in the content cache. The next plan is a no-op for it.\nNothing is uploaded and the identifier is not checked with the service: import only the\nidentifier of exactly these bytes.")
+	var vars varFlags
+	vars.register(fs)
+	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return errors.New("import needs exactly two arguments: ADDR ID")
+	}
+	addr, id := pos[0], pos[1]
+	a, err := plan.ParseAddress(addr)
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		return errors.New("import needs a non-empty identifier")
+	}
+	w, err := loadWorkspace(u, &vars)
+	if err != nil {
+		return err
+	}
+	if w.sandbox != nil {
+		defer w.sandbox.Close()
+	}
+	var found bool
+	var known []string
+	for _, in := range w.ev.Instances {
+		known = append(known, in.Addr)
+		if in.Addr != a.String() {
+			continue
+		}
+		found = true
+		spec := in.Resource.Spec
+		res := plan.HashFiles([]string{in.Path})[0]
+		if err := res.Check(spec, in.Filename); err != nil {
+			return fmt.Errorf("cannot import %s: %s: %w", in.Addr, in.Source, err)
+		}
+		ident, ok := w.idents[in.Merchant]
+		if !ok {
+			return fmt.Errorf("cannot import %s: merchant %q is not usable", in.Addr, in.Merchant)
+		}
+		now := time.Now().UTC().Truncate(time.Second)
+		r := state.Resource{
+			Address: in.Addr, Type: in.Resource.Type, Name: in.Resource.Name, Key: in.Key,
+			Merchant: in.Merchant, MchID: ident.MchID, Service: ident.Service, API: string(spec.API),
+			Source: in.Source, Filename: in.Filename, SHA256: res.SHA256, Size: res.Size, ID: id, UploadedAt: now,
+		}
+		e := state.CacheEntry{
+			CacheKey: state.CacheKey{Service: r.Service, MchID: r.MchID, API: r.API, SHA256: r.SHA256},
+			ID:       id, Filename: r.Filename, Size: r.Size, UploadedAt: now,
+		}
+		st, err := openState(false, *lockTimeout, "import")
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		snap, err := st.Snapshot()
+		if err != nil {
+			return err
+		}
+		if prev, ok := snap.Resources[r.Address]; ok {
+			return fmt.Errorf("%s is already managed, with %s %q\nwxmedia: hint: wxmedia state rm %s first to import another identifier", r.Address, idField(spec), prev.ID, r.Address)
+		}
+		if err := st.CommitUpload(r, e); err != nil {
+			return err
+		}
+		u.printf("%s: imported %s %q for %s (sha256 %s, %s).\n\nImport successful! The next plan is a no-op for it.\n", r.Address, idField(spec), id, r.Source, r.SHA256, plan.FormatBytes(r.Size))
+		return st.Close()
+	}
+	if !found {
+		return fmt.Errorf("cannot import to %s: the configuration has no such resource instance%s\nwxmedia: hint: add the resource block first; import binds an identifier to a declared instance", a, suggestFrom(a.String(), known))
+	}
+	return nil
+}
+
+func idField(spec uploader.Spec) string { return spec.IDField }

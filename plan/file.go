@@ -1,0 +1,470 @@
+package plan
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/wxmedia/wxmedia/schema"
+	"github.com/wxmedia/wxmedia/state"
+)
+
+// FileFormatVersion is the version of the saved plan format this wxmedia
+// writes and reads.
+const FileFormatVersion = 1
+
+// Errors of saved plans; each is returned wrapped, with the details.
+var (
+	// ErrNotPlanFile: the file is not a wxmedia plan file.
+	ErrNotPlanFile = errors.New("not a wxmedia plan file")
+	// ErrFileFormat: the plan file's format version is not one this
+	// wxmedia reads.
+	ErrFileFormat = errors.New("unsupported plan file format")
+	// ErrVersion: the plan was made by another wxmedia version.
+	ErrVersion = errors.New("saved plan was made by another wxmedia version")
+	// ErrOtherState: the plan was made against another state (lineage).
+	ErrOtherState = errors.New("saved plan is for another state")
+	// ErrStale: the state changed since planning (serial).
+	ErrStale = errors.New("saved plan is stale")
+	// ErrConfigChanged: the configuration or a variable changed since planning.
+	ErrConfigChanged = errors.New("configuration changed since planning")
+	// ErrFileChanged: a source file's bytes changed since planning.
+	ErrFileChanged = errors.New("source file changed since planning")
+	// ErrPlanChanged: planning again gives another result, for a reason
+	// not covered above.
+	ErrPlanChanged = errors.New("saved plan no longer matches")
+)
+
+// Variable is one variable of the configuration as a plan records it.
+type Variable struct {
+	Name      string `json:"name"`
+	Sensitive bool   `json:"sensitive,omitempty"`
+	// Value and Type are cty's JSON encodings; both are absent for a
+	// sensitive variable, whose value is never written.
+	Value json.RawMessage `json:"value,omitempty"`
+	Type  json.RawMessage `json:"type,omitempty"`
+}
+
+// ConfigDigest identifies the configuration files a plan was made from.
+type ConfigDigest struct {
+	// SHA256 covers every file's name and bytes.
+	SHA256 string `json:"sha256"`
+	// Files maps each file name to the SHA-256 of its bytes.
+	Files map[string]string `json:"files"`
+}
+
+// DigestConfig computes the digest of a loaded configuration's files.
+func DigestConfig(cfg *schema.Config) (ConfigDigest, error) {
+	d := ConfigDigest{Files: map[string]string{}}
+	files := cfg.Parser.Files()
+	all := sha256.New()
+	for _, name := range cfg.Filenames {
+		f, ok := files[name]
+		if !ok {
+			return d, fmt.Errorf("configuration file %s was not read", name)
+		}
+		s := sha256.Sum256(f.Bytes)
+		d.Files[name] = hex.EncodeToString(s[:])
+		fmt.Fprintf(all, "%s\x00%s\x00", name, d.Files[name])
+	}
+	d.SHA256 = hex.EncodeToString(all.Sum(nil))
+	return d, nil
+}
+
+// Diff describes how other differs from d: files changed, added, removed.
+func (d ConfigDigest) Diff(other ConfigDigest) []string {
+	var out []string
+	for name, sum := range d.Files {
+		switch o, ok := other.Files[name]; {
+		case !ok:
+			out = append(out, name+" removed")
+		case o != sum:
+			out = append(out, name+" changed")
+		}
+	}
+	for name := range other.Files {
+		if _, ok := d.Files[name]; !ok {
+			out = append(out, name+" added")
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// RecordVariables records the evaluated variables: the values of the
+// non-sensitive ones, only the names of the sensitive ones.
+func RecordVariables(ev *schema.Evaluation) ([]Variable, error) {
+	var out []Variable
+	for name, decl := range ev.Config.Variables {
+		v := Variable{Name: name, Sensitive: decl.Sensitive}
+		val, ok := ev.Vars[name]
+		if !decl.Sensitive && ok && !val.ContainsMarked() {
+			ty := val.Type()
+			b, err := ctyjson.Marshal(val, ty)
+			if err != nil {
+				return nil, fmt.Errorf("variable %q: %w", name, err)
+			}
+			t, err := ctyjson.MarshalType(ty)
+			if err != nil {
+				return nil, fmt.Errorf("variable %q: %w", name, err)
+			}
+			v.Value, v.Type = b, t
+		} else {
+			v.Sensitive = true
+		}
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// value decodes a recorded value.
+func (v Variable) value() (cty.Value, error) {
+	ty, err := ctyjson.UnmarshalType(v.Type)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	return ctyjson.Unmarshal(v.Value, ty)
+}
+
+// raw is the text that, given as -var, evaluates to the recorded value for
+// the declared variable: the string itself for primitive and untyped
+// variables, and the JSON text (a valid HCL expression) for the others.
+func (v Variable) raw(decl *schema.Variable) (string, bool) {
+	val, err := v.value()
+	if err != nil || val.IsNull() {
+		return "", false
+	}
+	if decl.Type == cty.DynamicPseudoType || decl.Type.IsPrimitiveType() {
+		s, err := convert.Convert(val, cty.String)
+		if err != nil {
+			return "", false
+		}
+		return s.AsString(), true
+	}
+	return string(v.Value), true
+}
+
+// VariableValues gives the recorded non-sensitive values back, for
+// evaluating the configuration again at apply. Values equal to the
+// declared default are left to the default.
+func (p *Plan) VariableValues(cfg *schema.Config) map[string]schema.VarValue {
+	out := map[string]schema.VarValue{}
+	for _, v := range p.Variables {
+		decl := cfg.Variables[v.Name]
+		if v.Sensitive || decl == nil {
+			continue
+		}
+		if decl.Default != cty.NilVal {
+			if val, err := v.value(); err == nil && sameValue(val, decl.Default) {
+				continue
+			}
+		}
+		if raw, ok := v.raw(decl); ok {
+			out[v.Name] = schema.VarValue{Raw: raw, Source: "the saved plan"}
+		}
+	}
+	return out
+}
+
+// CheckGivenVariable reports an error when a value given at apply for a
+// non-sensitive variable differs from the one the plan recorded.
+func (p *Plan) CheckGivenVariable(cfg *schema.Config, name string, given schema.VarValue) error {
+	decl := cfg.Variables[name]
+	if decl == nil {
+		return nil
+	}
+	for _, v := range p.Variables {
+		if v.Name != name || v.Sensitive {
+			continue
+		}
+		rec, err := v.value()
+		if err != nil {
+			return fmt.Errorf("%w: variable %q: %w", ErrNotPlanFile, name, err)
+		}
+		var val cty.Value
+		if decl.Type == cty.DynamicPseudoType || decl.Type.IsPrimitiveType() {
+			val = cty.StringVal(given.Raw)
+		} else {
+			expr, diags := hclsyntax.ParseExpression([]byte(given.Raw), given.Source, hcl.InitialPos)
+			if diags.HasErrors() {
+				return fmt.Errorf("variable %q (%s): %s", name, given.Source, diags.Error())
+			}
+			val, diags = expr.Value(nil)
+			if diags.HasErrors() {
+				return fmt.Errorf("variable %q (%s): %s", name, given.Source, diags.Error())
+			}
+		}
+		if conv, err := convert.Convert(val, decl.Type); err == nil {
+			val = conv
+		}
+		if conv, err := convert.Convert(val, rec.Type()); err == nil {
+			val = conv
+		}
+		if !sameValue(val, rec) {
+			return fmt.Errorf("%w: variable %q (%s) differs from the value it had when planned; a saved plan keeps the values of non-sensitive variables", ErrConfigChanged, name, given.Source)
+		}
+	}
+	return nil
+}
+
+// CheckVariables compares the non-sensitive variables of an evaluation
+// with those the plan recorded.
+func (p *Plan) CheckVariables(ev *schema.Evaluation) error {
+	now, err := RecordVariables(ev)
+	if err != nil {
+		return err
+	}
+	byName := map[string]Variable{}
+	for _, v := range now {
+		byName[v.Name] = v
+	}
+	var diffs []string
+	for _, v := range p.Variables {
+		n, ok := byName[v.Name]
+		delete(byName, v.Name)
+		switch {
+		case !ok:
+			diffs = append(diffs, fmt.Sprintf("variable %q removed", v.Name))
+		case v.Sensitive != n.Sensitive:
+			diffs = append(diffs, fmt.Sprintf("variable %q sensitivity changed", v.Name))
+		case !v.Sensitive && !sameJSON(v.Value, n.Value):
+			diffs = append(diffs, fmt.Sprintf("variable %q has another value", v.Name))
+		}
+	}
+	for name := range byName {
+		diffs = append(diffs, fmt.Sprintf("variable %q added", name))
+	}
+	if len(diffs) > 0 {
+		sort.Strings(diffs)
+		return fmt.Errorf("%w: %s", ErrConfigChanged, strings.Join(diffs, ", "))
+	}
+	return nil
+}
+
+func sameValue(a, b cty.Value) bool {
+	if !a.Type().Equals(b.Type()) {
+		if c, err := convert.Convert(a, b.Type()); err == nil {
+			a = c
+		}
+	}
+	eq := a.Equals(b)
+	return eq.IsKnown() && eq.True()
+}
+
+func sameJSON(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return string(a) == string(b)
+	}
+	ax, _ := json.Marshal(x)
+	by, _ := json.Marshal(y)
+	return string(ax) == string(by)
+}
+
+// planFile is the saved plan format, version 1.
+type planFile struct {
+	FormatVersion  int               `json:"format_version"`
+	WxmediaVersion string            `json:"wxmedia_version"`
+	Lineage        string            `json:"lineage"`
+	Serial         uint64            `json:"serial"`
+	Config         ConfigDigest      `json:"config"`
+	Variables      []Variable        `json:"variables"`
+	Targets        []string          `json:"targets,omitempty"`
+	Replace        []string          `json:"replace,omitempty"`
+	Changes        []*ResourceChange `json:"resource_changes"`
+	Outputs        []OutputChange    `json:"output_changes"`
+	Summary        Summary           `json:"summary"`
+}
+
+// WriteFile writes p in the saved plan format. The plan holds no sensitive
+// value and no credential: sensitive variables are recorded by name only
+// and sensitive outputs without their values.
+func WriteFile(w io.Writer, p *Plan) error {
+	f := planFile{
+		FormatVersion: FileFormatVersion, WxmediaVersion: p.Version,
+		Lineage: p.Lineage, Serial: p.Serial, Config: p.Config, Variables: p.Variables,
+		Targets: p.Targets, Replace: p.Replace, Outputs: p.Outputs, Summary: p.Summary,
+		Changes: p.Changes,
+	}
+	if f.Changes == nil {
+		f.Changes = []*ResourceChange{}
+	}
+	if f.Variables == nil {
+		f.Variables = []Variable{}
+	}
+	if f.Outputs == nil {
+		f.Outputs = []OutputChange{}
+	}
+	f.Outputs = append([]OutputChange(nil), f.Outputs...)
+	for i := range f.Outputs {
+		if f.Outputs[i].Sensitive {
+			f.Outputs[i].After, f.Outputs[i].AfterUnknown = nil, nil
+		}
+	}
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(f); err != nil {
+		return fmt.Errorf("writing plan: %w", err)
+	}
+	return bw.Flush()
+}
+
+// ReadFile reads a saved plan. It refuses a file that is not a plan and a
+// format version it does not read; the wxmedia version is checked by
+// CheckVersion.
+func ReadFile(r io.Reader) (*Plan, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading plan: %w", err)
+	}
+	var head struct {
+		FormatVersion *int    `json:"format_version"`
+		Wxmedia       *string `json:"wxmedia_version"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil || head.FormatVersion == nil || head.Wxmedia == nil {
+		return nil, ErrNotPlanFile
+	}
+	if *head.FormatVersion != FileFormatVersion {
+		return nil, fmt.Errorf("%w: format version %d (made by wxmedia %s); this wxmedia reads version %d", ErrFileFormat, *head.FormatVersion, *head.Wxmedia, FileFormatVersion)
+	}
+	var f planFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotPlanFile, err)
+	}
+	p := &Plan{
+		Version: f.WxmediaVersion, Lineage: f.Lineage, Serial: f.Serial, Config: f.Config,
+		Variables: f.Variables, Targets: f.Targets, Replace: f.Replace, Outputs: f.Outputs, Summary: f.Summary,
+	}
+	for _, c := range f.Changes {
+		if c == nil || c.Addr == "" || (c.Action != Forget && c.After == nil) || (c.Action == Forget && c.Before == nil) {
+			return nil, fmt.Errorf("%w: an incomplete resource change", ErrNotPlanFile)
+		}
+		p.Changes = append(p.Changes, c)
+	}
+	return p, nil
+}
+
+// CheckVersion refuses a plan made by another wxmedia version: the meaning
+// of a plan may change from one version to the next.
+func (p *Plan) CheckVersion(version string) error {
+	if p.Version != version {
+		return fmt.Errorf("%w: it was made by wxmedia %s and this is wxmedia %s; plan again with this version", ErrVersion, p.Version, version)
+	}
+	return nil
+}
+
+// CheckState refuses a plan made against another state, or against this
+// state before it changed.
+func (p *Plan) CheckState(snap *state.Snapshot) error {
+	if p.Lineage == "" {
+		// Planned before any state existed.
+		if snap.Serial != 0 || len(snap.Resources) > 0 {
+			return fmt.Errorf("%w: it was made before the state existed, and the state has been written since (serial %d); plan again", ErrStale, snap.Serial)
+		}
+		return nil
+	}
+	if snap.Lineage != p.Lineage {
+		return fmt.Errorf("%w: it was made for the state with lineage %s, and this state's lineage is %s", ErrOtherState, p.Lineage, orNone(snap.Lineage))
+	}
+	if snap.Serial != p.Serial {
+		return fmt.Errorf("%w: it was made at state serial %d and the state is now at serial %d; plan again", ErrStale, p.Serial, snap.Serial)
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none: no state exists)"
+	}
+	return s
+}
+
+// CheckConfig refuses a plan whose configuration files changed.
+func (p *Plan) CheckConfig(now ConfigDigest) error {
+	if now.SHA256 == p.Config.SHA256 {
+		return nil
+	}
+	diffs := p.Config.Diff(now)
+	if len(diffs) == 0 {
+		diffs = []string{"file set changed"}
+	}
+	return fmt.Errorf("%w: %s; plan again", ErrConfigChanged, strings.Join(diffs, ", "))
+}
+
+// Match checks that fresh, planned again from the same configuration and
+// state, is the same plan as p, and copies the source paths of fresh into
+// p. A file whose bytes changed is reported as ErrFileChanged, any other
+// difference as ErrPlanChanged.
+func (p *Plan) Match(fresh *Plan) error {
+	byAddr := make(map[string]*ResourceChange, len(fresh.Changes))
+	for _, c := range fresh.Changes {
+		byAddr[c.Addr] = c
+	}
+	var files, others []string
+	for _, c := range p.Changes {
+		f, ok := byAddr[c.Addr]
+		delete(byAddr, c.Addr)
+		if !ok {
+			others = append(others, c.Addr+" is no longer planned")
+			continue
+		}
+		if c.After != nil && f.After != nil && (c.After.SHA256 != f.After.SHA256 || c.After.Size != f.After.Size) {
+			files = append(files, fmt.Sprintf("%s (%s): planned sha256 %s, now %s", c.After.Source, c.Addr, short(c.After.SHA256), short(f.After.SHA256)))
+			continue
+		}
+		if why := c.differs(f); why != "" {
+			others = append(others, c.Addr+": "+why)
+			continue
+		}
+		c.Path = f.Path
+	}
+	for addr := range byAddr {
+		others = append(others, addr+" is newly planned")
+	}
+	switch {
+	case len(files) > 0:
+		return fmt.Errorf("%w: %s; plan again", ErrFileChanged, listSome(files))
+	case len(others) > 0:
+		return fmt.Errorf("%w: %s; plan again", ErrPlanChanged, listSome(others))
+	}
+	return nil
+}
+
+func (c *ResourceChange) differs(f *ResourceChange) string {
+	switch {
+	case c.Action != f.Action:
+		return fmt.Sprintf("planned %s, now %s", c.Action, f.Action)
+	case c.Merchant != f.Merchant || c.MchID != f.MchID || c.Service != f.Service || c.API != f.API:
+		return "merchant, endpoint or API changed"
+	case c.Replace != f.Replace || c.ReuseOf != f.ReuseOf:
+		return "replacement changed"
+	case (c.After == nil) != (f.After == nil):
+		return "changed"
+	case c.After != nil && (c.After.Source != f.After.Source || c.After.Filename != f.After.Filename || c.After.ID != f.After.ID):
+		return "source, filename or identifier changed"
+	}
+	return ""
+}
+
+func listSome(items []string) string {
+	sort.Strings(items)
+	const max = 5
+	if len(items) <= max {
+		return strings.Join(items, "; ")
+	}
+	return fmt.Sprintf("%s; and %d more", strings.Join(items[:max], "; "), len(items)-max)
+}

@@ -1,0 +1,107 @@
+package plan
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// MarkdownLimit is the most characters the Markdown view writes: the size
+// of a pull-request comment on the common forges. The view counts bytes,
+// which are never fewer than characters.
+const MarkdownLimit = 65536
+
+// RenderMarkdown writes the Markdown view of p for a pull-request comment:
+// a summary table, then every change in a collapsible details block. When
+// the whole would exceed MarkdownLimit, the list is cut and a note says how
+// many changes are not shown and how to see them.
+func RenderMarkdown(w io.Writer, p *Plan) error {
+	_, err := io.WriteString(w, markdown(p, MarkdownLimit))
+	return err
+}
+
+func markdown(p *Plan, limit int) string {
+	st := NewStyles(false)
+	s := p.Summary
+	var head strings.Builder
+	head.WriteString("### wxmedia plan\n\n")
+	if !p.HasChanges() {
+		fmt.Fprintf(&head, "**No changes.** Your media match the configuration: %d unchanged, nothing to upload.\n", s.NoOp)
+		return head.String()
+	}
+	head.WriteString("| Action | Resources |\n|:--|--:|\n")
+	fmt.Fprintf(&head, "| Upload | %d |\n| Re-upload | %d |\n| Reuse | %d |\n| Forget | %d |\n| Unchanged | %d |\n", s.Upload, s.Reupload, s.Reuse, s.Forget, s.NoOp)
+	fmt.Fprintf(&head, "\n**%s to upload.**\n", FormatBytes(s.UploadBytes))
+	if len(p.Targets) > 0 {
+		fmt.Fprintf(&head, "\n> **Note:** resource targeting is in effect (-target); only %d addresses are planned and the plan may be incomplete.\n", len(p.Targets))
+	}
+
+	var changes, outputs []string
+	for _, c := range p.Changes {
+		if c.Action != NoOp {
+			changes = append(changes, fmt.Sprintf("%s %s  %s", st.symbol(c.Action), c.Addr, describe(c, st)))
+		}
+	}
+	for _, o := range p.Outputs {
+		if o.Action == "noop" {
+			continue
+		}
+		sym := map[string]string{"create": "+", "update": "~", "delete": "-"}[o.Action]
+		val := "(removed)"
+		if o.Action != "delete" {
+			val = formatJSONValue(o.After, o.AfterUnknown, o.Sensitive)
+		}
+		outputs = append(outputs, fmt.Sprintf("%s %s = %s", sym, o.Name, val))
+	}
+	fence := codeFence(append(append([]string(nil), changes...), outputs...))
+
+	var b strings.Builder
+	b.WriteString(head.String())
+	fmt.Fprintf(&b, "\n<details><summary>Show %d resource changes and %d output changes</summary>\n\n", len(changes), len(outputs))
+	const closing = "\n</details>\n"
+	// Room kept for the closing lines and the truncation note.
+	reserve := len(closing) + 2*(len(fence)+len("diff\n")+1) + 400
+	total := len(changes) + len(outputs)
+	shown := 0
+	block := func(title string, lines []string) {
+		if len(lines) == 0 || b.Len()+reserve >= limit {
+			return
+		}
+		fmt.Fprintf(&b, "%s\n\n%sdiff\n", title, fence)
+		for _, l := range lines {
+			if b.Len()+len(l)+1+reserve > limit {
+				break
+			}
+			b.WriteString(l)
+			b.WriteByte('\n')
+			shown++
+		}
+		b.WriteString(fence + "\n\n")
+	}
+	block("Resources:", changes)
+	if shown == len(changes) {
+		block("Outputs:", outputs)
+	}
+	if shown < total {
+		fmt.Fprintf(&b, "**Truncated:** %d of %d changes are not shown, to keep this comment under %d characters. Run `wxmedia show PLANFILE` or `wxmedia show -json PLANFILE` for the whole plan.\n", total-shown, total, limit)
+	}
+	b.WriteString(closing)
+	return b.String()
+}
+
+// codeFence returns a backtick fence longer than any backtick run in lines.
+func codeFence(lines []string) string {
+	longest := 0
+	for _, l := range lines {
+		run := 0
+		for _, r := range l {
+			if r == '`' {
+				run++
+				longest = max(longest, run)
+			} else {
+				run = 0
+			}
+		}
+	}
+	return strings.Repeat("`", max(3, longest+1))
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"regexp"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func init() {
+	scriptCmds["rawgrep"] = cmdRawgrep
+	scriptCmds["v2keyvar"] = cmdV2KeyVar
+	scriptCmds["sha256of"] = cmdSHA256Of
+}
+
+// rawgrep [!] TEXT FILE: FILE's raw bytes contain (or, negated, do not
+// contain) the literal TEXT. Unlike grep it reads binary files such as a
+// bbolt state as they are.
+func cmdRawgrep(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: rawgrep TEXT FILE")
+	}
+	if args[0] == "" {
+		ts.Fatalf("rawgrep: empty text")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	found := bytes.Contains(b, []byte(args[0]))
+	if found && neg {
+		ts.Fatalf("%s contains %q", args[1], args[0])
+	}
+	if !found && !neg {
+		ts.Fatalf("%s does not contain %q", args[1], args[0])
+	}
+}
+
+// v2keyvar FILE VARFILE: rewrites the merchant block in FILE to take its
+// api_v2_key from a sensitive variable, declares that variable, writes the
+// literal key to the variables file VARFILE, and sets $V2KEY to it.
+func cmdV2KeyVar(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 || neg {
+		ts.Fatalf("usage: v2keyvar FILE VARFILE")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	re := regexp.MustCompile(`(?m)^(\s*api_v2_key\s*=\s*)"([^"]+)"`)
+	m := re.FindSubmatch(b)
+	if m == nil {
+		ts.Fatalf("%s has no literal api_v2_key", args[0])
+	}
+	key := string(m[2])
+	b = re.ReplaceAll(b, []byte("${1}var.api_v2_key"))
+	b = append(b, "\nvariable \"api_v2_key\" {\n  type      = string\n  sensitive = true\n}\n"...)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), b, 0o600))
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), fmt.Appendf(nil, "api_v2_key = %q\n", key), 0o600))
+	ts.Setenv("V2KEY", key)
+}
+
+// sha256of FILE NAME: sets $NAME to the lowercase hex SHA-256 of FILE.
+func cmdSHA256Of(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 || neg {
+		ts.Fatalf("usage: sha256of FILE NAME")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	sum := sha256.Sum256(b)
+	ts.Setenv(args[1], hex.EncodeToString(sum[:]))
+}

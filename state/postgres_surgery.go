@@ -1,0 +1,295 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// writeTx runs fn in a transaction over the lock's connection and, when fn
+// succeeds, increments the serial in the same transaction. fn returning
+// errNothingRemoved rolls back and is not an error.
+func (p *Postgres) writeTx(what string, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	if p.readOnly {
+		return fmt.Errorf("%s: %w", what, ErrReadOnly)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conn == nil {
+		return fmt.Errorf("%s: state is closed", what)
+	}
+	ctx := context.Background()
+	err := pgx.BeginFunc(ctx, p.conn, func(tx pgx.Tx) error {
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "UPDATE "+p.tbl("meta")+" SET serial = serial + 1")
+		return err
+	})
+	switch {
+	case errors.Is(err, errNothingRemoved):
+		return err
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrExists), errors.Is(err, ErrLineage), errors.Is(err, ErrSerialBehind):
+		return fmt.Errorf("%s: %w", what, err)
+	case err != nil:
+		return p.wrap(what, err)
+	}
+	return nil
+}
+
+// MoveResource renames the resource recorded at from to to.Address in one
+// write transaction. See Backend.MoveResource.
+func (p *Postgres) MoveResource(from string, to Resource) error {
+	what := fmt.Sprintf("move %s to %s", from, to.Address)
+	if err := checkResource(to); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return p.writeTx(what, func(ctx context.Context, tx pgx.Tx) error {
+		var fromExists, toExists bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+p.tbl("resources")+" WHERE address = $1), EXISTS (SELECT 1 FROM "+p.tbl("resources")+" WHERE address = $2)",
+			from, to.Address).Scan(&fromExists, &toExists); err != nil {
+			return err
+		}
+		if !fromExists {
+			return fmt.Errorf("%s %w", from, ErrNotFound)
+		}
+		if to.Address != from && toExists {
+			return fmt.Errorf("%s is %w", to.Address, ErrExists)
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM "+p.tbl("resources")+" WHERE address = $1", from); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, p.upsertResourceSQL(), resourceArgs(to)...)
+		return err
+	})
+}
+
+// PutCache records entries in the shared cache without touching
+// resources, in one write transaction. Without entries it does nothing.
+func (p *Postgres) PutCache(entries ...CacheEntry) error {
+	const what = "record cache entries"
+	if len(entries) == 0 {
+		return nil
+	}
+	for _, e := range entries {
+		if err := checkCacheEntry(e); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	return p.writeTx(what, func(ctx context.Context, tx pgx.Tx) error {
+		return upsertCache(ctx, tx, entries)
+	})
+}
+
+// upsertCache records entries in the shared cache in one statement; of
+// entries sharing a key, the last wins.
+func upsertCache(ctx context.Context, tx pgx.Tx, entries []CacheEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	last := make(map[CacheKey]int, len(entries))
+	for i, e := range entries {
+		last[e.CacheKey] = i
+	}
+	var svc, mch, api, sum, id, fn, at []string
+	var size []int64
+	for i, e := range entries {
+		if last[e.CacheKey] != i {
+			continue
+		}
+		svc, mch, api, sum = append(svc, e.Service), append(mch, e.MchID), append(api, e.API), append(sum, e.SHA256)
+		id, fn, size, at = append(id, e.ID), append(fn, e.Filename), append(size, e.Size), append(at, formatTime(e.UploadedAt))
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO `+cacheTable+` (`+cacheColumns+`)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[])
+		ON CONFLICT (service, mchid, api, sha256) DO UPDATE SET id = EXCLUDED.id, filename = EXCLUDED.filename,
+			size = EXCLUDED.size, uploaded_at = EXCLUDED.uploaded_at`,
+		svc, mch, api, sum, id, fn, size, at)
+	return err
+}
+
+// RemoveCache removes every entry of the shared cache that f matches, in
+// one write transaction, and returns how many it removed. The cache is
+// shared: this invalidates the entries for every state in the database.
+// When none matches, nothing is written and the serial stays as it is.
+func (p *Postgres) RemoveCache(f CacheFilter) (int, error) {
+	const what = "remove cache entries"
+	if p.readOnly {
+		return 0, fmt.Errorf("%s: %w", what, ErrReadOnly)
+	}
+	n := 0
+	err := p.writeTx(what, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM `+cacheTable+`
+			WHERE ($1 = '' OR service = $1) AND ($2 = '' OR mchid = $2) AND ($3 = '' OR api = $3) AND ($4 = '' OR sha256 = $4)`,
+			f.Service, f.MchID, f.API, f.SHA256)
+		if err != nil {
+			return err
+		}
+		n = int(tag.RowsAffected())
+		if n == 0 {
+			return errNothingRemoved
+		}
+		return nil
+	})
+	if errors.Is(err, errNothingRemoved) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// Export reads the state and the whole shared cache in one REPEATABLE READ
+// transaction. See Backend.Export.
+func (p *Postgres) Export() (*Export, error) {
+	doc := &Export{FormatVersion: ExportFormatVersion, Resources: []Resource{}, Outputs: map[string]Output{}, Cache: []CacheEntry{}}
+	if !p.exists && !p.cacheExists {
+		return doc, nil
+	}
+	ctx := context.Background()
+	err := pgx.BeginTxFunc(ctx, p.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if p.exists {
+			s, err := p.snapshotTx(ctx, tx)
+			if err != nil {
+				return err
+			}
+			doc.Lineage, doc.Serial, doc.Outputs = s.Lineage, s.Serial, s.Outputs
+			rows, err := tx.Query(ctx, "SELECT "+resourceColumns+" FROM "+p.tbl("resources")+" ORDER BY address")
+			if err != nil {
+				return err
+			}
+			if err := scanResources(rows, func(r Resource) { doc.Resources = append(doc.Resources, r) }); err != nil {
+				return err
+			}
+		}
+		if p.cacheExists {
+			rows, err := tx.Query(ctx, "SELECT "+cacheColumns+" FROM "+cacheTable+" ORDER BY service, mchid, api, sha256")
+			if err != nil {
+				return err
+			}
+			return scanCache(rows, func(e CacheEntry) { doc.Cache = append(doc.Cache, e) })
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, p.wrap("export state", err)
+	}
+	return doc, nil
+}
+
+// Push replaces the resources and outputs with doc's and adds doc's cache
+// entries to the shared cache, in one write transaction. See Backend.Push.
+// The cache being shared, a state counts as empty for the lineage check
+// when it has no resources and no outputs.
+func (p *Postgres) Push(doc *Export, force bool) error {
+	const what = "push state"
+	if err := CheckExport(doc); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return p.writeTx(what, func(ctx context.Context, tx pgx.Tx) error {
+		var lineage string
+		var serial int64
+		var empty bool
+		if err := tx.QueryRow(ctx, "SELECT lineage, serial, NOT EXISTS (SELECT 1 FROM "+p.tbl("resources")+") AND NOT EXISTS (SELECT 1 FROM "+p.tbl("outputs")+") FROM "+p.tbl("meta")+" FOR UPDATE").
+			Scan(&lineage, &serial, &empty); err != nil {
+			return err
+		}
+		if !force {
+			if doc.Lineage != lineage && !empty {
+				return fmt.Errorf("%w: the state has lineage %s, the pushed one %s", ErrLineage, lineage, orNone(doc.Lineage))
+			}
+			if doc.Serial < uint64(serial) {
+				return fmt.Errorf("%w: the state has serial %d, the pushed one %d", ErrSerialBehind, serial, doc.Serial)
+			}
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM "+p.tbl("resources")); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM "+p.tbl("outputs")); err != nil {
+			return err
+		}
+		if len(doc.Resources) > 0 {
+			cols := make([][]string, 14)
+			sizes := make([]int64, len(doc.Resources))
+			for i, r := range doc.Resources {
+				for j, v := range []string{r.Address, r.Type, r.Name, r.Key, r.Merchant, r.MchID, r.Service, r.API, r.Source, r.Filename, r.SHA256, "", r.ID, formatTime(r.UploadedAt)} {
+					cols[j] = append(cols[j], v)
+				}
+				sizes[i] = r.Size
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO `+p.tbl("resources")+` (`+resourceColumns+`)
+				SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+					$8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::text[], $14::text[])`,
+				cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8], cols[9], cols[10], sizes, cols[12], cols[13]); err != nil {
+				return err
+			}
+		}
+		for name, o := range doc.Outputs {
+			if _, err := tx.Exec(ctx, "INSERT INTO "+p.tbl("outputs")+" (name, value, type, sensitive) VALUES ($1, $2, $3, $4)",
+				name, string(compactJSON(o.Value)), string(compactJSON(o.Type)), o.Sensitive); err != nil {
+				return err
+			}
+		}
+		if err := upsertCache(ctx, tx, doc.Cache); err != nil {
+			return err
+		}
+		if doc.Lineage != "" {
+			lineage = doc.Lineage
+		}
+		// writeTx adds one more.
+		_, err := tx.Exec(ctx, "UPDATE "+p.tbl("meta")+" SET lineage = $1, serial = $2", lineage, int64(max(uint64(serial), doc.Serial)))
+		return err
+	})
+}
+
+// ForceUnlockPostgres releases the lock on the postgres state in schema
+// (DefaultPostgresSchema when "") of the database at connStr. A lock is
+// held by a live session: its holder crashed or was killed, its session
+// would have ended and the lock with it. So this ends the holder's lock
+// session on the server (pg_terminate_backend, which needs the holder's
+// role or pg_signal_backend), which also makes every later write of that
+// holder fail, since a writer writes only through its lock session. When
+// backendPID is not 0, it must name the holder's lock session, as shown in
+// the lock error, else nothing is done and the error wraps ErrLocked. It
+// removes the lock details and returns the holder's (nil when the state
+// was not locked and no details were left).
+func ForceUnlockPostgres(connStr, schemaName string, backendPID int) (*PostgresLockHolder, error) {
+	p, err := OpenPostgres(connStr, schemaName, Options{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	ctx := context.Background()
+	h, err := p.lockHolder(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if h == nil {
+		// Free, or held by a writer that has not recorded itself yet: take
+		// the lock at once to tell.
+		w, err := OpenPostgres(connStr, schemaName, Options{Command: "force-unlock"})
+		if err != nil {
+			return nil, err
+		}
+		return nil, w.Close()
+	}
+	if backendPID != 0 && backendPID != h.BackendPID {
+		return nil, fmt.Errorf("force-unlock %s: %w: the lock is held by session %d, not %d", p.where, ErrLocked, h.BackendPID, backendPID)
+	}
+	var ok bool
+	if err := p.pool.QueryRow(ctx, "SELECT pg_terminate_backend($1, 5000)", h.BackendPID).Scan(&ok); err != nil {
+		return nil, p.wrap("force-unlock: end the holder's session", err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("force-unlock %s: the holder's session %d did not end", p.where, h.BackendPID)
+	}
+	w, err := OpenPostgres(connStr, schemaName, Options{Command: "force-unlock", LockTimeout: 5 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	return h, w.Close()
+}

@@ -1,0 +1,332 @@
+package state
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// MoveResource renames the resource recorded at from to to.Address in one
+// write transaction. See Backend.MoveResource.
+func (l *Local) MoveResource(from string, to Resource) error {
+	what := fmt.Sprintf("move %s to %s", from, to.Address)
+	if err := checkResource(to); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	rv, err := encodeResource(to)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return l.update(what, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketResources)
+		if b.Get([]byte(from)) == nil {
+			return fmt.Errorf("%s %w", from, ErrNotFound)
+		}
+		if to.Address != from && b.Get([]byte(to.Address)) != nil {
+			return fmt.Errorf("%s is %w", to.Address, ErrExists)
+		}
+		if err := b.Delete([]byte(from)); err != nil {
+			return err
+		}
+		return b.Put([]byte(to.Address), rv)
+	})
+}
+
+// PutCache records cache entries without touching resources, in one write
+// transaction. Without entries it does nothing.
+func (l *Local) PutCache(entries ...CacheEntry) error {
+	const what = "record cache entries"
+	if len(entries) == 0 {
+		return nil
+	}
+	values := make([][]byte, len(entries))
+	for i, e := range entries {
+		if err := checkCacheEntry(e); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		e.UploadedAt = e.UploadedAt.UTC()
+		v, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		values[i] = v
+	}
+	return l.update(what, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCache)
+		for i, e := range entries {
+			if err := b.Put(cacheKeyBytes(e.CacheKey), values[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// errNothingRemoved aborts RemoveCache's transaction, so that the serial
+// stays as it is when no entry matched.
+var errNothingRemoved = errors.New("no cache entry matched")
+
+// RemoveCache removes every cache entry f matches, in one write
+// transaction, and returns how many it removed. When none matches, nothing
+// is written and the serial stays as it is.
+func (l *Local) RemoveCache(f CacheFilter) (int, error) {
+	const what = "remove cache entries"
+	if l.db == nil {
+		if l.readOnly {
+			return 0, fmt.Errorf("%s: %w", what, ErrReadOnly)
+		}
+		return 0, nil
+	}
+	n := 0
+	err := l.update(what, func(tx *bolt.Tx) error {
+		n = 0
+		b := tx.Bucket(bucketCache)
+		var doomed [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			e, err := decodeCacheEntry(k, v)
+			if err != nil {
+				return err
+			}
+			if f.Match(e.CacheKey) {
+				doomed = append(doomed, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range doomed {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(doomed)
+		if n == 0 {
+			return errNothingRemoved
+		}
+		return nil
+	})
+	if errors.Is(err, errNothingRemoved) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// Export reads the whole state, cache included, in one read transaction.
+// See Backend.Export.
+func (l *Local) Export() (*Export, error) {
+	doc := &Export{FormatVersion: ExportFormatVersion, Resources: []Resource{}, Outputs: map[string]Output{}, Cache: []CacheEntry{}}
+	if l.db == nil {
+		return doc, nil
+	}
+	err := l.view(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		doc.Lineage = string(meta.Get(keyLineage))
+		doc.Serial = binary.BigEndian.Uint64(meta.Get(keySerial))
+		rs, err := decodeResources(tx.Bucket(bucketResources))
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			doc.Resources = append(doc.Resources, r)
+		}
+		if err := tx.Bucket(bucketOutputs).ForEach(func(k, v []byte) error {
+			var o Output
+			if err := json.Unmarshal(v, &o); err != nil {
+				return fmt.Errorf("%w: output %s: %w", ErrCorrupt, k, err)
+			}
+			doc.Outputs[string(k)] = o
+			return nil
+		}); err != nil {
+			return err
+		}
+		// The cache bucket's keys sort by service, merchant ID, API and
+		// SHA-256 already.
+		return tx.Bucket(bucketCache).ForEach(func(k, v []byte) error {
+			e, err := decodeCacheEntry(k, v)
+			if err != nil {
+				return err
+			}
+			doc.Cache = append(doc.Cache, e)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(doc.Resources, func(i, j int) bool { return doc.Resources[i].Address < doc.Resources[j].Address })
+	return doc, nil
+}
+
+// CheckExport checks a state document as Push does before writing: its
+// format version, every record, and that addresses are unique.
+func CheckExport(doc *Export) error {
+	if doc == nil {
+		return fmt.Errorf("%w: no state document", ErrInvalid)
+	}
+	if doc.FormatVersion != ExportFormatVersion {
+		return fmt.Errorf("state document has format version %d, this wxmedia reads %d: %w", doc.FormatVersion, ExportFormatVersion, ErrSchemaVersion)
+	}
+	seen := make(map[string]bool, len(doc.Resources))
+	for _, r := range doc.Resources {
+		if err := checkResource(r); err != nil {
+			return err
+		}
+		if seen[r.Address] {
+			return fmt.Errorf("%w: resource %s appears twice", ErrInvalid, r.Address)
+		}
+		seen[r.Address] = true
+	}
+	for name, o := range doc.Outputs {
+		if err := checkOutput(name, o); err != nil {
+			return err
+		}
+	}
+	for _, e := range doc.Cache {
+		if err := checkCacheEntry(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Push replaces the resources and outputs with doc's and adds doc's cache
+// entries, in one write transaction. See Backend.Push.
+func (l *Local) Push(doc *Export, force bool) error {
+	const what = "push state"
+	if err := CheckExport(doc); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if l.db == nil {
+		return fmt.Errorf("%s: %w", what, ErrReadOnly)
+	}
+	rvals := make([][]byte, len(doc.Resources))
+	for i, r := range doc.Resources {
+		v, err := encodeResource(r)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		rvals[i] = v
+	}
+	ovals := make(map[string][]byte, len(doc.Outputs))
+	for name, o := range doc.Outputs {
+		v, err := json.Marshal(o)
+		if err != nil {
+			return fmt.Errorf("%s: output %s: %w", what, name, err)
+		}
+		ovals[name] = v
+	}
+	cvals := make([][]byte, len(doc.Cache))
+	for i, e := range doc.Cache {
+		e.UploadedAt = e.UploadedAt.UTC()
+		v, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		cvals[i] = v
+	}
+	if l.readOnly {
+		return fmt.Errorf("%s: %w", what, ErrReadOnly)
+	}
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		lineage := string(meta.Get(keyLineage))
+		serial := binary.BigEndian.Uint64(meta.Get(keySerial))
+		if !force {
+			empty := isEmpty(tx.Bucket(bucketResources)) && isEmpty(tx.Bucket(bucketOutputs)) && isEmpty(tx.Bucket(bucketCache))
+			if doc.Lineage != lineage && !empty {
+				return fmt.Errorf("%w: the state has lineage %s, the pushed one %s", ErrLineage, lineage, orNone(doc.Lineage))
+			}
+			if doc.Serial < serial {
+				return fmt.Errorf("%w: the state has serial %d, the pushed one %d", ErrSerialBehind, serial, doc.Serial)
+			}
+		}
+		for _, name := range [][]byte{bucketResources, bucketOutputs} {
+			if err := tx.DeleteBucket(name); err != nil {
+				return err
+			}
+			if _, err := tx.CreateBucket(name); err != nil {
+				return err
+			}
+		}
+		rb := tx.Bucket(bucketResources)
+		for i, r := range doc.Resources {
+			if err := rb.Put([]byte(r.Address), rvals[i]); err != nil {
+				return err
+			}
+		}
+		ob := tx.Bucket(bucketOutputs)
+		for name, v := range ovals {
+			if err := ob.Put([]byte(name), v); err != nil {
+				return err
+			}
+		}
+		cb := tx.Bucket(bucketCache)
+		for i, e := range doc.Cache {
+			if err := cb.Put(cacheKeyBytes(e.CacheKey), cvals[i]); err != nil {
+				return err
+			}
+		}
+		if doc.Lineage != "" {
+			if err := meta.Put(keyLineage, []byte(doc.Lineage)); err != nil {
+				return err
+			}
+		}
+		return meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, max(serial, doc.Serial)+1))
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func isEmpty(b *bolt.Bucket) bool {
+	k, _ := b.Cursor().First()
+	return k == nil
+}
+
+// ForceUnlockLocal releases the lock on the local state at path when its
+// holder is gone: it takes the lock itself at once, which succeeds only when
+// no process holds it, and removes the lock details a holder that died left
+// behind. It returns those details (nil when none were left). When a live
+// process holds the lock, it fails with a *LockedError and changes nothing;
+// a missing state is an error satisfying errors.Is(err, fs.ErrNotExist).
+func ForceUnlockLocal(path string) (*LockInfo, error) {
+	if path == "" {
+		path = DefaultPath
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("force-unlock %s: %w", path, err)
+	}
+	var stale *LockInfo
+	if data, err := os.ReadFile(lockInfoPath(path)); err == nil {
+		var info LockInfo
+		if json.Unmarshal(data, &info) == nil && info.PID > 0 {
+			stale = &info
+		}
+	}
+	l, err := OpenLocal(path, Options{Command: "force-unlock"})
+	if err != nil {
+		return nil, err
+	}
+	// Close removes the details OpenLocal just wrote over the stale ones.
+	if err := l.Close(); err != nil {
+		return nil, err
+	}
+	return stale, nil
+}
