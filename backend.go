@@ -2,10 +2,14 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/state"
 )
 
@@ -19,24 +23,150 @@ const (
 	defaultSandboxMchID = "1900000001"
 )
 
-// openState opens the local state. Read-only opens of a missing state give
-// an empty store.
-func openState(readOnly bool, lockTimeout time.Duration, command string) (*state.Local, error) {
-	st, err := state.OpenLocal(statePath, state.Options{LockTimeout: lockTimeout, ReadOnly: readOnly, Command: command})
+// stateBackend is where the configuration keeps its state: the evaluated
+// `wxmedia { backend … }` settings.
+type stateBackend struct {
+	schema.BackendSettings
+}
+
+// configuredBackend reads the backend settings of the configuration in the
+// current directory, for commands that do not evaluate the whole
+// configuration; variables come from WXMEDIA_VAR_* and their defaults.
+// Without a configuration, or without a backend block, the state is local.
+func configuredBackend() (stateBackend, error) {
+	cfg, _ := schema.Load(".")
+	if cfg == nil || cfg.Backend == nil {
+		return stateBackend{schema.BackendSettings{Type: schema.BackendLocal}}, nil
+	}
+	given, diags := (*varFlags)(nil).values(cfg)
+	if diags.HasErrors() {
+		return stateBackend{}, fmt.Errorf("invalid variables: %s", diagSummary(diags))
+	}
+	// Errors elsewhere in the configuration do not matter here; those of
+	// the backend block do.
+	ev, _ := cfg.Evaluate(given)
+	return evaluatedBackend(ev)
+}
+
+// backend returns the workspace's backend settings, evaluated with its
+// variables (-var included).
+func (w *workspace) backend() (stateBackend, error) { return evaluatedBackend(w.ev) }
+
+func evaluatedBackend(ev *schema.Evaluation) (stateBackend, error) {
+	s, diags := ev.BackendSettings()
+	if diags.HasErrors() {
+		return stateBackend{}, fmt.Errorf("invalid backend settings: %s", diagSummary(diags))
+	}
+	if s.Type == schema.BackendPostgres && s.ConnStr == "" {
+		return stateBackend{}, errors.New("the postgres backend needs conn_str\nwxmedia: hint: conn_str = env(\"WXMEDIA_PG\") keeps it out of the configuration")
+	}
+	return stateBackend{s}, nil
+}
+
+// diagSummary renders error diagnostics on one line. Diagnostics never
+// carry values, so conn_str cannot show through.
+func diagSummary(diags hcl.Diagnostics) string {
+	msg := ""
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		if msg != "" {
+			msg += "; "
+		}
+		if d.Subject != nil {
+			msg += d.Subject.String() + ": "
+		}
+		msg += d.Summary
+		if d.Detail != "" {
+			msg += ": " + d.Detail
+		}
+	}
+	return msg
+}
+
+// where names the state for messages; never the connection string.
+func (b stateBackend) where() string {
+	if b.isPostgres() {
+		name := b.SchemaName
+		if name == "" {
+			name = state.DefaultPostgresSchema
+		}
+		return fmt.Sprintf("postgres schema %q", name)
+	}
+	return b.localPath()
+}
+
+// stateWhere names the state configured in the current directory.
+func stateWhere() string {
+	b, err := configuredBackend()
+	if err != nil {
+		return statePath
+	}
+	return b.where()
+}
+
+// localPath is the local state's file.
+func (b stateBackend) localPath() string {
+	if b.Path != "" {
+		return b.Path
+	}
+	return statePath
+}
+
+func (b stateBackend) isPostgres() bool { return b.Type == schema.BackendPostgres }
+
+// open opens the state. A writer takes the lock, waiting up to lockTimeout;
+// a reader of a postgres state never waits for a writer. Read-only opens
+// of a missing state give an empty store.
+func (b stateBackend) open(readOnly bool, lockTimeout time.Duration, command string) (state.Backend, error) {
+	opts := state.Options{LockTimeout: lockTimeout, ReadOnly: readOnly, Command: command}
+	if b.isPostgres() {
+		st, err := state.OpenPostgres(b.ConnStr, b.SchemaName, opts)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
+	st, err := state.OpenLocal(b.localPath(), opts)
 	if err != nil {
 		return nil, err
 	}
 	return st, nil
 }
 
-// snapshot reads the state without taking the writer's lock; a missing
-// state is empty.
-func readSnapshot(lockTimeout time.Duration) (*state.Snapshot, func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, error), func(), error) {
-	if _, err := os.Stat(statePath); errors.Is(err, fs.ErrNotExist) {
-		empty := &state.Snapshot{Resources: map[string]state.Resource{}, Outputs: map[string]state.Output{}}
-		return empty, nil, func() {}, nil
+// exists reports whether the state was ever written.
+func (b stateBackend) exists() (bool, error) {
+	if !b.isPostgres() {
+		_, err := os.Stat(b.localPath())
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return err == nil, err
 	}
-	st, err := openState(true, lockTimeout, "plan")
+	st, err := b.open(true, 0, "")
+	if err != nil {
+		return false, err
+	}
+	defer st.Close()
+	snap, err := st.Snapshot()
+	if err != nil {
+		return false, err
+	}
+	return snap.Lineage != "", nil
+}
+
+// snapshot reads the state without taking the writer's lock; a missing
+// state is empty. The lookup function reads the cache until done is
+// called.
+func (b stateBackend) snapshot(lockTimeout time.Duration, command string) (*state.Snapshot, func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, error), func(), error) {
+	if !b.isPostgres() {
+		if _, err := os.Stat(b.localPath()); errors.Is(err, fs.ErrNotExist) {
+			empty := &state.Snapshot{Resources: map[string]state.Resource{}, Outputs: map[string]state.Output{}}
+			return empty, nil, func() {}, nil
+		}
+	}
+	st, err := b.open(true, lockTimeout, command)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -46,4 +176,84 @@ func readSnapshot(lockTimeout time.Duration) (*state.Snapshot, func([]state.Cach
 		return nil, nil, nil, err
 	}
 	return snap, st.LookupCache, func() { st.Close() }, nil
+}
+
+// publishOutputsFile writes outputs.json beside a local state, for other
+// configurations to read while apply holds the lock. A postgres state
+// needs none: its readers never wait for the lock.
+func (b stateBackend) publishOutputsFile(outs map[string]state.Output) error {
+	if b.isPostgres() {
+		return nil
+	}
+	return state.WriteOutputsFile(state.OutputsPath(b.localPath()), outs)
+}
+
+// forceUnlock releases the state's lock. For a local state, only a lock
+// whose holder is gone is released. For a postgres state, whose lock dies
+// with its holder's session, the holder's session is ended (when lockID is
+// given, only if it is that session's backend PID), which also stops it
+// from writing.
+func (b stateBackend) forceUnlock(lockID int) (*state.LockInfo, error) {
+	if !b.isPostgres() {
+		return state.ForceUnlockLocal(b.localPath())
+	}
+	if ok, err := b.exists(); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, fmt.Errorf("force-unlock: %w", fs.ErrNotExist)
+	}
+	h, err := state.ForceUnlockPostgres(b.ConnStr, b.SchemaName, lockID)
+	if err != nil || h == nil {
+		return nil, err
+	}
+	return &h.LockInfo, nil
+}
+
+// openState opens the state configured in the current directory. See
+// stateBackend.open.
+func openState(readOnly bool, lockTimeout time.Duration, command string) (state.Backend, error) {
+	b, err := configuredBackend()
+	if err != nil {
+		return nil, err
+	}
+	return b.open(readOnly, lockTimeout, command)
+}
+
+// stateExists reports whether the state configured in the current
+// directory was ever written.
+func stateExists() (bool, error) {
+	b, err := configuredBackend()
+	if err != nil {
+		return false, err
+	}
+	return b.exists()
+}
+
+// readSnapshot reads the state configured in the current directory without
+// taking the writer's lock. See stateBackend.snapshot.
+func readSnapshot(lockTimeout time.Duration) (*state.Snapshot, func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, error), func(), error) {
+	b, err := configuredBackend()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return b.snapshot(lockTimeout, "plan")
+}
+
+// openState opens the workspace's state. See stateBackend.open.
+func (w *workspace) openState(readOnly bool, lockTimeout time.Duration, command string) (state.Backend, error) {
+	b, err := w.backend()
+	if err != nil {
+		return nil, err
+	}
+	return b.open(readOnly, lockTimeout, command)
+}
+
+// readSnapshot reads the workspace's state without taking the writer's
+// lock. See stateBackend.snapshot.
+func (w *workspace) readSnapshot(lockTimeout time.Duration) (*state.Snapshot, func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, error), func(), error) {
+	b, err := w.backend()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return b.snapshot(lockTimeout, "plan")
 }

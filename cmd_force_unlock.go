@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 
 	"github.com/wxmedia/wxmedia/state"
 )
@@ -17,9 +18,19 @@ func cmdForceUnlock(u *ui, _ globalOptions, args []string) error {
 	if len(pos) > 1 {
 		return errors.New("force-unlock takes no arguments besides an optional lock ID")
 	}
-	stale, err := state.ForceUnlockLocal(statePath)
+	b, err := configuredBackend()
+	if err != nil {
+		return err
+	}
+	lockID := 0
+	if len(pos) == 1 && b.isPostgres() {
+		if lockID, err = strconv.Atoi(pos[0]); err != nil || lockID <= 0 {
+			return fmt.Errorf("lock ID %q is not a session ID: the lock error shows it", pos[0])
+		}
+	}
+	stale, err := b.forceUnlock(lockID)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("no state in %s: nothing to unlock", statePath)
+		return fmt.Errorf("no state in %s: nothing to unlock", b.where())
 	}
 	var le *state.LockedError
 	if errors.As(err, &le) {

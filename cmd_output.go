@@ -67,7 +67,8 @@ func cmdOutput(u *ui, _ globalOptions, args []string) error {
 			if err != nil {
 				return err
 			}
-			u.printf("%s\n", plan.FormatValue(v, false))
+			// As in the listing: -json and -raw print a sensitive value.
+			u.printf("%s\n", plan.FormatValue(v, o.Sensitive))
 		}
 		return nil
 	}

@@ -134,7 +134,7 @@ func cmdPlan(u *ui, _ globalOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	snap, lookup, done, err := readSnapshot(o.lockTimeout)
+	snap, lookup, done, err := w.readSnapshot(o.lockTimeout)
 	if err != nil {
 		return err
 	}
@@ -179,7 +179,7 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 	}
 	saved := len(pos) == 1
 	var w *workspace
-	var st *state.Local
+	var st state.Backend
 	var p *plan.Plan
 	if saved {
 		if err := savedPlanFlags(fs); err != nil {
@@ -201,7 +201,7 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 		if err != nil {
 			return err
 		}
-		st, err = openState(false, o.lockTimeout, "apply")
+		st, err = w.openState(false, o.lockTimeout, "apply")
 		if err != nil {
 			return err
 		}
@@ -299,7 +299,7 @@ func reportEvent(u *ui, st plan.Styles, e apply.Event) {
 
 // publishOutputs evaluates the outputs against the state and records them
 // in the state and in outputs.json for other configurations.
-func publishOutputs(u *ui, w *workspace, st *state.Local) error {
+func publishOutputs(u *ui, w *workspace, st state.Backend) error {
 	snap, err := st.Snapshot()
 	if err != nil {
 		return err
@@ -314,7 +314,11 @@ func publishOutputs(u *ui, w *workspace, st *state.Local) error {
 			return fmt.Errorf("recording outputs: %w", err)
 		}
 	}
-	if err := state.WriteOutputsFile(outputsPath, outs); err != nil {
+	b, err := w.backend()
+	if err != nil {
+		return err
+	}
+	if err := b.publishOutputsFile(outs); err != nil {
 		return fmt.Errorf("publishing outputs: %w", err)
 	}
 	return nil
@@ -355,7 +359,7 @@ func savedPlanFlags(fs *flag.FlagSet) error {
 // configuration, the variables, the state and the source files, in that
 // order. It returns the state open for writing (also on error, for the
 // caller to close).
-func loadSavedPlan(u *ui, o *planOptions, path string) (*workspace, *state.Local, *plan.Plan, error) {
+func loadSavedPlan(u *ui, o *planOptions, path string) (*workspace, state.Backend, *plan.Plan, error) {
 	saved, err := readPlanFile(path)
 	if err != nil {
 		return nil, nil, nil, err
@@ -391,7 +395,7 @@ func loadSavedPlan(u *ui, o *planOptions, path string) (*workspace, *state.Local
 	if err := saved.CheckVariables(w.ev); err != nil {
 		return nil, nil, nil, refuse(err)
 	}
-	st, err := openState(false, o.lockTimeout, "apply")
+	st, err := w.openState(false, o.lockTimeout, "apply")
 	if err != nil {
 		return nil, nil, nil, err
 	}

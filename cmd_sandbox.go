@@ -1,45 +1,70 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"strings"
+	"path/filepath"
 
 	"github.com/wxmedia/wxmedia/uploader/sandbox"
 )
 
 func cmdSandbox(u *ui, _ globalOptions, args []string) error {
-	fs := newFlags(u, "sandbox", "sandbox [options]", "Run the WeChat Pay upload API emulator as an HTTPS server, and write DIR/merchant.wxm.hcl, a ready merchant block for it.")
+	fs := newFlags(u, "sandbox", "sandbox [options]", "Run the WeChat Pay upload API emulator (all five APIs) as an HTTPS server, and write DIR/merchant.wxm.hcl, a ready merchant block for it.")
 	listen := fs.String("listen", "127.0.0.1:8787", "address to listen on")
 	dir := fs.String("dir", ".wxmedia-sandbox", "directory for the sandbox's keys, CA and database")
-	faults := fs.String("faults", "", "inject faults, e.g. 500=0.2,429=0.1,reset=0.05,badsig=0.02,delay=50ms")
+	faults := fs.String("faults", "", "inject faults and limits, e.g. 500=0.2,429=0.1,reset=0.05,badsig=0.02,delay=50ms,rps=20,quota=100")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	var f sandbox.Faults
+	if *faults != "" {
+		var err error
+		if f, err = sandbox.ParseFaults(*faults); err != nil {
+			return fmt.Errorf("-faults: %w", err)
+		}
 	}
 	sb, err := sandbox.Open(*dir)
 	if err != nil {
 		return err
 	}
 	defer sb.Close()
-	if *faults != "" {
-		f, err := sandbox.ParseFaults(*faults)
-		if err != nil {
-			return fmt.Errorf("-faults: %w", err)
-		}
-		sb.SetFaults(f)
+	sb.SetFaults(f)
+	if _, err := sb.RegisterMerchant(defaultSandboxMchID); err != nil {
+		return err
 	}
 	srv, err := sb.Start(*listen)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
-	hclPath := strings.TrimRight(*dir, "/") + "/merchant.wxm.hcl"
+	hclPath := filepath.Join(sb.Dir(), "merchant.wxm.hcl")
 	if err := sb.WriteMerchantConfig(hclPath, srv.URL(), defaultSandboxMchID); err != nil {
-		return err
+		return errors.Join(err, srv.Close())
 	}
-	fmt.Fprintf(u.stderr, "wxmedia: sandbox listening on %s\nwxmedia: merchant block written to %s\n", srv.URL(), hclPath)
+	fmt.Fprintf(u.stderr, "wxmedia: sandbox %s listening on %s (merchant %s)\nwxmedia: merchant block written to %s\n",
+		sb.ID(), srv.URL(), defaultSandboxMchID, hclPath)
+	if f != (sandbox.Faults{}) {
+		fmt.Fprintf(u.stderr, "wxmedia: injecting %s\n", f)
+	}
 	u.printf("%s\n", srv.URL())
 	ctx, cancel := contextWithInterrupt()
 	defer cancel()
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-waitServer(srv):
+	}
+	if err := srv.Close(); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	fmt.Fprintf(u.stderr, "wxmedia: sandbox stopped\n")
 	return nil
+}
+
+// waitServer is closed when the server stops serving on its own.
+func waitServer(srv *sandbox.Server) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		_ = srv.Wait()
+		close(ch)
+	}()
+	return ch
 }

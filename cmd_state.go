@@ -86,9 +86,11 @@ func suggestFrom(name string, options []string) string {
 
 // openStateForWrite opens the state for a state-changing command, taking its
 // lock.
-func openStateForWrite(lockTimeout time.Duration, command string) (*state.Local, error) {
-	if _, err := os.Stat(statePath); errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no state in %s: nothing has been applied here", statePath)
+func openStateForWrite(lockTimeout time.Duration, command string) (state.Backend, error) {
+	if ok, err := stateExists(); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, fmt.Errorf("no state in %s: nothing has been applied here", stateWhere())
 	}
 	return openState(false, lockTimeout, command)
 }
@@ -267,7 +269,9 @@ func statePull(u *ui, rest []string) error {
 		return errors.New("state pull takes no arguments")
 	}
 	doc := &state.Export{FormatVersion: state.ExportFormatVersion, Resources: []state.Resource{}, Outputs: map[string]state.Output{}, Cache: []state.CacheEntry{}}
-	if _, err := os.Stat(statePath); err == nil {
+	if ok, err := stateExists(); err != nil {
+		return err
+	} else if ok {
 		st, err := openState(true, *lockTimeout, "state pull")
 		if err != nil {
 			return err
@@ -382,7 +386,9 @@ func stateCacheList(u *ui, rest []string) error {
 		return err
 	}
 	entries := []state.CacheEntry{}
-	if _, err := os.Stat(statePath); err == nil {
+	if ok, err := stateExists(); err != nil {
+		return err
+	} else if ok {
 		st, err := openState(true, *lockTimeout, "state cache list")
 		if err != nil {
 			return err

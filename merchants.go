@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -15,7 +19,43 @@ import (
 	"github.com/wxmedia/wxmedia/uploader/sandbox"
 )
 
-// checkMerchants applies the rules a merchant block must meet.
+// Defaults of the merchant endpoints.
+const (
+	defaultEndpoint   = "https://api.mch.weixin.qq.com"
+	defaultV2Endpoint = "https://apihk.mch.weixin.qq.com"
+)
+
+// merchantProtocols reports which protocols each merchant block's resources
+// use: v3 for the four APIv3 types, v2 for wechatpay_v2_image. A resource
+// without a merchant attribute belongs to the single merchant.
+func merchantProtocols(ev *schema.Evaluation) (v3, v2 map[string]bool) {
+	v3, v2 = map[string]bool{}, map[string]bool{}
+	single := ""
+	if len(ev.Merchants) == 1 {
+		for name := range ev.Merchants {
+			single = name
+		}
+	}
+	for _, r := range ev.Config.Resources {
+		name := r.Merchant
+		if name == "" {
+			name = single
+		}
+		if r.Spec.Protocol == uploader.ProtocolV2 {
+			v2[name] = true
+		} else {
+			v3[name] = true
+		}
+	}
+	return v3, v2
+}
+
+// checkMerchants applies the rules a merchant block must meet. A merchant
+// needs the v3 credentials (serial_no, private_key_file, and a platform
+// public key or certificate to verify replies with) unless every one of
+// its resources is a wechatpay_v2_image; it needs api_v2_key,
+// client_certificate_file and private_key_file when it has any
+// wechatpay_v2_image. A merchant without resources is held to the v3 rules.
 func checkMerchants(ev *schema.Evaluation) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	bad := func(m *schema.Merchant, format string, args ...any) {
@@ -26,24 +66,46 @@ func checkMerchants(ev *schema.Evaluation) hcl.Diagnostics {
 			Subject:  m.DeclRange.Ptr(),
 		})
 	}
-	for _, m := range ev.Merchants {
+	usesV3, usesV2 := merchantProtocols(ev)
+	for _, name := range sortedKeys(ev.Merchants) {
+		m := ev.Merchants[name]
 		if m.Sandbox {
 			continue
 		}
+		needV3 := usesV3[name] || !usesV2[name]
+		required := []struct{ name, val string }{{"mchid", m.MchID}, {"private_key_file", m.PrivateKeyFile}}
+		if needV3 {
+			required = append(required, struct{ name, val string }{"serial_no", m.SerialNo})
+		}
+		if usesV2[name] {
+			required = append(required,
+				struct{ name, val string }{"api_v2_key", m.APIV2Key},
+				struct{ name, val string }{"client_certificate_file", m.ClientCertificateFile})
+		}
 		var missing []string
-		for _, f := range []struct{ name, val string }{{"mchid", m.MchID}, {"serial_no", m.SerialNo}, {"private_key_file", m.PrivateKeyFile}} {
+		for _, f := range required {
 			if f.val == "" {
 				missing = append(missing, f.name)
 			}
 		}
 		if len(missing) > 0 {
-			bad(m, "%s required (or sandbox = true for the built-in emulator).", strings.Join(missing, ", "))
+			why := ""
+			if usesV2[name] {
+				why = " (wechatpay_v2_image needs api_v2_key and client_certificate_file)"
+			}
+			bad(m, "%s required%s, or sandbox = true for the built-in emulator.", strings.Join(missing, ", "), why)
 		}
-		switch {
-		case m.PlatformPublicKeyID != "" && m.PlatformPublicKeyFile != "":
-		case m.PlatformCertificateFile != "":
-		default:
-			bad(m, "replies must be verified: set platform_public_key_id and platform_public_key_file, or platform_certificate_file.")
+		if needV3 {
+			switch {
+			case m.PlatformPublicKeyID != "" && m.PlatformPublicKeyFile != "" && m.PlatformCertificateFile != "":
+				bad(m, "set either platform_public_key_id and platform_public_key_file, or platform_certificate_file, not both.")
+			case m.PlatformPublicKeyID != "" && m.PlatformPublicKeyFile != "":
+			case m.PlatformCertificateFile != "" && m.PlatformPublicKeyID == "" && m.PlatformPublicKeyFile == "":
+			case m.PlatformPublicKeyID != "" || m.PlatformPublicKeyFile != "":
+				bad(m, "platform_public_key_id and platform_public_key_file go together: set both.")
+			default:
+				bad(m, "replies must be verified: set platform_public_key_id and platform_public_key_file, or platform_certificate_file.")
+			}
 		}
 		for _, e := range []struct{ name, val string }{{"endpoint", m.Endpoint}, {"fallback_endpoint", m.FallbackEndpoint}, {"v2_endpoint", m.V2Endpoint}} {
 			if e.val == "" {
@@ -53,20 +115,44 @@ func checkMerchants(ev *schema.Evaluation) hcl.Diagnostics {
 				bad(m, "%s: %v.", e.name, err)
 			}
 		}
-		if m.V2SignType != "" && m.V2SignType != "MD5" && m.V2SignType != "HMAC-SHA256" {
+		if m.V2SignType != "" && m.V2SignType != uploader.SignTypeMD5 && m.V2SignType != uploader.SignTypeHMACSHA256 {
 			bad(m, "v2_sign_type must be \"MD5\" or \"HMAC-SHA256\", not %q.", m.V2SignType)
+		}
+		if m.MaxRequestsPerSecond < 0 {
+			bad(m, "max_requests_per_second must not be negative.")
 		}
 	}
 	return diags
 }
 
-// uploaders builds one client per merchant that has something to upload.
-// The returned stop function shuts down an in-process sandbox.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// uploaders builds one client per merchant that has something to upload,
+// with the protocols its uploads need. The returned stop function shuts
+// down an in-process sandbox.
 func (w *workspace) uploaders(p *plan.Plan) (map[string]apply.Uploader, func(), error) {
-	need := map[string]bool{}
+	type need struct{ v3, v2 bool }
+	needs := map[string]*need{}
 	for _, c := range p.Changes {
-		if c.Action == plan.Upload || c.Action == plan.Reupload {
-			need[c.Merchant] = true
+		if c.Action != plan.Upload && c.Action != plan.Reupload {
+			continue
+		}
+		n := needs[c.Merchant]
+		if n == nil {
+			n = &need{}
+			needs[c.Merchant] = n
+		}
+		if spec, ok := uploader.SpecForAPI(uploader.API(c.API)); ok && spec.Protocol == uploader.ProtocolV2 {
+			n.v2 = true
+		} else {
+			n.v3 = true
 		}
 	}
 	out := map[string]apply.Uploader{}
@@ -77,10 +163,11 @@ func (w *workspace) uploaders(p *plan.Plan) (map[string]apply.Uploader, func(), 
 		}
 	}
 	ua := fmt.Sprintf("wxmedia/%s (%s; %s)", version, runtime.GOOS, runtime.Version())
-	for name := range need {
+	for _, name := range sortedKeys(needs) {
+		n := needs[name]
 		m := w.ev.Merchants[name]
 		var cfg uploader.Config
-		var caFile string
+		var caFile, certFile, keyFile string
 		if m.Sandbox {
 			if srv == nil {
 				var err error
@@ -93,38 +180,55 @@ func (w *workspace) uploaders(p *plan.Plan) (map[string]apply.Uploader, func(), 
 			if err != nil {
 				return nil, stop, fmt.Errorf("sandbox merchant %s: %w", m.MchID, err)
 			}
-			cfg = uploader.Config{MchID: creds.MchID, SerialNo: creds.SerialNo, PlatformKeyID: creds.PlatformPublicKeyID, Endpoint: srv.URL()}
-			if cfg.PrivateKey, err = uploader.LoadPrivateKey(creds.PrivateKeyFile); err != nil {
-				return nil, stop, err
+			cfg = uploader.Config{MchID: creds.MchID}
+			if n.v3 {
+				cfg.SerialNo, cfg.PlatformKeyID, cfg.Endpoint = creds.SerialNo, creds.PlatformPublicKeyID, srv.URL()
+				if cfg.PrivateKey, err = uploader.LoadPrivateKey(creds.PrivateKeyFile); err != nil {
+					return nil, stop, err
+				}
+				if cfg.PlatformKey, err = uploader.LoadPublicKey(creds.PlatformPublicKeyFile); err != nil {
+					return nil, stop, err
+				}
 			}
-			if cfg.PlatformKey, err = uploader.LoadPublicKey(creds.PlatformPublicKeyFile); err != nil {
-				return nil, stop, err
+			if n.v2 {
+				cfg.APIv2Key, cfg.V2SignType, cfg.V2Endpoint = creds.APIv2Key, m.V2SignType, srv.URL()
+				certFile, keyFile = creds.CertificateFile, creds.PrivateKeyFile
 			}
 			caFile = creds.CAFile
 		} else {
 			var err error
-			cfg = uploader.Config{MchID: m.MchID, SerialNo: m.SerialNo, Endpoint: m.Endpoint, FallbackEndpoint: m.FallbackEndpoint}
-			if cfg.Endpoint == "" {
-				cfg.Endpoint = "https://api.mch.weixin.qq.com"
-			}
-			if cfg.PrivateKey, err = uploader.LoadPrivateKey(configPath(m.PrivateKeyFile)); err != nil {
-				return nil, stop, fmt.Errorf("merchant %q: private_key_file: %w", name, err)
-			}
-			if m.PlatformCertificateFile != "" {
-				if cfg.PlatformKey, err = uploader.LoadPublicKey(configPath(m.PlatformCertificateFile)); err != nil {
-					return nil, stop, fmt.Errorf("merchant %q: platform_certificate_file: %w", name, err)
-				}
-				if cfg.PlatformKeyID, err = uploader.CertificateSerial(configPath(m.PlatformCertificateFile)); err != nil {
-					return nil, stop, fmt.Errorf("merchant %q: platform_certificate_file: %w", name, err)
-				}
-			} else {
-				cfg.PlatformKeyID = m.PlatformPublicKeyID
-				if cfg.PlatformKey, err = uploader.LoadPublicKey(configPath(m.PlatformPublicKeyFile)); err != nil {
-					return nil, stop, fmt.Errorf("merchant %q: platform_public_key_file: %w", name, err)
-				}
-			}
+			cfg = uploader.Config{MchID: m.MchID}
 			if m.CACertificateFile != "" {
 				caFile = configPath(m.CACertificateFile)
+			}
+			if n.v3 {
+				cfg.SerialNo, cfg.Endpoint, cfg.FallbackEndpoint = m.SerialNo, m.Endpoint, m.FallbackEndpoint
+				if cfg.Endpoint == "" {
+					cfg.Endpoint = defaultEndpoint
+				}
+				if cfg.PrivateKey, err = uploader.LoadPrivateKey(configPath(m.PrivateKeyFile)); err != nil {
+					return nil, stop, fmt.Errorf("merchant %q: private_key_file: %w", name, err)
+				}
+				if m.PlatformCertificateFile != "" {
+					if cfg.PlatformKey, err = uploader.LoadPublicKey(configPath(m.PlatformCertificateFile)); err != nil {
+						return nil, stop, fmt.Errorf("merchant %q: platform_certificate_file: %w", name, err)
+					}
+					if cfg.PlatformKeyID, err = uploader.CertificateSerial(configPath(m.PlatformCertificateFile)); err != nil {
+						return nil, stop, fmt.Errorf("merchant %q: platform_certificate_file: %w", name, err)
+					}
+				} else {
+					cfg.PlatformKeyID = m.PlatformPublicKeyID
+					if cfg.PlatformKey, err = uploader.LoadPublicKey(configPath(m.PlatformPublicKeyFile)); err != nil {
+						return nil, stop, fmt.Errorf("merchant %q: platform_public_key_file: %w", name, err)
+					}
+				}
+			}
+			if n.v2 {
+				cfg.APIv2Key, cfg.V2SignType, cfg.V2Endpoint = m.APIV2Key, m.V2SignType, m.V2Endpoint
+				if cfg.V2Endpoint == "" {
+					cfg.V2Endpoint = defaultV2Endpoint
+				}
+				certFile, keyFile = configPath(m.ClientCertificateFile), configPath(m.PrivateKeyFile)
 			}
 		}
 		hc, err := uploader.NewHTTPClient(caFile)
@@ -132,7 +236,15 @@ func (w *workspace) uploaders(p *plan.Plan) (map[string]apply.Uploader, func(), 
 			return nil, stop, fmt.Errorf("merchant %q: %w", name, err)
 		}
 		cfg.HTTPClient = hc
+		if n.v2 {
+			if cfg.V2HTTPClient, err = uploader.NewHTTPClientCert(caFile, certFile, keyFile); err != nil {
+				return nil, stop, fmt.Errorf("merchant %q: client_certificate_file: %w", name, err)
+			}
+		}
 		cfg.UserAgent = ua
+		if m.MaxRequestsPerSecond > 0 {
+			cfg.Throttle = newThrottle(m.MaxRequestsPerSecond)
+		}
 		c, err := uploader.NewClient(cfg)
 		if err != nil {
 			return nil, stop, fmt.Errorf("merchant %q: %w", name, err)
@@ -140,6 +252,35 @@ func (w *workspace) uploaders(p *plan.Plan) (map[string]apply.Uploader, func(), 
 		out[name] = c
 	}
 	return out, stop, nil
+}
+
+// newThrottle spaces requests at most rps per second apart, for every
+// upload of one merchant together.
+func newThrottle(rps float64) func(ctx context.Context) error {
+	interval := time.Duration(float64(time.Second) / rps)
+	var mu sync.Mutex
+	var next time.Time
+	return func(ctx context.Context) error {
+		mu.Lock()
+		now := time.Now()
+		if next.Before(now) {
+			next = now
+		}
+		wait := next.Sub(now)
+		next = next.Add(interval)
+		mu.Unlock()
+		if wait <= 0 {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return nil
+		}
+	}
 }
 
 func configPath(p string) string {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -15,6 +16,15 @@ func init() {
 	scriptCmds["rawgrep"] = cmdRawgrep
 	scriptCmds["v2keyvar"] = cmdV2KeyVar
 	scriptCmds["sha256of"] = cmdSHA256Of
+	scriptCmds["copyexample"] = cmdCopyExample
+}
+
+// copyexample NAME: copies examples/NAME into $WORK/NAME.
+func cmdCopyExample(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: copyexample NAME")
+	}
+	ts.Check(copyDir(filepath.Join("examples", args[0]), ts.MkAbs(args[0])))
 }
 
 // rawgrep [!] TEXT FILE: FILE's raw bytes contain (or, negated, do not

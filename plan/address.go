@@ -88,7 +88,7 @@ func (s *addressSet) has(addr, res string) bool {
 // parseAddresses parses addrs and checks that each names something in
 // known (instance address → resource address) or resources (declared
 // resource addresses), naming the flag in errors.
-func parseAddresses(flag string, addrs []string, known map[string]string, declared map[string]bool) (*addressSet, error) {
+func parseAddresses(flag, where string, addrs []string, known map[string]string, declared map[string]bool) (*addressSet, error) {
 	if len(addrs) == 0 {
 		return nil, nil
 	}
@@ -117,7 +117,7 @@ func parseAddresses(flag string, addrs []string, known map[string]string, declar
 		case !a.HasKey && resources[a.String()]:
 			set.resources[a.String()] = true
 		default:
-			errs = append(errs, fmt.Errorf("-%s=%s: %w in the configuration or the state%s", flag, s, ErrUnknownAddress, suggestAddress(a, known)))
+			errs = append(errs, fmt.Errorf("-%s=%s: %w in %s%s", flag, s, ErrUnknownAddress, where, suggestAddress(a, known)))
 		}
 	}
 	if len(errs) > 0 {
@@ -133,8 +133,10 @@ func suggestAddress(a Address, known map[string]string) string {
 	seen := map[string]bool{}
 	for inst, res := range known {
 		switch {
-		case res == a.Resource() && a.HasKey:
-			same = append(same, inst)
+		case a.HasKey:
+			if res == a.Resource() {
+				same = append(same, inst)
+			}
 		case strings.HasPrefix(res, a.Type+".") && !seen[res]:
 			seen[res] = true
 			same = append(same, res)

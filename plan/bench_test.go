@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/state"
@@ -57,6 +58,29 @@ resource "wechatpay_image" "img" {
 				}
 				if p.HasChanges() {
 					b.Fatalf("changes in a no-op plan: %+v", p.Summary)
+				}
+			}
+		})
+		cachePath := filepath.Join(dir, "statcache")
+		warm := LoadStatCache(cachePath)
+		warm.Hash(paths)
+		warm.Save(cachePath)
+		later := time.Now().Add(time.Minute)
+		os.Chtimes(cachePath, later, later) // as if saved after the files settled
+		b.Run(fmt.Sprintf("statcache/files=%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				cfg, diags := schema.Load(dir)
+				if diags.HasErrors() {
+					b.Fatal(diags)
+				}
+				ev, diags := cfg.Evaluate(nil)
+				if diags.HasErrors() {
+					b.Fatal(diags)
+				}
+				sc := LoadStatCache(cachePath)
+				p, diags := Make(Input{Eval: ev, State: snap, Hash: sc.Hash, Merchants: map[string]MerchantIdentity{"m": {MchID: "1900000001", Service: "s"}}})
+				if diags.HasErrors() || p.HasChanges() || sc.Hits != n {
+					b.Fatalf("plan: %v changes=%v hits=%d", diags, p.HasChanges(), sc.Hits)
 				}
 			}
 		})

@@ -391,11 +391,11 @@ func addressSets(in Input) (targets, replace *addressSet, diags hcl.Diagnostics)
 		})
 	}
 	var err error
-	if targets, err = parseAddresses("target", in.Targets, known, declared); err != nil {
+	if targets, err = parseAddresses("target", "the configuration or the state", in.Targets, known, declared); err != nil {
 		fail("target", err)
 	}
 	// Only what is configured can be uploaded again.
-	if replace, err = parseAddresses("replace", in.Replace, configured, declared); err != nil {
+	if replace, err = parseAddresses("replace", "the configuration", in.Replace, configured, declared); err != nil {
 		fail("replace", err)
 	}
 	return targets, replace, diags

@@ -93,3 +93,30 @@ func (ev *Evaluation) BackendSettings() (BackendSettings, hcl.Diagnostics) {
 	diags = append(diags, gohcl.DecodeBody(b.Body, ctx, &out)...)
 	return out, diags
 }
+
+// BackendSecretVariables returns the names of the variables conn_str
+// refers to. conn_str is a secret, so their values must be treated as
+// sensitive wherever variables are recorded (a saved plan, for one), even
+// when their declarations do not say so.
+func (cfg *Config) BackendSecretVariables() []string {
+	if cfg.Backend == nil || cfg.Backend.Body == nil {
+		return nil
+	}
+	attrs, _ := cfg.Backend.Body.JustAttributes()
+	a, ok := attrs["conn_str"]
+	if !ok {
+		return nil
+	}
+	var names []string
+	seen := map[string]bool{}
+	for _, tr := range a.Expr.Variables() {
+		if tr.RootName() != "var" || len(tr) < 2 {
+			continue
+		}
+		if at, ok := tr[1].(hcl.TraverseAttr); ok && !seen[at.Name] {
+			seen[at.Name] = true
+			names = append(names, at.Name)
+		}
+	}
+	return names
+}

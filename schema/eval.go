@@ -510,7 +510,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 		if fe.IsNull() {
 			return fail("The for_each value is null; it must be a map or a set of strings.")
 		}
-		if !fe.IsWhollyKnown() {
+		if !fe.IsKnown() {
 			return fail("The for_each value depends on values that are not known until apply.")
 		}
 		ty := fe.Type()
@@ -523,14 +523,20 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 				}
 				fe = conv
 			}
-			for it := fe.ElementIterator(); it.Next(); {
-				_, v := it.Element()
+			// One pass over the elements: a cty set sorts them on every walk.
+			for _, v := range fe.AsValueSlice() {
+				if !v.IsKnown() {
+					return fail("The for_each value depends on values that are not known until apply.")
+				}
 				if v.IsNull() {
 					return fail("The for_each set contains a null value.")
 				}
 				items = append(items, each{key: v.AsString(), val: v})
 			}
 		case ty.IsMapType() || ty.IsObjectType():
+			if !fe.IsWhollyKnown() {
+				return fail("The for_each value depends on values that are not known until apply.")
+			}
 			for it := fe.ElementIterator(); it.Next(); {
 				k, v := it.Element()
 				items = append(items, each{key: k.AsString(), val: v})

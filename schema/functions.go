@@ -47,7 +47,7 @@ func Functions(baseDir string) map[string]function.Function {
 		"jsondecode":      stdlib.JSONDecodeFunc,
 		"jsonencode":      stdlib.JSONEncodeFunc,
 		"keys":            stdlib.KeysFunc,
-		"length":          stdlib.LengthFunc,
+		"length":          lengthFunc,
 		"log":             stdlib.LogFunc,
 		"lookup":          stdlib.LookupFunc,
 		"lower":           stdlib.LowerFunc,
@@ -215,3 +215,31 @@ func Functions(baseDir string) map[string]function.Function {
 	})
 	return fs
 }
+
+// lengthFunc is Terraform's length: the number of elements of a collection
+// or structural value (an object's attributes), or of characters (grapheme clusters) of a string.
+var lengthFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{
+		Name:             "value",
+		Type:             cty.DynamicPseudoType,
+		AllowDynamicType: true,
+		AllowUnknown:     true,
+		AllowMarked:      true,
+	}},
+	Type: function.StaticReturnType(cty.Number),
+	RefineResult: func(b *cty.RefinementBuilder) *cty.RefinementBuilder {
+		return b.NotNull()
+	},
+	Impl: func(args []cty.Value, retType cty.Type) (cty.Value, error) {
+		v, marks := args[0].Unmark()
+		switch {
+		case v.Type() == cty.String:
+			n, err := stdlib.Strlen(v)
+			return n.WithMarks(marks), err
+		case v.Type().IsObjectType():
+			return cty.NumberIntVal(int64(len(v.Type().AttributeTypes()))).WithMarks(marks), nil
+		}
+		n, err := stdlib.Length(v)
+		return n.WithMarks(marks), err
+	},
+})
