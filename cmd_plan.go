@@ -22,6 +22,7 @@ type planOptions struct {
 	targets          stringList
 	lockTimeout      time.Duration
 	detailedExitcode bool
+	refreshHashes    bool
 }
 
 func (o *planOptions) register(fs *flag.FlagSet) {
@@ -29,14 +30,24 @@ func (o *planOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.replace, "replace", "force an upload of this resource address even if unchanged (repeatable)")
 	fs.Var(&o.targets, "target", "plan only this resource or instance address, e.g. wechatpay_image.banner[\"a.png\"] (repeatable)")
 	fs.DurationVar(&o.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
+	fs.BoolVar(&o.refreshHashes, "refresh-hashes", false, "hash every source file again, ignoring the stat cache")
 }
 
 // makePlan computes the plan of a loaded workspace.
 func makePlan(u *ui, o *planOptions, w *workspace, snap *state.Snapshot, lookup func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, error)) (*plan.Plan, error) {
-	p, diags := plan.Make(plan.Input{Eval: w.ev, State: snap, Cache: lookup, Merchants: w.idents, Targets: o.targets, Replace: o.replace})
+	// The stat cache skips reading files whose metadata is unchanged; it
+	// lives beside the state, local to this machine.
+	sc := plan.LoadStatCache(statCachePath)
+	if o.refreshHashes {
+		sc = plan.NewStatCache()
+	}
+	p, diags := plan.Make(plan.Input{Eval: w.ev, State: snap, Cache: lookup, Merchants: w.idents, Targets: o.targets, Replace: o.replace, Hash: sc.Hash})
 	u.diagnostics(w.cfg.Files(), diags)
 	if diags.HasErrors() {
 		return nil, errReported
+	}
+	if err := sc.Save(statCachePath); err != nil {
+		u.warnf("%v", err)
 	}
 	p.Version = version
 	digest, err := plan.DigestConfig(w.cfg)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -105,6 +106,17 @@ func createTestDatabase(admin string) (string, func(), error) {
 
 func init() {
 	scriptCmds["uploadsbetween"] = cmdUploadsBetween
+	scriptCmds["pause"] = cmdPause
+}
+
+// pause DURATION: wait, e.g. for a background command to get going.
+func cmdPause(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: pause DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	time.Sleep(d)
 }
 
 // uploadsbetween LO HI: the sandbox issued between LO and HI identifiers,

@@ -11,6 +11,10 @@ import (
 	"github.com/wxmedia/wxmedia/uploader/sandbox"
 )
 
+// statCachePath is the machine-local stat cache, beside the state and never
+// part of it.
+const statCachePath = dataDir + "/statcache"
+
 // workspace is a loaded and evaluated configuration.
 type workspace struct {
 	cfg     *schema.Config

@@ -51,10 +51,15 @@ type StatCache struct {
 
 const statCacheMagic = "wxmedia-statcache-1\n"
 
+// NewStatCache returns an empty cache: every file is hashed and learnt.
+func NewStatCache() *StatCache {
+	return &StatCache{entries: map[string]statEntry{}, fresh: map[string]statEntry{}}
+}
+
 // LoadStatCache reads the cache at path. A missing, unreadable or corrupt
 // file gives an empty cache: the cache only ever saves work.
 func LoadStatCache(path string) *StatCache {
-	c := &StatCache{entries: map[string]statEntry{}, fresh: map[string]statEntry{}}
+	c := NewStatCache()
 	f, err := os.Open(path)
 	if err != nil {
 		return c
