@@ -58,7 +58,7 @@ func evaluatedBackend(ev *schema.Evaluation) (stateBackend, error) {
 		return stateBackend{}, fmt.Errorf("invalid backend settings: %s", diagSummary(diags))
 	}
 	if s.Type == schema.BackendPostgres && s.ConnStr == "" {
-		return stateBackend{}, errors.New("the postgres backend needs conn_str\nwxmedia: hint: conn_str = env(\"WXMEDIA_PG\") keeps it out of the configuration")
+		return stateBackend{}, withHints(errors.New("the postgres backend needs conn_str"), `conn_str = env("WXMEDIA_PG") keeps it out of the configuration`)
 	}
 	return stateBackend{s}, nil
 }

@@ -21,7 +21,7 @@ import (
 const fmtCheckExit = 3
 
 func cmdFmt(u *ui, _ globalOptions, args []string) error {
-	f := newFlags(u, "fmt", "fmt [options] [FILE|DIR…]", "Rewrite *"+schema.ConfigSuffix+" and *"+schema.VarsSuffix+" files in canonical HCL format and list the files changed.\nWithout arguments, the current directory.\n\nExit status: 0 when every file is formatted (or was rewritten); 1 on a syntax error or\nanother error; with -check, 3 when some file is not formatted, as terraform fmt -check.")
+	f := newFlags(u, "fmt")
 	check := f.Bool("check", false, "write nothing; list the files that are not formatted and exit 3 if there are any")
 	diff := f.Bool("diff", false, "show the changes as a unified diff")
 	recursive := f.Bool("recursive", false, "also process the subdirectories")

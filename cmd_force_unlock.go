@@ -10,7 +10,7 @@ import (
 )
 
 func cmdForceUnlock(u *ui, _ globalOptions, args []string) error {
-	f := newFlags(u, "force-unlock", "force-unlock", "Release the state lock left by a wxmedia process that is gone (killed, crashed, or on a machine\nthat went away), and remove the holder details it left. A lock whose holder still runs is\nnever taken away: stop that process instead.")
+	f := newFlags(u, "force-unlock")
 	pos, err := parseFlags(f, args)
 	if err != nil {
 		return err
@@ -34,7 +34,7 @@ func cmdForceUnlock(u *ui, _ globalOptions, args []string) error {
 	}
 	var le *state.LockedError
 	if errors.As(err, &le) {
-		return fmt.Errorf("%w\nwxmedia: hint: the holder still runs; wait for it, or stop it, then try again", err)
+		return withHints(err, "the holder still runs; wait for it, or stop it, then try again")
 	}
 	if err != nil {
 		return err

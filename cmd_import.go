@@ -11,7 +11,7 @@ import (
 )
 
 func cmdImport(u *ui, _ globalOptions, args []string) error {
-	fs := newFlags(u, "import", "import [options] ADDR ID", "Adopt an identifier (media_id, file_id or image_url) uploaded before wxmedia managed it: record\nit for the resource instance ADDR of the configuration, with the SHA-256 of the instance's\nsource file as it is now, and in the content cache. The next plan is a no-op for it.\nNothing is uploaded and the identifier is not checked with the service: import only the\nidentifier of exactly these bytes.")
+	fs := newFlags(u, "import")
 	var vars varFlags
 	vars.register(fs)
 	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
@@ -74,7 +74,7 @@ func cmdImport(u *ui, _ globalOptions, args []string) error {
 			return err
 		}
 		if prev, ok := snap.Resources[r.Address]; ok {
-			return fmt.Errorf("%s is already managed, with %s %q\nwxmedia: hint: wxmedia state rm %s first to import another identifier", r.Address, idField(spec), prev.ID, r.Address)
+			return withHints(fmt.Errorf("%s is already managed, with %s %q", r.Address, idField(spec), prev.ID), fmt.Sprintf("wxmedia state rm %s first to import another identifier", r.Address))
 		}
 		if err := st.CommitUpload(r, e); err != nil {
 			return err
@@ -83,7 +83,7 @@ func cmdImport(u *ui, _ globalOptions, args []string) error {
 		return st.Close()
 	}
 	if !found {
-		return fmt.Errorf("cannot import to %s: the configuration has no such resource instance%s\nwxmedia: hint: add the resource block first; import binds an identifier to a declared instance", a, suggestFrom(a.String(), known))
+		return withHints(fmt.Errorf("cannot import to %s: the configuration has no such resource instance%s", a, suggestFrom(a.String(), known)), "add the resource block first; import binds an identifier to a declared instance")
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 )
 
 func cmdOutput(u *ui, _ globalOptions, args []string) error {
-	fs := newFlags(u, "output", "output [options] [NAME]", "Show the output values recorded by the last apply.")
+	fs := newFlags(u, "output")
 	asJSON := fs.Bool("json", false, "print as JSON: {name: {value, type, sensitive}}, or the value of NAME")
 	raw := fs.Bool("raw", false, "print the value of NAME, a string, number or bool, without quotes or newline")
 	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
@@ -47,7 +47,7 @@ func cmdOutput(u *ui, _ globalOptions, args []string) error {
 		name := pos[0]
 		o, ok := snap.Outputs[name]
 		if !ok {
-			return fmt.Errorf("output %q not found\nwxmedia: hint: the outputs are recorded by apply; run wxmedia output to list them", name)
+			return withHints(fmt.Errorf("output %q not found", name), "the outputs are recorded by apply; run wxmedia output to list them")
 		}
 		switch {
 		case *asJSON:
@@ -58,7 +58,7 @@ func cmdOutput(u *ui, _ globalOptions, args []string) error {
 				return err
 			}
 			if !v.Type().IsPrimitiveType() || v.IsNull() {
-				return fmt.Errorf("output %q is a %s; -raw prints only strings, numbers and bools\nwxmedia: hint: use -json", name, v.Type().FriendlyName())
+				return withHints(fmt.Errorf("output %q is a %s; -raw prints only strings, numbers and bools", name, v.Type().FriendlyName()), "use -json")
 			}
 			sv, _ := ctyConvertString(v)
 			u.printf("%s", sv)

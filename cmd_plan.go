@@ -41,7 +41,7 @@ func makePlan(u *ui, o *planOptions, w *workspace, snap *state.Snapshot, lookup 
 	if o.refreshHashes {
 		sc = plan.NewStatCache()
 	}
-	p, diags := plan.Make(plan.Input{Eval: w.ev, State: snap, Cache: lookup, Merchants: w.idents, Targets: o.targets, Replace: o.replace, Hash: sc.Hash})
+	p, diags := plan.Make(plan.Input{Eval: w.ev, State: snap, Cache: lookup, Merchants: w.idents, Targets: o.targets, Replace: o.replace, Hash: hashWithProgress(u, sc)})
 	u.diagnostics(w.cfg.Files(), diags)
 	if diags.HasErrors() {
 		return nil, errReported
@@ -59,6 +59,18 @@ func makePlan(u *ui, o *planOptions, w *workspace, snap *state.Snapshot, lookup 
 		return nil, err
 	}
 	return p, nil
+}
+
+// hashWithProgress hashes through the stat cache, showing progress for
+// long runs.
+func hashWithProgress(u *ui, sc *plan.StatCache) func([]string) []plan.FileResult {
+	return func(paths []string) []plan.FileResult {
+		prog := u.startProgress("hashing", len(paths), 0)
+		defer prog.finish()
+		sc.OnFile = prog.hashed
+		defer func() { sc.OnFile = nil }()
+		return sc.Hash(paths)
+	}
 }
 
 // writePlanFile saves p to path: written to a temporary file beside it,
@@ -124,7 +136,7 @@ func (v view) render(u *ui, p *plan.Plan) error {
 }
 
 func cmdPlan(u *ui, _ globalOptions, args []string) error {
-	fs := newFlags(u, "plan", "plan [options]", "Hash the source files, compare them with the state, and show what apply would upload, reuse and forget.\nNothing is uploaded and the state is not written.")
+	fs := newFlags(u, "plan")
 	var o planOptions
 	o.register(fs)
 	fs.BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error")
@@ -172,7 +184,7 @@ func cmdPlan(u *ui, _ globalOptions, args []string) error {
 }
 
 func cmdApply(u *ui, _ globalOptions, args []string) error {
-	fs := newFlags(u, "apply", "apply [options] [PLANFILE]", "Plan, ask for confirmation, then upload what changed and record every identifier in the state as soon as its reply verifies.\nWith PLANFILE (from plan -out), apply exactly that plan, without asking: it is refused if the\nstate, the configuration or a planned file changed since planning.")
+	fs := newFlags(u, "apply")
 	var o planOptions
 	o.register(fs)
 	autoApprove := fs.Bool("auto-approve", false, "skip the confirmation")
@@ -233,7 +245,7 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 	// A saved plan was reviewed when it was made: no confirmation.
 	if !*autoApprove && !saved {
 		if !*input || !isTerminal(u.stdin) {
-			return errors.New("apply needs confirmation, but input is disabled or not a terminal\nwxmedia: hint: review the plan and run apply -auto-approve")
+			return withHints(errors.New("apply needs confirmation, but input is disabled or not a terminal"), "review the plan and run apply -auto-approve")
 		}
 		u.printf("\nDo you want to perform these actions? Only 'yes' will be accepted.\n  Enter a value: ")
 		line, _ := bufio.NewReader(u.stdin).ReadString('\n')
@@ -253,19 +265,25 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 		return err
 	}
 	styles := u.styles()
+	prog := u.startProgress("uploading", p.Summary.Upload+p.Summary.Reupload, p.Summary.UploadBytes)
 	res, err := apply.Apply(ctx, p, apply.Options{
 		Store: st, Uploaders: ups, Parallelism: *parallelism,
-		OnEvent: func(e apply.Event) { reportEvent(u, styles, e) },
-		Stop:    stopCh,
+		OnEvent: func(e apply.Event) {
+			reportEvent(u, styles, e)
+			if a := e.Change.Action; (a == plan.Upload || a == plan.Reupload) && !errors.Is(e.Err, apply.ErrInterrupted) {
+				prog.uploaded(e.Change.After.Size, e.Err != nil)
+			}
+		},
+		Stop: stopCh,
 	})
+	prog.finish()
 	if err != nil {
 		return err
 	}
 	if err := publishOutputs(u, w, st); err != nil {
 		return err
 	}
-	u.printf("\n%s %d uploaded (%s), %d reused, %d forgotten, %d failed.\n",
-		styles.Bold.Sprint("Apply complete!"), res.Uploaded, plan.FormatBytes(res.UploadedBytes), res.Reused, res.Forgotten, len(res.Failures))
+	u.applySummary(res.Uploaded, res.UploadedBytes, res.Reused, res.Forgotten, len(res.Failures))
 	if len(res.Failures) > 0 {
 		failed := len(res.Failures) - res.NotStarted
 		if failed > 0 {
@@ -273,13 +291,11 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 			var errs []error
 			for _, f := range res.Failures {
 				if !errors.Is(f.Err, apply.ErrInterrupted) {
-					fmt.Fprintf(u.stderr, "  %s: %v\n", f.Addr, f.Err)
+					u.detailf("%s: %v", f.Addr, f.Err)
 					errs = append(errs, f.Err)
 				}
 			}
-			for _, h := range hintsForAll(errs) {
-				fmt.Fprintf(u.stderr, "wxmedia: hint: %s\n", h)
-			}
+			u.hints(hintsForAll(errs))
 		}
 		if res.Interrupted() {
 			u.errorf([]string{"run apply again to carry on: every identifier recorded so far is kept"}, "apply was interrupted: %d uploads not started", res.NotStarted)
@@ -295,16 +311,18 @@ func reportEvent(u *ui, st plan.Styles, e apply.Event) {
 		return
 	}
 	if e.Err != nil {
-		fmt.Fprintf(u.stdout, "%s: %s %v\n", c.Addr, st.Forget.Sprint("failed:"), e.Err)
+		u.printf("%s: %s %v\n", c.Addr, st.Forget.Sprint("failed:"), e.Err)
 		return
 	}
 	switch c.Action {
-	case plan.Upload, plan.Reupload:
-		fmt.Fprintf(u.stdout, "%s: %s\n", c.Addr, st.Upload.Sprint("uploaded"))
+	case plan.Upload:
+		u.printf("%s: %s\n", c.Addr, st.Upload.Sprint("uploaded"))
+	case plan.Reupload:
+		u.printf("%s: %s\n", c.Addr, st.Reupload.Sprint("re-uploaded"))
 	case plan.Reuse:
-		fmt.Fprintf(u.stdout, "%s: %s\n", c.Addr, st.Reuse.Sprint("reused"))
+		u.printf("%s: %s\n", c.Addr, st.Reuse.Sprint("reused"))
 	case plan.Forget:
-		fmt.Fprintf(u.stdout, "%s: %s\n", c.Addr, st.Forget.Sprint("forgotten"))
+		u.printf("%s: %s\n", c.Addr, st.Forget.Sprint("forgotten"))
 	}
 }
 
@@ -361,7 +379,7 @@ func savedPlanFlags(fs *flag.FlagSet) error {
 		}
 	})
 	if len(refused) > 0 {
-		return fmt.Errorf("%s cannot be used with a saved plan: the plan already fixes what is applied\nwxmedia: hint: give planning flags to plan -out=FILE instead", strings.Join(refused, ", "))
+		return withHints(fmt.Errorf("%s cannot be used with a saved plan: the plan already fixes what is applied", strings.Join(refused, ", ")), "give planning flags to plan -out=FILE instead")
 	}
 	return nil
 }

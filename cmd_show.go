@@ -12,7 +12,7 @@ import (
 )
 
 func cmdShow(u *ui, _ globalOptions, args []string) error {
-	fs := newFlags(u, "show", "show [options] [PLANFILE]", "Show a saved plan (from plan -out=FILE), or the current state when no file is given.")
+	fs := newFlags(u, "show")
 	var v view
 	v.register(fs)
 	pos, err := parseFlags(fs, args)

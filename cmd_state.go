@@ -15,33 +15,13 @@ import (
 	"github.com/wxmedia/wxmedia/uploader"
 )
 
-const stateUsage = `Usage: wxmedia [global options] state SUBCOMMAND [options] [args]
-
-  list [ADDR…]            list the resource instances in the state
-  show ADDR               show one resource instance
-  rm ADDR…                forget resource instances; the content cache is kept,
-                          so a later plan binds the same content again (reuse)
-  mv SRC DST              record a resource or instance under another address
-  pull                    print the whole state as JSON: resources, outputs and
-                          the content cache, with lineage and serial
-  push [-force] FILE      replace the state with a pulled copy (- reads stdin);
-                          refused when its lineage differs or its serial is
-                          behind, unless -force
-  cache list [SHA256…]    list the content cache [-mchid=ID] [-api=API] [-service=S]
-  cache rm SHA256…        invalidate cache entries by content
-  cache rm -mchid=ID [-api=API]   … by merchant (and API)
-  cache rm -all           … every entry
-
-Commands that change the state take its lock (-lock-timeout=DUR, default 0)
-and increment its serial.
-`
-
 func cmdState(u *ui, _ globalOptions, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
-		fmt.Fprint(u.stderr, stateUsage)
-		if len(args) == 0 {
-			return exitError{1}
-		}
+	if len(args) == 0 {
+		printHelp(u.stderr, "state", nil)
+		return exitError{1}
+	}
+	if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+		printHelp(u.stdout, "state", nil)
 		return nil
 	}
 	sub, rest := args[0], args[1:]
@@ -57,8 +37,8 @@ func cmdState(u *ui, _ globalOptions, args []string) error {
 	case "push":
 		return statePush(u, rest)
 	case "cache":
-		if len(rest) == 0 {
-			return errors.New("state cache needs a subcommand: list or rm")
+		if len(rest) == 0 || rest[0] == "-h" || rest[0] == "-help" || rest[0] == "--help" {
+			return withHints(errors.New("state cache needs a subcommand: list or rm"), "wxmedia help state cache list, wxmedia help state cache rm")
 		}
 		switch rest[0] {
 		case "list", "ls":
@@ -66,9 +46,9 @@ func cmdState(u *ui, _ globalOptions, args []string) error {
 		case "rm":
 			return stateCacheRm(u, rest[1:])
 		}
-		return fmt.Errorf("unknown state cache subcommand %q\nwxmedia: hint: state cache list, state cache rm", rest[0])
+		return withHints(fmt.Errorf("unknown state cache subcommand %q", rest[0]), "the subcommands are state cache list and state cache rm")
 	}
-	return fmt.Errorf("unknown state subcommand %q%s\nwxmedia: hint: wxmedia state -help lists the subcommands", sub, suggestFrom(sub, []string{"list", "show", "rm", "mv", "pull", "push", "cache"}))
+	return withHints(fmt.Errorf("unknown state subcommand %q%s", sub, suggestFrom(sub, []string{"list", "show", "rm", "mv", "pull", "push", "cache"})), "wxmedia state -help lists the subcommands")
 }
 
 func suggestFrom(name string, options []string) string {
@@ -96,7 +76,7 @@ func openStateForWrite(lockTimeout time.Duration, command string) (state.Backend
 }
 
 func stateRead(u *ui, sub string, rest []string) error {
-	fs := newFlags(u, "state "+sub, "state "+sub+" [ADDR…]", "Inspect the state.")
+	fs := newFlags(u, "state "+sub)
 	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
 	pos, err := parseFlags(fs, rest)
 	if err != nil {
@@ -120,7 +100,7 @@ func stateRead(u *ui, sub string, rest []string) error {
 	}
 	r, ok := snap.Resources[pos[0]]
 	if !ok {
-		return fmt.Errorf("no resource instance %s in the state\nwxmedia: hint: wxmedia state list shows the addresses", pos[0])
+		return withHints(fmt.Errorf("no resource instance %s in the state", pos[0]), "wxmedia state list shows the addresses")
 	}
 	spec, _ := uploader.SpecFor(r.Type)
 	u.printf("# %s:\nresource %q %q {\n", r.Address, r.Type, r.Name)
@@ -149,7 +129,7 @@ func sortedAddrs(rs map[string]state.Resource) []string {
 }
 
 func stateRm(u *ui, rest []string) error {
-	fs := newFlags(u, "state rm", "state rm [options] ADDR…", "Forget resource instances: wxmedia stops managing them. The remote media stay, and so does the\ncontent cache, so a later plan binds the same content again without uploading it.\nA resource address (type.name) removes all its instances.")
+	fs := newFlags(u, "state rm")
 	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
 	pos, err := parseFlags(fs, rest)
 	if err != nil {
@@ -182,7 +162,7 @@ func stateRm(u *ui, rest []string) error {
 			}
 		}
 		if !found {
-			return fmt.Errorf("no resource instance matches %s in the state; nothing was removed\nwxmedia: hint: wxmedia state list shows the addresses", p)
+			return withHints(fmt.Errorf("no resource instance matches %s in the state; nothing was removed", p), "wxmedia state list shows the addresses")
 		}
 	}
 	if err := st.RemoveResources(doomed...); err != nil {
@@ -196,7 +176,7 @@ func stateRm(u *ui, rest []string) error {
 }
 
 func stateMv(u *ui, rest []string) error {
-	fs := newFlags(u, "state mv", "state mv [options] SRC DST", "Record a resource instance (or every instance of a resource) under another address of the same type,\nso that a renamed block keeps its identifiers. Nothing is uploaded.")
+	fs := newFlags(u, "state mv")
 	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
 	pos, err := parseFlags(fs, rest)
 	if err != nil {
@@ -241,14 +221,14 @@ func stateMv(u *ui, rest []string) error {
 		}
 	}
 	if len(moves) == 0 {
-		return fmt.Errorf("no resource instance %s in the state\nwxmedia: hint: wxmedia state list shows the addresses", src)
+		return withHints(fmt.Errorf("no resource instance %s in the state", src), "wxmedia state list shows the addresses")
 	}
 	for _, m := range moves {
 		r := snap.Resources[m.from]
 		r.Address, r.Type, r.Name, r.Key = m.to.String(), m.to.Type, m.to.Name, m.to.Key
 		if err := st.MoveResource(m.from, r); err != nil {
 			if errors.Is(err, state.ErrExists) {
-				return fmt.Errorf("%w\nwxmedia: hint: wxmedia state rm %s first to replace it", err, m.to)
+				return withHints(err, fmt.Sprintf("wxmedia state rm %s first to replace it", m.to))
 			}
 			return err
 		}
@@ -259,7 +239,7 @@ func stateMv(u *ui, rest []string) error {
 }
 
 func statePull(u *ui, rest []string) error {
-	fs := newFlags(u, "state pull", "state pull", "Print the whole state as JSON on stdout: resources, outputs (sensitive values included) and the\ncontent cache, with the state's lineage and serial. It never holds credentials nor the\nmachine-local stat cache. state push reads it back.")
+	fs := newFlags(u, "state pull")
 	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
 	pos, err := parseFlags(fs, rest)
 	if err != nil {
@@ -290,7 +270,7 @@ func statePull(u *ui, rest []string) error {
 }
 
 func statePush(u *ui, rest []string) error {
-	fs := newFlags(u, "state push", "state push [options] FILE", "Replace the state's resources and outputs with those of FILE, a state pull document (- for stdin),\nand add its cache entries. Refused when its lineage differs from the state's or its serial is\nbehind, unless -force. The serial afterwards is above both.")
+	fs := newFlags(u, "state push")
 	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
 	force := fs.Bool("force", false, "push even when the lineage differs or the serial is behind")
 	pos, err := parseFlags(fs, rest)
@@ -323,7 +303,7 @@ func statePush(u *ui, rest []string) error {
 	defer st.Close()
 	if err := st.Push(&doc, *force); err != nil {
 		if errors.Is(err, state.ErrLineage) || errors.Is(err, state.ErrSerialBehind) {
-			return fmt.Errorf("%w\nwxmedia: hint: state pull the current state to compare; -force overwrites it", err)
+			return withHints(err, "state pull the current state to compare; -force overwrites it")
 		}
 		return err
 	}
@@ -377,7 +357,7 @@ func hasPrefixAny(s string, prefixes []string) bool {
 }
 
 func stateCacheList(u *ui, rest []string) error {
-	fs := newFlags(u, "state cache list", "state cache list [options] [SHA256…]", "List the content cache: which identifier each uploaded content has, per service, merchant and API.\nSHA-256 arguments may be prefixes.")
+	fs := newFlags(u, "state cache list")
 	mchid, api, service := cacheFilterFlags(fs)
 	asJSON := fs.Bool("json", false, "print the entries as a JSON array")
 	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
@@ -418,7 +398,7 @@ func stateCacheList(u *ui, rest []string) error {
 }
 
 func stateCacheRm(u *ui, rest []string) error {
-	fs := newFlags(u, "state cache rm", "state cache rm [options] SHA256… | -mchid=ID [-api=API] | -all", "Invalidate content cache entries: a later plan uploads that content again instead of reusing\nits identifier. Resources in the state keep their identifiers.")
+	fs := newFlags(u, "state cache rm")
 	mchid, api, service := cacheFilterFlags(fs)
 	all := fs.Bool("all", false, "remove every entry")
 	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")

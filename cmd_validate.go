@@ -6,7 +6,7 @@ import (
 )
 
 func cmdValidate(u *ui, _ globalOptions, args []string) error {
-	fs := newFlags(u, "validate", "validate [options]", "Check the configuration, its references and that every source file is acceptable to its API. Offline: no network, no state.")
+	fs := newFlags(u, "validate")
 	var vars varFlags
 	vars.register(fs)
 	if _, err := parseFlags(fs, args); err != nil {

@@ -6,16 +6,35 @@ import (
 )
 
 func cmdVersion(u *ui, _ globalOptions, args []string) error {
-	fs := newFlags(u, "version", "version", "Print the version and build information.")
+	fs := newFlags(u, "version")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	u.printf("wxmedia v%s\non %s_%s, built with %s\n", version, runtime.GOOS, runtime.GOARCH, runtime.Version())
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				u.printf("revision %s\n", s.Value)
-			}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return nil
+	}
+	if bi.Main.Path != "" {
+		u.printf("module %s %s\n", bi.Main.Path, bi.Main.Version)
+	}
+	settings := map[string]string{}
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	if rev := settings["vcs.revision"]; rev != "" {
+		u.printf("revision %s", rev)
+		if t := settings["vcs.time"]; t != "" {
+			u.printf(", committed %s", t)
+		}
+		if settings["vcs.modified"] == "true" {
+			u.printf(", with local changes")
+		}
+		u.printf("\n")
+	}
+	for _, k := range []string{"CGO_ENABLED", "-trimpath", "-tags"} {
+		if v := settings[k]; v != "" {
+			u.printf("%s=%s\n", k, v)
 		}
 	}
 	return nil

@@ -7,14 +7,53 @@ import (
 	"regexp"
 	"sort"
 
+	"github.com/wxmedia/wxmedia/apply"
+	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
 	"github.com/wxmedia/wxmedia/uploader"
 )
 
 var skewRE = regexp.MustCompile(`is (-?[0-9hms.]+) from the local clock`)
 
-// hintsFor gives hints a user can act on for runtime errors.
+// hintedError is an error with hints a user can act on; exitCode prints
+// the message, then each hint on its own "wxmedia: hint:" line.
+type hintedError struct {
+	err   error
+	hints []string
+}
+
+// withHints attaches hints to err; nil stays nil.
+func withHints(err error, hints ...string) error {
+	if err == nil {
+		return nil
+	}
+	return &hintedError{err: err, hints: hints}
+}
+
+func (e *hintedError) Error() string { return e.err.Error() }
+func (e *hintedError) Unwrap() error { return e.err }
+
+// hintsFor gives hints a user can act on: those attached with withHints
+// in err's chain or, when there are none, those known for runtime errors.
 func hintsFor(err error) []string {
+	var out []string
+	for e := err; e != nil; {
+		var he *hintedError
+		if !errors.As(e, &he) {
+			break
+		}
+		out = append(out, he.hints...)
+		e = he.err
+	}
+	if len(out) > 0 {
+		// Hints given where the error arose know its context best.
+		return out
+	}
+	return runtimeHints(err)
+}
+
+// runtimeHints gives the hints known for errors of the state and the APIs.
+func runtimeHints(err error) []string {
 	var ae *uploader.APIError
 	switch {
 	case errors.Is(err, state.ErrLocked):
@@ -26,9 +65,15 @@ func hintsFor(err error) []string {
 			return []string{fmt.Sprintf("the reply's timestamp is %s away from the local clock: set the clock right (NTP) and apply again", m[1])}
 		}
 		return []string{"check platform_public_key_id and platform_public_key_file (or platform_certificate_file) against the merchant platform, and the local clock"}
+	case errors.Is(err, uploader.ErrDailyQuota):
+		return []string{"the API's daily upload quota is reached: apply again tomorrow; what was uploaded is kept"}
+	case errors.Is(err, apply.ErrFileChanged), errors.Is(err, plan.ErrFileChanged):
+		return []string{"a source file changed while wxmedia worked: run plan again and review it"}
+	case errors.Is(err, uploader.ErrBadReply):
+		return []string{"the server accepted the request but its reply names no identifier: apply again; if it persists, the endpoint may not be the WeChat Pay API"}
 	case errors.As(err, &ae):
 		switch {
-		case ae.Code == "SIGN_ERROR" || ae.Code == "SIGNERROR":
+		case ae.StatusCode == 401 || ae.Code == "SIGN_ERROR" || ae.Code == "SIGNERROR":
 			return []string{"check that serial_no is the serial of the certificate that belongs to private_key_file"}
 		case ae.StatusCode == 403 || ae.Code == "NO_AUTH":
 			return []string{"the merchant lacks the permission for this API: apply for it on the merchant platform"}
@@ -36,6 +81,8 @@ func hintsFor(err error) []string {
 			return []string{"the API's daily upload quota is reached: apply again tomorrow; what was uploaded is kept"}
 		case ae.StatusCode == 429:
 			return []string{"the server is rate limiting: lower -parallelism or set max_requests_per_second on the merchant"}
+		case ae.StatusCode == 400:
+			return []string{"the API refused the file or its fields: check it against the API's limits (suffix, size, filename) with wxmedia validate, and the message above"}
 		case ae.StatusCode >= 500:
 			return []string{"the server failed after every retry: apply again later; what was uploaded is kept"}
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -92,28 +93,32 @@ func (v *varFlags) values(cfg *schema.Config) (map[string]schema.VarValue, hcl.D
 	return out, diags
 }
 
-// newFlags makes a flag set that reports to the user's stderr.
-func newFlags(u *ui, name, usageLine, desc string) *flag.FlagSet {
+// newFlags makes the flag set of a command; its long help (description,
+// examples, exit statuses) is in help.go under the same name. Flag errors
+// are reported by parseFlags, help goes to stdout.
+func newFlags(u *ui, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(u.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(u.stderr, "Usage: wxmedia [global options] %s\n\n%s\n\nOptions:\n", usageLine, desc)
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() { printHelp(u.stdout, name, fs) }
 	fs.Bool("no-color", false, "no colour in the output")
 	return fs
 }
 
 // parseFlags parses flags wherever they stand among the arguments and
-// returns the positional arguments.
+// returns the positional arguments. -h and -help print the command's help;
+// a flag error names the nearest flag.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	help := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = help }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				help()
 				return nil, exitError{0}
 			}
-			return nil, exitError{1}
+			return nil, flagError(fs, err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -122,6 +127,30 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// flagError rewrites an error of the flag package in wxmedia's words.
+func flagError(fs *flag.FlagSet, err error) error {
+	hint := fmt.Sprintf("wxmedia %s -h lists the flags", fs.Name())
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		name = strings.TrimLeft(name, "-")
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		suggestion := ""
+		if best := nearest(name, names); best != "" {
+			suggestion = fmt.Sprintf(" (did you mean -%s?)", best)
+		}
+		return withHints(fmt.Errorf("unknown flag -%s%s", name, suggestion), hint)
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		arg := "VALUE"
+		if f := fs.Lookup(strings.TrimLeft(name, "-")); f != nil && flagArg(f) != "" {
+			arg = flagArg(f)
+		}
+		return withHints(fmt.Errorf("flag %s needs a value: %s=%s", name, name, arg), hint)
+	}
+	return withHints(fmt.Errorf("%s: %s", fs.Name(), msg), hint)
 }
 
 type stringList []string

@@ -72,7 +72,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			continue
 		default:
 			u := newUI(stdin, stdout, stderr, g.NoColor)
-			u.errorf([]string{"global options are -chdir=DIR and -no-color; command flags go after the command"}, "unknown global option %s", a)
+			var names []string
+			for _, c := range commands() {
+				names = append(names, c.name)
+			}
+			sugg := ""
+			if best := nearest(strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-"), append(names, "chdir", "no-color")); best != "" {
+				if best == "chdir" || best == "no-color" {
+					best = "-" + best
+				}
+				sugg = fmt.Sprintf(" (did you mean %s?)", best)
+			}
+			u.errorf([]string{"global options are -chdir=DIR and -no-color; command flags go after the command"}, "unknown global option %s%s", a, sugg)
 			return 1
 		}
 		args = args[1:]
@@ -89,11 +100,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	name, rest := args[0], args[1:]
 	if name == "help" {
-		if len(rest) == 0 {
+		if len(rest) == 0 || rest[0] == "help" {
 			usage(u.stdout)
 			return 0
 		}
-		name, rest = rest[0], []string{"-h"}
+		// help CMD [SUB…] is CMD [SUB…] -h.
+		name, rest = rest[0], append(rest[1:len(rest):len(rest)], "-h")
 	}
 	if g.Chdir != "" {
 		if err := os.Chdir(g.Chdir); err != nil {
@@ -127,16 +139,38 @@ func exitCode(u *ui, err error) int {
 }
 
 func suggest(name string) string {
-	best, bestD := "", 3
+	var names []string
 	for _, c := range commands() {
-		if d := editDistance(name, c.name); d < bestD {
-			best, bestD = c.name, d
+		names = append(names, c.name)
+	}
+	if best := nearest(name, names); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return ""
+}
+
+// nearest returns the option closest to name: within an edit distance of
+// 2, or the only option that name is a prefix of; "" when none is close.
+func nearest(name string, options []string) string {
+	best, bestD := "", 3
+	for _, o := range options {
+		if d := editDistance(name, o); d < bestD {
+			best, bestD = o, d
 		}
 	}
-	if best == "" {
-		return ""
+	if best != "" || len(name) < 2 {
+		return best
 	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	var prefixed []string
+	for _, o := range options {
+		if strings.HasPrefix(o, name) {
+			prefixed = append(prefixed, o)
+		}
+	}
+	if len(prefixed) == 1 {
+		return prefixed[0]
+	}
+	return ""
 }
 
 func editDistance(a, b string) int {
@@ -157,13 +191,4 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: wxmedia [-chdir=DIR] [-no-color] COMMAND [flags] [args]\n\n")
-	fmt.Fprintf(w, "wxmedia keeps a merchant's WeChat Pay media in sync with the *.wxm.hcl files\nof a directory: it uploads new or changed files and records their identifiers.\n\nCommands:\n")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintf(w, "\nGlobal options:\n  -chdir=DIR  work in DIR instead of the current directory\n  -no-color   no colour in the output\n\nExit status: 0 success, 1 error, 2 changes present (plan -detailed-exitcode).\n")
 }

@@ -3,12 +3,19 @@ package main
 // This file is the one place where wxmedia talks to the person at the
 // terminal: messages are lowercase, prefixed "wxmedia:", without a trailing
 // period, and hints stand on their own lines.
+//
+// Colour is decided per stream: stdout (plans, per-change lines, the apply
+// summary) and stderr (errors, warnings, diagnostics, progress) each get it
+// only when they are a terminal, and neither with -no-color, a non-empty
+// NO_COLOR or TERM=dumb.
 
 import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 
+	"github.com/fatih/color"
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/term"
 
@@ -20,15 +27,23 @@ type ui struct {
 	stdout, stderr io.Writer
 	// outColor and errColor say whether each stream gets colour.
 	outColor, errColor bool
+	// errTerminal says whether stderr is a terminal (a progress bar rather
+	// than periodic lines).
+	errTerminal bool
+	// progress is the progress display in use, if any: every message
+	// clears it first so that lines never mix with the bar.
+	progress atomic.Pointer[progress]
 }
 
 func newUI(stdin io.Reader, stdout, stderr io.Writer, noColor bool) *ui {
-	_, envNoColor := os.LookupEnv("NO_COLOR")
-	allow := !noColor && !envNoColor && os.Getenv("TERM") != "dumb"
+	// https://no-color.org: NO_COLOR set to a non-empty value.
+	allow := !noColor && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	errTerm := isTerminal(stderr)
 	return &ui{
 		stdin: stdin, stdout: stdout, stderr: stderr,
-		outColor: allow && isTerminal(stdout),
-		errColor: allow && isTerminal(stderr),
+		outColor:    allow && isTerminal(stdout),
+		errColor:    allow && errTerm,
+		errTerminal: errTerm,
 	}
 }
 
@@ -40,26 +55,80 @@ func isTerminal(w any) bool {
 // styles are the plan colours for stdout.
 func (u *ui) styles() plan.Styles { return plan.NewStyles(u.outColor) }
 
+// errStyles are the same colours for stderr.
+func (u *ui) errStyles() plan.Styles { return plan.NewStyles(u.errColor) }
+
+// paint colours s with attrs when on is true.
+func paint(on bool, s string, attrs ...color.Attribute) string {
+	c := color.New(attrs...)
+	if on {
+		c.EnableColor()
+	} else {
+		c.DisableColor()
+	}
+	return c.Sprint(s)
+}
+
+// hideProgress clears a visible progress bar and keeps it hidden until the
+// returned function is called; the next progress tick draws it again.
+func (u *ui) hideProgress() func() {
+	p := u.progress.Load()
+	if p == nil {
+		return func() {}
+	}
+	p.mu.Lock()
+	p.clearLocked()
+	return p.mu.Unlock
+}
+
 // errorf prints an error message, then each hint on its own line.
 func (u *ui) errorf(hints []string, format string, args ...any) {
+	defer u.hideProgress()()
 	msg := fmt.Sprintf(format, args...)
-	if u.errColor {
-		fmt.Fprintf(u.stderr, "\x1b[31mwxmedia:\x1b[0m %s\n", msg)
-	} else {
-		fmt.Fprintf(u.stderr, "wxmedia: %s\n", msg)
-	}
+	fmt.Fprintf(u.stderr, "%s %s\n", paint(u.errColor, "wxmedia:", color.FgRed, color.Bold), msg)
+	u.writeHints(hints)
+}
+
+// hints prints hints on their own lines.
+func (u *ui) hints(hints []string) {
+	defer u.hideProgress()()
+	u.writeHints(hints)
+}
+
+func (u *ui) writeHints(hints []string) {
 	for _, h := range hints {
-		fmt.Fprintf(u.stderr, "wxmedia: hint: %s\n", h)
+		fmt.Fprintf(u.stderr, "wxmedia: %s %s\n", paint(u.errColor, "hint:", color.Bold), h)
 	}
+}
+
+// detailf prints an indented detail line under an error, such as one
+// failed change of an apply.
+func (u *ui) detailf(format string, args ...any) {
+	defer u.hideProgress()()
+	fmt.Fprintf(u.stderr, "  "+format+"\n", args...)
 }
 
 // warnf prints a warning.
 func (u *ui) warnf(format string, args ...any) {
-	fmt.Fprintf(u.stderr, "wxmedia: warning: "+format+"\n", args...)
+	defer u.hideProgress()()
+	fmt.Fprintf(u.stderr, "wxmedia: %s %s\n", paint(u.errColor, "warning:", color.FgYellow, color.Bold), fmt.Sprintf(format, args...))
+}
+
+// infof prints a message about the work, such as a server being ready.
+func (u *ui) infof(format string, args ...any) {
+	defer u.hideProgress()()
+	fmt.Fprintf(u.stderr, "wxmedia: "+format+"\n", args...)
+}
+
+// statusLine writes one plain progress line; the caller holds the
+// progress lock.
+func (u *ui) statusLine(verb, detail string) {
+	fmt.Fprintf(u.stderr, "wxmedia: %s: %s\n", verb, detail)
 }
 
 // printf writes to stdout.
 func (u *ui) printf(format string, args ...any) {
+	defer u.hideProgress()()
 	fmt.Fprintf(u.stdout, format, args...)
 }
 
@@ -68,9 +137,36 @@ func (u *ui) diagnostics(files map[string]*hcl.File, diags hcl.Diagnostics) {
 	if len(diags) == 0 {
 		return
 	}
-	w := hcl.NewDiagnosticTextWriter(u.stderr, files, 100, u.errColor)
+	defer u.hideProgress()()
+	width := 100
+	if f, ok := u.stderr.(*os.File); ok && u.errTerminal {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 40 {
+			width = w
+		}
+	}
+	w := hcl.NewDiagnosticTextWriter(u.stderr, files, uint(width), u.errColor)
 	for _, d := range diags {
 		// Terraform's form: "Error: summary" and the location with snippet.
 		_ = w.WriteDiagnostic(d)
 	}
+}
+
+// applySummary prints the last line of an apply, coloured as the plan is.
+func (u *ui) applySummary(uploaded int, uploadedBytes int64, reused, forgotten, failed int) {
+	st := u.styles()
+	head := st.Bold.Sprint("Apply complete!")
+	if u.outColor {
+		if failed > 0 {
+			head = paint(true, "Apply complete!", color.FgYellow, color.Bold)
+		} else {
+			head = paint(true, "Apply complete!", color.FgGreen, color.Bold)
+		}
+	}
+	failedS := fmt.Sprint(failed)
+	if failed > 0 {
+		failedS = st.Forget.Sprint(failed)
+	}
+	u.printf("\n%s %s uploaded (%s), %s reused, %s forgotten, %s failed.\n",
+		head, st.Upload.Sprint(uploaded), plan.FormatBytes(uploadedBytes),
+		st.Reuse.Sprint(reused), st.Forget.Sprint(forgotten), failedS)
 }

@@ -23,6 +23,7 @@ type FileResult struct {
 	Size   int64
 	Head   []byte // the first bytes, for magic-byte checks
 	Err    error  // the file could not be read as a regular file
+	cached bool   // the stat cache vouched for it: nothing was read
 }
 
 // Check applies the API's rules to the file: readable regular file, then

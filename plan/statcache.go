@@ -47,6 +47,9 @@ type StatCache struct {
 	fresh     map[string]statEntry
 	// Hits and Misses count lookups since load, for reports and tests.
 	Hits, Misses int
+	// OnFile, if set before Hash, is called from the hashing goroutines
+	// after each file with its size and whether it was read (not cached).
+	OnFile func(size int64, read bool)
 }
 
 const statCacheMagic = "wxmedia-statcache-1\n"
@@ -176,7 +179,7 @@ func (c *StatCache) lookup(path string, st FileStat) (FileResult, bool) {
 	}
 	c.Hits++
 	c.fresh[path] = e
-	return FileResult{SHA256: hex.EncodeToString(e.sum[:]), Size: e.stat.Size, Head: e.head}, true
+	return FileResult{SHA256: hex.EncodeToString(e.sum[:]), Size: e.stat.Size, Head: e.head, cached: true}, true
 }
 
 func (c *StatCache) learn(path string, st FileStat, r FileResult) {
@@ -206,6 +209,9 @@ func (c *StatCache) Hash(paths []string) []FileResult {
 			buf := make([]byte, 256<<10)
 			for i := range next {
 				out[i] = c.hashOne(paths[i], buf)
+				if c != nil && c.OnFile != nil {
+					c.OnFile(out[i].Size, !out[i].cached)
+				}
 			}
 		}()
 	}

@@ -490,6 +490,11 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 			return nil, diags
 		}
 		items = []each{{}}
+	} else if keys, ok := s.fastFileset(r.ForEach, ctx); ok {
+		items = make([]each, len(keys))
+		for i, k := range keys {
+			items[i] = each{key: k, val: cty.StringVal(k)}
+		}
 	} else {
 		fe, d := r.ForEach.Value(ctx)
 		diags = append(diags, d...)
@@ -549,25 +554,39 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 		sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
 	}
 
+	var srcT, fnT *template
+	if r.ForEach != nil {
+		srcT, fnT = compileTemplate(r.Source), compileTemplate(r.Filename)
+	}
 	out := make([]*Instance, 0, len(items))
 	for _, it := range items {
 		ictx := ctx
 		in := &Instance{Resource: r, Merchant: r.Merchant, SourceRange: r.Source.Range()}
 		if r.ForEach != nil {
-			ictx = ctx.NewChild()
-			ictx.Variables = map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{
-				"key":   cty.StringVal(it.key),
-				"value": it.val,
-			})}
+			ictx = nil // built on first use
 			in.Key, in.HasKey = it.key, true
 			in.Addr = r.Addr() + "[" + strconv.Quote(it.key) + "]"
 		} else {
 			in.Addr = r.Addr()
 		}
-		src, d := evalString(r.Source, ictx, "source", in.Addr)
-		diags = append(diags, d...)
-		if d.HasErrors() {
-			continue
+		instCtx := func() *hcl.EvalContext {
+			if ictx == nil {
+				ictx = ctx.NewChild()
+				ictx.Variables = map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{
+					"key":   cty.StringVal(it.key),
+					"value": it.val,
+				})}
+			}
+			return ictx
+		}
+		src, ok := srcT.fill(it.key, it.val)
+		if !ok {
+			var d hcl.Diagnostics
+			src, d = evalString(r.Source, instCtx(), "source", in.Addr)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
 		}
 		in.Source = src
 		in.Path = src
@@ -576,10 +595,14 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 		}
 		in.Filename = filepath.Base(src)
 		if r.Filename != nil {
-			fn, d := evalString(r.Filename, ictx, "filename", in.Addr)
-			diags = append(diags, d...)
-			if d.HasErrors() {
-				continue
+			fn, ok := fnT.fill(it.key, it.val)
+			if !ok {
+				var d hcl.Diagnostics
+				fn, d = evalString(r.Filename, instCtx(), "filename", in.Addr)
+				diags = append(diags, d...)
+				if d.HasErrors() {
+					continue
+				}
 			}
 			in.Filename = fn
 		}

@@ -150,20 +150,9 @@ func Functions(baseDir string) map[string]function.Function {
 		Params: []function.Parameter{str("path"), str("pattern")},
 		Type:   function.StaticReturnType(cty.Set(cty.String)),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			root := resolve(args[0].AsString())
-			pattern := args[1].AsString()
-			if !doublestar.ValidatePattern(pattern) {
-				return cty.NilVal, function.NewArgErrorf(1, "invalid glob pattern %q", pattern)
-			}
-			if st, err := os.Stat(root); err != nil || !st.IsDir() {
-				if err == nil {
-					err = fmt.Errorf("%s is not a directory", args[0].AsString())
-				}
-				return cty.NilVal, function.NewArgError(0, err)
-			}
-			matches, err := doublestar.Glob(os.DirFS(root), pattern, doublestar.WithFilesOnly())
+			matches, err := filesetMatches(baseDir, args[0].AsString(), args[1].AsString())
 			if err != nil {
-				return cty.NilVal, function.NewArgError(1, err)
+				return cty.NilVal, err
 			}
 			if len(matches) == 0 {
 				return cty.SetValEmpty(cty.String), nil
@@ -214,6 +203,31 @@ func Functions(baseDir string) map[string]function.Function {
 		},
 	})
 	return fs
+}
+
+// filesetMatches lists the regular files under dir (relative to baseDir
+// unless absolute) whose slash-separated paths relative to dir match
+// pattern, in the order the walk finds them. Errors are function argument
+// errors, as fileset reports them.
+func filesetMatches(baseDir, dir, pattern string) ([]string, error) {
+	root := dir
+	if !filepath.IsAbs(root) {
+		root = filepath.Join(baseDir, root)
+	}
+	if !doublestar.ValidatePattern(pattern) {
+		return nil, function.NewArgErrorf(1, "invalid glob pattern %q", pattern)
+	}
+	if st, err := os.Stat(root); err != nil || !st.IsDir() {
+		if err == nil {
+			err = fmt.Errorf("%s is not a directory", dir)
+		}
+		return nil, function.NewArgError(0, err)
+	}
+	matches, err := doublestar.Glob(os.DirFS(root), pattern, doublestar.WithFilesOnly())
+	if err != nil {
+		return nil, function.NewArgError(1, err)
+	}
+	return matches, nil
 }
 
 // lengthFunc is Terraform's length: the number of elements of a collection

@@ -9,9 +9,15 @@
 // it, retries what may be retried (5xx, 429, timeouts, connection errors) with
 // exponential backoff and full jitter, fails over to a fallback endpoint when
 // the primary cannot be reached, and trusts a reply only after its signature,
-// serial and timestamp verify.
+// serial and timestamp verify. The same Client speaks the v2 image upload:
+// a form signed with the API v2 key (MD5 or HMAC-SHA256, V2Sign) sent over
+// TLS with the merchant's client certificate, whose XML reply is trusted
+// only when its own sign verifies. When an API answers that the day's upload
+// quota is reached, the Client stops that API for the rest of its life
+// (ErrDailyQuota) while the others go on.
 //
 // The package knows nothing of configuration files, state or plans: callers
 // give it keys, endpoints and exact bytes, and get back an identifier or a
-// classified error (*APIError, *RuleError, *NetworkError, ErrVerify, …).
+// classified error (*APIError, *V2Error, *RuleError, *NetworkError, ErrVerify,
+// ErrDailyQuota, …).
 package uploader

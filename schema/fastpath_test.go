@@ -1,0 +1,159 @@
+package schema
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// TestFastPathsGiveWhatTheGeneralEvaluatorGives evaluates every combination
+// of for_each, source and filename below with the specialised paths on and
+// off, and requires the same instances and the same diagnostics.
+func TestFastPathsGiveWhatTheGeneralEvaluatorGives(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{
+		"img/a.png", "img/b c.png", "img/\"q\".png", "img/ü.png", "img/u\u0308x.png", "img/Z.png",
+		"img/sub/x.png", "img/sub/deep/y.jpg", "img/a.png.bak", "img/5", "other/o.png",
+	} {
+		p := filepath.Join(dir, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(dir, "empty"), 0o755)
+
+	forEach := []string{
+		`fileset("img", "*.png")`,
+		`fileset("img", "**/*")`,
+		`fileset("img", "**/*.{png,jpg}")`,
+		`fileset("img", "{a,a,Z}.png")`,
+		`fileset("./img/", "sub/**")`,
+		`fileset(local.dir, "*.png")`,
+		`fileset(var.dir, "*.png")`,
+		`fileset(var.secret, "*.png")`,
+		`fileset("nope", "*.png")`,
+		`fileset("img/a.png", "*")`,
+		`fileset("img", "[")`,
+		`fileset("img", "*.gif")`,
+		`fileset("empty", "**")`,
+		`fileset("img", 5)`,
+		`fileset("img", null)`,
+		`fileset(abspath("img"), "*.png")`,
+		`fileset(["img"]...)`,
+		`fileset("img")`,
+		`toset(["a.png", "b c.png", "a.png"])`,
+		`toset([])`,
+		`{ a = "img/a.png", b = "img/sub/x.png" }`,
+		`{ for f in fileset("img", "*.png") : f => "img/${f}" }`,
+		`{ k = { p = "img/a.png" } }`,
+		`["a.png"]`,
+	}
+	source := []string{
+		`"img/${each.value}"`,
+		`"img/${each.key}"`,
+		`each.value`,
+		`each.key`,
+		`"${each.value}"`,
+		`"${each.key}"`,
+		`"img/${each.value}${""}"`,
+		`"img/${lower(each.value)}"`,
+		`"img/%{if true}${each.value}%{endif}"`,
+		`""`,
+		`"${""}"`,
+		`"img/${each.value.p}"`,
+		`"img/${local.dir}/${each.key}"`,
+		`"img/${var.secret}"`,
+		`"other/o.png"`,
+	}
+	filename := []string{
+		``,
+		`"${each.key}.png"`,
+		`"fixed.png"`,
+		`each.key`,
+		`"x-${each.value}"`,
+		`""`,
+		`"u\u0308-${each.key}"`,
+	}
+	n := 0
+	for _, fe := range forEach {
+		for _, src := range source {
+			for _, fn := range filename {
+				body := fmt.Sprintf("for_each = %s\n  source = %s\n", fe, src)
+				if fn != "" {
+					body += fmt.Sprintf("  filename = %s\n", fn)
+				}
+				cfg := `
+merchant "m" {
+  mchid   = "1900000001"
+  sandbox = true
+}
+variable "dir" {
+  default = "img"
+}
+variable "secret" {
+  default   = "img"
+  sensitive = true
+}
+locals {
+  dir = "img"
+}
+resource "wechatpay_image" "r" {
+  ` + body + `}
+`
+				if err := os.WriteFile(filepath.Join(dir, "main.wxm.hcl"), []byte(cfg), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				fast := evaluateFor(t, dir, true)
+				general := evaluateFor(t, dir, false)
+				if !reflect.DeepEqual(fast, general) {
+					t.Fatalf("for_each = %s, source = %s, filename = %s:\nfast:    %s\ngeneral: %s", fe, src, fn, fast, general)
+				}
+				if strings.Contains(general, "Addr:") {
+					n++
+				}
+			}
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d configurations gave instances", n)
+	}
+}
+
+// evaluateFor loads and evaluates the configuration in dir and describes
+// the instances and diagnostics.
+func evaluateFor(t *testing.T, dir string, fast bool) string {
+	t.Helper()
+	defer func(old bool) { fastPaths = old }(fastPaths)
+	fastPaths = fast
+	cfg, diags := Load(dir)
+	if diags.HasErrors() {
+		return "load: " + describeDiags(diags)
+	}
+	ev, diags := cfg.Evaluate(nil)
+	var b strings.Builder
+	for _, in := range ev.Instances {
+		fmt.Fprintf(&b, "{Addr:%s Key:%q HasKey:%v Merchant:%s Source:%q Path:%q Filename:%q Range:%s}\n",
+			in.Addr, in.Key, in.HasKey, in.Merchant, in.Source, in.Path, in.Filename, in.SourceRange)
+	}
+	return b.String() + describeDiags(diags)
+}
+
+func describeDiags(diags hcl.Diagnostics) string {
+	var b strings.Builder
+	for _, d := range diags {
+		fmt.Fprintf(&b, "[%d %s: %s", d.Severity, d.Summary, d.Detail)
+		if d.Subject != nil {
+			fmt.Fprintf(&b, " @%s", d.Subject)
+		}
+		b.WriteString("]\n")
+	}
+	return b.String()
+}
