@@ -139,7 +139,12 @@ func (p *progress) line() string {
 		parts = append(parts, plan.FormatBytes(bytes)+" read")
 	}
 	if elapsed > 0 {
-		parts = append(parts, fmt.Sprintf("%.0f files/s", float64(done)/elapsed))
+		rate := float64(done) / elapsed
+		if rate < 10 {
+			parts = append(parts, fmt.Sprintf("%.1f files/s", rate))
+		} else {
+			parts = append(parts, fmt.Sprintf("%.0f files/s", rate))
+		}
 	}
 	if left := p.left(elapsed); left > 0 {
 		parts = append(parts, fmt.Sprintf("%s left", left))

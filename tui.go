@@ -10,10 +10,13 @@ package main
 // NO_COLOR or TERM=dumb.
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/fatih/color"
 	"github.com/hashicorp/hcl/v2"
@@ -132,7 +135,11 @@ func (u *ui) printf(format string, args ...any) {
 	fmt.Fprintf(u.stdout, format, args...)
 }
 
-// diagnostics renders HCL diagnostics with file:line:column and snippets.
+// diagnostics renders HCL diagnostics as Terraform does, with HCL's
+// diagnostic writer: "Error: summary", the file and line, the source
+// snippet with the range highlighted (on a terminal) and the detail. Under
+// the snippet, carets mark the range and name it as file:line:column, the
+// form editors and terminals open.
 func (u *ui) diagnostics(files map[string]*hcl.File, diags hcl.Diagnostics) {
 	if len(diags) == 0 {
 		return
@@ -144,11 +151,67 @@ func (u *ui) diagnostics(files map[string]*hcl.File, diags hcl.Diagnostics) {
 			width = w
 		}
 	}
-	w := hcl.NewDiagnosticTextWriter(u.stderr, files, uint(width), u.errColor)
+	var buf bytes.Buffer
+	w := hcl.NewDiagnosticTextWriter(&buf, files, uint(width), u.errColor)
 	for _, d := range diags {
-		// Terraform's form: "Error: summary" and the location with snippet.
-		_ = w.WriteDiagnostic(d)
+		buf.Reset()
+		if err := w.WriteDiagnostic(d); err != nil {
+			continue
+		}
+		u.stderr.Write(markRange(buf.Bytes(), files, d, u.errColor))
 	}
+}
+
+// markRange adds the caret line under the first snippet line of a
+// rendered diagnostic.
+func markRange(text []byte, files map[string]*hcl.File, d *hcl.Diagnostic, colour bool) []byte {
+	if d.Subject == nil {
+		return text
+	}
+	f := files[d.Subject.Filename]
+	if f == nil || f.Bytes == nil {
+		return text
+	}
+	r := *d.Subject
+	src := f.Bytes
+	if r.Start.Byte < 0 || r.Start.Byte > len(src) {
+		return text
+	}
+	lineStart := bytes.LastIndexByte(src[:r.Start.Byte], '\n') + 1
+	lineEnd := len(src)
+	if i := bytes.IndexByte(src[r.Start.Byte:], '\n'); i >= 0 {
+		lineEnd = r.Start.Byte + i
+	}
+	var pad strings.Builder
+	for _, c := range string(src[lineStart:r.Start.Byte]) {
+		if c == '\t' {
+			pad.WriteByte('\t')
+		} else {
+			pad.WriteByte(' ')
+		}
+	}
+	n := utf8.RuneCount(src[r.Start.Byte:min(max(r.End.Byte, r.Start.Byte), lineEnd)])
+	carets := strings.Repeat("^", max(n, 1))
+	if colour {
+		attr := color.FgRed
+		if d.Severity == hcl.DiagWarning {
+			attr = color.FgYellow
+		}
+		carets = paint(true, carets, attr, color.Bold)
+	}
+	mark := fmt.Sprintf("      %s%s %s:%d:%d\n", pad.String(), carets, r.Filename, r.Start.Line, r.Start.Column)
+	prefix := []byte(fmt.Sprintf("%4d: ", r.Start.Line))
+	lines := bytes.SplitAfter(text, []byte("\n"))
+	var out bytes.Buffer
+	done := false
+	for _, l := range lines {
+		out.Write(l)
+		if !done && bytes.HasPrefix(l, prefix) {
+			out.WriteString(mark)
+			done = true
+		}
+	}
+	return out.Bytes()
 }
 
 // applySummary prints the last line of an apply, coloured as the plan is.

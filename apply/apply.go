@@ -190,7 +190,17 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 		return res, fatal
 	}
 
-	// Reuses and metadata updates, once the uploads they may wait for are in.
+	// Reuses and metadata updates, once the uploads they may wait for are
+	// in. They are recorded concurrently, so that the state backend can
+	// commit many in one transaction, and reported in plan order, each once
+	// its record is durable.
+	type write struct {
+		c       *plan.ResourceChange
+		r       state.Resource
+		updated bool
+		done    chan error
+	}
+	var writes []*write
 	for _, c := range p.Changes {
 		switch c.Action {
 		case plan.Reuse:
@@ -198,28 +208,74 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 			if c.ReuseOf != "" {
 				e, ok := issued[c.ReuseOf]
 				if !ok {
-					fail(c, fmt.Errorf("not bound: the upload of the same bytes by %s failed", c.ReuseOf))
+					writes = append(writes, &write{c: c, done: nil})
 					continue
 				}
 				id, at = e.ID, e.UploadedAt
 			}
-			if err := o.Store.PutResource(record(c, id, at)); err != nil {
-				return res, fmt.Errorf("recording %s in state: %w", c.Addr, err)
-			}
-			res.Reused++
-			done(c)
+			writes = append(writes, &write{c: c, r: record(c, id, at), done: make(chan error, 1)})
 		case plan.NoOp:
 			if c.Before != nil && (c.Before.Source != c.After.Source || c.Before.Filename != c.After.Filename) {
-				if err := o.Store.PutResource(record(c, c.After.ID, c.After.UploadedAt)); err != nil {
-					return res, fmt.Errorf("recording %s in state: %w", c.Addr, err)
-				}
-				res.Updated++
+				writes = append(writes, &write{c: c, r: record(c, c.After.ID, c.After.UploadedAt), updated: true, done: make(chan error, 1)})
 			}
 		}
+	}
+	queue := make(chan *write, len(writes))
+	for _, w := range writes {
+		if w.done != nil {
+			queue <- w
+		}
+	}
+	close(queue)
+	var failed sync.Once
+	halt := make(chan struct{})
+	for range min(recordWorkers, len(writes)) {
+		wg.Go(func() {
+			for w := range queue {
+				select {
+				case <-halt:
+					w.done <- errNotRecorded
+					continue
+				default:
+				}
+				err := o.Store.PutResource(w.r)
+				if err != nil {
+					failed.Do(func() { close(halt) })
+				}
+				w.done <- err
+			}
+		})
+	}
+	defer wg.Wait()
+	for _, w := range writes {
+		c := w.c
+		if w.done == nil {
+			fail(c, fmt.Errorf("not bound: the upload of the same bytes by %s failed", c.ReuseOf))
+			continue
+		}
+		if err := <-w.done; err != nil {
+			if errors.Is(err, errNotRecorded) {
+				continue
+			}
+			return res, fmt.Errorf("recording %s in state: %w", c.Addr, err)
+		}
+		if w.updated {
+			res.Updated++
+			continue
+		}
+		res.Reused++
+		done(c)
 	}
 	sort.Slice(res.Failures, func(i, j int) bool { return res.Failures[i].Addr < res.Failures[j].Addr })
 	return res, nil
 }
+
+// recordWorkers bounds the concurrent state writes of reuses and metadata
+// updates.
+const recordWorkers = 64
+
+// errNotRecorded marks writes skipped after another write failed.
+var errNotRecorded = errors.New("not recorded: an earlier state write failed")
 
 func stopped(ch <-chan struct{}) bool {
 	select {

@@ -107,10 +107,15 @@ func (d ConfigDigest) Diff(other ConfigDigest) []string {
 // non-sensitive ones, only the names of the sensitive ones.
 func RecordVariables(ev *schema.Evaluation) ([]Variable, error) {
 	var out []Variable
+	// Variables that feed credentials are never recorded, sensitive or not.
+	secret := map[string]bool{}
+	for _, n := range ev.Config.SecretVariables() {
+		secret[n] = true
+	}
 	for name, decl := range ev.Config.Variables {
-		v := Variable{Name: name, Sensitive: decl.Sensitive}
+		v := Variable{Name: name, Sensitive: decl.Sensitive || secret[name]}
 		val, ok := ev.Vars[name]
-		if !decl.Sensitive && ok && !val.ContainsMarked() {
+		if !v.Sensitive && ok && !val.ContainsMarked() {
 			ty := val.Type()
 			b, err := ctyjson.Marshal(val, ty)
 			if err != nil {

@@ -83,9 +83,11 @@ func TestFastPathsGiveWhatTheGeneralEvaluatorGives(t *testing.T) {
 		`"u\u0308-${each.key}"`,
 	}
 	n := 0
-	for _, fe := range forEach {
-		for _, src := range source {
-			for _, fn := range filename {
+	for i, fe := range forEach {
+		for j, src := range source {
+			// The filenames rotate, so that each meets many sources and for_each values.
+			fn := filename[(i+j)%len(filename)]
+			{
 				body := fmt.Sprintf("for_each = %s\n  source = %s\n", fe, src)
 				if fn != "" {
 					body += fmt.Sprintf("  filename = %s\n", fn)
@@ -122,7 +124,7 @@ resource "wechatpay_image" "r" {
 			}
 		}
 	}
-	if n < 100 {
+	if n < 50 {
 		t.Fatalf("only %d configurations gave instances", n)
 	}
 }
@@ -156,4 +158,43 @@ func describeDiags(diags hcl.Diagnostics) string {
 		b.WriteString("]\n")
 	}
 	return b.String()
+}
+
+// TestFastPathsApply checks that the usual shapes do take the specialised
+// paths, so that the comparison above compares something.
+func TestFastPathsApply(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "img"), 0o755)
+	os.WriteFile(filepath.Join(dir, "img", "a.png"), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.wxm.hcl"), []byte(`
+merchant "m" {
+  mchid   = "1900000001"
+  sandbox = true
+}
+resource "wechatpay_image" "r" {
+  for_each = fileset("img", "**/*.png")
+  source   = "img/${each.value}"
+  filename = "${each.key}"
+}
+`), 0o644)
+	cfg, diags := Load(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	ev, diags := cfg.Evaluate(nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	r := cfg.Resources[0]
+	s := newScope(ev, nil)
+	ctx, diags := s.evalContext([]hcl.Expression{r.ForEach}, "test")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if keys, ok := s.fastFileset(r.ForEach, ctx); !ok || !reflect.DeepEqual(keys, []string{"a.png"}) {
+		t.Errorf("fileset fast path: %v %v", keys, ok)
+	}
+	if compileTemplate(r.Source) == nil || compileTemplate(r.Filename) == nil {
+		t.Error("templates not compiled")
+	}
 }

@@ -65,6 +65,12 @@ type Local struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// Group commit: concurrent CommitUpload and PutResource calls share
+	// write transactions (see groupUpdate).
+	groupMu    sync.Mutex
+	pending    []*groupReq
+	committing bool
 }
 
 var _ Backend = (*Local)(nil)
@@ -282,6 +288,88 @@ func (l *Local) update(what string, fn func(tx *bolt.Tx) error) error {
 	return nil
 }
 
+// groupReq is one write waiting for a group commit.
+type groupReq struct {
+	fn   func(tx *bolt.Tx) error
+	done chan error
+}
+
+// groupUpdate is update for small independent writes from many
+// goroutines: the writes queued while a transaction commits are committed
+// together in the next one, so one fsync serves many writes. Each write
+// still increments the serial, and groupUpdate returns only once its own
+// write is durable (or failed): grouping never reports a write before it is
+// on disk. A write that fails is retried on its own, so that one write's
+// error fails only that write.
+func (l *Local) groupUpdate(what string, fn func(tx *bolt.Tx) error) error {
+	if l.readOnly {
+		return fmt.Errorf("%s: %w", what, ErrReadOnly)
+	}
+	req := &groupReq{fn: fn, done: make(chan error, 1)}
+	l.groupMu.Lock()
+	l.pending = append(l.pending, req)
+	if !l.committing {
+		l.committing = true
+		go l.commitGroups()
+	}
+	l.groupMu.Unlock()
+	if err := <-req.done; err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// maxGroup bounds the writes of one group transaction.
+const maxGroup = 256
+
+// commitGroups commits the queued writes, group after group, until none
+// is left.
+func (l *Local) commitGroups() {
+	for {
+		l.groupMu.Lock()
+		group := l.pending
+		if len(group) > maxGroup {
+			group = group[:maxGroup:maxGroup]
+		}
+		l.pending = l.pending[len(group):]
+		if len(group) == 0 {
+			l.pending = nil
+			l.committing = false
+			l.groupMu.Unlock()
+			return
+		}
+		l.groupMu.Unlock()
+		err := l.db.Update(func(tx *bolt.Tx) error {
+			for _, r := range group {
+				if err := r.fn(tx); err != nil {
+					return err
+				}
+			}
+			return bumpSerial(tx, uint64(len(group)))
+		})
+		if err == nil || len(group) == 1 {
+			for _, r := range group {
+				r.done <- err
+			}
+			continue
+		}
+		for _, r := range group {
+			r.done <- l.db.Update(func(tx *bolt.Tx) error {
+				if err := r.fn(tx); err != nil {
+					return err
+				}
+				return bumpSerial(tx, 1)
+			})
+		}
+	}
+}
+
+func bumpSerial(tx *bolt.Tx, n uint64) error {
+	meta := tx.Bucket(bucketMeta)
+	serial := binary.BigEndian.Uint64(meta.Get(keySerial))
+	return meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, serial+n))
+}
+
 // Snapshot reads the whole state in one read transaction. A missing state,
 // opened read-only, reads as empty with Lineage "" and Serial 0.
 func (l *Local) Snapshot() (*Snapshot, error) {
@@ -393,7 +481,7 @@ func (l *Local) CommitUpload(r Resource, e CacheEntry) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	return l.update(what, func(tx *bolt.Tx) error {
+	return l.groupUpdate(what, func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketResources).Put([]byte(r.Address), rv); err != nil {
 			return err
 		}
@@ -411,7 +499,7 @@ func (l *Local) PutResource(r Resource) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	return l.update(what, func(tx *bolt.Tx) error {
+	return l.groupUpdate(what, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketResources).Put([]byte(r.Address), rv)
 	})
 }
