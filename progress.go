@@ -73,6 +73,8 @@ func (u *ui) startProgress(verb string, files int, size int64) *progress {
 	delay := min(progressDelay, every)
 	if u.errTerminal {
 		p.bar = p.newBar()
+		// Rates and the time left count from the start of the work.
+		p.bar.StartWithoutRender()
 	}
 	u.progress.Store(p)
 	p.wg.Add(1)
@@ -215,8 +217,8 @@ func (p *progress) drawLocked() {
 		// the work is not over until finish.
 		cur = p.bar.GetMax64() - 1
 	}
-	p.bar.Describe(p.describe())
 	_ = p.bar.Set64(cur)
+	p.bar.Describe(p.describe())
 	p.visible = true
 }
 

@@ -162,8 +162,13 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 		wg.Add(1)
 		go func(c *plan.ResourceChange) {
 			defer wg.Done()
-			defer func() { <-sem }()
-			entry, err := upload(ctx, c, o)
+			// The slot is freed once the reply is in, so that the next
+			// upload starts while this one's commit waits for its group:
+			// the network stays busy while the state syncs.
+			var once sync.Once
+			release := func() { once.Do(func() { <-sem }) }
+			defer release()
+			entry, err := upload(ctx, c, o, release)
 			if err != nil {
 				var se *storeError
 				if errors.As(err, &se) {
@@ -292,7 +297,9 @@ type storeError struct{ err error }
 func (e *storeError) Error() string { return e.err.Error() }
 func (e *storeError) Unwrap() error { return e.err }
 
-func upload(ctx context.Context, c *plan.ResourceChange, o Options) (state.CacheEntry, error) {
+// upload sends c's file, calls release once the reply is in, and commits
+// the verified identifier durably before returning.
+func upload(ctx context.Context, c *plan.ResourceChange, o Options, release func()) (state.CacheEntry, error) {
 	up := o.Uploaders[c.Merchant]
 	if up == nil {
 		return state.CacheEntry{}, fmt.Errorf("no uploader for merchant %q", c.Merchant)
@@ -307,6 +314,7 @@ func upload(ctx context.Context, c *plan.ResourceChange, o Options) (state.Cache
 		return state.CacheEntry{}, fmt.Errorf("%s: %w (planned sha256 %s, now %s); plan again", c.After.Source, ErrFileChanged, c.After.SHA256[:12], got[:12])
 	}
 	r, err := up.Upload(ctx, uploader.Request{API: uploader.API(c.API), Filename: c.After.Filename, Content: content, SHA256: c.After.SHA256})
+	release()
 	if err != nil {
 		return state.CacheEntry{}, err
 	}

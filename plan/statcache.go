@@ -1,18 +1,19 @@
 package plan
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // FileStat is the metadata that decides whether a file is unchanged:
@@ -45,6 +46,8 @@ type StatCache struct {
 	// writtenNs is the cache file's own mtime when loaded; 0 for a new cache.
 	writtenNs int64
 	fresh     map[string]statEntry
+	// dirty is set when fresh differs from what was loaded.
+	dirty bool
 	// Hits and Misses count lookups since load, for reports and tests.
 	Hits, Misses int
 	// OnFile, if set before Hash, is called from the hashing goroutines
@@ -52,11 +55,31 @@ type StatCache struct {
 	OnFile func(size int64, read bool)
 }
 
-const statCacheMagic = "wxmedia-statcache-1\n"
+// The cache file: the magic, the entry count (uint32), the entries, and a
+// CRC-32C of everything before it. An entry is a fixed part (path length
+// uint16, size, mtime, ctime, inode, device as uint64, SHA-256, head
+// length uint8; little endian), then the path and the head bytes.
+const (
+	statCacheMagic = "wxmedia-statcache-2\n"
+	fixedSize      = 2 + 8*5 + sha256.Size + 1
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// settle is how long before a file is hashed its last change must be for
+// the result to be remembered. File times come from a clock that is coarser
+// than the one the hashing reads (a few milliseconds on Linux): a file
+// rewritten with the same size in the same tick as it was hashed would
+// keep every time and size the cache compares. Such a file is hashed again
+// next time instead.
+const settle = time.Second
+
+// statClock is the clock hashing reads; tests move it.
+var statClock = time.Now
 
 // NewStatCache returns an empty cache: every file is hashed and learnt.
 func NewStatCache() *StatCache {
-	return &StatCache{entries: map[string]statEntry{}, fresh: map[string]statEntry{}}
+	return &StatCache{entries: map[string]statEntry{}, fresh: map[string]statEntry{}, dirty: true}
 }
 
 // LoadStatCache reads the cache at path. A missing, unreadable or corrupt
@@ -72,31 +95,46 @@ func LoadStatCache(path string) *StatCache {
 	if err != nil {
 		return c
 	}
-	entries, err := readStatCache(bufio.NewReaderSize(f, 1<<20))
+	data := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return c
+	}
+	entries, err := parseStatCache(data)
 	if err != nil {
 		return c
 	}
 	c.entries = entries
+	c.fresh = make(map[string]statEntry, len(entries))
+	c.dirty = false
 	c.writtenNs = st.ModTime().UnixNano()
 	return c
 }
 
-func readStatCache(r *bufio.Reader) (map[string]statEntry, error) {
-	magic := make([]byte, len(statCacheMagic))
-	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != statCacheMagic {
-		return nil, errors.New("not a stat cache")
+// parseStatCache decodes a whole cache file. Paths are substrings of one
+// string and heads share data, so that loading allocates little.
+func parseStatCache(data []byte) (map[string]statEntry, error) {
+	bad := errors.New("not a stat cache")
+	if len(data) < len(statCacheMagic)+4+4 || string(data[:len(statCacheMagic)]) != statCacheMagic {
+		return nil, bad
 	}
-	var n uint32
-	if err := binary.Read(r, binary.LittleEndian, &n); err != nil {
-		return nil, err
+	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
+	if crc32.Checksum(body, castagnoli) != sum {
+		return nil, bad
+	}
+	strs := string(body) // one copy for every path
+	off := len(statCacheMagic)
+	n := binary.LittleEndian.Uint32(body[off:])
+	off += 4
+	if uint64(n) > uint64(len(body))/fixedSize {
+		return nil, bad
 	}
 	out := make(map[string]statEntry, n)
-	var fixed [2 + 8*5 + sha256.Size + 1]byte
 	for i := uint32(0); i < n; i++ {
-		if _, err := io.ReadFull(r, fixed[:]); err != nil {
-			return nil, err
+		if off+fixedSize > len(body) {
+			return nil, bad
 		}
-		pl := binary.LittleEndian.Uint16(fixed[0:])
+		fixed := body[off : off+fixedSize]
+		pl := int(binary.LittleEndian.Uint16(fixed[0:]))
 		var e statEntry
 		e.stat.Size = int64(binary.LittleEndian.Uint64(fixed[2:]))
 		e.stat.MtimeNs = int64(binary.LittleEndian.Uint64(fixed[10:]))
@@ -104,52 +142,71 @@ func readStatCache(r *bufio.Reader) (map[string]statEntry, error) {
 		e.stat.Ino = binary.LittleEndian.Uint64(fixed[26:])
 		e.stat.Dev = binary.LittleEndian.Uint64(fixed[34:])
 		copy(e.sum[:], fixed[42:42+sha256.Size])
-		hl := fixed[42+sha256.Size]
-		buf := make([]byte, int(pl)+int(hl))
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return nil, err
+		hl := int(fixed[42+sha256.Size])
+		off += fixedSize
+		if off+pl+hl > len(body) {
+			return nil, bad
 		}
-		e.head = buf[pl:]
-		out[string(buf[:pl])] = e
+		p := strs[off : off+pl]
+		e.head = body[off+pl : off+pl+hl : off+pl+hl]
+		off += pl + hl
+		out[p] = e
+	}
+	if off != len(body) {
+		return nil, bad
 	}
 	return out, nil
 }
 
 // Save writes the entries used or learnt since load to path (temporary
 // file, then rename; mode 0600): entries of files no longer hashed are
-// dropped.
+// dropped. When every file hashed since load was a hit and none was
+// dropped, the file is left as it is.
 func (c *StatCache) Save(path string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.dirty && len(c.fresh) == len(c.entries) {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("saving the stat cache: %w", err)
 	}
+	size := len(statCacheMagic) + 4 + 4
+	for p, e := range c.fresh {
+		size += fixedSize + len(p) + len(e.head)
+	}
+	buf := make([]byte, 0, size)
+	buf = append(buf, statCacheMagic...)
+	countAt := len(buf)
+	buf = binary.LittleEndian.AppendUint32(buf, 0)
+	var n uint32
+	for p, e := range c.fresh {
+		if len(p) > 0xffff || len(e.head) > 0xff {
+			continue
+		}
+		buf = binary.LittleEndian.AppendUint16(buf, uint16(len(p)))
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(e.stat.Size))
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(e.stat.MtimeNs))
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(e.stat.CtimeNs))
+		buf = binary.LittleEndian.AppendUint64(buf, e.stat.Ino)
+		buf = binary.LittleEndian.AppendUint64(buf, e.stat.Dev)
+		buf = append(buf, e.sum[:]...)
+		buf = append(buf, byte(len(e.head)))
+		buf = append(buf, p...)
+		buf = append(buf, e.head...)
+		n++
+	}
+	binary.LittleEndian.PutUint32(buf[countAt:], n)
+	buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(buf, castagnoli))
+
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".statcache-*")
 	if err != nil {
 		return fmt.Errorf("saving the stat cache: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	w.WriteString(statCacheMagic)
-	binary.Write(w, binary.LittleEndian, uint32(len(c.fresh)))
-	var fixed [2 + 8*5 + sha256.Size + 1]byte
-	for p, e := range c.fresh {
-		if len(p) > 0xffff || len(e.head) > 0xff {
-			continue
-		}
-		binary.LittleEndian.PutUint16(fixed[0:], uint16(len(p)))
-		binary.LittleEndian.PutUint64(fixed[2:], uint64(e.stat.Size))
-		binary.LittleEndian.PutUint64(fixed[10:], uint64(e.stat.MtimeNs))
-		binary.LittleEndian.PutUint64(fixed[18:], uint64(e.stat.CtimeNs))
-		binary.LittleEndian.PutUint64(fixed[26:], e.stat.Ino)
-		binary.LittleEndian.PutUint64(fixed[34:], e.stat.Dev)
-		copy(fixed[42:], e.sum[:])
-		fixed[42+sha256.Size] = byte(len(e.head))
-		w.Write(fixed[:])
-		w.WriteString(p)
-		w.Write(e.head)
-	}
-	if err := w.Flush(); err != nil {
+	if _, err := tmp.Write(buf); err != nil {
 		tmp.Close()
 		return fmt.Errorf("saving the stat cache: %w", err)
 	}
@@ -163,7 +220,6 @@ func (c *StatCache) Save(path string) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("saving the stat cache: %w", err)
 	}
-	// A dropped entry count mismatch is fine: the header is rewritten whole.
 	return nil
 }
 
@@ -182,7 +238,13 @@ func (c *StatCache) lookup(path string, st FileStat) (FileResult, bool) {
 	return FileResult{SHA256: hex.EncodeToString(e.sum[:]), Size: e.stat.Size, Head: e.head, cached: true}, true
 }
 
-func (c *StatCache) learn(path string, st FileStat, r FileResult) {
+func (c *StatCache) learn(path string, st FileStat, r FileResult, hashedAt time.Time) {
+	c.mu.Lock()
+	c.dirty = true
+	c.mu.Unlock()
+	if limit := hashedAt.Add(-settle).UnixNano(); st.MtimeNs >= limit || st.CtimeNs >= limit {
+		return // changed just before it was hashed: hash it again next time
+	}
 	var e statEntry
 	if _, err := hex.Decode(e.sum[:], []byte(r.SHA256)); err != nil {
 		return
@@ -223,6 +285,10 @@ func (c *StatCache) Hash(paths []string) []FileResult {
 	return out
 }
 
+// afterRead, when set by tests, runs after each file is read and before it
+// is checked for changes.
+var afterRead func(path string)
+
 func (c *StatCache) hashOne(path string, buf []byte) FileResult {
 	if c == nil {
 		return hashFile(path, buf)
@@ -237,13 +303,17 @@ func (c *StatCache) hashOne(path string, buf []byte) FileResult {
 	// Hash, and trust the result only if the file did not change while it
 	// was read; otherwise read it once more.
 	for attempt := 0; attempt < 2; attempt++ {
+		hashedAt := statClock()
 		r := hashFile(path, buf)
+		if afterRead != nil {
+			afterRead(path)
+		}
 		if r.Err != nil {
 			return r
 		}
 		after, ok := statFile(path)
 		if ok && after == st && r.Size == st.Size {
-			c.learn(path, st, r)
+			c.learn(path, st, r, hashedAt)
 			return r
 		}
 		if !ok {

@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,7 +19,15 @@ func ageCache(t *testing.T, path string) {
 	}
 }
 
+// laterClock makes hashing happen an hour from now, as if every file had
+// settled long before it was hashed; it returns the restore function.
+func laterClock() func() {
+	statClock = func() time.Time { return time.Now().Add(time.Hour) }
+	return func() { statClock = time.Now }
+}
+
 func TestStatCache(t *testing.T) {
+	defer laterClock()()
 	dir := t.TempDir()
 	cachePath := filepath.Join(dir, "statcache")
 	a, b, c := filepath.Join(dir, "a.png"), filepath.Join(dir, "b.png"), filepath.Join(dir, "c.png")
@@ -104,5 +114,126 @@ func TestStatCache(t *testing.T) {
 	sc.Hash(paths)
 	if sc.Hits != 0 {
 		t.Fatalf("corrupt cache gave hits")
+	}
+}
+
+// TestStatCacheFileEditedDuringPlan edits a file while it is being hashed:
+// the result is the new content, and the cache vouches for the new
+// content only.
+func TestStatCacheFileEditedDuringPlan(t *testing.T) {
+	defer laterClock()()
+	dir := t.TempDir()
+	cachePath := filepath.Join(dir, "statcache")
+	a := filepath.Join(dir, "a.png")
+	os.WriteFile(a, pngBytes("before"), 0o644)
+	edits := 0
+	afterRead = func(path string) {
+		if path == a && edits == 0 {
+			edits++
+			os.WriteFile(a, pngBytes("after the edit, longer"), 0o644)
+		}
+	}
+	defer func() { afterRead = nil }()
+	sc := LoadStatCache(cachePath)
+	got := sc.Hash([]string{a})[0]
+	want := HashFiles([]string{a})[0]
+	if got.Err != nil || got.SHA256 != want.SHA256 || got.Size != want.Size {
+		t.Fatalf("edited during hashing: got %+v, want the new content %+v", got, want)
+	}
+	sc.Save(cachePath)
+	ageCache(t, cachePath)
+	sc = LoadStatCache(cachePath)
+	if got := sc.Hash([]string{a})[0]; sc.Hits != 1 || got.SHA256 != want.SHA256 {
+		t.Fatalf("next plan: hits %d, sha256 %s, want the new content", sc.Hits, got.SHA256)
+	}
+
+	// A file that keeps changing while it is read is refused, not cached.
+	afterRead = func(path string) { os.WriteFile(a, pngBytes(time.Now().String()), 0o644) }
+	sc = NewStatCache()
+	if got := sc.Hash([]string{a})[0]; got.Err == nil {
+		t.Fatalf("a file changing on every read hashed as %s", got.SHA256)
+	}
+}
+
+// TestStatCacheSettle checks that a file changed just before it was hashed
+// is hashed again next time: a same-size rewrite in the same clock tick
+// would otherwise keep every time the cache compares.
+func TestStatCacheSettle(t *testing.T) {
+	dir := t.TempDir()
+	cachePath := filepath.Join(dir, "statcache")
+	a := filepath.Join(dir, "a.png")
+	os.WriteFile(a, pngBytes("original"), 0o644)
+	sc := LoadStatCache(cachePath)
+	sc.Hash([]string{a})
+	sc.Save(cachePath)
+	ageCache(t, cachePath)
+	sc = LoadStatCache(cachePath)
+	sc.Hash([]string{a})
+	if sc.Hits != 0 {
+		t.Fatal("a file written just before hashing was trusted")
+	}
+	defer laterClock()()
+	sc = LoadStatCache(cachePath)
+	sc.Hash([]string{a})
+	sc.Save(cachePath)
+	ageCache(t, cachePath)
+	sc = LoadStatCache(cachePath)
+	sc.Hash([]string{a})
+	if sc.Hits != 1 {
+		t.Fatal("a settled file was not trusted")
+	}
+}
+
+// TestStatCacheSaveUnchanged checks that a cache whose every lookup hit is
+// not rewritten, and that a truncated or altered cache is ignored.
+func TestStatCacheSaveUnchanged(t *testing.T) {
+	defer laterClock()()
+	dir := t.TempDir()
+	cachePath := filepath.Join(dir, "statcache")
+	var paths []string
+	for i := range 50 {
+		p := filepath.Join(dir, fmt.Sprintf("f%d.png", i))
+		os.WriteFile(p, pngBytes(p), 0o644)
+		paths = append(paths, p)
+	}
+	sc := LoadStatCache(cachePath)
+	sc.Hash(paths)
+	must(t, sc.Save(cachePath))
+	ageCache(t, cachePath)
+	before, _ := os.Stat(cachePath)
+	sc = LoadStatCache(cachePath)
+	sc.Hash(paths)
+	must(t, sc.Save(cachePath))
+	if after, _ := os.Stat(cachePath); sc.Hits != 50 || !after.ModTime().Equal(before.ModTime()) {
+		t.Fatalf("hits %d; unchanged cache rewritten: %v", sc.Hits, after.ModTime())
+	}
+	// Fewer files: rewritten without the dropped ones.
+	sc = LoadStatCache(cachePath)
+	sc.Hash(paths[:10])
+	must(t, sc.Save(cachePath))
+	ageCache(t, cachePath)
+	if sc = LoadStatCache(cachePath); len(sc.entries) != 10 {
+		t.Fatalf("%d entries after dropping 40 of 50", len(sc.entries))
+	}
+	data, _ := os.ReadFile(cachePath)
+	for _, bad := range [][]byte{data[:len(data)-1], append(bytes.Clone(data[:40]), data[41:]...)} {
+		data2 := bytes.Clone(bad)
+		os.WriteFile(cachePath, data2, 0o600)
+		if sc := LoadStatCache(cachePath); len(sc.entries) != 0 {
+			t.Fatal("a damaged cache was read")
+		}
+	}
+	flipped := bytes.Clone(data)
+	flipped[60] ^= 1
+	os.WriteFile(cachePath, flipped, 0o600)
+	if sc := LoadStatCache(cachePath); len(sc.entries) != 0 {
+		t.Fatal("a cache with a flipped bit was read")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
