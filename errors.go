@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/wxmedia/wxmedia/apply"
 	"github.com/wxmedia/wxmedia/plan"
@@ -63,6 +64,9 @@ func runtimeHints(err error) []string {
 	case errors.Is(err, uploader.ErrVerify):
 		if m := skewRE.FindStringSubmatch(err.Error()); m != nil {
 			return []string{fmt.Sprintf("the reply's timestamp is %s away from the local clock: set the clock right (NTP) and apply again", m[1])}
+		}
+		if strings.Contains(err.Error(), "v2 reply") {
+			return []string{"check the merchant's api_v2_key and v2_sign_type: the v2 reply is signed with that key"}
 		}
 		return []string{"check platform_public_key_id and platform_public_key_file (or platform_certificate_file) against the merchant platform, and the local clock"}
 	case errors.Is(err, uploader.ErrDailyQuota):
