@@ -242,6 +242,7 @@ func (w *workspace) uploaders(p *plan.Plan) (map[string]apply.Uploader, func(), 
 			}
 		}
 		cfg.UserAgent = ua
+		cfg.Logger = w.log.With("merchant", name)
 		if m.MaxRequestsPerSecond > 0 {
 			cfg.Throttle = newThrottle(m.MaxRequestsPerSecond)
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
+	"os"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -21,6 +23,8 @@ type workspace struct {
 	ev      *schema.Evaluation
 	sandbox *sandbox.Sandbox // nil unless a merchant has sandbox = true
 	idents  map[string]plan.MerchantIdentity
+	// log writes WXMEDIA_LOG records; credentials are redacted.
+	log *slog.Logger
 }
 
 // loadWorkspace reads and evaluates the configuration of the current
@@ -59,7 +63,15 @@ func loadWorkspaceWith(u *ui, vars *varFlags, adjust func(*schema.Config, map[st
 		return nil, errReported
 	}
 	u.diagnostics(cfg.Files(), diags) // warnings
-	w := &workspace{cfg: cfg, ev: ev, idents: map[string]plan.MerchantIdentity{}}
+	w := &workspace{cfg: cfg, ev: ev, idents: map[string]plan.MerchantIdentity{}, log: newLogger(u.stderr)}
+	for _, m := range ev.Merchants {
+		logSecrets.add(m.APIV2Key)
+	}
+	if bs, d := ev.BackendSettings(); !d.HasErrors() {
+		logSecrets.add(bs.ConnStr)
+	}
+	warnKeyPermissions(u, ev)
+	w.log.Info("configuration loaded", "dir", cfg.Dir, "files", len(cfg.Filenames), "instances", len(ev.Instances), "merchants", len(ev.Merchants))
 	for name, m := range ev.Merchants {
 		if m.Sandbox {
 			if w.sandbox == nil {
@@ -103,4 +115,22 @@ func (w *workspace) outputsFromState(snap *state.Snapshot) (map[string]state.Out
 		rec[name] = enc
 	}
 	return rec, diags
+}
+
+// warnKeyPermissions warns about private key files that others may read.
+func warnKeyPermissions(u *ui, ev *schema.Evaluation) {
+	for _, name := range sortedKeys(ev.Merchants) {
+		m := ev.Merchants[name]
+		if m.Sandbox || m.PrivateKeyFile == "" {
+			continue
+		}
+		st, err := os.Stat(configPath(m.PrivateKeyFile))
+		if err != nil {
+			continue // reported when the key is loaded
+		}
+		if perm := st.Mode().Perm(); perm&0o077 != 0 {
+			u.warnf("merchant %q: private_key_file %s is readable by group or others (mode %04o)", name, m.PrivateKeyFile, perm)
+			u.hints([]string{"run chmod 600 " + m.PrivateKeyFile})
+		}
+	}
 }

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+)
+
+// Structured logs go to stderr when WXMEDIA_LOG is debug or info. Every
+// credential is redacted: attributes whose names say they hold one, and any
+// value containing a secret the configuration declared (api_v2_key,
+// conn_str), wherever it appears.
+
+// secretKeys are attribute names whose values are never written.
+var secretKeys = []string{"key", "secret", "sign", "signature", "authorization", "password", "conn_str", "token"}
+
+type redactor struct {
+	mu      sync.RWMutex
+	secrets []string
+}
+
+// add registers secret values; short ones are ignored (they would redact
+// ordinary text and protect nothing).
+func (r *redactor) add(values ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, v := range values {
+		if len(v) >= 6 {
+			r.secrets = append(r.secrets, v)
+		}
+	}
+}
+
+func (r *redactor) scrub(s string) string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, sec := range r.secrets {
+		s = strings.ReplaceAll(s, sec, "(redacted)")
+	}
+	return s
+}
+
+func (r *redactor) replaceAttr(_ []string, a slog.Attr) slog.Attr {
+	k := strings.ToLower(a.Key)
+	for _, sk := range secretKeys {
+		if k == sk || strings.HasSuffix(k, "_"+sk) {
+			return slog.String(a.Key, "(redacted)")
+		}
+	}
+	if a.Value.Kind() == slog.KindString || a.Value.Kind() == slog.KindAny {
+		return slog.String(a.Key, r.scrub(a.Value.String()))
+	}
+	return a
+}
+
+// logSecrets collects the secrets of this process for redaction.
+var logSecrets = &redactor{}
+
+// newLogger returns the logger WXMEDIA_LOG asks for, or a silent one.
+func newLogger(stderr io.Writer) *slog.Logger {
+	var level slog.Level
+	switch strings.ToLower(os.Getenv("WXMEDIA_LOG")) {
+	case "debug":
+		level = slog.LevelDebug
+	case "info":
+		level = slog.LevelInfo
+	default:
+		return slog.New(discard{})
+	}
+	h := slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: logSecrets.replaceAttr})
+	return slog.New(h)
+}
+
+type discard struct{}
+
+func (discard) Enabled(context.Context, slog.Level) bool  { return false }
+func (discard) Handle(context.Context, slog.Record) error { return nil }
+func (d discard) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discard) WithGroup(string) slog.Handler           { return d }
