@@ -259,7 +259,7 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 		u.errorf([]string{"press Ctrl-C again to abort at once"}, "interrupt received: starting no new uploads, finishing those in flight")
 	})
 	defer cancel()
-	ups, stop, err := w.uploaders(p)
+	ups, stop, err := w.uploaders(p, *parallelism)
 	defer stop()
 	if err != nil {
 		return err

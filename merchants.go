@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -137,7 +134,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // uploaders builds one client per merchant that has something to upload,
 // with the protocols its uploads need. The returned stop function shuts
 // down an in-process sandbox.
-func (w *workspace) uploaders(p *plan.Plan) (map[string]apply.Uploader, func(), error) {
+func (w *workspace) uploaders(p *plan.Plan, parallelism int) (map[string]apply.Uploader, func(), error) {
 	type need struct{ v3, v2 bool }
 	needs := map[string]*need{}
 	for _, c := range p.Changes {
@@ -163,6 +160,8 @@ func (w *workspace) uploaders(p *plan.Plan) (map[string]apply.Uploader, func(), 
 		}
 	}
 	ua := fmt.Sprintf("wxmedia/%s (%s; %s)", version, runtime.GOOS, runtime.Version())
+	// One keep-alive pool per trust root, sized to the parallelism.
+	clients := apply.NewHTTPClients(parallelism)
 	for _, name := range sortedKeys(needs) {
 		n := needs[name]
 		m := w.ev.Merchants[name]
@@ -231,21 +230,21 @@ func (w *workspace) uploaders(p *plan.Plan) (map[string]apply.Uploader, func(), 
 				certFile, keyFile = configPath(m.ClientCertificateFile), configPath(m.PrivateKeyFile)
 			}
 		}
-		hc, err := uploader.NewHTTPClient(caFile)
+		hc, err := clients.Client(caFile)
 		if err != nil {
 			return nil, stop, fmt.Errorf("merchant %q: %w", name, err)
 		}
 		cfg.HTTPClient = hc
 		if n.v2 {
-			if cfg.V2HTTPClient, err = uploader.NewHTTPClientCert(caFile, certFile, keyFile); err != nil {
+			if cfg.V2HTTPClient, err = clients.ClientCert(caFile, certFile, keyFile); err != nil {
 				return nil, stop, fmt.Errorf("merchant %q: client_certificate_file: %w", name, err)
 			}
 		}
 		cfg.UserAgent = ua
 		cfg.Logger = w.log.With("merchant", name)
-		if m.MaxRequestsPerSecond > 0 {
-			cfg.Throttle = newThrottle(m.MaxRequestsPerSecond)
-		}
+		// 429s slow this merchant down (AIMD), never above max_requests_per_second.
+		lim := apply.NewLimiter(m.MaxRequestsPerSecond)
+		cfg.Throttle, cfg.OnRetry = lim.Throttle, lim.OnRetry
 		c, err := uploader.NewClient(cfg)
 		if err != nil {
 			return nil, stop, fmt.Errorf("merchant %q: %w", name, err)
@@ -253,35 +252,6 @@ func (w *workspace) uploaders(p *plan.Plan) (map[string]apply.Uploader, func(), 
 		out[name] = c
 	}
 	return out, stop, nil
-}
-
-// newThrottle spaces requests at most rps per second apart, for every
-// upload of one merchant together.
-func newThrottle(rps float64) func(ctx context.Context) error {
-	interval := time.Duration(float64(time.Second) / rps)
-	var mu sync.Mutex
-	var next time.Time
-	return func(ctx context.Context) error {
-		mu.Lock()
-		now := time.Now()
-		if next.Before(now) {
-			next = now
-		}
-		wait := next.Sub(now)
-		next = next.Add(interval)
-		mu.Unlock()
-		if wait <= 0 {
-			return nil
-		}
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			return nil
-		}
-	}
 }
 
 func configPath(p string) string {

@@ -3,6 +3,7 @@ package apply
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
@@ -141,10 +142,14 @@ func BenchmarkApply(b *testing.B) {
 			var wg sync.WaitGroup
 			for range parallelism {
 				wg.Go(func() {
+					failed := false
 					for c := range next {
+						if failed {
+							continue
+						}
 						if err := plainUpload(hc, srv.URL(), spec, creds, key, c); err != nil {
 							errs <- err
-							return
+							failed = true
 						}
 					}
 				})
@@ -173,13 +178,15 @@ func plainUpload(hc *http.Client, endpoint string, spec uploader.Spec, creds san
 		return err
 	}
 	meta := uploader.MetaJSON(spec.DigestField, c.After.Filename, c.After.SHA256)
-	boundary := "bench-" + c.After.SHA256[:16]
+	boundary := "bench-" + c.After.SHA256[:32]
 	var body bytes.Buffer
 	if err := uploader.WriteMultipart(&body, boundary, meta, c.After.Filename, uploader.ContentType(c.After.Filename), content); err != nil {
 		return err
 	}
 	ts := time.Now().Unix()
-	nonce := c.After.SHA256[:32]
+	var nb [16]byte
+	rand.Read(nb[:])
+	nonce := hex.EncodeToString(nb[:])
 	sig, err := uploader.Sign(key, uploader.SignatureMessage(http.MethodPost, spec.Path, ts, nonce, meta))
 	if err != nil {
 		return err

@@ -51,8 +51,8 @@ const (
 	// decreaseFactor is the multiplicative decrease on a rate-limit reply.
 	decreaseFactor = 0.5
 	// increaseFraction sets the additive step: this fraction of the rate
-	// right after a cut, per second, so a halved rate recovers in about
-	// ten seconds without further rate-limit replies.
+	// right after the first cut, per second, so a halved rate recovers in
+	// about ten seconds without further rate-limit replies.
 	increaseFraction = 0.1
 )
 
@@ -119,7 +119,13 @@ func (l *Limiter) OnRetry(attempt int, err error, delay time.Duration) {
 		r = l.observed(now)
 	}
 	l.rate = math.Max(MinRequestsPerSecond, r*decreaseFactor)
-	l.step = math.Max(increaseFraction, l.rate*increaseFraction)
+	// The additive step is fixed at the first cut (a tenth of the pace the
+	// first rate limit interrupted, at least one request per second per
+	// second): it must not shrink with every cut, or sporadic rate limits
+	// would drive the pace to the floor and keep it there.
+	if l.step == 0 {
+		l.step = math.Max(1, l.rate*increaseFraction)
+	}
 	l.cut, l.grown = now, now
 	// Requests already granted keep their slots; new ones are spaced from
 	// now at the new pace.

@@ -98,10 +98,11 @@ func TestLimiterAIMD(t *testing.T) {
 	if r := l.Rate(); r < 5 || r > 5.1 {
 		t.Fatalf("after a burst of 429s: %v, want one cut (5)", r)
 	}
-	// Additive increase: back to the ceiling in about ten seconds, not above.
-	c.advance(5 * time.Second)
+	// Additive increase, one request per second per second here: back to
+	// the ceiling in about five seconds, not above.
+	c.advance(2500 * time.Millisecond)
 	if r := l.Rate(); r < 7 || r > 8 {
-		t.Fatalf("5s after the cut: %v, want about 7.5", r)
+		t.Fatalf("2.5s after the cut: %v, want about 7.5", r)
 	}
 	c.advance(time.Minute)
 	if r := l.Rate(); r != 10 {
@@ -112,13 +113,22 @@ func TestLimiterAIMD(t *testing.T) {
 	if r := l.Rate(); r != 5 {
 		t.Fatalf("after another 429: %v, want 5", r)
 	}
-	// Repeated 429s, each after the hold-off, keep halving down to the floor.
+	// Sporadic 429s every 3s settle where the increase balances the cuts
+	// (r = (r+3)/2, so 3/s), not at the floor: the step does not shrink.
 	for range 20 {
 		c.advance(3 * time.Second)
 		l.OnRetry(1, tooMany, time.Second)
 	}
-	if r := l.Rate(); r < MinRequestsPerSecond || r > 1 {
-		t.Fatalf("after many 429s: %v, want near the floor %v", r, MinRequestsPerSecond)
+	if r := l.Rate(); r < 2.5 || r > 3.5 {
+		t.Fatalf("after many spaced 429s: %v, want about 3", r)
+	}
+	// A storm of 429s (one per hold-off) still drives the pace down fast.
+	for range 20 {
+		c.advance(time.Second + l.holdoff())
+		l.OnRetry(1, tooMany, time.Second)
+	}
+	if r := l.Rate(); r > 3 {
+		t.Fatalf("after a storm of 429s: %v, want it low", r)
 	}
 }
 

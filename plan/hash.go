@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/wxmedia/wxmedia/uploader"
 )
@@ -39,29 +40,36 @@ func (f FileResult) Check(spec uploader.Spec, filename string) error {
 // through SHA-256 with a fixed buffer per worker. Results are in the order
 // of paths.
 func HashFiles(paths []string) []FileResult {
-	out := make([]FileResult, len(paths))
-	workers := runtime.GOMAXPROCS(0)
-	if workers > len(paths) {
-		workers = len(paths)
-	}
+	return (*StatCache)(nil).Hash(paths)
+}
+
+// readBuffer is the buffer each hashing worker streams files through:
+// memory does not grow with file sizes.
+const readBuffer = 256 << 10
+
+// forEachFile runs fn for 0..n-1 on one worker per CPU. Workers take
+// indices in small blocks from a shared counter (no channel per file), and
+// each has its own read buffer.
+func forEachFile(n int, fn func(i int, buf []byte)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	block := max(1, min(64, n/(8*max(1, workers))))
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 256<<10)
-			for i := range next {
-				out[i] = hashFile(paths[i], buf)
+	for range workers {
+		wg.Go(func() {
+			buf := make([]byte, readBuffer)
+			for {
+				start := int(next.Add(int64(block))) - block
+				if start >= n {
+					return
+				}
+				for i := start; i < min(start+block, n); i++ {
+					fn(i, buf)
+				}
 			}
-		}()
+		})
 	}
-	for i := range paths {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
-	return out
 }
 
 func hashFile(path string, buf []byte) FileResult {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -324,7 +325,10 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 			Service: r.Service, API: r.API, Action: Forget, Before: objectOf(r),
 		})
 	}
-	sort.Slice(changes, func(i, j int) bool { return changes[i].Addr < changes[j].Addr })
+	byAddr := func(a, b *ResourceChange) int { return strings.Compare(a.Addr, b.Addr) }
+	if !slices.IsSortedFunc(changes, byAddr) {
+		slices.SortFunc(changes, byAddr)
+	}
 	p.Changes = changes
 	for _, c := range changes {
 		switch c.Action {
@@ -344,8 +348,15 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 	}
 
 	// Instances left out by -target keep their recorded values.
-	values := p.InstanceValues()
+	// Outputs: instance values are only needed when there are outputs.
+	var values map[string]schema.InstanceValue
+	if len(in.Eval.Config.Outputs) > 0 {
+		values = p.InstanceValues()
+	}
 	for addr, r := range in.State.Resources {
+		if values == nil {
+			break
+		}
 		if _, planned := values[addr]; !planned && inConfig[addr] {
 			values[addr] = schema.InstanceValue{ID: r.ID, SHA256: r.SHA256, Size: r.Size, Filename: r.Filename, Source: r.Source, UploadedAt: r.UploadedAt}
 		}

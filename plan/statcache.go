@@ -11,9 +11,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // FileStat is the metadata that decides whether a file is unchanged:
@@ -30,6 +31,8 @@ type statEntry struct {
 	stat FileStat
 	sum  [sha256.Size]byte
 	head []byte
+	// used is set when a lookup vouched for the entry since load.
+	used atomic.Bool
 }
 
 // StatCache remembers the SHA-256 of source files by path and metadata, in
@@ -41,15 +44,19 @@ type statEntry struct {
 // not strictly older than the cache file itself may have been modified in
 // the same timestamp granule after it was hashed, so it is hashed again.
 type StatCache struct {
-	mu      sync.Mutex
-	entries map[string]statEntry
+	mu sync.Mutex
+	// entries are the loaded entries; read without locking, as only their
+	// used flags change after load.
+	entries map[string]*statEntry
 	// writtenNs is the cache file's own mtime when loaded; 0 for a new cache.
 	writtenNs int64
-	fresh     map[string]statEntry
-	// dirty is set when fresh differs from what was loaded.
+	// learnt holds the results of files hashed since load (under mu).
+	learnt map[string]*statEntry
+	// dirty is set when something was learnt or missed since load.
 	dirty bool
 	// Hits and Misses count lookups since load, for reports and tests.
 	Hits, Misses int
+	hits, misses atomic.Int64
 	// OnFile, if set before Hash, is called from the hashing goroutines
 	// after each file with its size and whether it was read (not cached).
 	OnFile func(size int64, read bool)
@@ -79,7 +86,7 @@ var statClock = time.Now
 
 // NewStatCache returns an empty cache: every file is hashed and learnt.
 func NewStatCache() *StatCache {
-	return &StatCache{entries: map[string]statEntry{}, fresh: map[string]statEntry{}, dirty: true}
+	return &StatCache{entries: map[string]*statEntry{}, learnt: map[string]*statEntry{}, dirty: true}
 }
 
 // LoadStatCache reads the cache at path. A missing, unreadable or corrupt
@@ -104,7 +111,6 @@ func LoadStatCache(path string) *StatCache {
 		return c
 	}
 	c.entries = entries
-	c.fresh = make(map[string]statEntry, len(entries))
 	c.dirty = false
 	c.writtenNs = st.ModTime().UnixNano()
 	return c
@@ -112,7 +118,7 @@ func LoadStatCache(path string) *StatCache {
 
 // parseStatCache decodes a whole cache file. Paths are substrings of one
 // string and heads share data, so that loading allocates little.
-func parseStatCache(data []byte) (map[string]statEntry, error) {
+func parseStatCache(data []byte) (map[string]*statEntry, error) {
 	bad := errors.New("not a stat cache")
 	if len(data) < len(statCacheMagic)+4+4 || string(data[:len(statCacheMagic)]) != statCacheMagic {
 		return nil, bad
@@ -121,21 +127,23 @@ func parseStatCache(data []byte) (map[string]statEntry, error) {
 	if crc32.Checksum(body, castagnoli) != sum {
 		return nil, bad
 	}
-	strs := string(body) // one copy for every path
+	// Paths are substrings of data itself, which is never written again.
+	strs := unsafe.String(&body[0], len(body))
 	off := len(statCacheMagic)
 	n := binary.LittleEndian.Uint32(body[off:])
 	off += 4
 	if uint64(n) > uint64(len(body))/fixedSize {
 		return nil, bad
 	}
-	out := make(map[string]statEntry, n)
+	out := make(map[string]*statEntry, n)
+	backing := make([]statEntry, n)
 	for i := uint32(0); i < n; i++ {
 		if off+fixedSize > len(body) {
 			return nil, bad
 		}
 		fixed := body[off : off+fixedSize]
 		pl := int(binary.LittleEndian.Uint16(fixed[0:]))
-		var e statEntry
+		e := &backing[i]
 		e.stat.Size = int64(binary.LittleEndian.Uint64(fixed[2:]))
 		e.stat.MtimeNs = int64(binary.LittleEndian.Uint64(fixed[10:]))
 		e.stat.CtimeNs = int64(binary.LittleEndian.Uint64(fixed[18:]))
@@ -165,7 +173,17 @@ func parseStatCache(data []byte) (map[string]statEntry, error) {
 func (c *StatCache) Save(path string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.dirty && len(c.fresh) == len(c.entries) {
+	// The entries to keep: those used since load, and those learnt.
+	keep := make(map[string]*statEntry, len(c.entries)+len(c.learnt))
+	for p, e := range c.entries {
+		if e.used.Load() {
+			keep[p] = e
+		}
+	}
+	for p, e := range c.learnt {
+		keep[p] = e
+	}
+	if !c.dirty && len(keep) == len(c.entries) {
 		if _, err := os.Stat(path); err == nil {
 			return nil
 		}
@@ -174,7 +192,7 @@ func (c *StatCache) Save(path string) error {
 		return fmt.Errorf("saving the stat cache: %w", err)
 	}
 	size := len(statCacheMagic) + 4 + 4
-	for p, e := range c.fresh {
+	for p, e := range keep {
 		size += fixedSize + len(p) + len(e.head)
 	}
 	buf := make([]byte, 0, size)
@@ -182,7 +200,7 @@ func (c *StatCache) Save(path string) error {
 	countAt := len(buf)
 	buf = binary.LittleEndian.AppendUint32(buf, 0)
 	var n uint32
-	for p, e := range c.fresh {
+	for p, e := range keep {
 		if len(p) > 0xffff || len(e.head) > 0xff {
 			continue
 		}
@@ -224,17 +242,15 @@ func (c *StatCache) Save(path string) error {
 }
 
 // lookup returns the cached result for path when its metadata still
-// matches and is not racy.
+// matches and is not racy. It takes no lock.
 func (c *StatCache) lookup(path string, st FileStat) (FileResult, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	e, ok := c.entries[path]
 	if !ok || e.stat != st || st.MtimeNs >= c.writtenNs || st.CtimeNs >= c.writtenNs {
-		c.Misses++
+		c.misses.Add(1)
 		return FileResult{}, false
 	}
-	c.Hits++
-	c.fresh[path] = e
+	c.hits.Add(1)
+	e.used.Store(true)
 	return FileResult{SHA256: hex.EncodeToString(e.sum[:]), Size: e.stat.Size, Head: e.head, cached: true}, true
 }
 
@@ -245,14 +261,12 @@ func (c *StatCache) learn(path string, st FileStat, r FileResult, hashedAt time.
 	if limit := hashedAt.Add(-settle).UnixNano(); st.MtimeNs >= limit || st.CtimeNs >= limit {
 		return // changed just before it was hashed: hash it again next time
 	}
-	var e statEntry
+	e := &statEntry{stat: st, head: bytes.Clone(r.Head)}
 	if _, err := hex.Decode(e.sum[:], []byte(r.SHA256)); err != nil {
 		return
 	}
-	e.stat = st
-	e.head = bytes.Clone(r.Head)
 	c.mu.Lock()
-	c.fresh[path] = e
+	c.learnt[path] = e
 	c.mu.Unlock()
 }
 
@@ -261,27 +275,15 @@ func (c *StatCache) learn(path string, st FileStat, r FileResult, hashedAt time.
 // hashes everything.
 func (c *StatCache) Hash(paths []string) []FileResult {
 	out := make([]FileResult, len(paths))
-	workers := min(runtime.GOMAXPROCS(0), len(paths))
-	var wg sync.WaitGroup
-	next := make(chan int, 256)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 256<<10)
-			for i := range next {
-				out[i] = c.hashOne(paths[i], buf)
-				if c != nil && c.OnFile != nil {
-					c.OnFile(out[i].Size, !out[i].cached)
-				}
-			}
-		}()
+	forEachFile(len(paths), func(i int, buf []byte) {
+		out[i] = c.hashOne(paths[i], buf)
+		if c != nil && c.OnFile != nil {
+			c.OnFile(out[i].Size, !out[i].cached)
+		}
+	})
+	if c != nil {
+		c.Hits, c.Misses = int(c.hits.Load()), int(c.misses.Load())
 	}
-	for i := range paths {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 	return out
 }
 

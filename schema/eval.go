@@ -713,11 +713,14 @@ func (s *scope) resourceValue(addr string) cty.Value {
 // Outputs evaluates every output with the given instance values (by
 // instance address); instances without an ID are "known after apply".
 func (ev *Evaluation) Outputs(values map[string]InstanceValue) (map[string]OutputValue, hcl.Diagnostics) {
+	out := map[string]OutputValue{}
+	if len(ev.Config.Outputs) == 0 {
+		return out, nil
+	}
 	if values == nil {
 		values = map[string]InstanceValue{}
 	}
 	s := newScope(ev, values)
-	out := map[string]OutputValue{}
 	var diags hcl.Diagnostics
 	for _, name := range keys(ev.Config.Outputs) {
 		o := ev.Config.Outputs[name]

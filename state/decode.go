@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"sync"
@@ -36,11 +35,12 @@ func decodeResources(b *bolt.Bucket) (map[string]Resource, error) {
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(errs)) {
 		wg.Go(func() {
+			var dec resourceDecoder
 			for c := range work {
 				end := min((c+1)*decodeChunk, len(values))
 				for i := c * decodeChunk; i < end; i++ {
 					r := &decoded[i]
-					if err := json.Unmarshal(values[i], r); err != nil {
+					if err := dec.decode(values[i], r); err != nil {
 						errs[c] = fmt.Errorf("%w: resource %s: %w", ErrCorrupt, keys[i], err)
 						break
 					}

@@ -322,22 +322,34 @@ func (l *Local) groupUpdate(what string, fn func(tx *bolt.Tx) error) error {
 // maxGroup bounds the writes of one group transaction.
 const maxGroup = 256
 
+// groupWindow is how long a group stays open for more writes once writes
+// are seen to come concurrently (more arrived while the previous group
+// committed). A lone writer never waits for it.
+const groupWindow = 10 * time.Millisecond
+
 // commitGroups commits the queued writes, group after group, until none
 // is left.
 func (l *Local) commitGroups() {
-	for {
+	for first := true; ; first = false {
 		l.groupMu.Lock()
-		group := l.pending
-		if len(group) > maxGroup {
-			group = group[:maxGroup:maxGroup]
-		}
-		l.pending = l.pending[len(group):]
-		if len(group) == 0 {
+		if len(l.pending) == 0 {
 			l.pending = nil
 			l.committing = false
 			l.groupMu.Unlock()
 			return
 		}
+		if !first {
+			// More writes arrived while the last group committed: let the
+			// others in flight join them.
+			l.groupMu.Unlock()
+			time.Sleep(groupWindow)
+			l.groupMu.Lock()
+		}
+		group := l.pending
+		if len(group) > maxGroup {
+			group = group[:maxGroup:maxGroup]
+		}
+		l.pending = l.pending[len(group):]
 		l.groupMu.Unlock()
 		err := l.db.Update(func(tx *bolt.Tx) error {
 			for _, r := range group {
