@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -64,6 +65,13 @@ func suggestFrom(name string, options []string) string {
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
+// stateFlags starts the flag set of a state subcommand with the
+// -lock-timeout that every one of them takes.
+func stateFlags(u *ui, sub string) (*flag.FlagSet, *time.Duration) {
+	fs := newFlags(u, "state "+sub)
+	return fs, fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
+}
+
 // openStateForWrite opens the state for a state-changing command, taking its
 // lock.
 func openStateForWrite(lockTimeout time.Duration, command string) (state.Backend, error) {
@@ -75,9 +83,46 @@ func openStateForWrite(lockTimeout time.Duration, command string) (state.Backend
 	return openState(false, lockTimeout, command)
 }
 
+// openStateForSurgery opens the state for a command that changes its
+// resources, taking its lock, and reads it. The caller closes the state.
+func openStateForSurgery(lockTimeout time.Duration, command string) (state.Backend, *state.Snapshot, error) {
+	st, err := openStateForWrite(lockTimeout, command)
+	if err != nil {
+		return nil, nil, err
+	}
+	snap, err := st.Snapshot()
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, snap, nil
+}
+
+// readState calls fn with the configured state, opened read-only, when
+// there is something to read: a state that was never written is not
+// opened, unless withSharedCache is set and the state is a postgres one,
+// whose database's content cache, shared by every state there, may hold
+// entries before this state does.
+func readState(lockTimeout time.Duration, command string, withSharedCache bool, fn func(state.Backend) error) error {
+	b, err := configuredBackend()
+	if err != nil {
+		return err
+	}
+	if !withSharedCache || !b.isPostgres() {
+		if ok, err := b.exists(); err != nil || !ok {
+			return err
+		}
+	}
+	st, err := b.open(true, lockTimeout, command)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}
+
 func stateRead(u *ui, sub string, rest []string) error {
-	fs := newFlags(u, "state "+sub)
-	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
+	fs, lockTimeout := stateFlags(u, sub)
 	pos, err := parseFlags(fs, rest)
 	if err != nil {
 		return err
@@ -129,8 +174,7 @@ func sortedAddrs(rs map[string]state.Resource) []string {
 }
 
 func stateRm(u *ui, rest []string) error {
-	fs := newFlags(u, "state rm")
-	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
+	fs, lockTimeout := stateFlags(u, "rm")
 	pos, err := parseFlags(fs, rest)
 	if err != nil {
 		return err
@@ -143,15 +187,11 @@ func stateRm(u *ui, rest []string) error {
 			return err
 		}
 	}
-	st, err := openStateForWrite(*lockTimeout, "state rm")
+	st, snap, err := openStateForSurgery(*lockTimeout, "state rm")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	snap, err := st.Snapshot()
-	if err != nil {
-		return err
-	}
 	var doomed []string
 	for _, p := range pos {
 		found := false
@@ -176,8 +216,7 @@ func stateRm(u *ui, rest []string) error {
 }
 
 func stateMv(u *ui, rest []string) error {
-	fs := newFlags(u, "state mv")
-	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
+	fs, lockTimeout := stateFlags(u, "mv")
 	pos, err := parseFlags(fs, rest)
 	if err != nil {
 		return err
@@ -196,15 +235,11 @@ func stateMv(u *ui, rest []string) error {
 	if src.Type != dst.Type {
 		return fmt.Errorf("cannot move %s to %s: the resource type cannot change (an identifier belongs to its API)", src, dst)
 	}
-	st, err := openStateForWrite(*lockTimeout, "state mv")
+	st, snap, err := openStateForSurgery(*lockTimeout, "state mv")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	snap, err := st.Snapshot()
-	if err != nil {
-		return err
-	}
 	type move struct {
 		from string
 		to   plan.Address
@@ -239,8 +274,7 @@ func stateMv(u *ui, rest []string) error {
 }
 
 func statePull(u *ui, rest []string) error {
-	fs := newFlags(u, "state pull")
-	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
+	fs, lockTimeout := stateFlags(u, "pull")
 	pos, err := parseFlags(fs, rest)
 	if err != nil {
 		return err
@@ -249,17 +283,12 @@ func statePull(u *ui, rest []string) error {
 		return errors.New("state pull takes no arguments")
 	}
 	doc := &state.Export{FormatVersion: state.ExportFormatVersion, Resources: []state.Resource{}, Outputs: map[string]state.Output{}, Cache: []state.CacheEntry{}}
-	if ok, err := stateExists(); err != nil {
+	err = readState(*lockTimeout, "state pull", false, func(st state.Backend) error {
+		doc, err = st.Export()
 		return err
-	} else if ok {
-		st, err := openState(true, *lockTimeout, "state pull")
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		if doc, err = st.Export(); err != nil {
-			return err
-		}
+	})
+	if err != nil {
+		return err
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -270,8 +299,7 @@ func statePull(u *ui, rest []string) error {
 }
 
 func statePush(u *ui, rest []string) error {
-	fs := newFlags(u, "state push")
-	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
+	fs, lockTimeout := stateFlags(u, "push")
 	force := fs.Bool("force", false, "push even when the lineage differs or the serial is behind")
 	pos, err := parseFlags(fs, rest)
 	if err != nil {
@@ -357,26 +385,20 @@ func hasPrefixAny(s string, prefixes []string) bool {
 }
 
 func stateCacheList(u *ui, rest []string) error {
-	fs := newFlags(u, "state cache list")
+	fs, lockTimeout := stateFlags(u, "cache list")
 	mchid, api, service := cacheFilterFlags(fs)
 	asJSON := fs.Bool("json", false, "print the entries as a JSON array")
-	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
 	pos, err := parseFlags(fs, rest)
 	if err != nil {
 		return err
 	}
 	entries := []state.CacheEntry{}
-	if ok, err := stateExists(); err != nil {
+	err = readState(*lockTimeout, "state cache list", true, func(st state.Backend) error {
+		entries, err = st.ListCache()
 		return err
-	} else if ok {
-		st, err := openState(true, *lockTimeout, "state cache list")
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		if entries, err = st.ListCache(); err != nil {
-			return err
-		}
+	})
+	if err != nil {
+		return err
 	}
 	sel := selectCache(entries, state.CacheFilter{MchID: *mchid, API: *api, Service: *service}, pos)
 	if *asJSON {
@@ -398,10 +420,9 @@ func stateCacheList(u *ui, rest []string) error {
 }
 
 func stateCacheRm(u *ui, rest []string) error {
-	fs := newFlags(u, "state cache rm")
+	fs, lockTimeout := stateFlags(u, "cache rm")
 	mchid, api, service := cacheFilterFlags(fs)
 	all := fs.Bool("all", false, "remove every entry")
-	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
 	pos, err := parseFlags(fs, rest)
 	if err != nil {
 		return err

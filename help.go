@@ -167,12 +167,16 @@ var helpTopics = map[string]helpTopic{
 	},
 	"force-unlock": {
 		usage: "force-unlock [LOCK_ID]",
-		desc: "Release the state lock left by a wxmedia process that is gone (killed, crashed, or on a machine\n" +
-			"that went away), and remove the holder details it left. A lock whose holder still runs is\n" +
-			"never taken away: stop that process instead. With the PostgreSQL backend, LOCK_ID is the\n" +
-			"session ID the lock error shows.",
-		examples: []string{"wxmedia force-unlock"},
-		exit:     []string{"0  the lock was released", "1  an error, or the holder still runs"},
+		desc: "Release the state lock and remove the holder details it left.\n\n" +
+			"Local state (the default): only a lock left by a wxmedia process that is gone (killed, crashed,\n" +
+			"or on a machine that went away) is released. A lock whose holder still runs is never taken\n" +
+			"away: stop that process instead.\n\n" +
+			"PostgreSQL backend: the lock lives as long as the holder's server session, so force-unlock ends\n" +
+			"that session (pg_terminate_backend), even when the holder still runs. That is safe: the holder\n" +
+			"writes only through that session, so it can write nothing more, and its next write fails.\n" +
+			"LOCK_ID, the session ID the lock error shows, makes sure it is that session that ends.",
+		examples: []string{"wxmedia force-unlock", "wxmedia force-unlock 12345      # postgres: only if session 12345 holds the lock"},
+		exit:     []string{"0  the lock was released, or it was not locked", "1  an error; with a local state, also when the holder still runs"},
 	},
 	"fmt": {
 		usage: "fmt [options] [FILE|DIR…]",

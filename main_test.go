@@ -30,37 +30,46 @@ func TestMain(m *testing.M) {
 }
 
 // TestScript runs the end-to-end scripts in testdata/script: each gets a
-// sandbox server of its own over real HTTPS, a ready merchant block for it in
-// $WORK/merchant.wxm.hcl, and a copy of examples/quickstart in
-// $WORK/quickstart.
+// sandbox server of its own (see setupSandbox) and a copy of
+// examples/quickstart in $WORK/quickstart.
 func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
-			sb, err := sandbox.Open(filepath.Join(env.WorkDir, ".sandbox"))
-			if err != nil {
+			if err := setupSandbox(env); err != nil {
 				return err
 			}
-			srv, err := sb.Start("127.0.0.1:0")
-			if err != nil {
-				sb.Close()
-				return err
-			}
-			env.Defer(func() {
-				srv.Close()
-				sb.Close()
-			})
-			if err := sb.WriteMerchantConfig(filepath.Join(env.WorkDir, "merchant.wxm.hcl"), srv.URL(), "1900000001"); err != nil {
-				return err
-			}
-			env.Values["sandbox"] = sb
-			env.Setenv("SANDBOX_URL", srv.URL())
-			env.Setenv("NO_COLOR", "1")
 			return copyDir("examples/quickstart", filepath.Join(env.WorkDir, "quickstart"))
 		},
 		Cmds: scriptCmds,
 	})
+}
+
+// setupSandbox gives a script a sandbox server of its own over real HTTPS
+// (its URL in $SANDBOX_URL, stopped when the script ends), a ready
+// merchant block for it in $WORK/merchant.wxm.hcl, and NO_COLOR.
+func setupSandbox(env *testscript.Env) error {
+	sb, err := sandbox.Open(filepath.Join(env.WorkDir, ".sandbox"))
+	if err != nil {
+		return err
+	}
+	srv, err := sb.Start("127.0.0.1:0")
+	if err != nil {
+		sb.Close()
+		return err
+	}
+	env.Defer(func() {
+		srv.Close()
+		sb.Close()
+	})
+	if err := sb.WriteMerchantConfig(filepath.Join(env.WorkDir, "merchant.wxm.hcl"), srv.URL(), "1900000001"); err != nil {
+		return err
+	}
+	env.Values["sandbox"] = sb
+	env.Setenv("SANDBOX_URL", srv.URL())
+	env.Setenv("NO_COLOR", "1")
+	return nil
 }
 
 // scriptCmds are the custom testscript commands; other test files of this

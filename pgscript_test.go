@@ -1,26 +1,25 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/wxmedia/wxmedia/uploader/sandbox"
+	"github.com/wxmedia/wxmedia/state/backendtest"
 )
 
 // postgresEnv names the environment variable holding the connection string
 // of a PostgreSQL server the tests may create databases in; .ci/run starts a
 // throwaway server and sets it.
-const postgresEnv = "WXMEDIA_TEST_POSTGRES"
+const postgresEnv = backendtest.PostgresEnv
+
+// createTestDatabase creates a database of its own on the server at admin
+// and returns its connection string and a function dropping it.
+var createTestDatabase = backendtest.CreateDatabase
 
 // TestPostgresScript runs the scripts in testdata/pgscript against a
 // PostgreSQL server: each gets a database of its own, its connection string
@@ -36,25 +35,9 @@ func TestPostgresScript(t *testing.T) {
 		Dir:                 "testdata/pgscript",
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
-			sb, err := sandbox.Open(filepath.Join(env.WorkDir, ".sandbox"))
-			if err != nil {
+			if err := setupSandbox(env); err != nil {
 				return err
 			}
-			srv, err := sb.Start("127.0.0.1:0")
-			if err != nil {
-				sb.Close()
-				return err
-			}
-			env.Defer(func() {
-				srv.Close()
-				sb.Close()
-			})
-			if err := sb.WriteMerchantConfig(filepath.Join(env.WorkDir, "merchant.wxm.hcl"), srv.URL(), "1900000001"); err != nil {
-				return err
-			}
-			env.Values["sandbox"] = sb
-			env.Setenv("SANDBOX_URL", srv.URL())
-			env.Setenv("NO_COLOR", "1")
 			conn, drop, err := createTestDatabase(admin)
 			if err != nil {
 				return err
@@ -71,37 +54,6 @@ func TestPostgresScript(t *testing.T) {
 		},
 		Cmds: scriptCmds,
 	})
-}
-
-// createTestDatabase creates a database of its own on the server at admin
-// (a postgres:// URL) and returns its URL and a function dropping it.
-func createTestDatabase(admin string) (string, func(), error) {
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", nil, err
-	}
-	defer c.Close(ctx)
-	var b [6]byte
-	rand.Read(b[:])
-	name := "wxmedia_test_" + hex.EncodeToString(b[:])
-	if _, err := c.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, err
-	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	drop := func() {
-		c, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			return
-		}
-		defer c.Close(ctx)
-		c.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
-	}
-	return u.String(), drop, nil
 }
 
 func init() {

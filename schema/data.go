@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/wxmedia/wxmedia/state"
@@ -93,32 +96,46 @@ func (s *scope) readDataSources() hcl.Diagnostics {
 
 func (s *scope) readRemoteState(d *DataSource) (cty.Value, hcl.Diagnostics) {
 	where := fmt.Sprintf("data.%s.%s", d.Type, d.Name)
-	backend := "local"
+	backend := BackendLocal
 	if d.Backend != nil {
-		ctx, diags := s.evalContext([]hcl.Expression{d.Backend}, "A data source argument")
-		if diags.HasErrors() {
-			return cty.NilVal, diags
-		}
-		b, diags := evalString(d.Backend, ctx, "backend", where)
+		b, diags := s.evalDataString(d.Backend, "backend", where)
 		if diags.HasErrors() {
 			return cty.NilVal, diags
 		}
 		backend = b
 	}
-	if backend != "local" {
-		return cty.NilVal, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Unsupported remote state backend",
-			Detail:   fmt.Sprintf("%s: this version of wxmedia reads remote outputs from the local backend only (path = DIR), not from %q.", where, backend),
-			Subject:  d.Backend.Range().Ptr(),
-		}}
+	switch backend {
+	case BackendLocal:
+		return s.readLocalRemoteState(d, where)
+	case BackendPostgres:
+		return s.readPostgresRemoteState(d, where)
 	}
+	return cty.NilVal, hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Unsupported remote state backend",
+		Detail:   fmt.Sprintf("%s: remote outputs are read from the local backend (path = DIR) or the postgres backend (backend = \"postgres\", config = { conn_str = …, schema_name = … }), not from %q.", where, backend),
+		Subject:  d.Backend.Range().Ptr(),
+	}}
+}
+
+// evalDataString evaluates a string argument of a data source.
+func (s *scope) evalDataString(expr hcl.Expression, attr, where string) (string, hcl.Diagnostics) {
+	ctx, diags := s.evalContext([]hcl.Expression{expr}, "A data source argument")
+	if diags.HasErrors() {
+		return "", diags
+	}
+	return evalString(expr, ctx, attr, where)
+}
+
+// readLocalRemoteState reads the outputs file that apply publishes beside
+// the local state of the configuration in path.
+func (s *scope) readLocalRemoteState(d *DataSource, where string) (cty.Value, hcl.Diagnostics) {
 	if d.Config != nil {
 		return cty.NilVal, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Unexpected config argument",
 			Detail:   fmt.Sprintf("%s: config is for backends other than local; the local backend takes path = DIR.", where),
-			Subject:  d.Config.Range().Ptr(),
+			Subject:  d.DeclRange.Ptr(),
 		}}
 	}
 	if d.Path == nil {
@@ -129,11 +146,7 @@ func (s *scope) readRemoteState(d *DataSource) (cty.Value, hcl.Diagnostics) {
 			Subject:  d.DeclRange.Ptr(),
 		}}
 	}
-	ctx, diags := s.evalContext([]hcl.Expression{d.Path}, "A data source argument")
-	if diags.HasErrors() {
-		return cty.NilVal, diags
-	}
-	dir, diags := evalString(d.Path, ctx, "path", where)
+	dir, diags := s.evalDataString(d.Path, "path", where)
 	if diags.HasErrors() {
 		return cty.NilVal, diags
 	}
@@ -147,13 +160,175 @@ func (s *scope) readRemoteState(d *DataSource) (cty.Value, hcl.Diagnostics) {
 		if errors.Is(err, fs.ErrNotExist) {
 			detail = fmt.Sprintf("%s reads the outputs that apply publishes in %s, and there is no such file: run wxmedia apply in %s first, or check path.", where, file, dir)
 		}
+		return cty.NilVal, cannotRead(d, detail)
+	}
+	vals, diags := outputValues(d, where, file, outs)
+	if diags.HasErrors() {
+		return cty.NilVal, diags
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"outputs": vals,
+		"path":    cty.StringVal(filepath.ToSlash(dir)),
+	}), nil
+}
+
+// readPostgresRemoteState reads the outputs of a postgres state, read-only:
+// readers take no lock, so this never waits for an apply running there.
+// conn_str is a secret: no diagnostic shows it, nor the source lines of
+// config, which may hold it.
+func (s *scope) readPostgresRemoteState(d *DataSource, where string) (cty.Value, hcl.Diagnostics) {
+	if d.Path != nil {
 		return cty.NilVal, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
-			Summary:  "Cannot read remote state",
-			Detail:   detail,
+			Summary:  "Unexpected path argument",
+			Detail:   fmt.Sprintf("%s: path is for the local backend; the postgres backend takes config = { conn_str = …, schema_name = … }.", where),
+			Subject:  d.Path.Range().Ptr(),
+		}}
+	}
+	if d.Config == nil {
+		return cty.NilVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Missing required argument",
+			Detail:   fmt.Sprintf("%s reads a postgres state and needs config = { conn_str = …, schema_name = … }.", where),
 			Subject:  d.DeclRange.Ptr(),
 		}}
 	}
+	connStr, schemaName, diags := s.evalPostgresConfig(d, where)
+	if diags.HasErrors() {
+		return cty.NilVal, diags
+	}
+	name := schemaName.AsString()
+	if name == "" {
+		name = state.DefaultPostgresSchema
+	}
+	loc := fmt.Sprintf("postgres schema %q", name)
+	if schemaName.IsMarked() {
+		loc = "the postgres schema given in config"
+	}
+	outs, err := readPostgresOutputs(connStr, name)
+	if err != nil {
+		var detail string
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			detail = fmt.Sprintf("%s reads the outputs of the state in %s, and there is no such state: run wxmedia apply in the configuration that keeps its state there first, or check schema_name.", where, loc)
+		case schemaName.IsMarked():
+			// The state package's errors name the schema.
+			detail = fmt.Sprintf("%s cannot read the outputs of the state in %s; a sensitive schema_name is not shown.", where, loc)
+		default:
+			// They never contain the connection string.
+			detail = fmt.Sprintf("%s cannot read the outputs of the remote state: %v.", where, err)
+		}
+		return cty.NilVal, cannotRead(d, detail)
+	}
+	vals, diags := outputValues(d, where, loc, outs)
+	if diags.HasErrors() {
+		return cty.NilVal, diags
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"outputs":     vals,
+		"backend":     cty.StringVal(BackendPostgres),
+		"schema_name": cty.StringVal(name).WithMarks(schemaName.Marks()),
+	}), nil
+}
+
+func readPostgresOutputs(connStr, schemaName string) (map[string]state.Output, error) {
+	st, err := state.OpenPostgres(connStr, schemaName, state.Options{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return st.Outputs()
+}
+
+// remotePostgresAttrs are the arguments of a postgres remote state's config.
+var remotePostgresAttrs = []string{"conn_str", "schema_name"}
+
+// evalPostgresConfig evaluates config = { conn_str = …, schema_name = … }.
+// conn_str comes back unmarked (it may come from a sensitive variable, and
+// is only ever used to connect); schema_name keeps its marks and is ""
+// when not given. Every diagnostic is placed at the block's header: the
+// lines of config may hold the connection string.
+func (s *scope) evalPostgresConfig(d *DataSource, where string) (string, cty.Value, hcl.Diagnostics) {
+	fail := func(detail string) (string, cty.Value, hcl.Diagnostics) {
+		return "", cty.NilVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid config argument",
+			Detail:   fmt.Sprintf("In %s: %s", where, detail),
+			Subject:  d.DeclRange.Ptr(),
+		}}
+	}
+	ctx, diags := s.evalContext([]hcl.Expression{d.Config}, "A data source argument")
+	if !diags.HasErrors() {
+		var v cty.Value
+		v, diags = d.Config.Value(ctx)
+		if !diags.HasErrors() {
+			return postgresConfigValue(v, fail)
+		}
+	}
+	out := make(hcl.Diagnostics, len(diags))
+	for i, diag := range diags {
+		c := *diag
+		c.Detail = strings.TrimSpace(fmt.Sprintf("In %s, config: %s", where, c.Detail))
+		c.Subject, c.Context, c.Expression, c.EvalContext = d.DeclRange.Ptr(), nil, nil, nil
+		out[i] = &c
+	}
+	return "", cty.NilVal, out
+}
+
+func postgresConfigValue(v cty.Value, fail func(string) (string, cty.Value, hcl.Diagnostics)) (string, cty.Value, hcl.Diagnostics) {
+	v, marks := v.Unmark()
+	if !v.IsKnown() || v.IsNull() || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
+		return fail("config must be an object: { conn_str = …, schema_name = … }.")
+	}
+	attrs := map[string]cty.Value{}
+	for it := v.ElementIterator(); it.Next(); {
+		k, ev := it.Element()
+		name := k.AsString()
+		if !slices.Contains(remotePostgresAttrs, name) {
+			return fail(fmt.Sprintf("config has no argument %q; the postgres backend takes conn_str and schema_name.", name))
+		}
+		attrs[name] = ev.WithMarks(marks)
+	}
+	connStr, ok := attrs["conn_str"]
+	if !ok {
+		return fail("config needs conn_str, the database's libpq connection string or postgres:// URL.")
+	}
+	connStr, _ = connStr.UnmarkDeep()
+	if !connStr.IsKnown() || connStr.IsNull() {
+		return fail("conn_str must be a known string.")
+	}
+	connStr, err := convert.Convert(connStr, cty.String)
+	if err != nil || connStr.AsString() == "" {
+		return fail("conn_str must be a non-empty string.")
+	}
+	schemaName, ok := attrs["schema_name"]
+	if !ok {
+		schemaName = cty.StringVal("")
+	}
+	unmarked, schemaMarks := schemaName.Unmark()
+	if !unmarked.IsKnown() || unmarked.IsNull() {
+		return fail("schema_name must be a known string.")
+	}
+	unmarked, err = convert.Convert(unmarked, cty.String)
+	if err != nil {
+		return fail("schema_name must be a string.")
+	}
+	return connStr.AsString(), unmarked.WithMarks(schemaMarks), nil
+}
+
+// cannotRead is the diagnostic of a remote state that could not be read.
+func cannotRead(d *DataSource, detail string) hcl.Diagnostics {
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Cannot read remote state",
+		Detail:   detail,
+		Subject:  d.DeclRange.Ptr(),
+	}}
+}
+
+// outputValues decodes another configuration's outputs, read from, and
+// marks the sensitive ones.
+func outputValues(d *DataSource, where, from string, outs map[string]state.Output) (cty.Value, hcl.Diagnostics) {
 	vals := make(map[string]cty.Value, len(outs))
 	for name, o := range outs {
 		ty, err := ctyjson.UnmarshalType(o.Type)
@@ -162,22 +337,34 @@ func (s *scope) readRemoteState(d *DataSource) (cty.Value, hcl.Diagnostics) {
 			v, err = ctyjson.Unmarshal(o.Value, ty)
 		}
 		if err != nil {
-			return cty.NilVal, hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Cannot read remote state",
-				Detail:   fmt.Sprintf("%s: output %q in %s cannot be decoded: %v.", where, name, file, err),
-				Subject:  d.DeclRange.Ptr(),
-			}}
+			return cty.NilVal, cannotRead(d, fmt.Sprintf("%s: output %q in %s cannot be decoded: %v.", where, name, from, err))
 		}
 		if o.Sensitive {
 			v = v.Mark(SensitiveMark)
 		}
 		vals[name] = v
 	}
-	return cty.ObjectVal(map[string]cty.Value{
-		"outputs": cty.ObjectVal(vals),
-		"path":    cty.StringVal(filepath.ToSlash(dir)),
-	}), nil
+	return cty.ObjectVal(vals), nil
+}
+
+// secretExprs returns the expressions of the data source that hold
+// credentials: config's conn_str, or the whole config when it is not
+// written as an object.
+func (d *DataSource) secretExprs() []hcl.Expression {
+	if d.Config == nil {
+		return nil
+	}
+	pairs, diags := hcl.ExprMap(d.Config)
+	if diags.HasErrors() {
+		return []hcl.Expression{d.Config}
+	}
+	var out []hcl.Expression
+	for _, p := range pairs {
+		if k := hcl.ExprAsKeyword(p.Key); k == "conn_str" || k == "" {
+			out = append(out, p.Value)
+		}
+	}
+	return out
 }
 
 // checkDataRef checks a reference that starts with data.

@@ -12,8 +12,9 @@ var secretAttributes = []string{"api_v2_key", "conn_str"}
 
 // SecretVariables names every variable that flows, directly or through
 // locals, into a credential argument (a merchant's api_v2_key, a backend's
-// conn_str). Such variables are treated as sensitive wherever values are
-// recorded (saved plans), even when not declared sensitive.
+// conn_str, a remote state's config.conn_str). Such variables are treated
+// as sensitive wherever values are recorded (saved plans), even when not
+// declared sensitive.
 func (cfg *Config) SecretVariables() []string {
 	var exprs []hcl.Expression
 	collect := func(body hcl.Body) {
@@ -32,6 +33,9 @@ func (cfg *Config) SecretVariables() []string {
 	}
 	if cfg.Backend != nil {
 		collect(cfg.Backend.Body)
+	}
+	for _, d := range cfg.DataSources {
+		exprs = append(exprs, d.secretExprs()...)
 	}
 	vars := map[string]bool{}
 	seenLocal := map[string]bool{}

@@ -164,13 +164,13 @@ data "wxmedia_remote_state" "p" {
 
 	pg := writeFilesIn(t, filepath.Join(root, "pg"), map[string]string{"main.wxm.hcl": merchantBlock + `
 data "wxmedia_remote_state" "p" {
-  backend = "postgres"
-  config  = { conn_str = "postgres://x" }
+  backend = "s3"
+  config  = { bucket = "x" }
 }
 `})
 	_, diags = loadEval(t, pg, nil)
 	if !strings.Contains(diags.Error(), "Unsupported remote state backend") {
-		t.Errorf("postgres remote state: %v", diags)
+		t.Errorf("unsupported remote state backend: %v", diags)
 	}
 	other := writeFilesIn(t, filepath.Join(root, "other"), map[string]string{"main.wxm.hcl": merchantBlock + `data "http" "x" {}`})
 	if _, diags := Load(other); !strings.Contains(diags.Error(), "Unsupported data source") {

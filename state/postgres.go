@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"regexp"
 	"strings"
@@ -346,6 +347,32 @@ func (p *Postgres) Snapshot() (*Snapshot, error) {
 		return nil, p.wrap("read state", err)
 	}
 	return s, nil
+}
+
+// Outputs reads the state's outputs, and nothing else, in one REPEATABLE
+// READ transaction; like every read it takes no lock and never waits for a
+// writer. A missing state (or schema) is an error satisfying
+// errors.Is(err, fs.ErrNotExist): unlike Snapshot, which reads it as empty,
+// this is for readers of another configuration's outputs, to whom a state
+// never written is a mistake to report.
+func (p *Postgres) Outputs() (map[string]Output, error) {
+	if !p.exists {
+		return nil, fmt.Errorf("read outputs %s: no state: %w", p.where, fs.ErrNotExist)
+	}
+	var outs map[string]Output
+	ctx := context.Background()
+	err := pgx.BeginTxFunc(ctx, p.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		s, err := p.snapshotTx(ctx, tx)
+		if err != nil {
+			return err
+		}
+		outs = s.Outputs
+		return nil
+	})
+	if err != nil {
+		return nil, p.wrap("read outputs", err)
+	}
+	return outs, nil
 }
 
 // snapshotTx reads the lineage, serial and outputs in tx; Resources is

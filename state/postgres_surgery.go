@@ -53,11 +53,8 @@ func (p *Postgres) MoveResource(from string, to Resource) error {
 			from, to.Address).Scan(&fromExists, &toExists); err != nil {
 			return err
 		}
-		if !fromExists {
-			return fmt.Errorf("%s %w", from, ErrNotFound)
-		}
-		if to.Address != from && toExists {
-			return fmt.Errorf("%s is %w", to.Address, ErrExists)
+		if err := checkMove(from, to.Address, fromExists, toExists); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM "+p.tbl("resources")+" WHERE address = $1", from); err != nil {
 			return err
@@ -134,13 +131,7 @@ func (p *Postgres) RemoveCache(f CacheFilter) (int, error) {
 		}
 		return nil
 	})
-	if errors.Is(err, errNothingRemoved) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	return n, nil
+	return removedCount(n, err)
 }
 
 // Export reads the state and the whole shared cache in one REPEATABLE READ
@@ -199,11 +190,8 @@ func (p *Postgres) Push(doc *Export, force bool) error {
 			return err
 		}
 		if !force {
-			if doc.Lineage != lineage && !empty {
-				return fmt.Errorf("%w: the state has lineage %s, the pushed one %s", ErrLineage, lineage, orNone(doc.Lineage))
-			}
-			if doc.Serial < uint64(serial) {
-				return fmt.Errorf("%w: the state has serial %d, the pushed one %d", ErrSerialBehind, serial, doc.Serial)
+			if err := checkPush(doc, lineage, uint64(serial), empty); err != nil {
+				return err
 			}
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM "+p.tbl("resources")); err != nil {

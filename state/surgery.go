@@ -24,17 +24,27 @@ func (l *Local) MoveResource(from string, to Resource) error {
 	}
 	return l.update(what, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketResources)
-		if b.Get([]byte(from)) == nil {
-			return fmt.Errorf("%s %w", from, ErrNotFound)
-		}
-		if to.Address != from && b.Get([]byte(to.Address)) != nil {
-			return fmt.Errorf("%s is %w", to.Address, ErrExists)
+		if err := checkMove(from, to.Address, b.Get([]byte(from)) != nil, b.Get([]byte(to.Address)) != nil); err != nil {
+			return err
 		}
 		if err := b.Delete([]byte(from)); err != nil {
 			return err
 		}
 		return b.Put([]byte(to.Address), rv)
 	})
+}
+
+// checkMove refuses to move a resource that is not in the state, or onto
+// an address another resource takes; moving one onto its own address is
+// allowed.
+func checkMove(from, to string, fromExists, toExists bool) error {
+	if !fromExists {
+		return fmt.Errorf("%s %w", from, ErrNotFound)
+	}
+	if to != from && toExists {
+		return fmt.Errorf("%s is %w", to, ErrExists)
+	}
+	return nil
 }
 
 // PutCache records cache entries without touching resources, in one write
@@ -70,6 +80,18 @@ func (l *Local) PutCache(entries ...CacheEntry) error {
 // errNothingRemoved aborts RemoveCache's transaction, so that the serial
 // stays as it is when no entry matched.
 var errNothingRemoved = errors.New("no cache entry matched")
+
+// removedCount is what RemoveCache returns once its write is done: n, or
+// 0 and no error when nothing matched and the write was rolled back.
+func removedCount(n int, err error) (int, error) {
+	if errors.Is(err, errNothingRemoved) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
 
 // RemoveCache removes every cache entry f matches, in one write
 // transaction, and returns how many it removed. When none matches, nothing
@@ -111,13 +133,7 @@ func (l *Local) RemoveCache(f CacheFilter) (int, error) {
 		}
 		return nil
 	})
-	if errors.Is(err, errNothingRemoved) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	return n, nil
+	return removedCount(n, err)
 }
 
 // Export reads the whole state, cache included, in one read transaction.
@@ -242,11 +258,8 @@ func (l *Local) Push(doc *Export, force bool) error {
 		serial := binary.BigEndian.Uint64(meta.Get(keySerial))
 		if !force {
 			empty := isEmpty(tx.Bucket(bucketResources)) && isEmpty(tx.Bucket(bucketOutputs)) && isEmpty(tx.Bucket(bucketCache))
-			if doc.Lineage != lineage && !empty {
-				return fmt.Errorf("%w: the state has lineage %s, the pushed one %s", ErrLineage, lineage, orNone(doc.Lineage))
-			}
-			if doc.Serial < serial {
-				return fmt.Errorf("%w: the state has serial %d, the pushed one %d", ErrSerialBehind, serial, doc.Serial)
+			if err := checkPush(doc, lineage, serial, empty); err != nil {
+				return err
 			}
 		}
 		for _, name := range [][]byte{bucketResources, bucketOutputs} {
@@ -284,6 +297,19 @@ func (l *Local) Push(doc *Export, force bool) error {
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// checkPush refuses to push doc over a state with the given lineage and
+// serial when it is another state (another lineage, unless the state is
+// empty) or an older one (a lower serial). A forced push skips it.
+func checkPush(doc *Export, lineage string, serial uint64, empty bool) error {
+	if doc.Lineage != lineage && !empty {
+		return fmt.Errorf("%w: the state has lineage %s, the pushed one %s", ErrLineage, lineage, orNone(doc.Lineage))
+	}
+	if doc.Serial < serial {
+		return fmt.Errorf("%w: the state has serial %d, the pushed one %d", ErrSerialBehind, serial, doc.Serial)
 	}
 	return nil
 }
