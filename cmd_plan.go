@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -135,6 +136,9 @@ func (v view) render(u *ui, p *plan.Plan) error {
 	return nil
 }
 
+// planGCPercent is the garbage collector's target (GOGC) while planning.
+const planGCPercent = 200
+
 func cmdPlan(u *ui, _ globalOptions, args []string) error {
 	fs := newFlags(u, "plan")
 	var o planOptions
@@ -153,6 +157,9 @@ func cmdPlan(u *ui, _ globalOptions, args []string) error {
 	if err := v.check(); err != nil {
 		return err
 	}
+	// Planning keeps most of what it allocates until the end: collecting
+	// less often saves time at little cost in peak memory.
+	defer debug.SetGCPercent(debug.SetGCPercent(planGCPercent))
 	w, err := loadWorkspace(u, &o.vars)
 	if err != nil {
 		return err

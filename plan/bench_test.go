@@ -119,7 +119,7 @@ func BenchmarkHashCold(b *testing.B) {
 	b.Run("sha256-only", func(b *testing.B) {
 		b.SetBytes(int64(len(paths)) << 20)
 		for i := 0; i < b.N; i++ {
-			forEachFile(len(paths), func(int, []byte) { sha256.Sum256(content) })
+			forEachFile(len(paths), func(int, *fileWorker) { sha256.Sum256(content) })
 		}
 	})
 }

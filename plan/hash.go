@@ -47,24 +47,32 @@ func HashFiles(paths []string) []FileResult {
 // memory does not grow with file sizes.
 const readBuffer = 256 << 10
 
+// fileWorker is what each hashing worker keeps: its read buffer and the
+// directory it last looked into.
+type fileWorker struct {
+	buf  []byte
+	dirs dirStat
+}
+
 // forEachFile runs fn for 0..n-1 on one worker per CPU. Workers take
 // indices in small blocks from a shared counter (no channel per file), and
 // each has its own read buffer.
-func forEachFile(n int, fn func(i int, buf []byte)) {
+func forEachFile(n int, fn func(i int, w *fileWorker)) {
 	workers := min(runtime.GOMAXPROCS(0), n)
 	block := max(1, min(64, n/(8*max(1, workers))))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			buf := make([]byte, readBuffer)
+			w := &fileWorker{buf: make([]byte, readBuffer)}
+			defer w.dirs.close()
 			for {
 				start := int(next.Add(int64(block))) - block
 				if start >= n {
 					return
 				}
 				for i := start; i < min(start+block, n); i++ {
-					fn(i, buf)
+					fn(i, w)
 				}
 			}
 		})

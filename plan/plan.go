@@ -228,7 +228,15 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 	}
 	files := hash(paths)
 
+	// One allocation each for the changes and their planned objects.
+	backing := make([]ResourceChange, len(insts))
+	afters := make([]Object, len(insts))
 	changes := make([]*ResourceChange, 0, len(insts))
+	// pending are the changes that are not no-ops; matched counts the
+	// configured instances that the state records.
+	var pending []*ResourceChange
+	matched := 0
+	var lookups []state.CacheKey
 	for i, inst := range insts {
 		f := files[i]
 		if err := f.Check(inst.Resource.Spec, inst.Filename); err != nil {
@@ -241,30 +249,48 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 			continue
 		}
 		mi := in.Merchants[inst.Merchant]
-		c := &ResourceChange{
+		c := &backing[i]
+		*c = ResourceChange{
 			Addr: inst.Addr, Type: inst.Resource.Type, Name: inst.Resource.Name, Key: inst.Key,
 			Merchant: inst.Merchant, MchID: mi.MchID, Service: mi.Service, API: string(inst.Resource.Spec.API),
-			Path:  inst.Path,
-			After: &Object{Source: inst.Source, Filename: inst.Filename, SHA256: f.SHA256, Size: f.Size},
+			Path: inst.Path,
 		}
-		if prior, ok := in.State.Resources[inst.Addr]; ok {
-			c.Before = objectOf(prior)
-		}
+		after := &afters[i]
+		*after = Object{Source: inst.Source, Filename: inst.Filename, SHA256: f.SHA256, Size: f.Size}
+		c.After = after
 		c.Replace = replace.has(inst.Addr, inst.Resource.Addr())
 		changes = append(changes, c)
+		prior, hadPrior := in.State.Resources[inst.Addr]
+		if hadPrior {
+			matched++
+		}
+		// Decide: unchanged content is a no-op; otherwise the cache
+		// decides between reuse and upload (below).
+		if !c.Replace && c.unchanged(prior) {
+			c.Action = NoOp
+			// The same recorded string, not a second copy of it.
+			after.SHA256 = prior.SHA256
+			after.ID = prior.ID
+			after.UploadedAt = prior.UploadedAt
+			if prior.Source == after.Source && prior.Filename == after.Filename && prior.Size == after.Size {
+				// Nothing differs: one object serves as both.
+				after.Source, after.Filename = prior.Source, prior.Filename
+				c.Before = after
+			} else {
+				c.Before = objectOf(prior)
+			}
+			continue
+		}
+		if hadPrior {
+			c.Before = objectOf(prior)
+		}
+		pending = append(pending, c)
+		lookups = append(lookups, c.CacheKey())
 	}
 	if diags.HasErrors() {
 		return nil, diags
 	}
 
-	// Decide: unchanged content is a no-op; otherwise the cache decides
-	// between reuse and upload.
-	var lookups []state.CacheKey
-	for _, c := range changes {
-		if !c.unchanged(in.State.Resources[c.Addr]) || c.Replace {
-			lookups = append(lookups, c.CacheKey())
-		}
-	}
 	cached := map[state.CacheKey]state.CacheEntry{}
 	if len(lookups) > 0 && in.Cache != nil {
 		var err error
@@ -274,13 +300,9 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		}
 	}
 	uploading := map[state.CacheKey]string{}
-	for _, c := range changes {
-		prior, hadPrior := in.State.Resources[c.Addr]
+	for _, c := range pending {
+		hadPrior := c.Before != nil
 		switch {
-		case !c.Replace && c.unchanged(prior):
-			c.Action = NoOp
-			c.After.ID = prior.ID
-			c.After.UploadedAt = prior.UploadedAt
 		case !c.Replace && cached[c.CacheKey()].ID != "":
 			e := cached[c.CacheKey()]
 			c.Action = Reuse
@@ -304,26 +326,33 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 			}
 		}
 	}
-	// Instances in state but no longer configured are forgotten.
-	inConfig := make(map[string]bool, len(in.Eval.Instances))
-	for _, inst := range in.Eval.Instances {
-		inConfig[inst.Addr] = true
-	}
-	configured := make(map[string]bool, len(changes))
-	for _, c := range changes {
-		configured[c.Addr] = true
-	}
-	for addr, r := range in.State.Resources {
-		if configured[addr] || !targets.empty() && !targets.has(addr, r.Type+"."+r.Name) {
-			continue
+	// Instances in state but no longer configured are forgotten. Addresses
+	// are unique, so when every state address was matched by a configured
+	// instance (and nothing is targeted) there is nothing to forget.
+	var inConfig map[string]bool
+	if !targets.empty() || matched != len(in.State.Resources) || len(in.Eval.Config.Outputs) > 0 {
+		inConfig = make(map[string]bool, len(in.Eval.Instances))
+		for _, inst := range in.Eval.Instances {
+			inConfig[inst.Addr] = true
 		}
-		if inConfig[addr] {
-			continue // configured, but not targeted
+	}
+	if !targets.empty() || matched != len(in.State.Resources) {
+		configured := make(map[string]bool, len(changes))
+		for _, c := range changes {
+			configured[c.Addr] = true
 		}
-		changes = append(changes, &ResourceChange{
-			Addr: addr, Type: r.Type, Name: r.Name, Key: r.Key, Merchant: r.Merchant, MchID: r.MchID,
-			Service: r.Service, API: r.API, Action: Forget, Before: objectOf(r),
-		})
+		for addr, r := range in.State.Resources {
+			if configured[addr] || !targets.empty() && !targets.has(addr, r.Type+"."+r.Name) {
+				continue
+			}
+			if inConfig[addr] {
+				continue // configured, but not targeted
+			}
+			changes = append(changes, &ResourceChange{
+				Addr: addr, Type: r.Type, Name: r.Name, Key: r.Key, Merchant: r.Merchant, MchID: r.MchID,
+				Service: r.Service, API: r.API, Action: Forget, Before: objectOf(r),
+			})
+		}
 	}
 	byAddr := func(a, b *ResourceChange) int { return strings.Compare(a.Addr, b.Addr) }
 	if !slices.IsSortedFunc(changes, byAddr) {

@@ -285,3 +285,47 @@ func TestRenderSummary(t *testing.T) {
 		t.Errorf("colour escape in a colourless render")
 	}
 }
+
+// TestNoopObjects checks the no-op changes that share one object for
+// Before and After against the values the general construction gives,
+// with and without outputs and instances to forget.
+func TestNoopObjects(t *testing.T) {
+	one, two := pngBytes("one"), pngBytes("two")
+	for _, withOutput := range []bool{false, true} {
+		for _, forget := range []bool{false, true} {
+			config := cfg
+			if !withOutput {
+				config = strings.Split(cfg, "output")[0]
+			}
+			f := newFixture(t, config, map[string][]byte{"a/x.png": one, "a/y.png": two})
+			f.record(`wechatpay_image.img["x.png"]`, "a/x.png", one, "ID1")
+			f.record(`wechatpay_image.img["y.png"]`, "old/y.png", two, "ID2")
+			if forget {
+				f.record(`wechatpay_image.img["z.png"]`, "a/z.png", pngBytes("z"), "ID3")
+			}
+			p, err := f.plan()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "wechatpay_image.img[\"x.png\"]:noop wechatpay_image.img[\"y.png\"]:noop"
+			if forget {
+				want += " wechatpay_image.img[\"z.png\"]:forget"
+			}
+			if got := actions(p); got != want {
+				t.Fatalf("actions %s, want %s", got, want)
+			}
+			for _, c := range p.Changes[:2] {
+				r := f.snap.Resources[c.Addr]
+				before := Object{Source: r.Source, Filename: r.Filename, SHA256: r.SHA256, Size: r.Size, ID: r.ID, UploadedAt: r.UploadedAt}
+				after := before
+				after.Source = strings.Replace(r.Source, "old/", "a/", 1)
+				if *c.Before != before || *c.After != after {
+					t.Errorf("%s: before %+v after %+v, want %+v and %+v", c.Addr, *c.Before, *c.After, before, after)
+				}
+			}
+			if withOutput && len(p.Outputs) != 1 {
+				t.Errorf("outputs %+v", p.Outputs)
+			}
+		}
+	}
+}

@@ -14,3 +14,10 @@ func statFile(path string) (FileStat, bool) {
 	}
 	return FileStat{Size: fi.Size(), MtimeNs: fi.ModTime().UnixNano()}, true
 }
+
+// dirStat is statFile on systems without fstatat here.
+type dirStat struct{}
+
+func (*dirStat) stat(path string) (FileStat, bool) { return statFile(path) }
+
+func (*dirStat) close() {}

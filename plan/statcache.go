@@ -173,6 +173,22 @@ func parseStatCache(data []byte) (map[string]*statEntry, error) {
 func (c *StatCache) Save(path string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.dirty {
+		// Nothing learnt or missed: unless an entry went unused, the
+		// file would be written as it is.
+		unused := false
+		for _, e := range c.entries {
+			if !e.used.Load() {
+				unused = true
+				break
+			}
+		}
+		if !unused {
+			if _, err := os.Stat(path); err == nil {
+				return nil
+			}
+		}
+	}
 	// The entries to keep: those used since load, and those learnt.
 	keep := make(map[string]*statEntry, len(c.entries)+len(c.learnt))
 	for p, e := range c.entries {
@@ -275,8 +291,8 @@ func (c *StatCache) learn(path string, st FileStat, r FileResult, hashedAt time.
 // hashes everything.
 func (c *StatCache) Hash(paths []string) []FileResult {
 	out := make([]FileResult, len(paths))
-	forEachFile(len(paths), func(i int, buf []byte) {
-		out[i] = c.hashOne(paths[i], buf)
+	forEachFile(len(paths), func(i int, w *fileWorker) {
+		out[i] = c.hashOne(paths[i], w)
 		if c != nil && c.OnFile != nil {
 			c.OnFile(out[i].Size, !out[i].cached)
 		}
@@ -291,16 +307,21 @@ func (c *StatCache) Hash(paths []string) []FileResult {
 // is checked for changes.
 var afterRead func(path string)
 
-func (c *StatCache) hashOne(path string, buf []byte) FileResult {
+func (c *StatCache) hashOne(path string, w *fileWorker) FileResult {
+	buf := w.buf
 	if c == nil {
 		return hashFile(path, buf)
+	}
+	// The lookup stats the file relative to its directory, held open
+	// across files; a miss is read and checked by path.
+	if st, ok := w.dirs.stat(path); ok {
+		if r, hit := c.lookup(path, st); hit {
+			return r
+		}
 	}
 	st, ok := statFile(path)
 	if !ok {
 		return hashFile(path, buf) // reports the error
-	}
-	if r, hit := c.lookup(path, st); hit {
-		return r
 	}
 	// Hash, and trust the result only if the file did not change while it
 	// was read; otherwise read it once more.

@@ -237,3 +237,30 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestDirStatMatchesStatFile stats files through one dirStat, in an order
+// that moves between directories, and requires what statFile gives.
+func TestDirStatMatchesStatFile(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "sub")
+	os.Mkdir(sub, 0o755)
+	os.WriteFile(filepath.Join(dir, "a.png"), []byte("a"), 0o644)
+	os.WriteFile(filepath.Join(sub, "b.png"), []byte("bb"), 0o644)
+	os.Symlink("a.png", filepath.Join(dir, "link.png"))
+	os.Symlink("missing.png", filepath.Join(dir, "dangling.png"))
+	paths := []string{
+		filepath.Join(dir, "a.png"), filepath.Join(dir, "link.png"), filepath.Join(sub, "b.png"),
+		filepath.Join(dir, "a.png"), filepath.Join(dir, "sub"), filepath.Join(dir, "dangling.png"),
+		filepath.Join(dir, "missing.png"), filepath.Join(dir, "nodir", "x.png"), filepath.Join(sub, "b.png"),
+		filepath.Join(sub, ".."), dir + "/", "relative.png", "",
+	}
+	var d dirStat
+	defer d.close()
+	for _, p := range paths {
+		got, gotOK := d.stat(p)
+		want, wantOK := statFile(p)
+		if got != want || gotOK != wantOK {
+			t.Errorf("%q: dirStat %+v %v, statFile %+v %v", p, got, gotOK, want, wantOK)
+		}
+	}
+}

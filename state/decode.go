@@ -8,60 +8,77 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// decodeChunk is how many resources one goroutine of decodeResources decodes
-// at a time.
-const decodeChunk = 2048
+// decodeBatch is how many resources decodeResources reads from the bucket
+// before decoding them and releasing the pages they were read from.
+const decodeBatch = 4096
 
 // decodeResources decodes every resource in b. Decoding JSON is what a
-// large snapshot spends its time on, so it is spread over the CPUs; the
-// keys and values stay valid because the caller's transaction stays open.
+// large snapshot spends its time on, so each batch is spread over the
+// CPUs; the keys and values stay valid because the caller's transaction
+// stays open. Once a batch is decoded, nothing refers to the file's pages
+// any more, and the mapped pages are dropped from memory (see
+// releasePages): a large state never stays resident as a whole.
 func decodeResources(b *bolt.Bucket) (map[string]Resource, error) {
+	rs := make(map[string]Resource)
+	workers := runtime.GOMAXPROCS(0)
+	decs := make([]resourceDecoder, workers)
 	var keys, values [][]byte
+	decoded := make([]Resource, decodeBatch)
+	flush := func() error {
+		n := len(values)
+		if n == 0 {
+			return nil
+		}
+		chunks := min(workers, (n+255)/256)
+		per := (n + chunks - 1) / chunks
+		errs := make([]error, chunks)
+		var wg sync.WaitGroup
+		for c := range chunks {
+			run := func() {
+				dec := &decs[c]
+				for i := c * per; i < min((c+1)*per, n); i++ {
+					r := &decoded[i]
+					if err := dec.decode(values[i], r); err != nil {
+						errs[c] = fmt.Errorf("%w: resource %s: %w", ErrCorrupt, keys[i], err)
+						return
+					}
+					if r.Address != string(keys[i]) {
+						errs[c] = fmt.Errorf("%w: resource %s stored under %q", ErrCorrupt, r.Address, keys[i])
+						return
+					}
+				}
+			}
+			if c == chunks-1 {
+				run()
+			} else {
+				wg.Go(run)
+			}
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return err
+			}
+		}
+		for i := range n {
+			rs[decoded[i].Address] = decoded[i]
+		}
+		keys, values = keys[:0], values[:0]
+		releasePages(b.Tx())
+		return nil
+	}
 	if err := b.ForEach(func(k, v []byte) error {
 		keys = append(keys, k)
 		values = append(values, v)
+		if len(values) == decodeBatch {
+			return flush()
+		}
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-
-	decoded := make([]Resource, len(values))
-	errs := make([]error, (len(values)+decodeChunk-1)/decodeChunk)
-	work := make(chan int, len(errs))
-	for c := range errs {
-		work <- c
-	}
-	close(work)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(errs)) {
-		wg.Go(func() {
-			var dec resourceDecoder
-			for c := range work {
-				end := min((c+1)*decodeChunk, len(values))
-				for i := c * decodeChunk; i < end; i++ {
-					r := &decoded[i]
-					if err := dec.decode(values[i], r); err != nil {
-						errs[c] = fmt.Errorf("%w: resource %s: %w", ErrCorrupt, keys[i], err)
-						break
-					}
-					if r.Address != string(keys[i]) {
-						errs[c] = fmt.Errorf("%w: resource %s stored under %q", ErrCorrupt, r.Address, keys[i])
-						break
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-
-	rs := make(map[string]Resource, len(decoded))
-	for _, r := range decoded {
-		rs[r.Address] = r
+	if err := flush(); err != nil {
+		return nil, err
 	}
 	return rs, nil
 }

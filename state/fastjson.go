@@ -4,17 +4,23 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
 // resourceDecoder decodes stored resources. Records as encodeResource
-// writes them (compact JSON, known keys, strings without escapes) are read
-// by a specialised parser; anything else goes to encoding/json, so the
-// result is always what json.Unmarshal gives (fastjson_test.go compares
-// them). Repeated values (type, name, merchant, service…) share one string.
-// A decoder is not safe for concurrent use.
+// writes them (compact JSON, known keys, strings with at most the
+// two-character escapes) are read by a specialised parser; anything else
+// goes to encoding/json, so the result is always what json.Unmarshal gives
+// (fastjson_test.go compares them). Repeated values (type, name,
+// merchant, service…) share one string, and the other strings of a record
+// are parts of one allocation (the key is shared with the address and the
+// file name with the source where they are parts of them). A decoder is
+// not safe for concurrent use.
 type resourceDecoder struct {
 	last [6]string
+	// scratch holds the current record's unescaped strings.
+	scratch []byte
 }
 
 func (d *resourceDecoder) decode(data []byte, r *Resource) error {
@@ -24,6 +30,17 @@ func (d *resourceDecoder) decode(data []byte, r *Resource) error {
 	*r = Resource{}
 	return json.Unmarshal(data, r)
 }
+
+// The fields of a record that are kept in its one allocation.
+const (
+	fAddress = iota
+	fKey
+	fSource
+	fFilename
+	fSHA256
+	fID
+	nOwned
+)
 
 // fast parses data into r, or returns false (r partly written) when data
 // is not in the plain shape.
@@ -36,8 +53,12 @@ func (d *resourceDecoder) fast(data []byte, r *Resource) bool {
 	if len(p) == 0 {
 		return true
 	}
+	var owned [nOwned][]byte
+	d.scratch = d.scratch[:0]
 	for {
-		key, rest, ok := plainString(p)
+		var key, rest []byte
+		var ok bool
+		key, rest, d.scratch, ok = plainString(p, d.scratch)
 		if ok && len(key) > 0 && &key[0] != &p[1] {
 			return false // an escaped key: leave it to encoding/json
 		}
@@ -66,7 +87,8 @@ func (d *resourceDecoder) fast(data []byte, r *Resource) bool {
 			r.Size = n
 			p = p[end:]
 		} else {
-			val, rest, ok := plainString(p)
+			var val []byte
+			val, rest, d.scratch, ok = plainString(p, d.scratch)
 			if !ok {
 				return false
 			}
@@ -74,13 +96,13 @@ func (d *resourceDecoder) fast(data []byte, r *Resource) bool {
 			p = rest
 			switch string(key) {
 			case "address":
-				r.Address = string(val)
+				owned[fAddress] = val
 			case "type":
 				r.Type = d.intern(0, val)
 			case "name":
 				r.Name = d.intern(1, val)
 			case "key":
-				r.Key = string(val)
+				owned[fKey] = val
 			case "merchant":
 				r.Merchant = d.intern(2, val)
 			case "mchid":
@@ -90,13 +112,13 @@ func (d *resourceDecoder) fast(data []byte, r *Resource) bool {
 			case "api":
 				r.API = d.intern(5, val)
 			case "source":
-				r.Source = string(val)
+				owned[fSource] = val
 			case "filename":
-				r.Filename = string(val)
+				owned[fFilename] = val
 			case "sha256":
-				r.SHA256 = string(val)
+				owned[fSHA256] = val
 			case "id":
-				r.ID = string(val)
+				owned[fID] = val
 			case "uploaded_at":
 				if r.UploadedAt.UnmarshalJSON(quoted) != nil {
 					return false
@@ -106,12 +128,67 @@ func (d *resourceDecoder) fast(data []byte, r *Resource) bool {
 			}
 		}
 		if len(p) == 0 {
-			return true
+			break
 		}
 		if p[0] != ',' {
 			return false
 		}
 		p = p[1:]
+	}
+	d.assemble(&owned, r)
+	return true
+}
+
+// assemble sets r's owned string fields from their bytes, with one
+// allocation for all of them.
+func (d *resourceDecoder) assemble(owned *[nOwned][]byte, r *Resource) {
+	// The key of address type.name["key"] is part of the address, and the
+	// file name is often the end of the source.
+	addr, key := owned[fAddress], owned[fKey]
+	keyIn := -1
+	if n := len(addr) - len(key) - 2; len(key) > 0 && n >= 0 && string(addr[n:]) == string(key)+`"]` {
+		keyIn = n
+	}
+	src, fn := owned[fSource], owned[fFilename]
+	fnIn := -1
+	if n := len(src) - len(fn); len(fn) > 0 && n >= 0 && string(src[n:]) == string(fn) {
+		fnIn = n
+	}
+	total := 0
+	for i, b := range owned {
+		if i == fKey && keyIn >= 0 || i == fFilename && fnIn >= 0 {
+			continue
+		}
+		total += len(b)
+	}
+	if total == 0 {
+		return
+	}
+	var sb strings.Builder
+	sb.Grow(total)
+	var at [nOwned]int
+	for i, b := range owned {
+		if i == fKey && keyIn >= 0 || i == fFilename && fnIn >= 0 {
+			continue
+		}
+		at[i] = sb.Len()
+		sb.Write(b)
+	}
+	all := sb.String()
+	part := func(i int) string { return all[at[i] : at[i]+len(owned[i])] }
+	r.Address = part(fAddress)
+	r.Source = part(fSource)
+	r.SHA256 = part(fSHA256)
+	r.ID = part(fID)
+	if keyIn >= 0 {
+		r.Key = r.Address[keyIn : keyIn+len(key)]
+	} else {
+		r.Key = part(fKey)
+	}
+	if fnIn >= 0 {
+		r.Filename = r.Source[fnIn:]
+	} else {
+		r.Filename = part(fFilename)
 	}
 }
 
@@ -124,11 +201,12 @@ func (d *resourceDecoder) intern(i int, b []byte) string {
 
 // plainString reads a JSON string at the start of p whose escapes, if
 // any, are the two-character ones (\" \\ \/ \b \f \n \r \t), with no
-// control character and valid UTF-8. It returns the contents, unescaped,
-// and what follows the closing quote.
-func plainString(p []byte) (val, rest []byte, ok bool) {
+// control character and valid UTF-8. It returns the contents, unescaped
+// (into scratch, which it returns extended, when there are escapes), and
+// what follows the closing quote.
+func plainString(p, scratch []byte) (val, rest, scratch2 []byte, ok bool) {
 	if len(p) == 0 || p[0] != '"' {
-		return nil, nil, false
+		return nil, nil, scratch, false
 	}
 	i := 1
 	for i < len(p) && p[i] != '"' && p[i] != '\\' && p[i] >= 0x20 {
@@ -137,25 +215,28 @@ func plainString(p []byte) (val, rest []byte, ok bool) {
 	if i < len(p) && p[i] == '"' {
 		val = p[1:i]
 		if !utf8.Valid(val) {
-			return nil, nil, false
+			return nil, nil, scratch, false
 		}
-		return val, p[i+1:], true
+		return val, p[i+1:], scratch, true
 	}
-	// Escapes: unescape into a copy.
-	buf := append([]byte(nil), p[1:i]...)
+	// Escapes: unescape at the end of scratch. What earlier calls put
+	// there is never written again, even when scratch grows.
+	from := len(scratch)
+	buf := append(scratch, p[1:i]...)
 	for i < len(p) {
 		c := p[i]
 		switch {
 		case c == '"':
-			if !utf8.Valid(buf) {
-				return nil, nil, false
+			val = buf[from:len(buf):len(buf)]
+			if !utf8.Valid(val) {
+				return nil, nil, buf, false
 			}
-			return buf, p[i+1:], true
+			return val, p[i+1:], buf, true
 		case c < 0x20:
-			return nil, nil, false
+			return nil, nil, buf, false
 		case c == '\\':
 			if i+1 >= len(p) {
-				return nil, nil, false
+				return nil, nil, buf, false
 			}
 			switch p[i+1] {
 			case '"', '\\', '/':
@@ -171,7 +252,7 @@ func plainString(p []byte) (val, rest []byte, ok bool) {
 			case 't':
 				buf = append(buf, '\t')
 			default:
-				return nil, nil, false
+				return nil, nil, buf, false
 			}
 			i += 2
 			continue
@@ -180,5 +261,5 @@ func plainString(p []byte) (val, rest []byte, ok bool) {
 		}
 		i++
 	}
-	return nil, nil, false
+	return nil, nil, buf, false
 }

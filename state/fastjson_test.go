@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // TestResourceDecoderMatchesJSON decodes stored resources, as written and
@@ -46,6 +48,14 @@ func TestResourceDecoderMatchesJSON(t *testing.T) {
 		`{"uploaded_at":"2025-01-02T03:04:05.123456789Z"}`, `{"uploaded_at":"2025-01-02T03:04:05+08:00"}`,
 		`{"uploaded_at":""}`, `{"uploaded_at":"2025-1-2"}`, `{"other":"x"}`, `{"key":1}`, `{"id":"a\"b"}`,
 		`{"address":"a"}x`, `[]`, `"a"`, `{"address":"\u00e9"}`, `{"type":"t","type":"u"}`, ``,
+		// Keys inside addresses and file names at the end of sources,
+		// which the decoder shares, and near misses.
+		`{"address":"t.n[\"d/a.png\"]","key":"d/a.png","source":"img/d/a.png","filename":"a.png","id":"x"}`,
+		`{"address":"t.n[\"d/a.png\"]","key":"a.png","source":"img/d/a.png","filename":"d/a.png"}`,
+		`{"address":"t.n[\"a\\\"b\"]","key":"a\"b","source":"a\"b","filename":"\"b"}`,
+		`{"address":"t.n[\"k\"]","key":"k\"]","source":"s","filename":"longer than s"}`,
+		`{"key":"k","filename":"f"}`, `{"address":"\"]","key":""}`,
+		`{"address":"t.n[\"x\"]","key":"x","key":"y","address":"t.n[\"y\"]"}`,
 	)
 	var dec resourceDecoder
 	for _, in := range inputs {
@@ -55,5 +65,47 @@ func TestResourceDecoderMatchesJSON(t *testing.T) {
 		if (gotErr == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) && wantErr == nil {
 			t.Fatalf("%s:\ndecoder: %+v, %v\njson:    %+v, %v", in, got, gotErr, want, wantErr)
 		}
+	}
+}
+
+// TestSnapshotManyResources reads a state of several decoding batches and
+// compares every record with json.Unmarshal of what is stored.
+func TestSnapshotManyResources(t *testing.T) {
+	l := open(t, statePath(t), Options{})
+	want := map[string]Resource{}
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketResources)
+		for i := range 2*decodeBatch + 3 {
+			key := fmt.Sprintf("d%d/f%06d.png", i%7, i)
+			r := Resource{
+				Address: fmt.Sprintf("wechatpay_image.img[%q]", key), Type: "wechatpay_image", Name: "img", Key: key,
+				Merchant: "m", MchID: "1900000001", Service: "wechatpay", API: "merchant_media_image",
+				Source: "img/" + key, Filename: key[3:], SHA256: fmt.Sprintf("%064x", i), Size: int64(i),
+				ID: fmt.Sprintf("id-%d", i), UploadedAt: time.Unix(int64(i), 0).UTC(),
+			}
+			if i%5 == 0 {
+				r.Filename = "other.png"
+			}
+			v, err := encodeResource(r)
+			if err != nil {
+				return err
+			}
+			var back Resource
+			if err := json.Unmarshal(v, &back); err != nil {
+				return err
+			}
+			want[r.Address] = back
+			if err := b.Put([]byte(r.Address), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := snapshot(t, l).Resources
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("snapshot of %d resources differs from json.Unmarshal (%d)", len(got), len(want))
 	}
 }

@@ -1,0 +1,20 @@
+package state
+
+import (
+	"syscall"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// releasePages drops the state file's pages from this process's memory
+// map (madvise MADV_DONTNEED): the file is mapped read-only and shared, so
+// the pages stay in the page cache and a later read maps them again. Only
+// residency changes, never what a read sees. It is called once what was
+// read from the pages has been copied.
+func releasePages(tx *bolt.Tx) {
+	info := tx.DB().Info()
+	if info == nil || info.Data == 0 || tx.Size() <= 0 {
+		return
+	}
+	syscall.Syscall(syscall.SYS_MADVISE, info.Data, uintptr(tx.Size()), syscall.MADV_DONTNEED)
+}

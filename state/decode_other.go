@@ -1,0 +1,8 @@
+//go:build !linux
+
+package state
+
+import bolt "go.etcd.io/bbolt"
+
+// releasePages does nothing here: see decode_linux.go.
+func releasePages(*bolt.Tx) {}
