@@ -3,6 +3,7 @@ package schema
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +34,11 @@ locals { x = var.v["a"] }
 	f.Add(`locals { a = local.b
  b = local.a }`)
 	f.Fuzz(func(t *testing.T, src string) {
+		// File-system functions could be pointed at /dev/zero or walk the
+		// whole disk; they have tests of their own.
+		if strings.Contains(src, "file") {
+			t.Skip()
+		}
 		dir := t.TempDir()
 		if err := os.WriteFile(filepath.Join(dir, "main.wxm.hcl"), []byte(src), 0o644); err != nil {
 			t.Fatal(err)
