@@ -64,7 +64,7 @@ func cmdImport(u *ui, _ globalOptions, args []string) error {
 			CacheKey: state.CacheKey{Service: r.Service, MchID: r.MchID, API: r.API, SHA256: r.SHA256},
 			ID:       id, Filename: r.Filename, Size: r.Size, UploadedAt: now,
 		}
-		st, err := openState(false, *lockTimeout, "import")
+		st, err := w.openState(false, *lockTimeout, "import")
 		if err != nil {
 			return err
 		}

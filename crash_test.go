@@ -198,7 +198,12 @@ func TestInterrupt(t *testing.T) {
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(700 * time.Millisecond)
+	// Interrupt once uploads are under way (the handler is installed by then).
+	for deadline := time.Now().Add(30 * time.Second); w.sb.Stats().Uploads < 5; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no upload started within 30s:\n%s", out.String())
+		}
+	}
 	c.Process.Signal(os.Interrupt)
 	err := c.Wait()
 	ee, ok := err.(*exec.ExitError)
@@ -305,11 +310,13 @@ func TestLockContention(t *testing.T) {
 		t.Fatal(err)
 	}
 	lockInfo := filepath.Join(w.dir, ".wxmedia", "state.db.lock.json")
-	for i := 0; i < 100; i++ {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if _, err := os.Stat(lockInfo); err == nil {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("the first apply did not take the lock within 30s:\n%s", firstOut.String())
+		}
 	}
 	before := w.sb.Stats().Uploads
 	start := time.Now()

@@ -61,7 +61,7 @@ var helpTopics = map[string]helpTopic{
 			"wxmedia apply media.plan               # a plan saved with plan -out",
 			"wxmedia apply -auto-approve -parallelism=8",
 		},
-		exit: []string{"0  every change applied", "1  an error, or some change failed (each is listed; the rest was applied and recorded)", "130  interrupted twice: uploads in flight were abandoned"},
+		exit: []string{"0  every change applied", "1  an error, some change failed (each is listed; the rest was applied and recorded), or an interrupt (first Ctrl-C: uploads in flight finish and are recorded; second: they are abandoned)"},
 	},
 	"show": {
 		usage:    "show [options] [PLANFILE]",

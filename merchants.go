@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -112,6 +113,18 @@ func checkMerchants(ev *schema.Evaluation) hcl.Diagnostics {
 				bad(m, "%s: %v.", e.name, err)
 			}
 		}
+		// Identifiers are cached per service: a fallback must be the same
+		// service as the endpoint, or an identifier issued by one would be
+		// offered as the other's.
+		if m.FallbackEndpoint != "" && plan.Service(m.FallbackEndpoint) != plan.Service(m.Endpoint) {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Fallback endpoint of another service",
+				Detail: fmt.Sprintf("merchant %q: fallback_endpoint %s is not WeChat Pay's and differs from endpoint %s; identifiers are cached under the endpoint's service, so the fallback must serve the same identifiers.",
+					m.Name, m.FallbackEndpoint, orDefault(m.Endpoint, defaultEndpoint)),
+				Subject: m.DeclRange.Ptr(),
+			})
+		}
 		if m.V2SignType != "" && m.V2SignType != uploader.SignTypeMD5 && m.V2SignType != uploader.SignTypeHMACSHA256 {
 			bad(m, "v2_sign_type must be \"MD5\" or \"HMAC-SHA256\", not %q.", m.V2SignType)
 		}
@@ -162,6 +175,9 @@ func (w *workspace) uploaders(p *plan.Plan, parallelism int) (map[string]apply.U
 	ua := fmt.Sprintf("wxmedia/%s (%s; %s)", version, runtime.GOOS, runtime.Version())
 	// One keep-alive pool per trust root, sized to the parallelism.
 	clients := apply.NewHTTPClients(parallelism)
+	// A 429 from any merchant slows the whole run (AIMD); each merchant's
+	// max_requests_per_second caps its own pace on top.
+	runLimit := apply.NewLimiter(0)
 	for _, name := range sortedKeys(needs) {
 		n := needs[name]
 		m := w.ev.Merchants[name]
@@ -243,8 +259,14 @@ func (w *workspace) uploaders(p *plan.Plan, parallelism int) (map[string]apply.U
 		cfg.UserAgent = ua
 		cfg.Logger = w.log.With("merchant", name)
 		// 429s slow this merchant down (AIMD), never above max_requests_per_second.
-		lim := apply.NewLimiter(m.MaxRequestsPerSecond)
-		cfg.Throttle, cfg.OnRetry = lim.Throttle, lim.OnRetry
+		ceiling := apply.NewLimiter(m.MaxRequestsPerSecond)
+		cfg.Throttle = func(ctx context.Context) error {
+			if err := runLimit.Throttle(ctx); err != nil {
+				return err
+			}
+			return ceiling.Throttle(ctx)
+		}
+		cfg.OnRetry = runLimit.OnRetry
 		c, err := uploader.NewClient(cfg)
 		if err != nil {
 			return nil, stop, fmt.Errorf("merchant %q: %w", name, err)
@@ -259,4 +281,11 @@ func configPath(p string) string {
 		return p
 	}
 	return filepath.Clean(p)
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -58,17 +57,6 @@ func TestPostgresScript(t *testing.T) {
 
 func init() {
 	scriptCmds["uploadsbetween"] = cmdUploadsBetween
-	scriptCmds["pause"] = cmdPause
-}
-
-// pause DURATION: wait, e.g. for a background command to get going.
-func cmdPause(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 1 {
-		ts.Fatalf("usage: pause DURATION")
-	}
-	d, err := time.ParseDuration(args[0])
-	ts.Check(err)
-	time.Sleep(d)
 }
 
 // uploadsbetween LO HI: the sandbox issued between LO and HI identifiers,

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -14,6 +15,23 @@ func init() {
 	scriptCmds["hclattr"] = cmdHCLAttr
 	scriptCmds["dropattr"] = cmdDropAttr
 	scriptCmds["perm"] = cmdPerm
+	scriptCmds["waituploads"] = cmdWaitUploads
+}
+
+// waituploads N: waits (up to 60s) until the sandbox has issued at least N
+// identifiers, e.g. to know that a background apply holds its lock.
+func cmdWaitUploads(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: waituploads N")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	sb := sandboxOf(ts)
+	for deadline := time.Now().Add(60 * time.Second); sb.Stats().Uploads < want; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			ts.Fatalf("the sandbox issued %d identifiers in 60s, want at least %d", sb.Stats().Uploads, want)
+		}
+	}
 }
 
 // pemline FILE NAME: sets $NAME to a line from the middle of the PEM file,

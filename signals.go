@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 )
 
@@ -16,31 +17,47 @@ func contextWithInterrupt() (context.Context, context.CancelFunc) {
 
 // gracefulInterrupt handles SIGINT and SIGTERM for long work: the first
 // closes the returned stop channel (start nothing new, let what is in
-// flight finish) and calls onFirst; a second one ends the process at once
-// with status 130. Every state write is a complete transaction, so an abort
-// loses at most the uploads in flight.
+// flight finish) and calls onFirst; a second cancels the context, which
+// aborts the uploads in flight at once, and the command then returns
+// through its deferred closes (state lock released) with status 1; a third
+// ends the process immediately. Every state write is a complete
+// transaction, so an abort loses at most the uploads in flight.
 func gracefulInterrupt(onFirst func()) (context.Context, <-chan struct{}, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stop := make(chan struct{})
-	ch := make(chan os.Signal, 2)
+	done := make(chan struct{})
+	ch := make(chan os.Signal, 3)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		select {
 		case <-ch:
-		case <-ctx.Done():
+		case <-done:
 			return
 		}
 		close(stop)
-		if onFirst != nil {
-			onFirst()
-		} else {
+		if onFirst == nil {
 			cancel()
+			return
 		}
+		onFirst()
 		select {
 		case <-ch:
-			os.Exit(130)
-		case <-ctx.Done():
+		case <-done:
+			return
+		}
+		cancel()
+		select {
+		case <-ch:
+			os.Exit(1)
+		case <-done:
 		}
 	}()
-	return ctx, stop, func() { signal.Stop(ch); cancel() }
+	var once sync.Once
+	return ctx, stop, func() {
+		once.Do(func() {
+			signal.Stop(ch)
+			close(done)
+			cancel()
+		})
+	}
 }

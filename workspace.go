@@ -84,10 +84,10 @@ func loadWorkspaceWith(u *ui, vars *varFlags, adjust func(*schema.Config, map[st
 			if m.MchID == "" {
 				m.MchID = defaultSandboxMchID
 			}
-			w.idents[name] = plan.MerchantIdentity{MchID: m.MchID, Service: w.sandbox.ID()}
+			w.idents[name] = plan.MerchantIdentity{MchID: m.MchID, Service: w.sandbox.ID(), V2Service: w.sandbox.ID()}
 			continue
 		}
-		w.idents[name] = plan.MerchantIdentity{MchID: m.MchID, Service: plan.Service(m.Endpoint)}
+		w.idents[name] = plan.MerchantIdentity{MchID: m.MchID, Service: plan.Service(m.Endpoint), V2Service: plan.Service(m.V2Endpoint)}
 	}
 	return w, nil
 }
@@ -105,7 +105,12 @@ func (w *workspace) outputsFromState(snap *state.Snapshot) (map[string]state.Out
 	rec := map[string]state.Output{}
 	for name, o := range outs {
 		if !o.Value.IsWhollyKnown() {
-			continue // an upload it depends on failed
+			// An upload it depends on failed: keep what was published
+			// before, so that consumers lose nothing they had.
+			if old, ok := snap.Outputs[name]; ok {
+				rec[name] = old
+			}
+			continue
 		}
 		enc, err := plan.EncodeOutput(o)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/state"
+	"github.com/wxmedia/wxmedia/uploader"
 )
 
 // Action is what apply does with one resource instance.
@@ -161,8 +162,20 @@ func (p *Plan) HasChanges() bool {
 
 // MerchantIdentity is what the plan needs to know of a merchant.
 type MerchantIdentity struct {
-	MchID   string
-	Service string
+	MchID string
+	// Service is the cache service of the v3 APIs (endpoint); V2Service
+	// that of the v2 API (v2_endpoint). They differ when, say, only one of
+	// them points at a test server.
+	Service   string
+	V2Service string
+}
+
+// serviceFor picks the service of the API an instance uploads through.
+func (m MerchantIdentity) serviceFor(spec uploader.Spec) string {
+	if spec.Protocol == uploader.ProtocolV2 && m.V2Service != "" {
+		return m.V2Service
+	}
+	return m.Service
 }
 
 // Input is everything a plan is computed from.
@@ -252,7 +265,7 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		c := &backing[i]
 		*c = ResourceChange{
 			Addr: inst.Addr, Type: inst.Resource.Type, Name: inst.Resource.Name, Key: inst.Key,
-			Merchant: inst.Merchant, MchID: mi.MchID, Service: mi.Service, API: string(inst.Resource.Spec.API),
+			Merchant: inst.Merchant, MchID: mi.MchID, Service: mi.serviceFor(inst.Resource.Spec), API: string(inst.Resource.Spec.API),
 			Path: inst.Path,
 		}
 		after := &afters[i]
