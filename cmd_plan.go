@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,15 +35,46 @@ func (o *planOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.refreshHashes, "refresh-hashes", false, "hash every source file again, ignoring the stat cache")
 }
 
+// lookupFunc looks up content-addressed cache entries in the state.
+type lookupFunc = func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, error)
+
 // makePlan computes the plan of a loaded workspace.
-func makePlan(u *ui, o *planOptions, w *workspace, snap *state.Snapshot, lookup func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, error)) (*plan.Plan, error) {
+func makePlan(u *ui, o *planOptions, w *workspace, snap *state.Snapshot, lookup lookupFunc) (*plan.Plan, error) {
+	return makePlanReading(u, o, w, func() (*state.Snapshot, lookupFunc, error) { return snap, lookup, nil })
+}
+
+// makePlanReading computes the plan of a loaded workspace with the state
+// that read gives. Without -target, every configured file is hashed
+// before read is called, so that a state read already under way overlaps
+// the hashing; with -target, the state comes first (the targets are
+// checked against it) and only the targeted files are hashed.
+func makePlanReading(u *ui, o *planOptions, w *workspace, read func() (*state.Snapshot, lookupFunc, error)) (*plan.Plan, error) {
 	// The stat cache skips reading files whose metadata is unchanged; it
 	// lives beside the state, local to this machine.
 	sc := plan.LoadStatCache(statCachePath)
 	if o.refreshHashes {
 		sc = plan.NewStatCache()
 	}
-	p, diags := plan.Make(plan.Input{Eval: w.ev, State: snap, Cache: lookup, Merchants: w.idents, Targets: o.targets, Replace: o.replace, Hash: hashWithProgress(u, sc)})
+	hash := hashWithProgress(u, sc)
+	if len(o.targets) == 0 {
+		// plan.Make hashes the paths of all instances, in this order.
+		paths := make([]string, len(w.ev.Instances))
+		for i, inst := range w.ev.Instances {
+			paths[i] = inst.Path
+		}
+		files, hashAll := hash(paths), hash
+		hash = func(p []string) []plan.FileResult {
+			if slices.Equal(p, paths) {
+				return files
+			}
+			return hashAll(p)
+		}
+	}
+	snap, lookup, err := read()
+	if err != nil {
+		return nil, err
+	}
+	p, diags := plan.Make(plan.Input{Eval: w.ev, State: snap, Cache: lookup, Merchants: w.idents, Targets: o.targets, Replace: o.replace, Hash: hash})
 	u.diagnostics(w.cfg.Files(), diags)
 	if diags.HasErrors() {
 		return nil, errReported
@@ -60,6 +92,47 @@ func makePlan(u *ui, o *planOptions, w *workspace, snap *state.Snapshot, lookup 
 		return nil, err
 	}
 	return p, nil
+}
+
+// earlySnapshot is a read of the default local state started before the
+// configuration is evaluated, for a configuration without a backend block:
+// the state is then known to be the local one, and reading it overlaps
+// evaluation and hashing.
+type earlySnapshot struct {
+	ready  chan struct{}
+	snap   *state.Snapshot
+	lookup lookupFunc
+	done   func()
+	err    error
+}
+
+// startEarlySnapshot starts reading the local state when the configuration
+// in the current directory parses and has no backend block; nil otherwise.
+func startEarlySnapshot(lockTimeout time.Duration) *earlySnapshot {
+	cfg, diags := schema.Load(".")
+	if cfg == nil || diags.HasErrors() || cfg.Backend != nil {
+		return nil
+	}
+	e := &earlySnapshot{ready: make(chan struct{})}
+	go func() {
+		defer close(e.ready)
+		b := stateBackend{schema.BackendSettings{Type: schema.BackendLocal}}
+		e.snap, e.lookup, e.done, e.err = b.snapshot(lockTimeout, "plan")
+	}()
+	return e
+}
+
+// wait returns the state read; done closes it.
+func (e *earlySnapshot) wait() (*state.Snapshot, lookupFunc, func(), error) {
+	<-e.ready
+	return e.snap, e.lookup, e.done, e.err
+}
+
+// discard waits for the read and closes the state.
+func (e *earlySnapshot) discard() {
+	if _, _, done, err := e.wait(); err == nil {
+		done()
+	}
 }
 
 // hashWithProgress hashes through the stat cache, showing progress for
@@ -160,17 +233,46 @@ func cmdPlan(u *ui, _ globalOptions, args []string) error {
 	// Planning keeps most of what it allocates until the end: collecting
 	// less often saves time at little cost in peak memory.
 	defer debug.SetGCPercent(debug.SetGCPercent(planGCPercent))
+	early := startEarlySnapshot(o.lockTimeout)
 	w, err := loadWorkspace(u, &o.vars)
 	if err != nil {
+		if early != nil {
+			early.discard()
+		}
 		return err
 	}
-	snap, lookup, done, err := w.readSnapshot(o.lockTimeout)
-	if err != nil {
-		return err
+	if early != nil {
+		// The evaluated backend decides; it is the local state unless a
+		// backend block appeared since.
+		if b, err := w.backend(); err != nil || b.Type != schema.BackendLocal || b.localPath() != statePath {
+			early.discard()
+			early = nil
+		}
 	}
-	defer done()
-	p, err := makePlan(u, &o, w, snap, lookup)
+	closeState := func() {}
+	defer func() { closeState() }()
+	read := func() (*state.Snapshot, lookupFunc, error) {
+		defer func() { early = nil }() // read once
+		var snap *state.Snapshot
+		var lookup lookupFunc
+		var done func()
+		var err error
+		if early != nil {
+			snap, lookup, done, err = early.wait()
+		} else {
+			snap, lookup, done, err = w.readSnapshot(o.lockTimeout)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		closeState = done
+		return snap, lookup, nil
+	}
+	p, err := makePlanReading(u, &o, w, read)
 	if err != nil {
+		if early != nil { // not read
+			early.discard()
+		}
 		return err
 	}
 	if *out != "" {

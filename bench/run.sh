@@ -7,7 +7,8 @@
 #
 # Corpora are generated with go run ./bench/gencorpus and applied to the
 # built-in sandbox once; a corpus directory that already holds a state is
-# reused as it is. Times are the best of $RUNS runs (default 3) with the
+# reused as it is, in the layout the wxmedia that applied it wrote (remove
+# the directory to measure the state a new apply writes). Times are the best of $RUNS runs (default 3) with the
 # file contents in the page cache. Needs git, openssl, find, xargs and
 # GNU time (/usr/bin/time); hyperfine is not needed.
 set -euo pipefail

@@ -1,7 +1,14 @@
 package schema
 
 import (
+	"io/fs"
+	"os"
+	"runtime"
 	"sort"
+	"strings"
+	"sync"
+
+	"github.com/bmatcuk/doublestar/v4"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -181,4 +188,166 @@ func (t *template) fill(key string, val cty.Value) (string, bool) {
 		return "", false
 	}
 	return out, true
+}
+
+// simpleGlob is a fileset pattern the parallel walk lists: literal
+// directory segments, then optionally "**", then one last segment of
+// literal text, "*", "?" and non-nested, non-empty "{a,b}" alternatives.
+type simpleGlob struct {
+	prefix string // literal directory, "" for the base itself
+	deep   bool   // "**" before the last segment
+	last   string // the last segment, matched against a name
+}
+
+// parseSimpleGlob recognises a simpleGlob; ok is false for every other
+// pattern, which doublestar lists.
+func parseSimpleGlob(pattern string) (g simpleGlob, ok bool) {
+	segs := strings.Split(pattern, "/")
+	g.last = segs[len(segs)-1]
+	segs = segs[:len(segs)-1]
+	if n := len(segs); n > 0 && segs[n-1] == "**" {
+		g.deep = true
+		segs = segs[:n-1]
+	}
+	for _, s := range segs {
+		if s == "" || s == "." || s == ".." || strings.ContainsAny(s, "*?[]{}\\") {
+			return simpleGlob{}, false
+		}
+	}
+	g.prefix = strings.Join(segs, "/")
+	if g.last == "" || strings.ContainsAny(g.last, "[]\\") || strings.Contains(g.last, "**") {
+		return simpleGlob{}, false
+	}
+	// Braces: balanced, not nested, no empty alternative and no "*" in
+	// one (doublestar expands alternatives into patterns of their own, so
+	// "{*,a}*" would become "**").
+	open := -1
+	for i := 0; i < len(g.last); i++ {
+		switch g.last[i] {
+		case '*':
+			if open >= 0 {
+				return simpleGlob{}, false
+			}
+		case '{':
+			if open >= 0 {
+				return simpleGlob{}, false
+			}
+			open = i
+		case ',':
+			if open >= 0 && (g.last[i-1] == '{' || g.last[i-1] == ',') {
+				return simpleGlob{}, false
+			}
+		case '}':
+			if open < 0 || g.last[i-1] == '{' || g.last[i-1] == ',' {
+				return simpleGlob{}, false
+			}
+			open = -1
+		}
+	}
+	if open >= 0 {
+		return simpleGlob{}, false
+	}
+	return g, true
+}
+
+// walkSimpleGlob lists the files matching g under root (a directory)
+// exactly as doublestar.Glob(os.DirFS(root), pattern, WithFilesOnly())
+// does, reading directories on every core: a directory entry is a
+// directory when it is one, or a symbolic link or irregular file whose
+// target is one (anything else, a dangling link included, is a file);
+// "**" descends into every directory so found; a directory that cannot be
+// read is skipped. The order of the result is unspecified.
+func walkSimpleGlob(root string, g simpleGlob) []string {
+	base := root
+	rel := "."
+	if g.prefix != "" {
+		base = root + "/" + g.prefix
+		rel = g.prefix
+		if fi, err := os.Stat(base); err != nil || !fi.IsDir() {
+			return nil
+		}
+	}
+	if !g.deep {
+		return listDir(root, rel, g.last, nil)
+	}
+	var (
+		mu      sync.Mutex
+		cond    = sync.NewCond(&mu)
+		queue   = []string{rel}
+		busy    int
+		matches []string
+	)
+	worker := func() {
+		var dirs []string
+		mu.Lock()
+		for {
+			for len(queue) == 0 && busy > 0 {
+				cond.Wait()
+			}
+			if len(queue) == 0 {
+				mu.Unlock()
+				cond.Broadcast()
+				return
+			}
+			dir := queue[len(queue)-1]
+			queue = queue[:len(queue)-1]
+			busy++
+			mu.Unlock()
+			dirs = dirs[:0]
+			found := listDir(root, dir, g.last, &dirs)
+			mu.Lock()
+			busy--
+			matches = append(matches, found...)
+			queue = append(queue, dirs...)
+			cond.Broadcast()
+		}
+	}
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(worker)
+	}
+	wg.Wait()
+	return matches
+}
+
+// listDir returns the files of root/dir whose names match last, as paths
+// relative to root; with subdirs, it appends the directories of root/dir
+// to it.
+func listDir(root, dir, last string, subdirs *[]string) []string {
+	full := root
+	if dir != "." {
+		full = root + "/" + dir
+	}
+	f, err := os.Open(full)
+	if err != nil {
+		return nil
+	}
+	entries, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		name := e.Name()
+		p := name
+		if dir != "." {
+			p = dir + "/" + name
+		}
+		isDir := e.IsDir()
+		if e.Type()&(fs.ModeSymlink|fs.ModeIrregular) != 0 {
+			fi, err := os.Stat(root + "/" + p)
+			isDir = err == nil && fi.IsDir()
+		}
+		if isDir {
+			if subdirs != nil {
+				*subdirs = append(*subdirs, p)
+			}
+			continue
+		}
+		if ok, _ := doublestar.Match(last, name); ok {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -207,8 +207,9 @@ func Functions(baseDir string) map[string]function.Function {
 
 // filesetMatches lists the regular files under dir (relative to baseDir
 // unless absolute) whose slash-separated paths relative to dir match
-// pattern, in the order the walk finds them. Errors are function argument
-// errors, as fileset reports them.
+// pattern, in no particular order. Errors are function argument errors,
+// as fileset reports them. A simple pattern (see parseSimpleGlob) is
+// listed by a parallel walk with doublestar's exact result.
 func filesetMatches(baseDir, dir, pattern string) ([]string, error) {
 	root := dir
 	if !filepath.IsAbs(root) {
@@ -222,6 +223,9 @@ func filesetMatches(baseDir, dir, pattern string) ([]string, error) {
 			err = fmt.Errorf("%s is not a directory", dir)
 		}
 		return nil, function.NewArgError(0, err)
+	}
+	if g, ok := parseSimpleGlob(pattern); ok && fastPaths {
+		return walkSimpleGlob(root, g), nil
 	}
 	matches, err := doublestar.Glob(os.DirFS(root), pattern, doublestar.WithFilesOnly())
 	if err != nil {

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
@@ -290,8 +291,41 @@ func (l *Local) update(what string, fn func(tx *bolt.Tx) error) error {
 
 // groupReq is one write waiting for a group commit.
 type groupReq struct {
-	fn   func(tx *bolt.Tx) error
+	fn   func(g *groupTx) error
 	done chan error
+}
+
+// groupTx is a group transaction as its writes see it.
+type groupTx struct {
+	tx *bolt.Tx
+	// resLast is the last key of the resources bucket when the transaction
+	// began; nil when the bucket was empty.
+	resLast []byte
+}
+
+// newGroupTx starts a group transaction's writes in tx. The resources
+// bucket's pages are filled up rather than split in half (bbolt's
+// FillPercent 1.0) unless putResource sees a key that does not sort
+// after every recorded one.
+func newGroupTx(tx *bolt.Tx) *groupTx {
+	b := tx.Bucket(bucketResources)
+	k, _ := b.Cursor().Last()
+	b.FillPercent = 1.0
+	return &groupTx{tx: tx, resLast: bytes.Clone(k)}
+}
+
+// putResource records a resource. An apply of new instances records
+// addresses after all those in the state: full pages are then never
+// written into again, and a densely written state is faster to read. Any
+// other key (an update, or one that sorts between recorded ones) restores
+// the default split for the whole transaction, so that inserting into a
+// full page does not leave a trail of full pages that split again.
+func (g *groupTx) putResource(key, value []byte) error {
+	b := g.tx.Bucket(bucketResources)
+	if g.resLast != nil && bytes.Compare(key, g.resLast) <= 0 {
+		b.FillPercent = bolt.DefaultFillPercent
+	}
+	return b.Put(key, value)
 }
 
 // groupUpdate is update for small independent writes from many
@@ -301,7 +335,7 @@ type groupReq struct {
 // write is durable (or failed): grouping never reports a write before it is
 // on disk. A write that fails is retried on its own, so that one write's
 // error fails only that write.
-func (l *Local) groupUpdate(what string, fn func(tx *bolt.Tx) error) error {
+func (l *Local) groupUpdate(what string, fn func(g *groupTx) error) error {
 	if l.readOnly {
 		return fmt.Errorf("%s: %w", what, ErrReadOnly)
 	}
@@ -322,10 +356,34 @@ func (l *Local) groupUpdate(what string, fn func(tx *bolt.Tx) error) error {
 // maxGroup bounds the writes of one group transaction.
 const maxGroup = 256
 
-// groupWindow is how long a group stays open for more writes once writes
-// are seen to come concurrently (more arrived while the previous group
-// committed). A lone writer never waits for it.
-const groupWindow = 10 * time.Millisecond
+// A group stays open for more writes once writes are seen to come
+// concurrently (more arrived while the previous group committed): until
+// groupQuiet passes without a new write, the group holds maxGroup writes,
+// or groupWindow has passed. A lone writer never waits. Fewer, larger
+// transactions write and sync less per write.
+const (
+	groupQuiet  = 5 * time.Millisecond
+	groupWindow = 100 * time.Millisecond
+)
+
+// gatherGroup waits while a group fills up (see groupWindow). Callers
+// do not hold groupMu.
+func (l *Local) gatherGroup() {
+	deadline := time.Now().Add(groupWindow)
+	l.groupMu.Lock()
+	n := len(l.pending)
+	l.groupMu.Unlock()
+	for time.Now().Before(deadline) {
+		time.Sleep(groupQuiet)
+		l.groupMu.Lock()
+		m := len(l.pending)
+		l.groupMu.Unlock()
+		if m == n || m >= maxGroup {
+			return
+		}
+		n = m
+	}
+}
 
 // commitGroups commits the queued writes, group after group, until none
 // is left.
@@ -342,7 +400,7 @@ func (l *Local) commitGroups() {
 			// More writes arrived while the last group committed: let the
 			// others in flight join them.
 			l.groupMu.Unlock()
-			time.Sleep(groupWindow)
+			l.gatherGroup()
 			l.groupMu.Lock()
 		}
 		group := l.pending
@@ -352,8 +410,9 @@ func (l *Local) commitGroups() {
 		l.pending = l.pending[len(group):]
 		l.groupMu.Unlock()
 		err := l.db.Update(func(tx *bolt.Tx) error {
+			g := newGroupTx(tx)
 			for _, r := range group {
-				if err := r.fn(tx); err != nil {
+				if err := r.fn(g); err != nil {
 					return err
 				}
 			}
@@ -367,7 +426,7 @@ func (l *Local) commitGroups() {
 		}
 		for _, r := range group {
 			r.done <- l.db.Update(func(tx *bolt.Tx) error {
-				if err := r.fn(tx); err != nil {
+				if err := r.fn(newGroupTx(tx)); err != nil {
 					return err
 				}
 				return bumpSerial(tx, 1)
@@ -493,11 +552,11 @@ func (l *Local) CommitUpload(r Resource, e CacheEntry) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	return l.groupUpdate(what, func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketResources).Put([]byte(r.Address), rv); err != nil {
+	return l.groupUpdate(what, func(g *groupTx) error {
+		if err := g.putResource([]byte(r.Address), rv); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketCache).Put(cacheKeyBytes(e.CacheKey), ev)
+		return g.tx.Bucket(bucketCache).Put(cacheKeyBytes(e.CacheKey), ev)
 	})
 }
 
@@ -511,8 +570,8 @@ func (l *Local) PutResource(r Resource) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	return l.groupUpdate(what, func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketResources).Put([]byte(r.Address), rv)
+	return l.groupUpdate(what, func(g *groupTx) error {
+		return g.putResource([]byte(r.Address), rv)
 	})
 }
 

@@ -1,0 +1,110 @@
+package schema
+
+import (
+	"math/rand"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"testing"
+
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// TestWalkSimpleGlobMatchesDoublestar compares the parallel walk with
+// doublestar over many patterns and random trees holding hidden files,
+// names with glob characters, symbolic links to files and directories,
+// and dangling links.
+func TestWalkSimpleGlobMatchesDoublestar(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symbolic links")
+	}
+	var patterns []string
+	lasts := []string{"*", "*.png", "?.png", "*.{png,jpg}", "{a,b}.*", "a*", "*}*", "c,d.png", "x*", ".*",
+		"*.p?g", "{a}.png", "*{png,x}", "a.png", "*.PNG", "{d0,d1}", "*,*", "}", "a}b", "*x*y*"}
+	for _, prefix := range []string{"", "d0", "d0/d1", "d}", "s*", "nope", "a.png", "ln-dir", "dangling"} {
+		for _, deep := range []bool{false, true} {
+			for _, last := range lasts {
+				p := last
+				if deep {
+					p = "**/" + p
+				}
+				if prefix != "" {
+					p = prefix + "/" + p
+				}
+				patterns = append(patterns, p)
+			}
+		}
+	}
+	names := []string{"a.png", "b.jpg", ".h.png", "x*y.png", "a}b", "c,d.png", "{e}.png", "sp ace.png", "ü.png",
+		"\xff.png", "a\\b.png", "z.PNG", "q", "d0", "d1"}
+	dirs := []string{"d0", "d1", "d}", "x{", "s*", ".hd", "e,f"}
+	for seed := range 4 {
+		root := t.TempDir()
+		rng := rand.New(rand.NewSource(int64(seed)))
+		var mk func(dir string, depth int)
+		mk = func(dir string, depth int) {
+			for _, n := range names {
+				if rng.Intn(3) > 0 {
+					if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if depth >= 3 {
+				return
+			}
+			for _, d := range dirs {
+				if _, err := os.Lstat(filepath.Join(dir, d)); err == nil || rng.Intn(2) == 0 {
+					continue
+				}
+				if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				mk(filepath.Join(dir, d), depth+1)
+			}
+		}
+		mk(root, 0)
+		os.MkdirAll(filepath.Join(root, "target", "sub"), 0o755)
+		os.WriteFile(filepath.Join(root, "target", "t.png"), nil, 0o644)
+		os.WriteFile(filepath.Join(root, "target", "sub", "u.png"), nil, 0o644)
+		for _, l := range [][2]string{{"target", "ln-dir"}, {"target/t.png", "ln-file.png"}, {"missing", "dangling"},
+			{"missing", "dangling.png"}, {"../target", "d0/up"}} {
+			os.Symlink(filepath.Join(root, l[0]), filepath.Join(root, l[1]))
+		}
+		for _, p := range patterns {
+			g, ok := parseSimpleGlob(p)
+			if !ok {
+				if slices.Contains([]string{"*}*", "}", "a}b", "*{png,x}"}, filepath.Base(p)) || p[0] == 'd' && p[1] == '}' || p[0] == 's' && p[1] == '*' {
+					continue
+				}
+				t.Fatalf("%q: not a simple pattern", p)
+			}
+			got := walkSimpleGlob(root, g)
+			want, err := doublestar.Glob(os.DirFS(root), p, doublestar.WithFilesOnly())
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("seed %d, %q:\n got %q\nwant %q", seed, p, got, want)
+			}
+		}
+	}
+}
+
+func TestParseSimpleGlobRefuses(t *testing.T) {
+	for _, p := range []string{"**", "a/**", "**/**/*.png", "*/x.png", "a/*/b.png", "[ab].png", "\\*.png", "a//b.png",
+		"./a.png", "../a.png", "{a,{b,c}}.png", "{a,}.png", "{}.png", "{,a}.png", "{a.png", "a}.png", "{*,a}*",
+		"a{b,c}/x.png", "", "a/"} {
+		if g, ok := parseSimpleGlob(p); ok {
+			t.Errorf("%q: parsed as %+v", p, g)
+		}
+	}
+	for _, p := range []string{"*.png", "**/*.png", "a/b/**/*.{png,jpg}", "img/?.png", "x"} {
+		if _, ok := parseSimpleGlob(p); !ok {
+			t.Errorf("%q: refused", p)
+		}
+	}
+}
