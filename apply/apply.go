@@ -135,6 +135,10 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	sem := make(chan struct{}, o.Parallelism)
+	// Uploads whose identifier is not yet durable (on the network, or
+	// verified and waiting for their commit group) are bounded too, so a
+	// crash loses at most MaxUncommitted(parallelism) of them.
+	uncommitted := make(chan struct{}, MaxUncommitted(o.Parallelism))
 	var wg sync.WaitGroup
 	for _, c := range uploads {
 		if ctx.Err() != nil || stopped(o.Stop) {
@@ -143,7 +147,7 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 			continue
 		}
 		select {
-		case sem <- struct{}{}:
+		case uncommitted <- struct{}{}:
 		case <-o.Stop:
 			res.NotStarted++
 			fail(c, ErrInterrupted)
@@ -153,8 +157,22 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 			fail(c, ErrInterrupted)
 			continue
 		}
+		select {
+		case sem <- struct{}{}:
+		case <-o.Stop:
+			<-uncommitted
+			res.NotStarted++
+			fail(c, ErrInterrupted)
+			continue
+		case <-ctx.Done():
+			<-uncommitted
+			res.NotStarted++
+			fail(c, ErrInterrupted)
+			continue
+		}
 		if stopped(o.Stop) {
 			<-sem
+			<-uncommitted
 			res.NotStarted++
 			fail(c, ErrInterrupted)
 			continue
@@ -162,6 +180,7 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 		wg.Add(1)
 		go func(c *plan.ResourceChange) {
 			defer wg.Done()
+			defer func() { <-uncommitted }()
 			// The slot is freed once the reply is in, so that the next
 			// upload starts while this one's commit waits for its group:
 			// the network stays busy while the state syncs.
@@ -281,6 +300,12 @@ const recordWorkers = 64
 
 // errNotRecorded marks writes skipped after another write failed.
 var errNotRecorded = errors.New("not recorded: an earlier state write failed")
+
+// MaxUncommitted is how many uploads of an apply with the given
+// parallelism can be unrecorded at any moment: on the network, or verified
+// and waiting for their commit. A crash loses at most that many; the next
+// apply uploads them again.
+func MaxUncommitted(parallelism int) int { return 2 * max(parallelism, 1) }
 
 func stopped(ch <-chan struct{}) bool {
 	select {

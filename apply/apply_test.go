@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
@@ -184,5 +185,63 @@ func TestStopLetsInFlightUploadsFinish(t *testing.T) {
 		if !errors.Is(f.Err, ErrInterrupted) {
 			t.Errorf("%s: %v", f.Addr, f.Err)
 		}
+	}
+}
+
+// slowStore delays every commit, so verified uploads pile up waiting.
+type slowStore struct {
+	*state.Local
+	mu       sync.Mutex
+	inFlight *int
+	maxSeen  *int
+}
+
+func (s *slowStore) CommitUpload(r state.Resource, e state.CacheEntry) error {
+	time.Sleep(20 * time.Millisecond)
+	err := s.Local.CommitUpload(r, e)
+	s.mu.Lock()
+	*s.inFlight--
+	s.mu.Unlock()
+	return err
+}
+
+// counting counts uploads started and not yet committed.
+type counting struct {
+	recorder
+	store *slowStore
+}
+
+func (c *counting) Upload(ctx context.Context, req uploader.Request) (uploader.Result, error) {
+	c.store.mu.Lock()
+	*c.store.inFlight++
+	if *c.store.inFlight > *c.store.maxSeen {
+		*c.store.maxSeen = *c.store.inFlight
+	}
+	c.store.mu.Unlock()
+	return c.recorder.Upload(ctx, req)
+}
+
+// However slow the commits, at most MaxUncommitted uploads are ever
+// unrecorded at once: that is what a crash can lose.
+func TestUncommittedUploadsAreBounded(t *testing.T) {
+	dir := t.TempDir()
+	local, err := state.OpenLocal(filepath.Join(dir, "state.db"), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	var inFlight, maxSeen int
+	st := &slowStore{Local: local, inFlight: &inFlight, maxSeen: &maxSeen}
+	var changes []*plan.ResourceChange
+	for i := 0; i < 40; i++ {
+		changes = append(changes, change(t, dir, fmt.Sprintf("f%d.png", i), []byte(fmt.Sprintf("bytes %d", i)), plan.Upload))
+	}
+	res, err := Apply(context.Background(), &plan.Plan{Changes: changes}, Options{Store: st, Uploaders: map[string]Uploader{"m": &counting{store: st}}, Parallelism: 3})
+	if err != nil || res.Uploaded != 40 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	// Twice the parallelism: 3 on the network, 3 more awaiting commit.
+	if maxSeen > 6 || maxSeen < 4 {
+		t.Fatalf("at most %d uploads were unrecorded at once, want between 4 and 6", maxSeen)
 	}
 }
