@@ -52,6 +52,8 @@ const readBuffer = 256 << 10
 type fileWorker struct {
 	buf  []byte
 	dirs dirStat
+	// hex is where hexString writes the next hex digest.
+	hex []byte
 }
 
 // forEachFile runs fn for 0..n-1 on one worker per CPU. Workers take

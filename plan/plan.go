@@ -9,10 +9,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/hashicorp/hcl/v2"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -250,16 +254,16 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 	var pending []*ResourceChange
 	matched := 0
 	var lookups []state.CacheKey
-	for i, inst := range insts {
+	// Each instance is checked and decided on its own (on every core for
+	// large plans); the results are then collected in order.
+	outcomes := make([]instOutcome, len(insts))
+	decide := func(i int) {
+		inst := insts[i]
 		f := files[i]
+		o := &outcomes[i]
 		if err := f.Check(inst.Resource.Spec, inst.Filename); err != nil {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Source file refused",
-				Detail:   fmt.Sprintf("%s: %s: %s.", inst.Addr, inst.Source, err),
-				Subject:  inst.SourceRange.Ptr(),
-			})
-			continue
+			o.err = err
+			return
 		}
 		mi := in.Merchants[inst.Merchant]
 		c := &backing[i]
@@ -272,15 +276,13 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		*after = Object{Source: inst.Source, Filename: inst.Filename, SHA256: f.SHA256, Size: f.Size}
 		c.After = after
 		c.Replace = replace.has(inst.Addr, inst.Resource.Addr())
-		changes = append(changes, c)
 		prior, hadPrior := in.State.Resources[inst.Addr]
-		if hadPrior {
-			matched++
-		}
+		o.hadPrior = hadPrior
 		// Decide: unchanged content is a no-op; otherwise the cache
 		// decides between reuse and upload (below).
 		if !c.Replace && c.unchanged(prior) {
 			c.Action = NoOp
+			o.noOp = true
 			// The same recorded string, not a second copy of it.
 			after.SHA256 = prior.SHA256
 			after.ID = prior.ID
@@ -292,10 +294,39 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 			} else {
 				c.Before = objectOf(prior)
 			}
-			continue
+			return
 		}
 		if hadPrior {
 			c.Before = objectOf(prior)
+		}
+	}
+	if len(insts) >= 2*parallelBlock {
+		// Fresh memory read before it is written (as the write barrier
+		// does during a collection) is mapped to the shared zero page
+		// first, and every core must then flush it from its TLB when it
+		// is written: writing each page first makes that one fault.
+		touchPages(unsafe.Pointer(unsafe.SliceData(backing)), uintptr(len(backing))*unsafe.Sizeof(backing[0]))
+		touchPages(unsafe.Pointer(unsafe.SliceData(afters)), uintptr(len(afters))*unsafe.Sizeof(afters[0]))
+	}
+	parallelFor(len(insts), decide)
+	for i, inst := range insts {
+		o := &outcomes[i]
+		if o.err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Source file refused",
+				Detail:   fmt.Sprintf("%s: %s: %s.", inst.Addr, inst.Source, o.err),
+				Subject:  inst.SourceRange.Ptr(),
+			})
+			continue
+		}
+		c := &backing[i]
+		changes = append(changes, c)
+		if o.hadPrior {
+			matched++
+		}
+		if o.noOp {
+			continue
 		}
 		pending = append(pending, c)
 		lookups = append(lookups, c.CacheKey())
@@ -546,4 +577,61 @@ func EncodeOutput(o schema.OutputValue) (state.Output, error) {
 		return state.Output{}, err
 	}
 	return state.Output{Value: val, Type: tyJSON, Sensitive: o.Sensitive}, nil
+}
+
+// instOutcome is what deciding one instance's change found.
+type instOutcome struct {
+	err      error
+	hadPrior bool
+	noOp     bool
+}
+
+// parallelBlock is how many instances a worker of parallelFor takes at a
+// time; plans with fewer instances are decided on one goroutine.
+const parallelBlock = 1024
+
+// parallelFor calls fn(i) for every i below n, on every core when n is
+// large. fn must be safe to call concurrently for different i.
+func parallelFor(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), (n+parallelBlock-1)/parallelBlock)
+	if workers <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	work := func() {
+		for {
+			start := int(next.Add(parallelBlock)) - parallelBlock
+			if start >= n {
+				return
+			}
+			for i := start; i < min(start+parallelBlock, n); i++ {
+				fn(i)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+}
+
+// touchPages writes a zero to the first byte of each memory page of the
+// size bytes at p, which must all be zero and not yet in use (as make
+// returns them), on every core.
+func touchPages(p unsafe.Pointer, size uintptr) {
+	const page = 4096
+	first := (uintptr(p) + page - 1) &^ (page - 1)
+	if size == 0 || first >= uintptr(p)+size {
+		return
+	}
+	n := int((uintptr(p) + size - first + page - 1) / page)
+	off := first - uintptr(p)
+	parallelFor(n, func(i int) {
+		*(*byte)(unsafe.Add(p, off+uintptr(i)*page)) = 0
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,7 @@ type FileStat struct {
 }
 
 type statEntry struct {
+	path string
 	stat FileStat
 	sum  [sha256.Size]byte
 	head []byte
@@ -45,9 +47,15 @@ type statEntry struct {
 // the same timestamp granule after it was hashed, so it is hashed again.
 type StatCache struct {
 	mu sync.Mutex
-	// entries are the loaded entries; read without locking, as only their
-	// used flags change after load.
-	entries map[string]*statEntry
+	// entries are the loaded entries, in the file's order; read without
+	// locking, as only their used flags change after load. When sorted
+	// (paths strictly increasing, as Save writes them), a lookup finds an
+	// entry at the position of its path in the list hashed, or by binary
+	// search; otherwise index holds every path (the last entry of a path
+	// wins).
+	entries []statEntry
+	sorted  bool
+	index   map[string]*statEntry
 	// writtenNs is the cache file's own mtime when loaded; 0 for a new cache.
 	writtenNs int64
 	// learnt holds the results of files hashed since load (under mu).
@@ -86,7 +94,7 @@ var statClock = time.Now
 
 // NewStatCache returns an empty cache: every file is hashed and learnt.
 func NewStatCache() *StatCache {
-	return &StatCache{entries: map[string]*statEntry{}, learnt: map[string]*statEntry{}, dirty: true}
+	return &StatCache{sorted: true, learnt: map[string]*statEntry{}, dirty: true}
 }
 
 // LoadStatCache reads the cache at path. A missing, unreadable or corrupt
@@ -106,11 +114,17 @@ func LoadStatCache(path string) *StatCache {
 	if _, err := io.ReadFull(f, data); err != nil {
 		return c
 	}
-	entries, err := parseStatCache(data)
+	entries, sorted, err := parseStatCache(data)
 	if err != nil {
 		return c
 	}
-	c.entries = entries
+	c.entries, c.sorted = entries, sorted
+	if !sorted {
+		c.index = make(map[string]*statEntry, len(entries))
+		for i := range entries {
+			c.index[entries[i].path] = &entries[i]
+		}
+	}
 	c.dirty = false
 	c.writtenNs = st.ModTime().UnixNano()
 	return c
@@ -118,14 +132,14 @@ func LoadStatCache(path string) *StatCache {
 
 // parseStatCache decodes a whole cache file. Paths are substrings of one
 // string and heads share data, so that loading allocates little.
-func parseStatCache(data []byte) (map[string]*statEntry, error) {
+func parseStatCache(data []byte) ([]statEntry, bool, error) {
 	bad := errors.New("not a stat cache")
 	if len(data) < len(statCacheMagic)+4+4 || string(data[:len(statCacheMagic)]) != statCacheMagic {
-		return nil, bad
+		return nil, false, bad
 	}
 	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
 	if crc32.Checksum(body, castagnoli) != sum {
-		return nil, bad
+		return nil, false, bad
 	}
 	// Paths are substrings of data itself, which is never written again.
 	strs := unsafe.String(&body[0], len(body))
@@ -133,13 +147,13 @@ func parseStatCache(data []byte) (map[string]*statEntry, error) {
 	n := binary.LittleEndian.Uint32(body[off:])
 	off += 4
 	if uint64(n) > uint64(len(body))/fixedSize {
-		return nil, bad
+		return nil, false, bad
 	}
-	out := make(map[string]*statEntry, n)
 	backing := make([]statEntry, n)
+	sorted := true
 	for i := uint32(0); i < n; i++ {
 		if off+fixedSize > len(body) {
-			return nil, bad
+			return nil, false, bad
 		}
 		fixed := body[off : off+fixedSize]
 		pl := int(binary.LittleEndian.Uint16(fixed[0:]))
@@ -153,17 +167,61 @@ func parseStatCache(data []byte) (map[string]*statEntry, error) {
 		hl := int(fixed[42+sha256.Size])
 		off += fixedSize
 		if off+pl+hl > len(body) {
-			return nil, bad
+			return nil, false, bad
 		}
-		p := strs[off : off+pl]
+		e.path = strs[off : off+pl]
 		e.head = body[off+pl : off+pl+hl : off+pl+hl]
 		off += pl + hl
-		out[p] = e
+		if i > 0 && sorted && backing[i-1].path >= e.path {
+			sorted = false
+		}
 	}
 	if off != len(body) {
-		return nil, bad
+		return nil, false, bad
 	}
-	return out, nil
+	return backing, sorted, nil
+}
+
+// loaded calls f with every loaded entry that a lookup can find.
+func (c *StatCache) loaded(f func(e *statEntry) bool) {
+	if c.sorted {
+		for i := range c.entries {
+			if !f(&c.entries[i]) {
+				return
+			}
+		}
+		return
+	}
+	for _, e := range c.index {
+		if !f(e) {
+			return
+		}
+	}
+}
+
+// find returns the loaded entry for path; i is the position of path in
+// the list being hashed, where a cache saved for that list holds it.
+func (c *StatCache) find(i int, path string) *statEntry {
+	if !c.sorted {
+		return c.index[path]
+	}
+	es := c.entries
+	if i >= 0 && i < len(es) && es[i].path == path {
+		return &es[i]
+	}
+	lo, hi := 0, len(es)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if es[m].path < path {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(es) && es[lo].path == path {
+		return &es[lo]
+	}
+	return nil
 }
 
 // Save writes the entries used or learnt since load to path (temporary
@@ -177,12 +235,10 @@ func (c *StatCache) Save(path string) error {
 		// Nothing learnt or missed: unless an entry went unused, the
 		// file would be written as it is.
 		unused := false
-		for _, e := range c.entries {
-			if !e.used.Load() {
-				unused = true
-				break
-			}
-		}
+		c.loaded(func(e *statEntry) bool {
+			unused = !e.used.Load()
+			return !unused
+		})
 		if !unused {
 			if _, err := os.Stat(path); err == nil {
 				return nil
@@ -191,15 +247,18 @@ func (c *StatCache) Save(path string) error {
 	}
 	// The entries to keep: those used since load, and those learnt.
 	keep := make(map[string]*statEntry, len(c.entries)+len(c.learnt))
-	for p, e := range c.entries {
+	loaded := 0
+	c.loaded(func(e *statEntry) bool {
+		loaded++
 		if e.used.Load() {
-			keep[p] = e
+			keep[e.path] = e
 		}
-	}
+		return true
+	})
 	for p, e := range c.learnt {
 		keep[p] = e
 	}
-	if !c.dirty && len(keep) == len(c.entries) {
+	if !c.dirty && len(keep) == loaded {
 		if _, err := os.Stat(path); err == nil {
 			return nil
 		}
@@ -215,8 +274,15 @@ func (c *StatCache) Save(path string) error {
 	buf = append(buf, statCacheMagic...)
 	countAt := len(buf)
 	buf = binary.LittleEndian.AppendUint32(buf, 0)
+	// In path order, for lookups without an index (see find).
+	order := make([]string, 0, len(keep))
+	for p := range keep {
+		order = append(order, p)
+	}
+	slices.Sort(order)
 	var n uint32
-	for p, e := range keep {
+	for _, p := range order {
+		e := keep[p]
 		if len(p) > 0xffff || len(e.head) > 0xff {
 			continue
 		}
@@ -259,15 +325,15 @@ func (c *StatCache) Save(path string) error {
 
 // lookup returns the cached result for path when its metadata still
 // matches and is not racy. It takes no lock.
-func (c *StatCache) lookup(path string, st FileStat) (FileResult, bool) {
-	e, ok := c.entries[path]
-	if !ok || e.stat != st || st.MtimeNs >= c.writtenNs || st.CtimeNs >= c.writtenNs {
+func (c *StatCache) lookup(i int, path string, st FileStat, w *fileWorker) (FileResult, bool) {
+	e := c.find(i, path)
+	if e == nil || e.stat != st || st.MtimeNs >= c.writtenNs || st.CtimeNs >= c.writtenNs {
 		c.misses.Add(1)
 		return FileResult{}, false
 	}
 	c.hits.Add(1)
 	e.used.Store(true)
-	return FileResult{SHA256: hex.EncodeToString(e.sum[:]), Size: e.stat.Size, Head: e.head, cached: true}, true
+	return FileResult{SHA256: w.hexString(&e.sum), Size: e.stat.Size, Head: e.head, cached: true}, true
 }
 
 func (c *StatCache) learn(path string, st FileStat, r FileResult, hashedAt time.Time) {
@@ -291,8 +357,11 @@ func (c *StatCache) learn(path string, st FileStat, r FileResult, hashedAt time.
 // hashes everything.
 func (c *StatCache) Hash(paths []string) []FileResult {
 	out := make([]FileResult, len(paths))
+	if len(paths) >= 2*parallelBlock {
+		touchPages(unsafe.Pointer(unsafe.SliceData(out)), uintptr(len(out))*unsafe.Sizeof(out[0]))
+	}
 	forEachFile(len(paths), func(i int, w *fileWorker) {
-		out[i] = c.hashOne(paths[i], w)
+		out[i] = c.hashOne(i, paths[i], w)
 		if c != nil && c.OnFile != nil {
 			c.OnFile(out[i].Size, !out[i].cached)
 		}
@@ -307,7 +376,7 @@ func (c *StatCache) Hash(paths []string) []FileResult {
 // is checked for changes.
 var afterRead func(path string)
 
-func (c *StatCache) hashOne(path string, w *fileWorker) FileResult {
+func (c *StatCache) hashOne(i int, path string, w *fileWorker) FileResult {
 	buf := w.buf
 	if c == nil {
 		return hashFile(path, buf)
@@ -315,7 +384,7 @@ func (c *StatCache) hashOne(path string, w *fileWorker) FileResult {
 	// The lookup stats the file relative to its directory, held open
 	// across files; a miss is read and checked by path.
 	if st, ok := w.dirs.stat(path); ok {
-		if r, hit := c.lookup(path, st); hit {
+		if r, hit := c.lookup(i, path, st, w); hit {
 			return r
 		}
 	}
@@ -345,4 +414,22 @@ func (c *StatCache) hashOne(path string, w *fileWorker) FileResult {
 		st = after
 	}
 	return FileResult{Err: errors.New("source file kept changing while it was read")}
+}
+
+// hexString returns sum in lowercase hex, as hex.EncodeToString does, in
+// a string carved from a block the worker shares among many sums: one
+// allocation for many files. A nil worker allocates on its own.
+func (w *fileWorker) hexString(sum *[sha256.Size]byte) string {
+	const n = 2 * sha256.Size
+	if w == nil {
+		return hex.EncodeToString(sum[:])
+	}
+	if len(w.hex) < n {
+		w.hex = make([]byte, 64*n)
+	}
+	b := w.hex[:n:n]
+	hex.Encode(b, sum[:])
+	w.hex = w.hex[n:]
+	// b is never written again: the next sums go after it.
+	return unsafe.String(&b[0], n)
 }

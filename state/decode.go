@@ -10,7 +10,7 @@ import (
 
 // decodeBatch is how many resources decodeResources reads from the bucket
 // before decoding them and releasing the pages they were read from.
-const decodeBatch = 4096
+const decodeBatch = 8192
 
 // decodeResources decodes every resource in b. Decoding JSON is what a
 // large snapshot spends its time on, so each batch is spread over the

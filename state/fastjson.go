@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -208,6 +209,11 @@ func plainString(p, scratch []byte) (val, rest, scratch2 []byte, ok bool) {
 	if len(p) == 0 || p[0] != '"' {
 		return nil, nil, scratch, false
 	}
+	// Fast path: up to the first quote, plain ASCII with no escape and no
+	// control character, checked eight bytes at a time.
+	if j := bytes.IndexByte(p[1:], '"'); j >= 0 && plainASCII(p[1:1+j]) {
+		return p[1 : 1+j], p[2+j:], scratch, true
+	}
 	i := 1
 	for i < len(p) && p[i] != '"' && p[i] != '\\' && p[i] >= 0x20 {
 		i++
@@ -262,4 +268,25 @@ func plainString(p, scratch []byte) (val, rest, scratch2 []byte, ok bool) {
 		i++
 	}
 	return nil, nil, buf, false
+}
+
+// plainASCII reports whether b holds only bytes from 0x20 to 0x7f other
+// than a backslash: text that needs no unescaping and is valid UTF-8.
+func plainASCII(b []byte) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		// A byte with its high bit set, below 0x20, or equal to '\\'.
+		bs := w ^ (lo * '\\')
+		if (w|((w-lo*0x20)&^w)|((bs-lo)&^bs))&hi != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c < 0x20 || c >= 0x80 || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
