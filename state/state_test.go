@@ -17,7 +17,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -564,30 +563,6 @@ func TestUnwritableStateDirectory(t *testing.T) {
 	}
 	l := open(t, path, Options{ReadOnly: true})
 	must(t, l.Close())
-}
-
-func TestConcurrentCommits(t *testing.T) {
-	l := open(t, statePath(t), Options{})
-	const workers, each = 8, 4
-	var wg sync.WaitGroup
-	errs := make(chan error, workers*each)
-	for w := range workers {
-		wg.Go(func() {
-			for i := range each {
-				r := testResource(w*each + i)
-				errs <- l.CommitUpload(r, entryFor(r))
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		must(t, err)
-	}
-	s := snapshot(t, l)
-	if len(s.Resources) != workers*each || s.Serial != workers*each {
-		t.Errorf("%d resources, serial %d; want %d", len(s.Resources), s.Serial, workers*each)
-	}
 }
 
 func BenchmarkSnapshot100k(b *testing.B) {
