@@ -304,7 +304,7 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "\nGlobal options (before the command):\n")
 	fmt.Fprintf(w, "  %-20s %s\n", "-chdir=DIR", "work in DIR instead of the current directory")
 	fmt.Fprintf(w, "  %-20s %s\n", "-no-color", "no colour in the output (also NO_COLOR=1, or any stream that is not a terminal)")
-	fmt.Fprintf(w, "  %-20s %s\n", "-help", "show this help; wxmedia help COMMAND, or COMMAND -h, for a command's")
+	fmt.Fprintf(w, "  %-20s %s\n", "-help", "show this help; wxmedia help COMMAND, or COMMAND -h, for a command's help")
 	fmt.Fprintf(w, "  %-20s %s\n", "-version", "show the version")
 	fmt.Fprintf(w, "\nEnvironment:\n")
 	fmt.Fprintf(w, "  %-27s %s\n", "WXMEDIA_VAR_name=VALUE", "set a variable (lowest precedence)")
