@@ -468,6 +468,9 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	type each struct {
 		key string
 		val cty.Value
+		// str: val is cty.StringVal(key), key already NFC normalised,
+		// and val is built only when needed.
+		str bool
 	}
 	var items []each
 	if r.ForEach == nil {
@@ -493,7 +496,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	} else if keys, ok := s.fastFileset(r.ForEach, ctx); ok {
 		items = make([]each, len(keys))
 		for i, k := range keys {
-			items[i] = each{key: k, val: cty.StringVal(k)}
+			items[i] = each{key: k, str: true}
 		}
 	} else {
 		fe, d := r.ForEach.Value(ctx)
@@ -559,18 +562,29 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 		srcT, fnT = compileTemplate(r.Source), compileTemplate(r.Filename)
 	}
 	out := make([]*Instance, 0, len(items))
+	// The address prefix, source range and directory are computed once.
+	addr, srcRange := r.Addr(), r.Source.Range()
+	dir := s.ev.Config.Dir
+	dirClean := filepath.Separator == '/' && dir != "" && dir != "." && filepath.Clean(dir) == dir
 	for _, it := range items {
 		ictx := ctx
-		in := &Instance{Resource: r, Merchant: r.Merchant, SourceRange: r.Source.Range()}
+		in := &Instance{Resource: r, Merchant: r.Merchant, SourceRange: srcRange}
 		if r.ForEach != nil {
 			ictx = nil // built on first use
 			in.Key, in.HasKey = it.key, true
-			in.Addr = r.Addr() + "[" + strconv.Quote(it.key) + "]"
+			if plainKey(it.key) {
+				in.Addr = addr + "[\"" + it.key + "\"]"
+			} else {
+				in.Addr = addr + "[" + strconv.Quote(it.key) + "]"
+			}
 		} else {
-			in.Addr = r.Addr()
+			in.Addr = addr
 		}
 		instCtx := func() *hcl.EvalContext {
 			if ictx == nil {
+				if it.str {
+					it.val = cty.StringVal(it.key)
+				}
 				ictx = ctx.NewChild()
 				ictx.Variables = map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{
 					"key":   cty.StringVal(it.key),
@@ -579,7 +593,13 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 			}
 			return ictx
 		}
-		src, ok := srcT.fill(it.key, it.val)
+		fill := func(t *template) (string, bool) {
+			if it.str {
+				return t.fillStr(it.key, it.key, true)
+			}
+			return t.fill(it.key, it.val)
+		}
+		src, ok := fill(srcT)
 		if !ok {
 			var d hcl.Diagnostics
 			src, d = evalString(r.Source, instCtx(), "source", in.Addr)
@@ -591,11 +611,19 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 		in.Source = src
 		in.Path = src
 		if !filepath.IsAbs(src) {
-			in.Path = filepath.Join(s.ev.Config.Dir, src)
+			if dirClean && cleanRel(src) {
+				if dir == "/" {
+					in.Path = "/" + src
+				} else {
+					in.Path = dir + "/" + src
+				}
+			} else {
+				in.Path = filepath.Join(dir, src)
+			}
 		}
 		in.Filename = filepath.Base(src)
 		if r.Filename != nil {
-			fn, ok := fnT.fill(it.key, it.val)
+			fn, ok := fill(fnT)
 			if !ok {
 				var d hcl.Diagnostics
 				fn, d = evalString(r.Filename, instCtx(), "filename", in.Addr)
@@ -609,6 +637,37 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 		out = append(out, in)
 	}
 	return out, diags
+}
+
+// plainKey reports whether strconv.Quote(k) is k between double quotes:
+// printable ASCII without '"' or '\\'.
+func plainKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanRel reports whether src is a non-empty relative slash path that
+// filepath.Clean leaves unchanged, so that joining it to a clean directory
+// needs no cleaning: no empty, "." or ".." element and no trailing slash.
+func cleanRel(src string) bool {
+	if src == "" || src[0] == '/' || src[len(src)-1] == '/' {
+		return false
+	}
+	start := 0
+	for i := 0; i <= len(src); i++ {
+		if i == len(src) || src[i] == '/' {
+			switch src[start:i] {
+			case "", ".", "..":
+				return false
+			}
+			start = i + 1
+		}
+	}
+	return true
 }
 
 func evalString(expr hcl.Expression, ctx *hcl.EvalContext, attr, addr string) (string, hcl.Diagnostics) {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/bmatcuk/doublestar/v4"
 
@@ -58,7 +59,7 @@ func (s *scope) fastFileset(expr hcl.Expression, ctx *hcl.EvalContext) (keys []s
 	keys = make([]string, len(matches))
 	for i, m := range matches {
 		// As a cty string, which is what the set would hold: NFC normalised.
-		keys[i] = cty.StringVal(m).AsString()
+		keys[i] = cty.NormalizeString(m)
 	}
 	sort.Strings(keys)
 	out := keys[:0]
@@ -147,15 +148,26 @@ func (t *template) fill(key string, val cty.Value) (string, bool) {
 	if t == nil {
 		return "", false
 	}
+	ok := val.Type() == cty.String && !val.IsMarked() && val.IsKnown() && !val.IsNull()
+	value := ""
+	if ok {
+		value = val.AsString()
+	}
+	return t.fillStr(key, value, ok)
+}
+
+// fillStr is fill with each.value given as a string, valueOK false when it
+// is not a known, unmarked, non-null string.
+func (t *template) fillStr(key, value string, valueOK bool) (string, bool) {
+	if t == nil {
+		return "", false
+	}
 	part := func(p tplPart) (string, bool) {
 		switch p.each {
 		case "key":
 			return key, true
 		case "value":
-			if val.Type() != cty.String || val.IsMarked() || !val.IsKnown() || val.IsNull() {
-				return "", false
-			}
-			return val.AsString(), true
+			return value, valueOK
 		}
 		return p.lit, true
 	}
@@ -168,21 +180,24 @@ func (t *template) fill(key string, val cty.Value) (string, bool) {
 		out = s
 	} else {
 		n := 0
-		strs := make([]string, len(t.parts))
-		for i, p := range t.parts {
+		for _, p := range t.parts {
 			s, ok := part(p)
 			if !ok {
 				return "", false
 			}
-			strs[i] = s
 			n += len(s)
 		}
+		if n == 0 {
+			return "", false
+		}
 		buf := make([]byte, 0, n)
-		for _, s := range strs {
+		for _, p := range t.parts {
+			s, _ := part(p)
 			buf = append(buf, s...)
 		}
-		// A template's result is a cty string: NFC normalised.
-		out = cty.StringVal(string(buf)).AsString()
+		// A template's result is a cty string: NFC normalised. buf is
+		// never written again.
+		out = cty.NormalizeString(unsafe.String(unsafe.SliceData(buf), len(buf)))
 	}
 	if out == "" {
 		return "", false
