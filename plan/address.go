@@ -4,12 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/wxmedia/wxmedia/schema"
 )
 
 // ErrInvalidAddress is returned for a -target or -replace address that is
@@ -36,7 +37,7 @@ func (a Address) String() string {
 	if !a.HasKey {
 		return a.Resource()
 	}
-	return a.Resource() + "[" + strconv.Quote(a.Key) + "]"
+	return a.Resource() + "[" + schema.QuoteKey(a.Key) + "]"
 }
 
 // ParseAddress parses a resource or instance address such as

@@ -572,11 +572,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 		if r.ForEach != nil {
 			ictx = nil // built on first use
 			in.Key, in.HasKey = it.key, true
-			if plainKey(it.key) {
-				in.Addr = addr + "[\"" + it.key + "\"]"
-			} else {
-				in.Addr = addr + "[" + strconv.Quote(it.key) + "]"
-			}
+			in.Addr = addr + "[" + QuoteKey(it.key) + "]"
 		} else {
 			in.Addr = addr
 		}
@@ -639,8 +635,8 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	return out, diags
 }
 
-// plainKey reports whether strconv.Quote(k) is k between double quotes:
-// printable ASCII without '"' or '\\'.
+// plainKey reports whether k is printable ASCII without '"' or '\\', so
+// that it can stand between double quotes as it is (but for ${ and %{).
 func plainKey(k string) bool {
 	for i := 0; i < len(k); i++ {
 		if c := k[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {

@@ -1,0 +1,47 @@
+package schema
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// QuoteKey quotes an instance key as an HCL string literal, the form
+// addresses such as wechatpay_image.banner["a.png"] use: what it returns
+// parses back to the same key (plan.ParseAddress, -target, state mv).
+// Unlike Go's quoting it never writes \x escapes, which HCL does not
+// read, and it escapes the template sequences ${ and %{.
+func QuoteKey(k string) string {
+	if plainKey(k) && !strings.Contains(k, "${") && !strings.Contains(k, "%{") {
+		return `"` + k + `"`
+	}
+	var b strings.Builder
+	b.Grow(len(k) + 8)
+	b.WriteByte('"')
+	for i := 0; i < len(k); {
+		r, size := utf8.DecodeRuneInString(k[i:])
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case (r == '$' || r == '%') && i+1 < len(k) && k[i+1] == '{':
+			b.WriteRune(r)
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			// Printable text, and U+FFFD for bytes that are not UTF-8.
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	b.WriteByte('"')
+	return b.String()
+}
