@@ -2,7 +2,6 @@ package plan
 
 import (
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -10,11 +9,16 @@ import (
 // statFile returns path's metadata, following symbolic links; false when
 // it cannot be read or is not a regular file.
 func statFile(path string) (FileStat, bool) {
-	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
 		return FileStat{}, false
 	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+	return regularStat(&st)
+}
+
+// regularStat converts st; false when it is not a regular file.
+func regularStat(st *unix.Stat_t) (FileStat, bool) {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return FileStat{}, false
 	}
 	return FileStat{
@@ -56,16 +60,7 @@ func (d *dirStat) stat(path string) (FileStat, bool) {
 	if err := unix.Fstatat(d.fd, base, &st, 0); err != nil {
 		return FileStat{}, false
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return FileStat{}, false
-	}
-	return FileStat{
-		Size:    st.Size,
-		MtimeNs: st.Mtim.Nano(),
-		CtimeNs: st.Ctim.Nano(),
-		Ino:     st.Ino,
-		Dev:     uint64(st.Dev),
-	}, true
+	return regularStat(&st)
 }
 
 func (d *dirStat) close() {

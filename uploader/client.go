@@ -625,20 +625,10 @@ func (c *Client) send(ctx context.Context, endpoint string, u *upload, res *Resu
 	req.Header.Set("User-Agent", c.cfg.UserAgent)
 	req.Header.Set("Wechatpay-Serial", c.cfg.PlatformKeyID)
 
-	start := time.Now()
-	resp, err := c.http.Do(req)
+	resp, body, err := c.roundTrip(c.http, req, endpoint, u, res)
 	if err != nil {
-		c.log("upload request failed", "endpoint", endpoint, "path", u.spec.Path, "attempt", res.Attempts, "error", err.Error())
-		return "", &NetworkError{Endpoint: endpoint, Err: unwrapURLError(err)}
+		return "", err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBody))
-	if err != nil {
-		return "", &NetworkError{Endpoint: endpoint, Err: fmt.Errorf("reading reply: %w", err)}
-	}
-	res.RequestID = resp.Header.Get("Request-ID")
-	c.log("upload reply", "endpoint", endpoint, "path", u.spec.Path, "attempt", res.Attempts,
-		"status", resp.StatusCode, "request_id", res.RequestID, "elapsed", time.Since(start))
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		apiErr := parseAPIError(resp, body)
@@ -660,6 +650,27 @@ func (c *Client) send(ctx context.Context, endpoint string, u *upload, res *Resu
 		return "", fmt.Errorf("%w: reply has no %q", ErrBadReply, u.spec.IDField)
 	}
 	return id, nil
+}
+
+// roundTrip sends one upload request and reads its reply (bounded),
+// logging both; the reply's body is closed when it returns. Transport
+// failures are *NetworkError.
+func (c *Client) roundTrip(hc *http.Client, req *http.Request, endpoint string, u *upload, res *Result) (*http.Response, []byte, error) {
+	start := time.Now()
+	resp, err := hc.Do(req)
+	if err != nil {
+		c.log("upload request failed", "endpoint", endpoint, "path", u.spec.Path, "attempt", res.Attempts, "error", err.Error())
+		return nil, nil, &NetworkError{Endpoint: endpoint, Err: unwrapURLError(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBody))
+	if err != nil {
+		return nil, nil, &NetworkError{Endpoint: endpoint, Err: fmt.Errorf("reading reply: %w", err)}
+	}
+	res.RequestID = resp.Header.Get("Request-ID")
+	c.log("upload reply", "endpoint", endpoint, "path", u.spec.Path, "attempt", res.Attempts,
+		"status", resp.StatusCode, "request_id", res.RequestID, "elapsed", time.Since(start))
+	return resp, body, nil
 }
 
 func unwrapURLError(err error) error {

@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"time"
 )
 
 // Sign types of the v2 API's sign field.
@@ -239,20 +238,10 @@ func (c *Client) sendV2(ctx context.Context, u *upload, res *Result) (string, er
 	req.Header.Set("Content-Type", u.contentType)
 	req.Header.Set("Accept", "application/xml, text/xml")
 	req.Header.Set("User-Agent", c.cfg.UserAgent)
-	start := time.Now()
-	resp, err := c.v2http.Do(req)
+	resp, body, err := c.roundTrip(c.v2http, req, endpoint, u, res)
 	if err != nil {
-		c.log("upload request failed", "endpoint", endpoint, "path", u.spec.Path, "attempt", res.Attempts, "error", err.Error())
-		return "", &NetworkError{Endpoint: endpoint, Err: unwrapURLError(err)}
+		return "", err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBody))
-	if err != nil {
-		return "", &NetworkError{Endpoint: endpoint, Err: fmt.Errorf("reading reply: %w", err)}
-	}
-	res.RequestID = resp.Header.Get("Request-ID")
-	c.log("upload reply", "endpoint", endpoint, "path", u.spec.Path, "attempt", res.Attempts,
-		"status", resp.StatusCode, "request_id", res.RequestID, "elapsed", time.Since(start))
 
 	fields, perr := ParseV2XML(body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

@@ -671,16 +671,26 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return werr
 }
 
-func readCert(path string) (*x509.Certificate, error) {
+// readPEM returns the DER bytes of the first PEM block of path, which
+// must be of type typ.
+func readPEM(path, typ string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "CERTIFICATE" {
-		return nil, fmt.Errorf("%s: no PEM certificate", path)
+	if block == nil || block.Type != typ {
+		return nil, fmt.Errorf("%s: no PEM %s", path, strings.ToLower(typ))
 	}
-	c, err := x509.ParseCertificate(block.Bytes)
+	return block.Bytes, nil
+}
+
+func readCert(path string) (*x509.Certificate, error) {
+	der, err := readPEM(path, "CERTIFICATE")
+	if err != nil {
+		return nil, err
+	}
+	c, err := x509.ParseCertificate(der)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -688,15 +698,11 @@ func readCert(path string) (*x509.Certificate, error) {
 }
 
 func readRSAKey(path string) (*rsa.PrivateKey, error) {
-	data, err := os.ReadFile(path)
+	der, err := readPEM(path, "PRIVATE KEY")
 	if err != nil {
 		return nil, err
 	}
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("%s: no PEM private key", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	k, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
