@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wxmedia/wxmedia/apply"
@@ -25,6 +26,17 @@ type planOptions struct {
 	lockTimeout      time.Duration
 	detailedExitcode bool
 	refreshHashes    bool
+	// statCache, when set, gives the stat cache a command started loading
+	// early; makePlanReading loads it itself otherwise.
+	statCache func() *plan.StatCache
+}
+
+// loadStatCacheEarly starts reading the stat cache, which is independent of
+// the configuration, so that it overlaps loading the workspace.
+func loadStatCacheEarly() func() *plan.StatCache {
+	ch := make(chan *plan.StatCache, 1)
+	go func() { ch <- plan.LoadStatCache(statCachePath) }()
+	return sync.OnceValue(func() *plan.StatCache { return <-ch })
 }
 
 func (o *planOptions) register(fs *flag.FlagSet) {
@@ -51,7 +63,12 @@ func makePlan(u *ui, o *planOptions, w *workspace, snap *state.Snapshot, lookup 
 func makePlanReading(u *ui, o *planOptions, w *workspace, read func() (*state.Snapshot, lookupFunc, error)) (*plan.Plan, error) {
 	// The stat cache skips reading files whose metadata is unchanged; it
 	// lives beside the state, local to this machine.
-	sc := plan.LoadStatCache(statCachePath)
+	var sc *plan.StatCache
+	if o.statCache != nil {
+		sc = o.statCache()
+	} else {
+		sc = plan.LoadStatCache(statCachePath)
+	}
 	if o.refreshHashes {
 		sc = plan.NewStatCache()
 	}
@@ -233,6 +250,9 @@ func cmdPlan(u *ui, _ globalOptions, args []string) error {
 	// Planning keeps most of what it allocates until the end: collecting
 	// less often saves time at little cost in peak memory.
 	defer debug.SetGCPercent(debug.SetGCPercent(planGCPercent))
+	if !o.refreshHashes {
+		o.statCache = loadStatCacheEarly()
+	}
 	early := startEarlySnapshot(o.lockTimeout)
 	w, err := loadWorkspace(u, &o.vars)
 	if err != nil {
@@ -329,6 +349,9 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 			return publishOutputs(u, w, st)
 		}
 	} else {
+		if !o.refreshHashes {
+			o.statCache = loadStatCacheEarly()
+		}
 		w, err = loadWorkspace(u, &o.vars)
 		if err != nil {
 			return err

@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"io/fs"
 	"os"
 	"runtime"
 	"sort"
@@ -325,6 +324,20 @@ func walkSimpleGlob(root string, g simpleGlob) []string {
 	return matches
 }
 
+// entryKind is what readDir says about a directory entry.
+type entryKind uint8
+
+const (
+	// kindOther is a file that is not a directory: a regular file, or a
+	// named pipe, socket or device, which fileset lists like one.
+	kindOther entryKind = iota
+	// kindDir is a directory.
+	kindDir
+	// kindFollow is a symbolic link or an entry of unknown type, whose
+	// target decides (os.Stat).
+	kindFollow
+)
+
 // listDir returns the files of root/dir whose names match last, as paths
 // relative to root; with subdirs, it appends the directories of root/dir
 // to it.
@@ -333,36 +346,39 @@ func listDir(root, dir, last string, subdirs *[]string) []string {
 	if dir != "." {
 		full = root + "/" + dir
 	}
-	f, err := os.Open(full)
-	if err != nil {
-		return nil
-	}
-	entries, err := f.ReadDir(-1)
-	f.Close()
-	if err != nil {
-		return nil
-	}
 	var out []string
-	for _, e := range entries {
-		name := e.Name()
-		p := name
-		if dir != "." {
-			p = dir + "/" + name
+	had := 0
+	if subdirs != nil {
+		had = len(*subdirs)
+	}
+	join := func(name string) string {
+		if dir == "." {
+			return string([]byte(name))
 		}
-		isDir := e.IsDir()
-		if e.Type()&(fs.ModeSymlink|fs.ModeIrregular) != 0 {
-			fi, err := os.Stat(root + "/" + p)
+		return dir + "/" + name
+	}
+	err := readDir(full, func(name string, kind entryKind) {
+		isDir := kind == kindDir
+		if kind == kindFollow {
+			fi, err := os.Stat(full + "/" + name)
 			isDir = err == nil && fi.IsDir()
 		}
 		if isDir {
 			if subdirs != nil {
-				*subdirs = append(*subdirs, p)
+				*subdirs = append(*subdirs, join(name))
 			}
-			continue
+			return
 		}
 		if ok, _ := doublestar.Match(last, name); ok {
-			out = append(out, p)
+			out = append(out, join(name))
 		}
+	})
+	if err != nil {
+		// As if the directory could not be listed at all.
+		if subdirs != nil {
+			*subdirs = (*subdirs)[:had]
+		}
+		return nil
 	}
 	return out
 }

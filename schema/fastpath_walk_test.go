@@ -14,7 +14,7 @@ import (
 // TestWalkSimpleGlobMatchesDoublestar compares the parallel walk with
 // doublestar over many patterns and random trees holding hidden files,
 // names with glob characters, symbolic links to files and directories,
-// and dangling links.
+// dangling links and a named pipe.
 func TestWalkSimpleGlobMatchesDoublestar(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("symbolic links")
@@ -71,6 +71,9 @@ func TestWalkSimpleGlobMatchesDoublestar(t *testing.T) {
 		for _, l := range [][2]string{{"target", "ln-dir"}, {"target/t.png", "ln-file.png"}, {"missing", "dangling"},
 			{"missing", "dangling.png"}, {"../target", "d0/up"}} {
 			os.Symlink(filepath.Join(root, l[0]), filepath.Join(root, l[1]))
+		}
+		if err := mkfifo(filepath.Join(root, "pipe.png")); err != nil {
+			t.Fatal(err)
 		}
 		for _, p := range patterns {
 			g, ok := parseSimpleGlob(p)
