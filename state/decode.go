@@ -38,7 +38,7 @@ func decodeResources(b *bolt.Bucket) (map[string]Resource, error) {
 				dec := &decs[c]
 				for i := c * per; i < min((c+1)*per, n); i++ {
 					r := &decoded[i]
-					if err := dec.decode(values[i], r); err != nil {
+					if err := dec.decode(keys[i], values[i], r); err != nil {
 						errs[c] = fmt.Errorf("%w: resource %s: %w", ErrCorrupt, keys[i], err)
 						return
 					}

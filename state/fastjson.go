@@ -9,8 +9,8 @@ import (
 	"unicode/utf8"
 )
 
-// resourceDecoder decodes stored resources. Records as encodeResource
-// writes them (compact JSON, known keys, strings with at most the
+// resourceDecoder decodes stored resources. JSON records as schema
+// version 1 wrote them (compact JSON, known keys, strings with at most the
 // two-character escapes) are read by a specialised parser; anything else
 // goes to encoding/json, so the result is always what json.Unmarshal gives
 // (fastjson_test.go compares them). Repeated values (type, name,
@@ -24,7 +24,12 @@ type resourceDecoder struct {
 	scratch []byte
 }
 
-func (d *resourceDecoder) decode(data []byte, r *Resource) error {
+// decode decodes the record data stored under key: a binary record (see
+// record.go) or, as schema version 1 wrote every record, JSON.
+func (d *resourceDecoder) decode(key, data []byte, r *Resource) error {
+	if len(data) > 0 && data[0] == recordTag {
+		return d.binary(key, data, r)
+	}
 	if d.fast(data, r) {
 		return nil
 	}

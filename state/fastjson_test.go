@@ -35,7 +35,7 @@ func TestResourceDecoderMatchesJSON(t *testing.T) {
 		if i%7 == 0 {
 			r.UploadedAt = time.Time{}
 		}
-		b, err := encodeResource(r)
+		b, err := jsonRecord(r)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +60,7 @@ func TestResourceDecoderMatchesJSON(t *testing.T) {
 	var dec resourceDecoder
 	for _, in := range inputs {
 		var got, want Resource
-		gotErr := dec.decode([]byte(in), &got)
+		gotErr := dec.decode(nil, []byte(in), &got)
 		wantErr := json.Unmarshal([]byte(in), &want)
 		if (gotErr == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) && wantErr == nil {
 			t.Fatalf("%s:\ndecoder: %+v, %v\njson:    %+v, %v", in, got, gotErr, want, wantErr)
@@ -68,8 +68,15 @@ func TestResourceDecoderMatchesJSON(t *testing.T) {
 	}
 }
 
-// TestSnapshotManyResources reads a state of several decoding batches and
-// compares every record with json.Unmarshal of what is stored.
+// jsonRecord encodes r as schema version 1 stored every resource.
+func jsonRecord(r Resource) ([]byte, error) {
+	r.UploadedAt = r.UploadedAt.UTC()
+	return json.Marshal(r)
+}
+
+// TestSnapshotManyResources reads a state of several decoding batches,
+// binary and JSON records mixed, and compares every record with what was
+// stored.
 func TestSnapshotManyResources(t *testing.T) {
 	l := open(t, statePath(t), Options{})
 	want := map[string]Resource{}
@@ -86,15 +93,15 @@ func TestSnapshotManyResources(t *testing.T) {
 			if i%5 == 0 {
 				r.Filename = "other.png"
 			}
-			v, err := encodeResource(r)
+			encode := encodeResource
+			if i%3 == 0 {
+				encode = jsonRecord
+			}
+			v, err := encode(r)
 			if err != nil {
 				return err
 			}
-			var back Resource
-			if err := json.Unmarshal(v, &back); err != nil {
-				return err
-			}
-			want[r.Address] = back
+			want[r.Address] = r
 			if err := b.Put([]byte(r.Address), v); err != nil {
 				return err
 			}

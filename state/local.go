@@ -22,19 +22,27 @@ import (
 const DefaultPath = ".wxmedia/state.db"
 
 // SchemaVersion is the version of the state's layout that this package
-// writes. OpenLocal refuses a state with a higher one.
-const SchemaVersion = 1
+// writes. OpenLocal refuses a state with a higher one. Version 1 stored
+// resources as JSON; version 2 stores them as binary records (record.go)
+// and counts the resources recorded out of order (keyScattered). A writer
+// upgrades a version 1 state when it opens it; readers read both.
+const SchemaVersion = 2
 
 // Buckets and keys of the state file.
 var (
 	bucketMeta      = []byte("meta")      // keyLineage, keySerial, keySchema
-	bucketResources = []byte("resources") // address -> JSON Resource
+	bucketResources = []byte("resources") // address -> resource record (record.go)
 	bucketCache     = []byte("cache")     // cacheKeyBytes -> JSON CacheEntry
 	bucketOutputs   = []byte("outputs")   // name -> JSON Output
 
 	keyLineage = []byte("lineage")        // non-empty string
 	keySerial  = []byte("serial")         // 8 bytes, big-endian
 	keySchema  = []byte("schema_version") // 8 bytes, big-endian, >= 1
+	// keyScattered counts the resources recorded, since the resources
+	// were last rewritten in order, under an address that sorts before
+	// the last one recorded then: each may have split a page in two half
+	// empty ones (8 bytes, big-endian; absent is 0).
+	keyScattered = []byte("scattered")
 )
 
 // Options tunes OpenLocal.
@@ -125,6 +133,10 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 	}
 	l.db = db
 	if !opts.ReadOnly {
+		if err := upgrade(db); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open state %s: upgrade to schema version %d: %w", path, SchemaVersion, err)
+		}
 		if err := writeLockInfo(path, opts.Command); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open state %s: record lock holder: %w", path, err)
@@ -301,6 +313,8 @@ type groupTx struct {
 	// resLast is the last key of the resources bucket when the transaction
 	// began; nil when the bucket was empty.
 	resLast []byte
+	// scattered counts the new resources recorded before resLast.
+	scattered uint64
 }
 
 // newGroupTx starts a group transaction's writes in tx. The resources
@@ -324,8 +338,23 @@ func (g *groupTx) putResource(key, value []byte) error {
 	b := g.tx.Bucket(bucketResources)
 	if g.resLast != nil && bytes.Compare(key, g.resLast) <= 0 {
 		b.FillPercent = bolt.DefaultFillPercent
+		if b.Get(key) == nil {
+			g.scattered++
+		}
 	}
 	return b.Put(key, value)
+}
+
+// finish records what the transaction's writes did besides their own
+// records: the serial, incremented by n, and the scattered count.
+func (g *groupTx) finish(n uint64) error {
+	if g.scattered > 0 {
+		meta := g.tx.Bucket(bucketMeta)
+		if err := meta.Put(keyScattered, binary.BigEndian.AppendUint64(nil, getUint64(meta, keyScattered)+g.scattered)); err != nil {
+			return err
+		}
+	}
+	return bumpSerial(g.tx, n)
 }
 
 // groupUpdate is update for small independent writes from many
@@ -416,7 +445,7 @@ func (l *Local) commitGroups() {
 					return err
 				}
 			}
-			return bumpSerial(tx, uint64(len(group)))
+			return g.finish(uint64(len(group)))
 		})
 		if err == nil || len(group) == 1 {
 			for _, r := range group {
@@ -426,10 +455,11 @@ func (l *Local) commitGroups() {
 		}
 		for _, r := range group {
 			r.done <- l.db.Update(func(tx *bolt.Tx) error {
-				if err := r.fn(newGroupTx(tx)); err != nil {
+				g := newGroupTx(tx)
+				if err := r.fn(g); err != nil {
 					return err
 				}
-				return bumpSerial(tx, 1)
+				return g.finish(1)
 			})
 		}
 	}
@@ -627,13 +657,20 @@ func (l *Local) SetOutputs(outputs map[string]Output) error {
 	})
 }
 
-// Close removes the lock details this Local recorded, then closes the
-// state, releasing its lock. Closing twice is harmless.
+// Close rewrites the resources in order when many were recorded out of
+// order (see compactScattered), removes the lock details this Local
+// recorded, then closes the state, releasing its lock. Closing twice is
+// harmless.
 func (l *Local) Close() error {
 	l.closeOnce.Do(func() {
 		var errs []error
-		// The details go first: once the lock is released, the file may
-		// already describe the next holder.
+		if l.db != nil && !l.readOnly {
+			if err := compactScattered(l.db); err != nil {
+				errs = append(errs, fmt.Errorf("rewrite the resources of state %s in order: %w", l.path, err))
+			}
+		}
+		// The details go before the lock: once it is released, the file
+		// may already describe the next holder.
 		if l.lockInfo != "" {
 			if err := os.Remove(l.lockInfo); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, fmt.Errorf("remove lock details: %w", err))
@@ -647,11 +684,6 @@ func (l *Local) Close() error {
 		l.closeErr = errors.Join(errs...)
 	})
 	return l.closeErr
-}
-
-func encodeResource(r Resource) ([]byte, error) {
-	r.UploadedAt = r.UploadedAt.UTC()
-	return json.Marshal(r)
 }
 
 func decodeCacheEntry(k, v []byte) (CacheEntry, error) {

@@ -270,11 +270,21 @@ func (l *Local) Push(doc *Export, force bool) error {
 				return err
 			}
 		}
+		// In address order into full pages, as rewriteResources writes.
 		rb := tx.Bucket(bucketResources)
-		for i, r := range doc.Resources {
-			if err := rb.Put([]byte(r.Address), rvals[i]); err != nil {
+		rb.FillPercent = 1.0
+		order := make([]int, len(doc.Resources))
+		for i := range order {
+			order[i] = i
+		}
+		sort.Slice(order, func(a, b int) bool { return doc.Resources[order[a]].Address < doc.Resources[order[b]].Address })
+		for _, i := range order {
+			if err := rb.Put([]byte(doc.Resources[i].Address), rvals[i]); err != nil {
 				return err
 			}
+		}
+		if err := meta.Delete(keyScattered); err != nil {
+			return err
 		}
 		ob := tx.Bucket(bucketOutputs)
 		for name, v := range ovals {

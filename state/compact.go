@@ -1,0 +1,120 @@
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// A state whose resources were recorded out of order is read more slowly:
+// bbolt splits a full page in two half-empty ones to insert between its
+// records, and a snapshot then reads twice the pages, spread over the
+// file. Apply records identifiers as uploads finish, a little out of order,
+// so a writer counts such records (keyScattered) and, when closing, once
+// there are at least minScattered of them and one for every
+// scatteredPerResource resources, rewrites the resources bucket in order
+// into full pages.
+const (
+	minScattered         = 64
+	scatteredPerResource = 64
+)
+
+// compactScattered rewrites the resources in order when the scattered
+// count calls for it (see minScattered).
+func compactScattered(db *bolt.DB) error {
+	var scattered uint64
+	resources := 0
+	if err := db.View(func(tx *bolt.Tx) error {
+		scattered = getUint64(tx.Bucket(bucketMeta), keyScattered)
+		if scattered >= minScattered {
+			resources = tx.Bucket(bucketResources).Stats().KeyN
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if scattered < minScattered || scattered*scatteredPerResource < uint64(resources) {
+		return nil
+	}
+	return db.Update(rewriteResources)
+}
+
+// upgrade brings a state of an older schema version to SchemaVersion in
+// one write transaction, which leaves the serial alone: what the state
+// records stays the same, only its form changes.
+func upgrade(db *bolt.DB) error {
+	var version uint64
+	if err := db.View(func(tx *bolt.Tx) error {
+		version = getUint64(tx.Bucket(bucketMeta), keySchema)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if version >= SchemaVersion {
+		return nil
+	}
+	return db.Update(func(tx *bolt.Tx) error {
+		if err := rewriteResources(tx); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, SchemaVersion))
+	})
+}
+
+// rewriteResources replaces the resources bucket with one holding the same
+// resources, written in order into full pages, each record in the form
+// encodeResource gives (JSON records of schema version 1 become binary),
+// and resets the scattered count. The serial is left alone.
+func rewriteResources(tx *bolt.Tx) error {
+	var keys, values [][]byte
+	var dec resourceDecoder
+	err := tx.Bucket(bucketResources).ForEach(func(k, v []byte) error {
+		var r Resource
+		if err := dec.decode(k, v, &r); err != nil {
+			return fmt.Errorf("%w: resource %s: %w", ErrCorrupt, k, err)
+		}
+		if r.Address != string(k) {
+			return fmt.Errorf("%w: resource %s stored under %q", ErrCorrupt, r.Address, k)
+		}
+		if len(v) == 0 || v[0] != recordTag {
+			nv, err := encodeResource(r)
+			if err != nil {
+				return fmt.Errorf("resource %s: %w", k, err)
+			}
+			v = nv
+		} else {
+			v = bytes.Clone(v)
+		}
+		keys = append(keys, bytes.Clone(k))
+		values = append(values, v)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := tx.DeleteBucket(bucketResources); err != nil {
+		return err
+	}
+	b, err := tx.CreateBucket(bucketResources)
+	if err != nil {
+		return err
+	}
+	b.FillPercent = 1.0
+	for i, k := range keys {
+		if err := b.Put(k, values[i]); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bucketMeta).Delete(keyScattered)
+}
+
+// getUint64 reads a big-endian counter from b; absent or malformed is 0.
+func getUint64(b *bolt.Bucket, key []byte) uint64 {
+	v := b.Get(key)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}

@@ -1,0 +1,153 @@
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"reflect"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// resourceFill returns how full the resources bucket's leaf pages are.
+func resourceFill(t *testing.T, l *Local) float64 {
+	t.Helper()
+	var s bolt.BucketStats
+	must(t, l.db.View(func(tx *bolt.Tx) error { s = tx.Bucket(bucketResources).Stats(); return nil }))
+	return float64(s.LeafInuse) / float64(s.LeafAlloc)
+}
+
+func metaUint64(t *testing.T, l *Local, key []byte) uint64 {
+	t.Helper()
+	var v uint64
+	must(t, l.db.View(func(tx *bolt.Tx) error { v = getUint64(tx.Bucket(bucketMeta), key); return nil }))
+	return v
+}
+
+// TestScatteredResourcesAreRewritten records resources from the last
+// address to the first, each splitting a full page, and checks that the
+// writer's close rewrites them into full pages, keeping every record and
+// the serial.
+func TestScatteredResourcesAreRewritten(t *testing.T) {
+	path := statePath(t)
+	l := open(t, path, Options{Command: "apply"})
+	const n = 2000
+	want := map[string]Resource{}
+	for i := n - 1; i >= 0; i-- {
+		r := testResource(i)
+		want[r.Address] = r
+		must(t, l.CommitUpload(r, entryFor(r)))
+	}
+	if got := metaUint64(t, l, keyScattered); got != n-1 {
+		t.Errorf("scattered count %d, want %d", got, n-1)
+	}
+	if fill := resourceFill(t, l); fill > 0.7 {
+		t.Fatalf("pages %.0f%% full before the rewrite; the test needs scattered pages", 100*fill)
+	}
+	serial := snapshot(t, l).Serial
+	must(t, l.Close())
+
+	l = open(t, path, Options{ReadOnly: true})
+	defer l.Close()
+	if fill := resourceFill(t, l); fill < 0.9 {
+		t.Errorf("pages %.0f%% full after the rewrite", 100*fill)
+	}
+	s := snapshot(t, l)
+	if s.Serial != serial {
+		t.Errorf("serial %d after the rewrite, want %d", s.Serial, serial)
+	}
+	if !reflect.DeepEqual(s.Resources, want) {
+		t.Errorf("the rewrite changed the resources")
+	}
+	if got := metaUint64(t, l, keyScattered); got != 0 {
+		t.Errorf("scattered count %d after the rewrite", got)
+	}
+}
+
+// TestFewScatteredResourcesAreLeft checks that a close does not rewrite a
+// state for a few resources recorded out of order.
+func TestFewScatteredResourcesAreLeft(t *testing.T) {
+	path := statePath(t)
+	l := open(t, path, Options{Command: "apply"})
+	for i := range 3000 {
+		if i%100 != 50 {
+			r := testResource(i)
+			must(t, l.CommitUpload(r, entryFor(r)))
+		}
+	}
+	for i := 50; i < 3000; i += 100 {
+		r := testResource(i)
+		must(t, l.PutResource(r))
+	}
+	if got := metaUint64(t, l, keyScattered); got != 30 {
+		t.Errorf("scattered count %d, want 30", got)
+	}
+	must(t, l.Close())
+	l = open(t, path, Options{ReadOnly: true})
+	defer l.Close()
+	if got := metaUint64(t, l, keyScattered); got != 30 {
+		t.Errorf("scattered count %d after close, want 30 (no rewrite)", got)
+	}
+}
+
+// TestUpgradeFromSchema1 builds a state as schema version 1 wrote it, with
+// JSON records, and checks that a reader reads it without changing a byte
+// and a writer upgrades it, keeping every record, the lineage and the
+// serial.
+func TestUpgradeFromSchema1(t *testing.T) {
+	path := statePath(t)
+	l := open(t, path, Options{})
+	const n = 500
+	want := map[string]Resource{}
+	must(t, l.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketResources)
+		for i := range n {
+			r := testResource(i)
+			want[r.Address] = r
+			v, err := jsonRecord(r)
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte(r.Address), v); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if err := meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, 41)); err != nil {
+			return err
+		}
+		return meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, 1))
+	}))
+	before := snapshot(t, l)
+	must(t, l.Close())
+	v1, err := os.ReadFile(path)
+	must(t, err)
+
+	r := open(t, path, Options{ReadOnly: true})
+	if got := snapshot(t, r); !reflect.DeepEqual(got, before) || !reflect.DeepEqual(got.Resources, want) {
+		t.Errorf("reading a version 1 state: %d resources, serial %d", len(got.Resources), got.Serial)
+	}
+	must(t, r.Close())
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, v1) {
+		t.Errorf("a reader changed the version 1 state")
+	}
+
+	w := open(t, path, Options{Command: "apply"})
+	defer w.Close()
+	if got := metaUint64(t, w, keySchema); got != SchemaVersion {
+		t.Errorf("schema version %d after a writer opened it, want %d", got, SchemaVersion)
+	}
+	after := snapshot(t, w)
+	if !reflect.DeepEqual(after, before) {
+		t.Errorf("the upgrade changed the state: serial %d → %d, lineage %q → %q", before.Serial, after.Serial, before.Lineage, after.Lineage)
+	}
+	must(t, w.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketResources).ForEach(func(k, v []byte) error {
+			if v[0] != recordTag {
+				t.Errorf("%s still stored as %q", k, v)
+			}
+			return nil
+		})
+	}))
+}
