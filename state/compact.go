@@ -107,7 +107,20 @@ func rewriteResources(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	return tx.Bucket(bucketMeta).Delete(keyScattered)
+	meta := tx.Bucket(bucketMeta)
+	if err := meta.Put(keyResourceCount, binary.BigEndian.AppendUint64(nil, uint64(len(keys)))); err != nil {
+		return err
+	}
+	return meta.Delete(keyScattered)
+}
+
+// addUint64 adds delta (modulo 2⁶⁴, so that adding -n subtracts n) to
+// the counter at key in b; a zero delta writes nothing.
+func addUint64(b *bolt.Bucket, key []byte, delta uint64) error {
+	if delta == 0 {
+		return nil
+	}
+	return b.Put(key, binary.BigEndian.AppendUint64(nil, getUint64(b, key)+delta))
 }
 
 // getUint64 reads a big-endian counter from b; absent or malformed is 0.

@@ -151,3 +151,42 @@ func TestUpgradeFromSchema1(t *testing.T) {
 		})
 	}))
 }
+
+// TestResourceCount checks the count readers size their maps by after
+// every kind of write.
+func TestResourceCount(t *testing.T) {
+	path := statePath(t)
+	l := open(t, path, Options{Command: "apply"})
+	check := func(when string) {
+		t.Helper()
+		if got, want := metaUint64(t, l, keyResourceCount), uint64(len(snapshot(t, l).Resources)); got != want {
+			t.Errorf("%s: count %d, want %d", when, got, want)
+		}
+	}
+	check("new state")
+	for _, i := range []int{5, 1, 9, 3, 5, 7} {
+		r := testResource(i)
+		must(t, l.CommitUpload(r, entryFor(r)))
+	}
+	check("after commits, one twice")
+	r := testResource(1)
+	r.ID = "other"
+	must(t, l.PutResource(r))
+	must(t, l.PutResource(testResource(2)))
+	check("after puts")
+	must(t, l.RemoveResources(testResource(9).Address, "missing", testResource(9).Address, ""))
+	check("after a removal")
+	to := testResource(100)
+	from := testResource(3)
+	to.SHA256, to.Size, to.ID = from.SHA256, from.Size, from.ID
+	must(t, l.MoveResource(from.Address, to))
+	check("after a move")
+	doc, err := l.Export()
+	must(t, err)
+	doc.Resources = append(doc.Resources[1:], testResource(200), testResource(0))
+	must(t, l.Push(doc, true))
+	check("after a push")
+	must(t, l.db.Update(rewriteResources))
+	check("after a rewrite")
+	must(t, l.Close())
+}

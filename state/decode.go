@@ -12,14 +12,20 @@ import (
 // before decoding them and releasing the pages they were read from.
 const decodeBatch = 8192
 
+// maxCountHint bounds the map size a count read from the state asks for.
+const maxCountHint = 1 << 22
+
 // decodeResources decodes every resource in b. Decoding JSON is what a
 // large snapshot spends its time on, so each batch is spread over the
 // CPUs; the keys and values stay valid because the caller's transaction
 // stays open. Once a batch is decoded, nothing refers to the file's pages
 // any more, and the mapped pages are dropped from memory (see
 // releasePages): a large state never stays resident as a whole.
-func decodeResources(b *bolt.Bucket) (map[string]Resource, error) {
-	rs := make(map[string]Resource)
+//
+// count is the number of resources the state says it holds, for sizing
+// the map; a wrong count costs time only.
+func decodeResources(b *bolt.Bucket, count uint64) (map[string]Resource, error) {
+	rs := make(map[string]Resource, min(count, maxCountHint))
 	workers := runtime.GOMAXPROCS(0)
 	decs := make([]resourceDecoder, workers)
 	var keys, values [][]byte

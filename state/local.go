@@ -43,6 +43,10 @@ var (
 	// the last one recorded then: each may have split a page in two half
 	// empty ones (8 bytes, big-endian; absent is 0).
 	keyScattered = []byte("scattered")
+	// keyResourceCount is the number of resources, which readers size
+	// their maps by (8 bytes, big-endian; absent is 0). Only a hint: a
+	// wrong count costs time, never a record.
+	keyResourceCount = []byte("resource_count")
 )
 
 // Options tunes OpenLocal.
@@ -313,8 +317,10 @@ type groupTx struct {
 	// resLast is the last key of the resources bucket when the transaction
 	// began; nil when the bucket was empty.
 	resLast []byte
-	// scattered counts the new resources recorded before resLast.
+	// scattered counts the new resources recorded before resLast; added
+	// counts every new resource.
 	scattered uint64
+	added     uint64
 }
 
 // newGroupTx starts a group transaction's writes in tx. The resources
@@ -336,9 +342,13 @@ func newGroupTx(tx *bolt.Tx) *groupTx {
 // full page does not leave a trail of full pages that split again.
 func (g *groupTx) putResource(key, value []byte) error {
 	b := g.tx.Bucket(bucketResources)
+	isNew := b.Get(key) == nil
+	if isNew {
+		g.added++
+	}
 	if g.resLast != nil && bytes.Compare(key, g.resLast) <= 0 {
 		b.FillPercent = bolt.DefaultFillPercent
-		if b.Get(key) == nil {
+		if isNew {
 			g.scattered++
 		}
 	}
@@ -346,13 +356,15 @@ func (g *groupTx) putResource(key, value []byte) error {
 }
 
 // finish records what the transaction's writes did besides their own
-// records: the serial, incremented by n, and the scattered count.
+// records: the serial, incremented by n, the scattered count and the
+// resource count.
 func (g *groupTx) finish(n uint64) error {
-	if g.scattered > 0 {
-		meta := g.tx.Bucket(bucketMeta)
-		if err := meta.Put(keyScattered, binary.BigEndian.AppendUint64(nil, getUint64(meta, keyScattered)+g.scattered)); err != nil {
-			return err
-		}
+	meta := g.tx.Bucket(bucketMeta)
+	if err := addUint64(meta, keyScattered, g.scattered); err != nil {
+		return err
+	}
+	if err := addUint64(meta, keyResourceCount, g.added); err != nil {
+		return err
 	}
 	return bumpSerial(g.tx, n)
 }
@@ -482,7 +494,7 @@ func (l *Local) Snapshot() (*Snapshot, error) {
 		meta := tx.Bucket(bucketMeta)
 		s.Lineage = string(meta.Get(keyLineage))
 		s.Serial = binary.BigEndian.Uint64(meta.Get(keySerial))
-		rs, err := decodeResources(tx.Bucket(bucketResources))
+		rs, err := decodeResources(tx.Bucket(bucketResources), getUint64(meta, keyResourceCount))
 		if err != nil {
 			return err
 		}
@@ -614,15 +626,17 @@ func (l *Local) RemoveResources(addrs ...string) error {
 	}
 	return l.update("remove resources", func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketResources)
+		removed := uint64(0)
 		for _, a := range addrs {
-			if a == "" {
+			if a == "" || b.Get([]byte(a)) == nil {
 				continue
 			}
 			if err := b.Delete([]byte(a)); err != nil {
 				return err
 			}
+			removed++
 		}
-		return nil
+		return addUint64(tx.Bucket(bucketMeta), keyResourceCount, -removed)
 	})
 }
 

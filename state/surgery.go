@@ -147,7 +147,7 @@ func (l *Local) Export() (*Export, error) {
 		meta := tx.Bucket(bucketMeta)
 		doc.Lineage = string(meta.Get(keyLineage))
 		doc.Serial = binary.BigEndian.Uint64(meta.Get(keySerial))
-		rs, err := decodeResources(tx.Bucket(bucketResources))
+		rs, err := decodeResources(tx.Bucket(bucketResources), getUint64(meta, keyResourceCount))
 		if err != nil {
 			return err
 		}
@@ -284,6 +284,9 @@ func (l *Local) Push(doc *Export, force bool) error {
 			}
 		}
 		if err := meta.Delete(keyScattered); err != nil {
+			return err
+		}
+		if err := meta.Put(keyResourceCount, binary.BigEndian.AppendUint64(nil, uint64(len(doc.Resources)))); err != nil {
 			return err
 		}
 		ob := tx.Bucket(bucketOutputs)
