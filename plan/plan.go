@@ -316,7 +316,7 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 				Severity: hcl.DiagError,
 				Summary:  "Source file refused",
 				Detail:   fmt.Sprintf("%s: %s: %s.", inst.Addr, inst.Source, o.err),
-				Subject:  inst.SourceRange.Ptr(),
+				Subject:  inst.SourceRange().Ptr(),
 			})
 			continue
 		}

@@ -79,9 +79,11 @@ type Instance struct {
 	Path   string
 	// Filename is the name sent to the API: the filename attribute or the
 	// base name of Source.
-	Filename    string
-	SourceRange hcl.Range
+	Filename string
 }
+
+// SourceRange is where the instance's source argument is written.
+func (in *Instance) SourceRange() hcl.Range { return in.Resource.Source.Range() }
 
 // Evaluation is a configuration with its variables, merchants and resource
 // instances evaluated.
@@ -561,20 +563,72 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	if r.ForEach != nil {
 		srcT, fnT = compileTemplate(r.Source), compileTemplate(r.Filename)
 	}
-	out := make([]*Instance, 0, len(items))
-	// The address prefix, source range and directory are computed once.
-	addr, srcRange := r.Addr(), r.Source.Range()
+	// One allocation for all the instances. The address prefix and the
+	// directory are computed once.
+	backing := make([]Instance, len(items))
+	addr := r.Addr()
 	dir := s.ev.Config.Dir
 	dirClean := filepath.Separator == '/' && dir != "" && dir != "." && filepath.Clean(dir) == dir
-	for _, it := range items {
-		ictx := ctx
-		in := &Instance{Resource: r, Merchant: r.Merchant, SourceRange: srcRange}
+	setSource := func(in *Instance, src string) {
+		in.Source = src
+		in.Path = src
+		if !filepath.IsAbs(src) {
+			if dirClean && cleanRel(src) {
+				if dir == "/" {
+					in.Path = "/" + src
+				} else {
+					in.Path = dir + "/" + src
+				}
+			} else {
+				in.Path = filepath.Join(dir, src)
+			}
+		}
+		in.Filename = filepath.Base(src)
+	}
+	start := func(i int) *Instance {
+		it := items[i]
+		in := &backing[i]
+		*in = Instance{Resource: r, Merchant: r.Merchant}
 		if r.ForEach != nil {
-			ictx = nil // built on first use
 			in.Key, in.HasKey = it.key, true
 			in.Addr = addr + "[" + QuoteKey(it.key) + "]"
 		} else {
 			in.Addr = addr
+		}
+		return in
+	}
+	// fast builds instance i from the compiled templates alone; false
+	// when the general evaluator must build it.
+	fast := func(i int) bool {
+		it := items[i]
+		if !it.str || srcT == nil || r.Filename != nil && fnT == nil {
+			return false
+		}
+		src, ok := srcT.fillStr(it.key, it.key, true)
+		if !ok {
+			return false
+		}
+		fn := ""
+		if r.Filename != nil {
+			if fn, ok = fnT.fillStr(it.key, it.key, true); !ok {
+				return false
+			}
+		}
+		in := start(i)
+		setSource(in, src)
+		if r.Filename != nil {
+			in.Filename = fn
+		}
+		return true
+	}
+	// general builds instance i, evaluating what the templates cannot
+	// give; false when a diagnostic leaves it out.
+	general := func(i int) bool {
+		it := items[i]
+		in := start(i)
+		ictx := ctx
+		if r.ForEach != nil {
+			ictx = nil // built on first use
 		}
 		instCtx := func() *hcl.EvalContext {
 			if ictx == nil {
@@ -601,23 +655,10 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 			src, d = evalString(r.Source, instCtx(), "source", in.Addr)
 			diags = append(diags, d...)
 			if d.HasErrors() {
-				continue
+				return false
 			}
 		}
-		in.Source = src
-		in.Path = src
-		if !filepath.IsAbs(src) {
-			if dirClean && cleanRel(src) {
-				if dir == "/" {
-					in.Path = "/" + src
-				} else {
-					in.Path = dir + "/" + src
-				}
-			} else {
-				in.Path = filepath.Join(dir, src)
-			}
-		}
-		in.Filename = filepath.Base(src)
+		setSource(in, src)
 		if r.Filename != nil {
 			fn, ok := fill(fnT)
 			if !ok {
@@ -625,12 +666,27 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 				fn, d = evalString(r.Filename, instCtx(), "filename", in.Addr)
 				diags = append(diags, d...)
 				if d.HasErrors() {
-					continue
+					return false
 				}
 			}
 			in.Filename = fn
 		}
-		out = append(out, in)
+		return true
+	}
+	// The template fast path first, on every core for many instances;
+	// then, in order, the general evaluator for the rest, so that
+	// diagnostics come in instance order.
+	done := make([]bool, len(items))
+	parallelChunks(len(items), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			done[i] = fast(i)
+		}
+	})
+	out := make([]*Instance, 0, len(items))
+	for i := range items {
+		if done[i] || general(i) {
+			out = append(out, &backing[i])
+		}
 	}
 	return out, diags
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -381,4 +382,35 @@ func listDir(root, dir, last string, subdirs *[]string) []string {
 		return nil
 	}
 	return out
+}
+
+// parallelBlock is how many instances a core takes at a time; fewer than
+// two blocks are built on one goroutine.
+const parallelBlock = 2048
+
+// parallelChunks calls fn for consecutive ranges covering [0, n), on
+// every core when n is large. fn must be safe to call concurrently for
+// different ranges.
+func parallelChunks(n int, fn func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n/parallelBlock)
+	if workers <= 1 {
+		fn(0, n)
+		return
+	}
+	var next atomic.Int64
+	work := func() {
+		for {
+			lo := int(next.Add(parallelBlock)) - parallelBlock
+			if lo >= n {
+				return
+			}
+			fn(lo, min(lo+parallelBlock, n))
+		}
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
 }

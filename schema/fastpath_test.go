@@ -129,6 +129,40 @@ resource "wechatpay_image" "r" {
 	}
 }
 
+// TestFastPathsAtScale compares the two evaluators over enough instances
+// for the fast path to build them on every core.
+func TestFastPathsAtScale(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 2*parallelBlock + 100 {
+		p := filepath.Join(dir, "img", fmt.Sprintf("d%d", i%7), fmt.Sprintf("f%05d%s.png", i, []string{"", " ü", "\"", "${x}"}[i%4]))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, body := range []string{
+		`for_each = fileset("img", "**/*.png")
+  source   = "img/${each.value}"`,
+		`for_each = fileset("img", "**/*.png")
+  source   = "img/${each.key}"
+  filename = "x-${each.key}"`,
+	} {
+		cfg := "merchant \"m\" {\n  mchid   = \"1900000001\"\n  sandbox = true\n}\nresource \"wechatpay_image\" \"r\" {\n  " + body + "\n}\n"
+		if err := os.WriteFile(filepath.Join(dir, "main.wxm.hcl"), []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fast, general := evaluateFor(t, dir, true), evaluateFor(t, dir, false)
+		if fast != general {
+			t.Fatalf("%s: the evaluators differ", body)
+		}
+		if n := strings.Count(general, "Addr:"); n != 2*parallelBlock+100 {
+			t.Fatalf("%s: %d instances", body, n)
+		}
+	}
+}
+
 // evaluateFor loads and evaluates the configuration in dir and describes
 // the instances and diagnostics.
 func evaluateFor(t *testing.T, dir string, fast bool) string {
@@ -143,7 +177,7 @@ func evaluateFor(t *testing.T, dir string, fast bool) string {
 	var b strings.Builder
 	for _, in := range ev.Instances {
 		fmt.Fprintf(&b, "{Addr:%s Key:%q HasKey:%v Merchant:%s Source:%q Path:%q Filename:%q Range:%s}\n",
-			in.Addr, in.Key, in.HasKey, in.Merchant, in.Source, in.Path, in.Filename, in.SourceRange)
+			in.Addr, in.Key, in.HasKey, in.Merchant, in.Source, in.Path, in.Filename, in.SourceRange())
 	}
 	return b.String() + describeDiags(diags)
 }
