@@ -227,7 +227,10 @@ func (v view) render(u *ui, p *plan.Plan) error {
 }
 
 // planGCPercent is the garbage collector's target (GOGC) while planning.
-const planGCPercent = 200
+// Nearly all that planning allocates stays live until the end, so a
+// collection frees little: at 200, a plan of 100,000 files was collected
+// once more, during plan.Make, for 50 ms and no lower peak.
+const planGCPercent = 400
 
 func cmdPlan(u *ui, _ globalOptions, args []string) error {
 	fs := newFlags(u, "plan")
