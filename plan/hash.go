@@ -16,7 +16,7 @@ import (
 )
 
 // headSize is how many leading bytes are kept for magic-byte checks.
-const headSize = 64
+const headSize = uploader.MagicHeadSize
 
 // FileResult is what hashing one source file found.
 type FileResult struct {

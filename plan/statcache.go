@@ -75,7 +75,7 @@ type StatCache struct {
 // uint16, size, mtime, ctime, inode, device as uint64, SHA-256, head
 // length uint8; little endian), then the path and the head bytes.
 const (
-	statCacheMagic = "wxmedia-statcache-2\n"
+	statCacheMagic = "wxmedia-statcache-3\n"
 	fixedSize      = 2 + 8*5 + sha256.Size + 1
 )
 

@@ -569,19 +569,24 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	addr := r.Addr()
 	dir := s.ev.Config.Dir
 	dirClean := filepath.Separator == '/' && dir != "" && dir != "." && filepath.Clean(dir) == dir
-	setSource := func(in *Instance, src string) {
+	dirSlash := dir + "/"
+	// setSource sets the source, and the path made from it unless path
+	// gives it already.
+	setSource := func(in *Instance, src, path string) {
 		in.Source = src
 		in.Path = src
-		if !filepath.IsAbs(src) {
-			if dirClean && cleanRel(src) {
-				if dir == "/" {
-					in.Path = "/" + src
-				} else {
-					in.Path = dir + "/" + src
-				}
+		switch {
+		case path != "":
+			in.Path = path
+		case filepath.IsAbs(src):
+		case dirClean && cleanRel(src):
+			if dir == "/" {
+				in.Path = "/" + src
 			} else {
-				in.Path = filepath.Join(dir, src)
+				in.Path = dirSlash + src
 			}
+		default:
+			in.Path = filepath.Join(dir, src)
 		}
 		in.Filename = filepath.Base(src)
 	}
@@ -591,7 +596,11 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 		*in = Instance{Resource: r, Merchant: r.Merchant}
 		if r.ForEach != nil {
 			in.Key, in.HasKey = it.key, true
-			in.Addr = addr + "[" + QuoteKey(it.key) + "]"
+			if plainKey(it.key) && !strings.Contains(it.key, "${") && !strings.Contains(it.key, "%{") {
+				in.Addr = addr + `["` + it.key + `"]` // as QuoteKey quotes it, in one allocation
+			} else {
+				in.Addr = addr + "[" + QuoteKey(it.key) + "]"
+			}
 		} else {
 			in.Addr = addr
 		}
@@ -604,18 +613,28 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 		if !it.str || srcT == nil || r.Filename != nil && fnT == nil {
 			return false
 		}
-		src, ok := srcT.fillStr(it.key, it.key, true)
-		if !ok {
-			return false
-		}
 		fn := ""
 		if r.Filename != nil {
+			var ok bool
 			if fn, ok = fnT.fillStr(it.key, it.key, true); !ok {
 				return false
 			}
 		}
+		var src, path string
+		if dirClean && dir != "/" {
+			// The source made inside its absolute path: one allocation.
+			if p, ok := srcT.fillStrIn(dirSlash, it.key, it.key, true); ok && cleanRel(p[len(dirSlash):]) {
+				src, path = p[len(dirSlash):], p
+			}
+		}
+		if path == "" {
+			var ok bool
+			if src, ok = srcT.fillStr(it.key, it.key, true); !ok {
+				return false
+			}
+		}
 		in := start(i)
-		setSource(in, src)
+		setSource(in, src, path)
 		if r.Filename != nil {
 			in.Filename = fn
 		}
@@ -658,7 +677,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 				return false
 			}
 		}
-		setSource(in, src)
+		setSource(in, src, "")
 		if r.Filename != nil {
 			fn, ok := fill(fnT)
 			if !ok {

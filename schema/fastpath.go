@@ -159,50 +159,65 @@ func (t *template) fill(key string, val cty.Value) (string, bool) {
 // fillStr is fill with each.value given as a string, valueOK false when it
 // is not a known, unmarked, non-null string.
 func (t *template) fillStr(key, value string, valueOK bool) (string, bool) {
+	if t != nil && t.wrap {
+		// The one part as it is: no copy.
+		s, ok := t.part(t.parts[0], key, value, valueOK)
+		return s, ok && s != ""
+	}
+	out, ok := t.fillStrIn("", key, value, valueOK)
+	return out, ok
+}
+
+// fillStrIn is fillStr with the result made at the end of a copy of
+// prefix: it returns prefix + the result, or false. The result is NFC
+// normalised on its own, as a template's cty string is (a template that is
+// one interpolation gives its value as it is).
+func (t *template) fillStrIn(prefix, key, value string, valueOK bool) (string, bool) {
 	if t == nil {
 		return "", false
 	}
-	part := func(p tplPart) (string, bool) {
-		switch p.each {
-		case "key":
-			return key, true
-		case "value":
-			return value, valueOK
-		}
-		return p.lit, true
-	}
-	var out string
-	if t.wrap {
-		s, ok := part(t.parts[0])
+	n := 0
+	for _, p := range t.parts {
+		s, ok := t.part(p, key, value, valueOK)
 		if !ok {
 			return "", false
 		}
-		out = s
-	} else {
-		n := 0
-		for _, p := range t.parts {
-			s, ok := part(p)
-			if !ok {
-				return "", false
-			}
-			n += len(s)
-		}
-		if n == 0 {
-			return "", false
-		}
-		buf := make([]byte, 0, n)
-		for _, p := range t.parts {
-			s, _ := part(p)
-			buf = append(buf, s...)
-		}
-		// A template's result is a cty string: NFC normalised. buf is
-		// never written again.
-		out = cty.NormalizeString(unsafe.String(unsafe.SliceData(buf), len(buf)))
+		n += len(s)
 	}
-	if out == "" {
+	if n == 0 {
 		return "", false
 	}
-	return out, true
+	buf := make([]byte, 0, len(prefix)+n)
+	buf = append(buf, prefix...)
+	for _, p := range t.parts {
+		s, _ := t.part(p, key, value, valueOK)
+		buf = append(buf, s...)
+	}
+	// buf is never written again.
+	all := unsafe.String(unsafe.SliceData(buf), len(buf))
+	if t.wrap {
+		return all, true // a lone interpolation gives its value as it is
+	}
+	res := all[len(prefix):]
+	norm := cty.NormalizeString(res)
+	if norm == res && unsafe.StringData(norm) == unsafe.StringData(res) {
+		return all, true
+	}
+	if prefix != "" {
+		return prefix + norm, true
+	}
+	return norm, true
+}
+
+// part is the text of one part of a template.
+func (t *template) part(p tplPart, key, value string, valueOK bool) (string, bool) {
+	switch p.each {
+	case "key":
+		return key, true
+	case "value":
+		return value, valueOK
+	}
+	return p.lit, true
 }
 
 // simpleGlob is a fileset pattern the parallel walk lists: literal
@@ -283,23 +298,26 @@ func walkSimpleGlob(root string, g simpleGlob) []string {
 		}
 	}
 	if !g.deep {
-		return listDir(root, rel, g.last, nil)
+		return listDir(root, rel, g.last, nil, nil)
 	}
 	var (
 		mu      sync.Mutex
 		cond    = sync.NewCond(&mu)
 		queue   = []string{rel}
 		busy    int
-		matches []string
+		results [][]string
 	)
 	worker := func() {
-		var dirs []string
+		// Each worker gathers its matches on its own; they are joined
+		// once at the end.
+		var dirs, mine []string
 		mu.Lock()
 		for {
 			for len(queue) == 0 && busy > 0 {
 				cond.Wait()
 			}
 			if len(queue) == 0 {
+				results = append(results, mine)
 				mu.Unlock()
 				cond.Broadcast()
 				return
@@ -309,10 +327,9 @@ func walkSimpleGlob(root string, g simpleGlob) []string {
 			busy++
 			mu.Unlock()
 			dirs = dirs[:0]
-			found := listDir(root, dir, g.last, &dirs)
+			mine = listDir(root, dir, g.last, &dirs, mine)
 			mu.Lock()
 			busy--
-			matches = append(matches, found...)
 			queue = append(queue, dirs...)
 			cond.Broadcast()
 		}
@@ -322,6 +339,14 @@ func walkSimpleGlob(root string, g simpleGlob) []string {
 		wg.Go(worker)
 	}
 	wg.Wait()
+	n := 0
+	for _, r := range results {
+		n += len(r)
+	}
+	matches := make([]string, 0, n)
+	for _, r := range results {
+		matches = append(matches, r...)
+	}
 	return matches
 }
 
@@ -339,15 +364,15 @@ const (
 	kindFollow
 )
 
-// listDir returns the files of root/dir whose names match last, as paths
-// relative to root; with subdirs, it appends the directories of root/dir
-// to it.
-func listDir(root, dir, last string, subdirs *[]string) []string {
+// listDir appends to out the files of root/dir whose names match last, as
+// paths relative to root; with subdirs, it appends the directories of
+// root/dir to it. A directory that cannot be listed adds nothing.
+func listDir(root, dir, last string, subdirs *[]string, out []string) []string {
 	full := root
 	if dir != "." {
 		full = root + "/" + dir
 	}
-	var out []string
+	outHad := len(out)
 	had := 0
 	if subdirs != nil {
 		had = len(*subdirs)
@@ -379,7 +404,7 @@ func listDir(root, dir, last string, subdirs *[]string) []string {
 		if subdirs != nil {
 			*subdirs = (*subdirs)[:had]
 		}
-		return nil
+		return out[:outHad]
 	}
 	return out
 }
