@@ -350,6 +350,17 @@ func walkSimpleGlob(root string, g simpleGlob) []string {
 	return matches
 }
 
+// matchName reports whether a file name (no separator) matches the last
+// segment of a fileset pattern, as doublestar.Match does. The usual
+// "*.png" form, one star before literal text, is a suffix test.
+func matchName(last, name string) bool {
+	if rest, ok := strings.CutPrefix(last, "*"); ok && !strings.ContainsAny(rest, "*?[]{}\\") {
+		return strings.HasSuffix(name, rest)
+	}
+	ok, _ := doublestar.Match(last, name)
+	return ok
+}
+
 // entryKind is what readDir says about a directory entry.
 type entryKind uint8
 
@@ -395,7 +406,7 @@ func listDir(root, dir, last string, subdirs *[]string, out []string) []string {
 			}
 			return
 		}
-		if ok, _ := doublestar.Match(last, name); ok {
+		if matchName(last, name) {
 			out = append(out, join(name))
 		}
 	})

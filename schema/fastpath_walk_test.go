@@ -111,3 +111,18 @@ func TestParseSimpleGlobRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchNameMatchesDoublestar compares the name test of the walk with
+// doublestar.Match.
+func TestMatchNameMatchesDoublestar(t *testing.T) {
+	patterns := []string{"*", "*.png", "*.PNG", "*png", "*.", "**", "*.p*g", "*.{png,jpg}", "*[a].png", "*\\*.png", "a*", "*.png.bak", "?.png"}
+	names := []string{"a.png", ".png", ".h.png", "png", "a.PNG", "\xff.png", "ü.png", "a.png.bak", "*.png", "a", "[a].png", "x*y.png", "a.jpg"}
+	for _, p := range patterns {
+		for _, n := range names {
+			want, _ := doublestar.Match(p, n)
+			if got := matchName(p, n); got != want {
+				t.Errorf("matchName(%q, %q) = %v, doublestar %v", p, n, got, want)
+			}
+		}
+	}
+}
