@@ -40,7 +40,8 @@ func benchFiles() int {
 // per identifier (grouped), the shared transport and the limiter;
 // "baseline" is a plain loop of signed uploads over net/http at the same
 // parallelism against the same sandbox, which records nothing. Both report
-// files/s; their ratio is the apply row of bench/run.sh.
+// files/s, whose ratio is the apply row of bench/run.sh, and the CPU time
+// of the whole process (client and sandbox) per file.
 func BenchmarkApply(b *testing.B) {
 	const parallelism = 16
 	n := benchFiles()
@@ -109,11 +110,13 @@ func BenchmarkApply(b *testing.B) {
 			var events atomic.Int64
 			b.StartTimer()
 			start := time.Now()
+			c0 := processCPU()
 			res, err := Apply(context.Background(), &plan.Plan{Changes: changes}, Options{
 				Store: st, Uploaders: map[string]Uploader{"m": c}, Parallelism: parallelism,
 				OnEvent: func(Event) { events.Add(1) },
 			})
 			total += time.Since(start)
+			b.ReportMetric(float64(processCPU()-c0)/float64(n)/1e3, "cpu-us/file")
 			b.StopTimer()
 			if err != nil || res.Uploaded != n || len(res.Failures) > 0 || events.Load() != int64(n) {
 				b.Fatalf("apply: %v, %d uploaded, failures %v", err, res.Uploaded, res.Failures)
@@ -137,6 +140,7 @@ func BenchmarkApply(b *testing.B) {
 		var total time.Duration
 		for i := 0; i < b.N; i++ {
 			start := time.Now()
+			c0 := processCPU()
 			next := make(chan *plan.ResourceChange)
 			errs := make(chan error, parallelism)
 			var wg sync.WaitGroup
@@ -160,6 +164,7 @@ func BenchmarkApply(b *testing.B) {
 			close(next)
 			wg.Wait()
 			total += time.Since(start)
+			b.ReportMetric(float64(processCPU()-c0)/float64(n)/1e3, "cpu-us/file")
 			select {
 			case err := <-errs:
 				b.Fatal(err)
