@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"time"
@@ -91,14 +93,80 @@ func strPtr(s string) *string {
 var sensitiveJSON = json.RawMessage(`"` + Sensitive + `"`)
 
 // RenderJSON writes the JSON view of p: one document, described in the
-// README's "Plan JSON format".
+// README's "Plan JSON format". The resource changes are written one at a
+// time, so that a plan of many changes is never held in memory as JSON as
+// a whole; the document is the one json.Encoder gives for jsonDocument.
 func RenderJSON(w io.Writer, p *Plan) error {
+	doc := jsonHead(p)
+	var head bytes.Buffer
+	enc := json.NewEncoder(&head)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	// The top-level member is the one line at two spaces' indentation;
+	// anything nested is indented further.
+	const member = "\n  \"resource_changes\": [],\n"
+	before, after, ok := bytes.Cut(head.Bytes(), []byte(member))
+	if !ok || len(p.Changes) == 0 {
+		_, err := w.Write(head.Bytes())
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(before)
+	bw.WriteString("\n  \"resource_changes\": [\n")
+	var elem bytes.Buffer
+	eenc := json.NewEncoder(&elem)
+	eenc.SetEscapeHTML(false)
+	eenc.SetIndent("    ", "  ")
+	for i, c := range p.Changes {
+		elem.Reset()
+		if err := eenc.Encode(jsonChangeOf(c)); err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteString(",\n")
+		}
+		bw.WriteString("    ")
+		bw.Write(bytes.TrimSuffix(elem.Bytes(), []byte("\n")))
+	}
+	bw.WriteString("\n  ],\n")
+	bw.Write(after)
+	return bw.Flush()
+}
+
+// jsonDocument is the JSON view of p as one value.
+func jsonDocument(p *Plan) jsonPlan {
+	doc := jsonHead(p)
+	for _, c := range p.Changes {
+		doc.ResourceChanges = append(doc.ResourceChanges, jsonChangeOf(c))
+	}
+	return doc
+}
+
+// jsonChangeOf is the JSON view of one resource change.
+func jsonChangeOf(c *ResourceChange) jsonChange {
+	jc := jsonChange{
+		Address: c.Addr, Type: c.Type, Name: c.Name, Merchant: c.Merchant, MchID: c.MchID, API: c.API,
+		Action: c.Action.String(), Replace: c.Replace, ReuseOf: strPtr(c.ReuseOf),
+		Before: jsonObj(c.Before), After: jsonObj(c.After),
+	}
+	if c.Key != "" || c.Addr != c.Type+"."+c.Name {
+		k := c.Key
+		jc.Index = &k
+	}
+	return jc
+}
+
+// jsonHead is the JSON view of p without its resource changes.
+func jsonHead(p *Plan) jsonPlan {
 	doc := jsonPlan{
 		FormatVersion: JSONFormatVersion, WxmediaVersion: p.Version,
 		Lineage: p.Lineage, Serial: p.Serial,
 		Targets: nonNil(p.Targets), Replace: nonNil(p.Replace),
 		Variables:       map[string]jsonVariable{},
-		ResourceChanges: make([]jsonChange, 0, len(p.Changes)),
+		ResourceChanges: []jsonChange{},
 		OutputChanges:   make([]jsonOutput, 0, len(p.Outputs)),
 		Summary:         p.Summary,
 	}
@@ -109,18 +177,6 @@ func RenderJSON(w io.Writer, p *Plan) error {
 			jv.Sensitive = true
 		}
 		doc.Variables[v.Name] = jv
-	}
-	for _, c := range p.Changes {
-		jc := jsonChange{
-			Address: c.Addr, Type: c.Type, Name: c.Name, Merchant: c.Merchant, MchID: c.MchID, API: c.API,
-			Action: c.Action.String(), Replace: c.Replace, ReuseOf: strPtr(c.ReuseOf),
-			Before: jsonObj(c.Before), After: jsonObj(c.After),
-		}
-		if c.Key != "" || c.Addr != c.Type+"."+c.Name {
-			k := c.Key
-			jc.Index = &k
-		}
-		doc.ResourceChanges = append(doc.ResourceChanges, jc)
 	}
 	for _, o := range p.Outputs {
 		jo := jsonOutput{Name: o.Name, Action: o.Action, Sensitive: o.Sensitive, After: o.After, AfterUnknown: o.AfterUnknown}
@@ -135,10 +191,7 @@ func RenderJSON(w io.Writer, p *Plan) error {
 		}
 		doc.OutputChanges = append(doc.OutputChanges, jo)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	return doc
 }
 
 func nonNil(s []string) []string {

@@ -1,0 +1,52 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestRenderJSONStreamsTheDocument checks that the view written change by
+// change is byte for byte what json.Encoder gives for the whole document,
+// including values that hold a "resource_changes" member of their own.
+func TestRenderJSONStreamsTheDocument(t *testing.T) {
+	empty := samplePlan()
+	empty.Changes = nil
+	tricky := samplePlan()
+	tricky.Variables = append(tricky.Variables, Variable{Name: "v", Value: json.RawMessage(`{"resource_changes":[],"x":"\n  \"resource_changes\": [],\n"}`)})
+	tricky.Outputs = append(tricky.Outputs, OutputChange{Name: "o", Action: "create", After: json.RawMessage(`{"resource_changes":[]}`)})
+	many := samplePlan()
+	for i := range 500 {
+		c := *many.Changes[i%2]
+		c.Addr = fmt.Sprintf(`wechatpay_image.img["<%d>&.png"]`, i)
+		c.Key = fmt.Sprintf("<%d>&.png", i)
+		many.Changes = append(many.Changes, &c)
+	}
+	for name, p := range map[string]*Plan{"sample": samplePlan(), "no changes": empty, "tricky values": tricky, "many": many} {
+		var got, want bytes.Buffer
+		if err := RenderJSON(&got, p); err != nil {
+			t.Fatal(err)
+		}
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(jsonDocument(p)); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("%s: the streamed view differs:\n%s\nwant:\n%s", name, head(got.String()), head(want.String()))
+		}
+		if !json.Valid(got.Bytes()) {
+			t.Errorf("%s: not valid JSON", name)
+		}
+	}
+}
+
+func head(s string) string {
+	if len(s) > 2000 {
+		return s[:2000] + "…"
+	}
+	return strings.TrimSpace(s)
+}
