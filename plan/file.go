@@ -2,6 +2,7 @@ package plan
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -319,12 +320,64 @@ func WriteFile(w io.Writer, p *Plan) error {
 			f.Outputs[i].After, f.Outputs[i].AfterUnknown = nil, nil
 		}
 	}
-	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(f); err != nil {
+	if err := writeStreamed(w, f); err != nil {
 		return fmt.Errorf("writing plan: %w", err)
 	}
+	return nil
+}
+
+// writeStreamed writes f as json.Encoder (without HTML escaping) would,
+// the resource changes one at a time, so that a plan of many changes is
+// never held in memory as JSON as a whole.
+func writeStreamed(w io.Writer, f planFile) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	encode := func(v any) ([]byte, error) {
+		buf.Reset()
+		if err := enc.Encode(v); err != nil {
+			return nil, err
+		}
+		return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	}
+	// The members before resource_changes, as an object without its "}".
+	head, err := encode(struct {
+		FormatVersion  int          `json:"format_version"`
+		WxmediaVersion string       `json:"wxmedia_version"`
+		Lineage        string       `json:"lineage"`
+		Serial         uint64       `json:"serial"`
+		Config         ConfigDigest `json:"config"`
+		Variables      []Variable   `json:"variables"`
+		Targets        []string     `json:"targets,omitempty"`
+		Replace        []string     `json:"replace,omitempty"`
+	}{f.FormatVersion, f.WxmediaVersion, f.Lineage, f.Serial, f.Config, f.Variables, f.Targets, f.Replace})
+	if err != nil {
+		return err
+	}
+	bw.Write(head[:len(head)-1])
+	bw.WriteString(`,"resource_changes":[`)
+	for i, c := range f.Changes {
+		b, err := encode(c)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.Write(b)
+	}
+	bw.WriteString("],")
+	// The members after it, as an object without its "{".
+	tail, err := encode(struct {
+		Outputs []OutputChange `json:"output_changes"`
+		Summary Summary        `json:"summary"`
+	}{f.Outputs, f.Summary})
+	if err != nil {
+		return err
+	}
+	bw.Write(tail[1:])
+	bw.WriteByte('\n')
 	return bw.Flush()
 }
 

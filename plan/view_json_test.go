@@ -50,3 +50,46 @@ func head(s string) string {
 	}
 	return strings.TrimSpace(s)
 }
+
+// TestWriteFileStreamsTheDocument checks that a saved plan written change
+// by change is byte for byte what json.Encoder gives for the whole file.
+func TestWriteFileStreamsTheDocument(t *testing.T) {
+	empty := samplePlan()
+	empty.Changes, empty.Targets = nil, nil
+	many := samplePlan()
+	for i := range 300 {
+		c := *many.Changes[i%2]
+		c.Addr = fmt.Sprintf(`wechatpay_image.img["<%d>&.png"]`, i)
+		many.Changes = append(many.Changes, &c)
+	}
+	for name, p := range map[string]*Plan{"sample": samplePlan(), "no changes or targets": empty, "many": many} {
+		var got, want bytes.Buffer
+		if err := WriteFile(&got, p); err != nil {
+			t.Fatal(err)
+		}
+		f := planFile{
+			FormatVersion: FileFormatVersion, WxmediaVersion: p.Version, Lineage: p.Lineage, Serial: p.Serial,
+			Config: p.Config, Variables: p.Variables, Targets: p.Targets, Replace: p.Replace,
+			Changes: p.Changes, Outputs: append([]OutputChange(nil), p.Outputs...), Summary: p.Summary,
+		}
+		if f.Changes == nil {
+			f.Changes = []*ResourceChange{}
+		}
+		for i := range f.Outputs {
+			if f.Outputs[i].Sensitive {
+				f.Outputs[i].After, f.Outputs[i].AfterUnknown = nil, nil
+			}
+		}
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(f); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("%s: the streamed plan file differs:\n%s\nwant:\n%s", name, head(got.String()), head(want.String()))
+		}
+		if _, err := ReadFile(bytes.NewReader(got.Bytes())); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
