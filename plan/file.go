@@ -280,19 +280,29 @@ func sameJSON(a, b json.RawMessage) bool {
 	return string(ax) == string(by)
 }
 
-// planFile is the saved plan format, version 1.
+// planFile is the saved plan format, version 1. Its parts before and
+// after the resource changes are structs of their own, embedded, so that
+// writeStreamed can write the changes one at a time between them.
 type planFile struct {
-	FormatVersion  int               `json:"format_version"`
-	WxmediaVersion string            `json:"wxmedia_version"`
-	Lineage        string            `json:"lineage"`
-	Serial         uint64            `json:"serial"`
-	Config         ConfigDigest      `json:"config"`
-	Variables      []Variable        `json:"variables"`
-	Targets        []string          `json:"targets,omitempty"`
-	Replace        []string          `json:"replace,omitempty"`
-	Changes        []*ResourceChange `json:"resource_changes"`
-	Outputs        []OutputChange    `json:"output_changes"`
-	Summary        Summary           `json:"summary"`
+	planHead
+	Changes []*ResourceChange `json:"resource_changes"`
+	planTail
+}
+
+type planHead struct {
+	FormatVersion  int          `json:"format_version"`
+	WxmediaVersion string       `json:"wxmedia_version"`
+	Lineage        string       `json:"lineage"`
+	Serial         uint64       `json:"serial"`
+	Config         ConfigDigest `json:"config"`
+	Variables      []Variable   `json:"variables"`
+	Targets        []string     `json:"targets,omitempty"`
+	Replace        []string     `json:"replace,omitempty"`
+}
+
+type planTail struct {
+	Outputs []OutputChange `json:"output_changes"`
+	Summary Summary        `json:"summary"`
 }
 
 // WriteFile writes p in the saved plan format. The plan holds no sensitive
@@ -300,10 +310,13 @@ type planFile struct {
 // and sensitive outputs without their values.
 func WriteFile(w io.Writer, p *Plan) error {
 	f := planFile{
-		FormatVersion: FileFormatVersion, WxmediaVersion: p.Version,
-		Lineage: p.Lineage, Serial: p.Serial, Config: p.Config, Variables: p.Variables,
-		Targets: p.Targets, Replace: p.Replace, Outputs: p.Outputs, Summary: p.Summary,
-		Changes: p.Changes,
+		planHead: planHead{
+			FormatVersion: FileFormatVersion, WxmediaVersion: p.Version,
+			Lineage: p.Lineage, Serial: p.Serial, Config: p.Config, Variables: p.Variables,
+			Targets: p.Targets, Replace: p.Replace,
+		},
+		Changes:  p.Changes,
+		planTail: planTail{Outputs: p.Outputs, Summary: p.Summary},
 	}
 	if f.Changes == nil {
 		f.Changes = []*ResourceChange{}
@@ -342,16 +355,7 @@ func writeStreamed(w io.Writer, f planFile) error {
 		return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 	}
 	// The members before resource_changes, as an object without its "}".
-	head, err := encode(struct {
-		FormatVersion  int          `json:"format_version"`
-		WxmediaVersion string       `json:"wxmedia_version"`
-		Lineage        string       `json:"lineage"`
-		Serial         uint64       `json:"serial"`
-		Config         ConfigDigest `json:"config"`
-		Variables      []Variable   `json:"variables"`
-		Targets        []string     `json:"targets,omitempty"`
-		Replace        []string     `json:"replace,omitempty"`
-	}{f.FormatVersion, f.WxmediaVersion, f.Lineage, f.Serial, f.Config, f.Variables, f.Targets, f.Replace})
+	head, err := encode(f.planHead)
 	if err != nil {
 		return err
 	}
@@ -369,10 +373,7 @@ func writeStreamed(w io.Writer, f planFile) error {
 	}
 	bw.WriteString("],")
 	// The members after it, as an object without its "{".
-	tail, err := encode(struct {
-		Outputs []OutputChange `json:"output_changes"`
-		Summary Summary        `json:"summary"`
-	}{f.Outputs, f.Summary})
+	tail, err := encode(f.planTail)
 	if err != nil {
 		return err
 	}

@@ -68,9 +68,10 @@ func TestWriteFileStreamsTheDocument(t *testing.T) {
 			t.Fatal(err)
 		}
 		f := planFile{
-			FormatVersion: FileFormatVersion, WxmediaVersion: p.Version, Lineage: p.Lineage, Serial: p.Serial,
-			Config: p.Config, Variables: p.Variables, Targets: p.Targets, Replace: p.Replace,
-			Changes: p.Changes, Outputs: append([]OutputChange(nil), p.Outputs...), Summary: p.Summary,
+			planHead: planHead{FormatVersion: FileFormatVersion, WxmediaVersion: p.Version, Lineage: p.Lineage, Serial: p.Serial,
+				Config: p.Config, Variables: p.Variables, Targets: p.Targets, Replace: p.Replace},
+			Changes:  p.Changes,
+			planTail: planTail{Outputs: append([]OutputChange(nil), p.Outputs...), Summary: p.Summary},
 		}
 		if f.Changes == nil {
 			f.Changes = []*ResourceChange{}
