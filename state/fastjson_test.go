@@ -16,25 +16,9 @@ import (
 // and with json.Unmarshal, and requires the same result and errors.
 func TestResourceDecoderMatchesJSON(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
-	pieces := []string{"a", "b.png", "ü", "日本", "\"", "\\", "<>&", "\u2028", "\x01", "\xff", " ", "/", "é"}
-	str := func() string {
-		s := ""
-		for range rng.Intn(4) {
-			s += pieces[rng.Intn(len(pieces))]
-		}
-		return s
-	}
 	var inputs []string
 	for i := range 2000 {
-		r := Resource{
-			Address: fmt.Sprintf("wechatpay_image.img[%q]", str()), Type: "wechatpay_image", Name: str(), Key: str(),
-			Merchant: str(), MchID: "1900000001", Service: str(), API: "merchant_media_image", Source: str(),
-			Filename: str(), SHA256: fmt.Sprintf("%064x", i), Size: rng.Int63n(1 << 40), ID: str(),
-			UploadedAt: time.Unix(rng.Int63n(1<<31), rng.Int63n(1e9)),
-		}
-		if i%7 == 0 {
-			r.UploadedAt = time.Time{}
-		}
+		r := randomResource(rng, i)
 		b, err := jsonRecord(r)
 		if err != nil {
 			t.Fatal(err)

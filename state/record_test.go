@@ -10,10 +10,10 @@ import (
 )
 
 // randomResource makes a resource with awkward text: quotes, backslashes,
-// non-ASCII and invalid UTF-8, keys inside and outside their address, file
+// HTML and JavaScript-breaking characters, non-ASCII and invalid UTF-8, keys inside and outside their address, file
 // names inside and outside their source.
 func randomResource(rng *rand.Rand, i int) Resource {
-	pieces := []string{"a", "b.png", "ü", "日本", "\"", "\\", "]", "\"]", "\x01", "\xff", " ", "/", "é"}
+	pieces := []string{"a", "b.png", "ü", "日本", "\"", "\\", "]", "\"]", "<>&", "\u2028", "\x01", "\xff", " ", "/", "é"}
 	str := func() string {
 		s := ""
 		for range rng.Intn(4) {
