@@ -24,18 +24,15 @@ const (
 // compactScattered rewrites the resources in order when the scattered
 // count calls for it (see minScattered).
 func compactScattered(db *bolt.DB) error {
-	var scattered uint64
-	resources := 0
+	var scattered, resources uint64
 	if err := db.View(func(tx *bolt.Tx) error {
-		scattered = getUint64(tx.Bucket(bucketMeta), keyScattered)
-		if scattered >= minScattered {
-			resources = tx.Bucket(bucketResources).Stats().KeyN
-		}
+		meta := tx.Bucket(bucketMeta)
+		scattered, resources = getUint64(meta, keyScattered), getUint64(meta, keyResourceCount)
 		return nil
 	}); err != nil {
 		return err
 	}
-	if scattered < minScattered || scattered*scatteredPerResource < uint64(resources) {
+	if scattered < minScattered || scattered*scatteredPerResource < resources {
 		return nil
 	}
 	return db.Update(rewriteResources)

@@ -15,10 +15,10 @@ const decodeBatch = 8192
 // maxCountHint bounds the map size a count read from the state asks for.
 const maxCountHint = 1 << 22
 
-// decodeResources decodes every resource in b. Decoding JSON is what a
-// large snapshot spends its time on, so each batch is spread over the
-// CPUs; the keys and values stay valid because the caller's transaction
-// stays open. Once a batch is decoded, nothing refers to the file's pages
+// decodeResources decodes every resource in b. Decoding is what a large
+// snapshot spends its time on, so each batch is spread over the CPUs; the
+// keys and values stay valid because the caller's transaction stays open.
+// Once a batch is decoded, nothing refers to the file's pages
 // any more, and the mapped pages are dropped from memory (see
 // releasePages): a large state never stays resident as a whole.
 //

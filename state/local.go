@@ -295,9 +295,7 @@ func (l *Local) update(what string, fn func(tx *bolt.Tx) error) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
-		meta := tx.Bucket(bucketMeta)
-		serial := binary.BigEndian.Uint64(meta.Get(keySerial))
-		return meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, serial+1))
+		return bumpSerial(tx, 1)
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
@@ -478,9 +476,7 @@ func (l *Local) commitGroups() {
 }
 
 func bumpSerial(tx *bolt.Tx, n uint64) error {
-	meta := tx.Bucket(bucketMeta)
-	serial := binary.BigEndian.Uint64(meta.Get(keySerial))
-	return meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, serial+n))
+	return addUint64(tx.Bucket(bucketMeta), keySerial, n)
 }
 
 // Snapshot reads the whole state in one read transaction. A missing state,
