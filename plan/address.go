@@ -37,7 +37,7 @@ func (a Address) String() string {
 	if !a.HasKey {
 		return a.Resource()
 	}
-	return a.Resource() + "[" + schema.QuoteKey(a.Key) + "]"
+	return schema.InstanceAddress(a.Resource(), a.Key)
 }
 
 // ParseAddress parses a resource or instance address such as

@@ -6,13 +6,27 @@ import (
 	"unicode/utf8"
 )
 
+// InstanceAddress is the address of the instance of the resource at addr
+// with key k: addr[QuoteKey(k)], in one allocation when k needs no escape.
+func InstanceAddress(addr, k string) string {
+	if quotesAsIs(k) {
+		return addr + `["` + k + `"]`
+	}
+	return addr + "[" + QuoteKey(k) + "]"
+}
+
+// quotesAsIs reports whether QuoteKey quotes k without escaping anything.
+func quotesAsIs(k string) bool {
+	return plainKey(k) && !strings.Contains(k, "${") && !strings.Contains(k, "%{")
+}
+
 // QuoteKey quotes an instance key as an HCL string literal, the form
 // addresses such as wechatpay_image.banner["a.png"] use: what it returns
 // parses back to the same key (plan.ParseAddress, -target, state mv).
 // Unlike Go's quoting it never writes \x escapes, which HCL does not
 // read, and it escapes the template sequences ${ and %{.
 func QuoteKey(k string) string {
-	if plainKey(k) && !strings.Contains(k, "${") && !strings.Contains(k, "%{") {
+	if quotesAsIs(k) {
 		return `"` + k + `"`
 	}
 	var b strings.Builder

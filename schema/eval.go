@@ -596,11 +596,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 		*in = Instance{Resource: r, Merchant: r.Merchant}
 		if r.ForEach != nil {
 			in.Key, in.HasKey = it.key, true
-			if plainKey(it.key) && !strings.Contains(it.key, "${") && !strings.Contains(it.key, "%{") {
-				in.Addr = addr + `["` + it.key + `"]` // as QuoteKey quotes it, in one allocation
-			} else {
-				in.Addr = addr + "[" + QuoteKey(it.key) + "]"
-			}
+			in.Addr = InstanceAddress(addr, it.key)
 		} else {
 			in.Addr = addr
 		}
