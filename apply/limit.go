@@ -59,7 +59,7 @@ const (
 // NewLimiter returns the limiter of one merchant; maxPerSecond is its
 // max_requests_per_second, 0 for none.
 func NewLimiter(maxPerSecond float64) *Limiter {
-	l := &Limiter{ceiling: math.Inf(1), rate: math.Inf(1), now: time.Now, wait: sleepCtx}
+	l := &Limiter{ceiling: math.Inf(1), rate: math.Inf(1), now: time.Now, wait: uploader.Sleep}
 	if maxPerSecond > 0 {
 		l.ceiling = math.Max(maxPerSecond, MinRequestsPerSecond)
 		l.rate = l.ceiling
@@ -182,15 +182,4 @@ func RateLimited(err error) bool {
 		return (v2Err.ErrCode == "FREQUENCY_LIMITED" || v2Err.StatusCode == http.StatusTooManyRequests) && !v2Err.DailyQuotaReached()
 	}
 	return false
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -145,3 +145,19 @@ func checkFile(path string) error {
 	}
 	return nil
 }
+
+// checkCommit checks what CommitUpload records: a valid resource and cache
+// entry that name the same service, merchant ID, API, SHA-256 and
+// identifier.
+func checkCommit(r Resource, e CacheEntry) error {
+	if err := checkResource(r); err != nil {
+		return err
+	}
+	if err := checkCacheEntry(e); err != nil {
+		return err
+	}
+	if (CacheKey{r.Service, r.MchID, r.API, r.SHA256}) != e.CacheKey || r.ID != e.ID {
+		return fmt.Errorf("%w: resource and cache entry disagree", ErrInvalid)
+	}
+	return nil
+}

@@ -572,14 +572,8 @@ func (l *Local) ListCache() ([]CacheEntry, error) {
 // identifier as the entry.
 func (l *Local) CommitUpload(r Resource, e CacheEntry) error {
 	what := "commit upload of " + r.Address
-	if err := checkResource(r); err != nil {
+	if err := checkCommit(r, e); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
-	}
-	if err := checkCacheEntry(e); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if (CacheKey{r.Service, r.MchID, r.API, r.SHA256}) != e.CacheKey || r.ID != e.ID {
-		return fmt.Errorf("%s: %w: resource and cache entry disagree", what, ErrInvalid)
 	}
 	rv, err := encodeResource(r)
 	if err != nil {

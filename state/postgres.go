@@ -531,14 +531,8 @@ func (p *Postgres) update(what string, b *pgx.Batch) error {
 // returns.
 func (p *Postgres) CommitUpload(r Resource, e CacheEntry) error {
 	what := "commit upload of " + r.Address
-	if err := checkResource(r); err != nil {
+	if err := checkCommit(r, e); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
-	}
-	if err := checkCacheEntry(e); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if (CacheKey{r.Service, r.MchID, r.API, r.SHA256}) != e.CacheKey || r.ID != e.ID {
-		return fmt.Errorf("%s: %w: resource and cache entry disagree", what, ErrInvalid)
 	}
 	b := &pgx.Batch{}
 	b.Queue(p.upsertResourceSQL(), resourceArgs(r)...)

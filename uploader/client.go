@@ -531,7 +531,7 @@ func (c *Client) Upload(ctx context.Context, r Request) (Result, error) {
 			c.cfg.OnRetry(attempt, err, delay)
 		}
 		c.log("retrying upload", "filename", r.Filename, "api", string(spec.API), "attempt", attempt, "delay", delay, "error", err.Error())
-		if err := c.sleep(ctx, delay); err != nil {
+		if err := Sleep(ctx, delay); err != nil {
 			return res, fmt.Errorf("upload %q to %s: %w", r.Filename, spec.ResourceType, err)
 		}
 	}
@@ -758,7 +758,9 @@ func (c *Client) backoff(n int, err error) time.Duration {
 	return delay
 }
 
-func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits for d, or until ctx is done, and then returns ctx's error,
+// if any.
+func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}

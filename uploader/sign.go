@@ -203,11 +203,8 @@ func jsonString(s string) []byte {
 // trailing space; filename and contentType must not contain quotes, control
 // characters or backslashes.
 func WriteMultipart(w io.Writer, boundary string, meta []byte, filename, contentType string, content []byte) error {
-	if err := checkBoundary(boundary); err != nil {
+	if err := checkPartHeaders(boundary, filename, contentType); err != nil {
 		return err
-	}
-	if strings.ContainsAny(filename, "\"\\\r\n") || strings.ContainsAny(contentType, "\"\\\r\n") {
-		return fmt.Errorf("multipart: filename %q or content type %q cannot be written in a part header", filename, contentType)
 	}
 	var b bytes.Buffer
 	b.Grow(len(meta) + len(content) + 4*len(boundary) + 256)
@@ -215,8 +212,27 @@ func WriteMultipart(w io.Writer, boundary string, meta []byte, filename, content
 	b.WriteString("Content-Disposition: form-data; name=\"meta\"\r\n")
 	b.WriteString("Content-Type: application/json\r\n\r\n")
 	b.Write(meta)
-	b.WriteString("\r\n--" + boundary + "\r\n")
-	b.WriteString("Content-Disposition: form-data; name=\"file\"; filename=\"" + filename + "\"\r\n")
+	b.WriteString("\r\n")
+	return writeFilePart(w, &b, boundary, "file", filename, contentType, content)
+}
+
+// checkPartHeaders refuses a boundary, file name or content type that a
+// multipart body cannot carry.
+func checkPartHeaders(boundary, filename, contentType string) error {
+	if err := checkBoundary(boundary); err != nil {
+		return err
+	}
+	if strings.ContainsAny(filename, "\"\\\r\n") || strings.ContainsAny(contentType, "\"\\\r\n") {
+		return fmt.Errorf("multipart: filename %q or content type %q cannot be written in a part header", filename, contentType)
+	}
+	return nil
+}
+
+// writeFilePart appends to b, which holds the parts before it, the file
+// part named field and the closing boundary, and writes b to w.
+func writeFilePart(w io.Writer, b *bytes.Buffer, boundary, field, filename, contentType string, content []byte) error {
+	b.WriteString("--" + boundary + "\r\n")
+	b.WriteString("Content-Disposition: form-data; name=\"" + field + "\"; filename=\"" + filename + "\"\r\n")
 	b.WriteString("Content-Type: " + contentType + "\r\n\r\n")
 	b.Write(content)
 	b.WriteString("\r\n--" + boundary + "--\r\n")

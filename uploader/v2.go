@@ -74,11 +74,8 @@ type V2Field struct{ Name, Value string }
 // order, then the file part "media" with its filename and content type, then
 // the closing boundary. Every line ends with CRLF.
 func WriteV2Multipart(w io.Writer, boundary string, fields []V2Field, filename, contentType string, content []byte) error {
-	if err := checkBoundary(boundary); err != nil {
+	if err := checkPartHeaders(boundary, filename, contentType); err != nil {
 		return err
-	}
-	if strings.ContainsAny(filename, "\"\\\r\n") || strings.ContainsAny(contentType, "\"\\\r\n") {
-		return fmt.Errorf("multipart: filename %q or content type %q cannot be written in a part header", filename, contentType)
 	}
 	var b bytes.Buffer
 	b.Grow(len(content) + 512)
@@ -91,15 +88,7 @@ func WriteV2Multipart(w io.Writer, boundary string, fields []V2Field, filename, 
 		b.WriteString(f.Value)
 		b.WriteString("\r\n")
 	}
-	b.WriteString("--" + boundary + "\r\n")
-	b.WriteString("Content-Disposition: form-data; name=\"media\"; filename=\"" + filename + "\"\r\n")
-	b.WriteString("Content-Type: " + contentType + "\r\n\r\n")
-	b.Write(content)
-	b.WriteString("\r\n--" + boundary + "--\r\n")
-	if _, err := w.Write(b.Bytes()); err != nil {
-		return fmt.Errorf("multipart: %w", err)
-	}
-	return nil
+	return writeFilePart(w, &b, boundary, "media", filename, contentType, content)
 }
 
 // ParseV2XML parses a v2 reply, <xml><name>value</name>…</xml> with
