@@ -204,7 +204,7 @@ func readPlanFile(path string) (*plan.Plan, error) {
 type view struct{ json, markdown bool }
 
 func (v *view) register(fs *flag.FlagSet) {
-	fs.BoolVar(&v.json, "json", false, "write the plan as one JSON document (see the README's \"Plan JSON format\")")
+	fs.BoolVar(&v.json, "json", false, "write the plan as one JSON document (see \"Plan JSON format\" in docs/reference.md)")
 	fs.BoolVar(&v.markdown, "markdown", false, "write the plan as Markdown for a pull-request comment")
 }
 

@@ -39,7 +39,7 @@ var helpTopics = map[string]helpTopic{
 		examples: []string{
 			"wxmedia plan",
 			"wxmedia plan -out=media.plan          # save it, then: wxmedia apply media.plan",
-			"wxmedia plan -json > plan.json        # for programs; see \"Plan JSON format\" in the README",
+			"wxmedia plan -json > plan.json        # for programs; see docs/reference.md",
 			"wxmedia plan -markdown                # for a pull-request comment",
 			"wxmedia plan -detailed-exitcode       # CI: exit 2 when there are changes",
 			"wxmedia plan -target='wechatpay_image.banner[\"a.png\"]'",
