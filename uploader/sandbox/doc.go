@@ -13,11 +13,15 @@
 // than hang.
 //
 // The handler checks what WeChat Pay checks. On the v3 APIs: the
-// Authorization header, the merchant's certificate serial, the timestamp,
-// the request signature over the meta JSON with the merchant's registered
-// public key, nonce reuse, Wechatpay-Serial, the multipart layout, the meta
-// keys (002's "digest"), the digest, suffix, filename length, size and magic
-// bytes. On the v2 API: the client certificate, the form, the merchant, the
+// Authorization header, the merchant's certificate serial (hex in any
+// case), the timestamp, the request signature over the meta JSON with the
+// merchant's registered public key, nonce reuse, Wechatpay-Serial, the
+// multipart layout (a meta and a file part, in either order; other parts are
+// ignored), the meta keys (002's "digest"), the digest, and the suffix,
+// filename length, size and magic bytes of meta's filename and the file
+// (the file part's own filename is not checked: the pages constrain meta's).
+// It is as strict as the pages and no stricter: what published SDKs send and
+// the pages allow is accepted. On the v2 API: the client certificate, the form, the merchant, the
 // sign (MD5 or HMAC-SHA256 with the API v2 key), media_hash, suffix, size and
 // magic bytes. It answers with each API page's own error codes and HTTP
 // statuses (v2 in XML with return_code and result_code), signs v3 replies

@@ -298,7 +298,9 @@ func (h *v3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusForbidden, def.noAuth, "merchant "+c.mchid+" is not registered with this sandbox: no permission to call this API")
 		return
 	}
-	if auth["serial_no"] != m.serialNo {
+	// Certificate serials are hex: any case names the same certificate
+	// (wechatpay-node-v3 sends the lowercase form its x509 parser gives).
+	if !strings.EqualFold(auth["serial_no"], m.serialNo) {
 		fail(http.StatusUnauthorized, def.sign, fmt.Sprintf("serial_no %s is not the certificate serial of merchant %s", auth["serial_no"], c.mchid))
 		return
 	}
@@ -318,7 +320,7 @@ func (h *v3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// Multipart layout.
-	meta, filename, content, perr := readV3Body(r, def)
+	meta, content, perr := readV3Body(r, def)
 	if perr != nil {
 		var tooBig *http.MaxBytesError
 		if errors.Is(perr, errFileTooBig) || errors.As(perr, &tooBig) {
@@ -350,10 +352,10 @@ func (h *v3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, def.param, err.Error())
 		return
 	}
-	if metaName != filename {
-		fail(http.StatusBadRequest, def.param, fmt.Sprintf("meta filename %q differs from the file part's filename %q", metaName, filename))
-		return
-	}
+	// The pages constrain meta's filename; the file part's own filename
+	// (form-data libraries send the name on disk, wechatpay-node-v3 a
+	// fixed one) takes no part in the checks.
+	filename := metaName
 	sum := sha256.Sum256(content)
 	c.sha = hex.EncodeToString(sum[:])
 	switch {
@@ -387,59 +389,73 @@ func (h *v3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 var errFileTooBig = errors.New("file part exceeds the size limit")
 
-// readV3Body reads the multipart body: exactly a meta part (JSON) then a
-// file part. It returns the meta part's exact bytes, the file part's
-// filename and the file bytes.
-func readV3Body(r *http.Request, def *apiDef) (meta []byte, filename string, content []byte, err error) {
+// readV3Body reads the multipart body: the two parameters of the pages'
+// tables, meta (JSON) and file, in either order — gopay builds its body
+// from a Go map, so file comes first in a share of its requests — and
+// ignores any other part, as the pages constrain none. It returns the meta
+// part's exact bytes and the file bytes. The file part's own filename is
+// not read: meta's filename is the one the pages constrain.
+func readV3Body(r *http.Request, def *apiDef) (meta, content []byte, err error) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return nil, "", nil, errors.New("request body must be multipart/form-data with a boundary")
+		return nil, nil, errors.New("Content-Type has invalid format: the request must be multipart/form-data with a boundary")
 	}
 	mr := multipart.NewReader(r.Body, params["boundary"])
-	p, err := mr.NextRawPart()
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("multipart body has no meta part: %w", err)
-	}
-	if name, _ := disposition(p.Header.Get("Content-Disposition")); name != "meta" {
-		return nil, "", nil, fmt.Errorf("the first part must be \"meta\", got %q", name)
-	}
-	if ct := p.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return nil, "", nil, fmt.Errorf("meta part Content-Type %q is not application/json", ct)
+	var sawMeta, sawFile bool
+	for {
+		p, err := mr.NextRawPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("the request body has invalid format: it is not a well-formed multipart/form-data body: %w", err)
+		}
+		name, _ := disposition(p.Header.Get("Content-Disposition"))
+		switch name {
+		case "meta":
+			if sawMeta {
+				return nil, nil, errors.New("meta has invalid format: the meta part is given twice")
+			}
+			sawMeta = true
+			// A meta part without a Content-Type is what the form-data
+			// libraries send for a text field; one that has it must say JSON.
+			if ct := p.Header.Get("Content-Type"); ct != "" {
+				if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+					return nil, nil, fmt.Errorf("meta has invalid format: its Content-Type %q is not application/json", ct)
+				}
+			}
+			meta, err = io.ReadAll(io.LimitReader(p, maxMetaSize+1))
+			if err != nil {
+				return nil, nil, err
+			}
+			if len(meta) > maxMetaSize {
+				return nil, nil, errors.New("meta has invalid format: it is too large")
+			}
+		case "file":
+			if sawFile {
+				return nil, nil, errors.New("file has invalid format: the file part is given twice")
+			}
+			sawFile = true
+			content, err = io.ReadAll(io.LimitReader(p, def.maxSize+1))
+			if err != nil {
+				return nil, nil, err
+			}
+			if int64(len(content)) > def.maxSize {
+				return nil, nil, errFileTooBig
+			}
+		default:
+			if _, err := io.Copy(io.Discard, p); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
-	meta, err = io.ReadAll(io.LimitReader(p, maxMetaSize+1))
-	if err != nil {
-		return nil, "", nil, err
+	switch {
+	case !sawMeta || len(meta) == 0:
+		return nil, nil, errors.New("meta is required: the request has no meta part (the media file meta information), or it is empty")
+	case !sawFile:
+		return nil, nil, errors.New("file is required: the request has no file part (the media file's binary content)")
 	}
-	if len(meta) > maxMetaSize {
-		return nil, "", nil, errors.New("meta part is too large")
-	}
-	p, err = mr.NextRawPart()
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("multipart body has no file part: %w", err)
-	}
-	name, fn := disposition(p.Header.Get("Content-Disposition"))
-	if name != "file" {
-		return nil, "", nil, fmt.Errorf("the second part must be \"file\", got %q", name)
-	}
-	if fn == "" {
-		return nil, "", nil, errors.New("the file part has no filename")
-	}
-	content, err = io.ReadAll(io.LimitReader(p, def.maxSize+1))
-	if err != nil {
-		return nil, "", nil, err
-	}
-	if int64(len(content)) > def.maxSize {
-		return nil, "", nil, errFileTooBig
-	}
-	if _, err := mr.NextRawPart(); err != io.EOF {
-		if err == nil {
-			return nil, "", nil, errors.New("multipart body has parts after \"file\"")
-		}
-		return nil, "", nil, fmt.Errorf("multipart body is malformed after the file part: %w", err)
-	}
-	return meta, fn, content, nil
+	return meta, content, nil
 }
 
 // disposition returns the name and filename of a form-data part.

@@ -305,11 +305,16 @@ func TestHandlerRefusals(t *testing.T) {
 			sum := sha256.Sum256(r.content)
 			r.meta = uploader.MetaJSON("digest", "a.png", hex.EncodeToString(sum[:]))
 		}, 400, "PARAM_ERROR", `exactly`},
-		{"meta filename differs", func(r *raw) { r.partFilename = "b.png" }, 400, "PARAM_ERROR", "differs"},
+		{"meta filename's suffix counts, not the file part's", func(r *raw) { r.filename, r.partFilename = "a.gif", "a.png" }, 400, "PARAM_ERROR", "Image format error"},
 		{"not multipart", func(r *raw) { r.contentType = "application/json" }, 400, "PARAM_ERROR", "multipart"},
-		{"file part first", func(r *raw) {
+		{"no meta part", func(r *raw) {
 			r.body = []byte("--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\nx\r\n--b0undary--\r\n")
-		}, 400, "PARAM_ERROR", `first part must be "meta"`},
+		}, 400, "PARAM_ERROR", `meta is required`},
+		{"no file part", func(r *raw) {
+			sum := sha256.Sum256(r.content)
+			r.meta = uploader.MetaJSON("sha256", r.filename, hex.EncodeToString(sum[:]))
+			r.body = []byte("--b0undary\r\nContent-Disposition: form-data; name=\"meta\"\r\n\r\n" + string(r.meta) + "\r\n--b0undary--\r\n")
+		}, 400, "PARAM_ERROR", `file is required`},
 		{"global file uses its own code", func(r *raw) {
 			r.api = uploader.APIGlobalFile
 			r.meta = uploader.MetaJSON("digest", "a.png", strings.Repeat("ab", 32))
