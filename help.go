@@ -157,7 +157,7 @@ var helpTopics = map[string]helpTopic{
 	},
 	"import": {
 		usage: "import [options] ADDR ID",
-		desc: "Adopt an identifier (media_id, file_id or image_url) uploaded before wxmedia managed it: record\n" +
+		desc: "Adopt an identifier (media_id, file_id, image_url or media_url) uploaded before wxmedia managed it: record\n" +
 			"it for the resource instance ADDR of the configuration, with the SHA-256 of the instance's\n" +
 			"source file as it is now, and in the content cache. The next plan is a no-op for it.\n" +
 			"Nothing is uploaded and the identifier is not checked with the service: import only the\n" +
@@ -188,7 +188,7 @@ var helpTopics = map[string]helpTopic{
 	},
 	"sandbox": {
 		usage: "sandbox [options]",
-		desc: "Run the WeChat Pay upload API emulator (all five APIs) as an HTTPS server, and write\n" +
+		desc: "Run the WeChat Pay upload API emulator (all seven APIs) as an HTTPS server, and write\n" +
 			"DIR/merchant.wxm.hcl, a ready merchant block for it. It runs until Ctrl-C.",
 		examples: []string{"wxmedia sandbox", "wxmedia sandbox -listen=127.0.0.1:9000 -faults=500=0.2,delay=50ms"},
 		exit:     exitDefault,

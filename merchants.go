@@ -24,7 +24,7 @@ const (
 )
 
 // merchantProtocols reports which protocols each merchant block's resources
-// use: v3 for the four APIv3 types, v2 for wechatpay_v2_image. A resource
+// use: v3 for the APIv3 types, v2 for wechatpay_v2_image. A resource
 // without a merchant attribute belongs to the single merchant.
 func merchantProtocols(ev *schema.Evaluation) (v3, v2 map[string]bool) {
 	v3, v2 = map[string]bool{}, map[string]bool{}

@@ -33,6 +33,8 @@ func TestGoldenRequests(t *testing.T) {
 		{APIGlobalFile, "licence <a&b>.pdf", []byte("%PDF-1.7\n% golden\n"), `{"file_id":"b6a17e2a-1dc4-4376-8630-e73d06490c0d"}`},
 		{APICouponImage, "banner.jpg", []byte("\xff\xd8\xff\xe0 golden jpeg"), `{"image_url":"https://qpic.cn/xxx"}`},
 		{APIV2Image, "cert.bmp", []byte("BM golden bmp"), ""},
+		{APIMarketingImage, "voucher <gift&co>.png", png, `{"media_url":"https://wxpaylogo.qpic.cn/wxpaylogo/golden/0"}`},
+		{APIComplaintImage, "evidence.jpg", []byte("\xff\xd8\xff\xe0 golden complaint jpeg"), `{"media_id":"c1"}`},
 	} {
 		t.Run(string(tt.api), func(t *testing.T) {
 			var captured bytes.Buffer

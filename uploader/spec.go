@@ -27,6 +27,12 @@ const (
 	APICouponImage API = "product_coupon_image"
 	// APIV2Image is the v2 image upload, POST /secapi/mch/uploadmedia (client certificate, XML reply).
 	APIV2Image API = "v2_media_image"
+	// APIMarketingImage is the v3 image upload for marketing (vouchers,
+	// merchant coupons, pay-with-gift), POST /v3/marketing/favor/media/image-upload.
+	APIMarketingImage API = "marketing_favor_image"
+	// APIComplaintImage is the v3 upload of images attached to replies to
+	// consumer complaints, POST /v3/merchant-service/images/upload.
+	APIComplaintImage API = "merchant_service_image"
 )
 
 // Protocols an upload API speaks.
@@ -59,7 +65,7 @@ type Spec struct {
 	Suffixes    []string
 	MaxSize     int64  // largest accepted content in bytes (2 MiB = 2<<20); always > 0
 	MaxFilename int    // longest accepted filename in runes; 0 = no limit
-	IDField     string // reply JSON key of the identifier: "media_id", "file_id" or "image_url"
+	IDField     string // reply JSON key of the identifier: "media_id", "file_id", "image_url" or "media_url"
 	Codes       Codes  // the page's error codes
 	// Uploadable reports whether Client can upload to this API (every API
 	// of the table can).
@@ -75,6 +81,7 @@ var specs = []Spec{
 		DigestField:  "sha256",
 		Suffixes:     []string{"jpg", "bmp", "png"},
 		MaxSize:      2 << 20,
+		MaxFilename:  128,
 		IDField:      "media_id",
 		Codes:        Codes{System: "SYSTEMERROR", RateLimit: "FREQUENCY_LIMIT_EXCEED", Param: "PARAM_ERROR", Sign: "SIGN_ERROR", NoAuth: "NO_AUTH"},
 		Uploadable:   true,
@@ -128,6 +135,33 @@ var specs = []Spec{
 		MaxSize:      2 << 20,
 		IDField:      "media_id",
 		Codes:        Codes{System: "SYSTEMERROR", RateLimit: "FREQUENCY_LIMITED", Param: "PARAM_ERROR", Sign: "SIGNERROR", NoAuth: "INVALID_REQUEST"},
+		Uploadable:   true,
+	},
+	// The last two answer with the common v3 error codes.
+	{
+		API:          APIMarketingImage,
+		ResourceType: "wechatpay_marketing_image",
+		Protocol:     ProtocolV3,
+		Path:         "/v3/marketing/favor/media/image-upload",
+		DigestField:  "sha256",
+		Suffixes:     []string{"jpg", "bmp", "png"},
+		MaxSize:      2 << 20,
+		MaxFilename:  128,
+		IDField:      "media_url",
+		Codes:        Codes{System: "SYSTEM_ERROR", RateLimit: "RATELIMIT_EXCEEDED", Param: "PARAM_ERROR", Sign: "SIGN_ERROR", NoAuth: "NO_AUTH"},
+		Uploadable:   true,
+	},
+	{
+		API:          APIComplaintImage,
+		ResourceType: "wechatpay_complaint_image",
+		Protocol:     ProtocolV3,
+		Path:         "/v3/merchant-service/images/upload",
+		DigestField:  "sha256",
+		Suffixes:     []string{"jpg", "bmp", "png"},
+		MaxSize:      2 << 20,
+		MaxFilename:  128,
+		IDField:      "media_id",
+		Codes:        Codes{System: "SYSTEM_ERROR", RateLimit: "RATELIMIT_EXCEEDED", Param: "PARAM_ERROR", Sign: "SIGN_ERROR", NoAuth: "NO_AUTH"},
 		Uploadable:   true,
 	},
 }

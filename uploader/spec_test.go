@@ -14,7 +14,8 @@ var (
 )
 
 func TestSpecTable(t *testing.T) {
-	want := []string{"wechatpay_image", "wechatpay_video", "wechatpay_global_file", "wechatpay_coupon_image", "wechatpay_v2_image"}
+	want := []string{"wechatpay_image", "wechatpay_video", "wechatpay_global_file", "wechatpay_coupon_image", "wechatpay_v2_image",
+		"wechatpay_marketing_image", "wechatpay_complaint_image"}
 	if got := ResourceTypes(); !slices.Equal(got, want) {
 		t.Fatalf("ResourceTypes() = %v, want %v", got, want)
 	}
@@ -35,6 +36,21 @@ func TestSpecTable(t *testing.T) {
 	if v2, _ := SpecFor("wechatpay_v2_image"); !v2.Uploadable || v2.Protocol != ProtocolV2 || v2.Path != "/secapi/mch/uploadmedia" ||
 		v2.MaxSize != 2<<20 || v2.IDField != "media_id" || v2.DigestField != "media_hash" || !slices.Equal(v2.Suffixes, []string{"jpeg", "jpg", "bmp", "png"}) {
 		t.Errorf("wechatpay_v2_image spec = %+v", v2)
+	}
+	if img.MaxFilename != 128 {
+		t.Errorf("wechatpay_image filename limit = %d, want 128 (the current page of 001)", img.MaxFilename)
+	}
+	if m, _ := SpecFor("wechatpay_marketing_image"); m.API != APIMarketingImage || m.Protocol != ProtocolV3 ||
+		m.Path != "/v3/marketing/favor/media/image-upload" || m.MaxSize != 2<<20 || m.MaxFilename != 128 ||
+		m.IDField != "media_url" || m.DigestField != "sha256" || !m.Uploadable || !slices.Equal(m.Suffixes, []string{"jpg", "bmp", "png"}) ||
+		m.Codes != (Codes{System: "SYSTEM_ERROR", RateLimit: "RATELIMIT_EXCEEDED", Param: "PARAM_ERROR", Sign: "SIGN_ERROR", NoAuth: "NO_AUTH"}) {
+		t.Errorf("wechatpay_marketing_image spec = %+v", m)
+	}
+	if c, _ := SpecFor("wechatpay_complaint_image"); c.API != APIComplaintImage || c.Protocol != ProtocolV3 ||
+		c.Path != "/v3/merchant-service/images/upload" || c.MaxSize != 2<<20 || c.MaxFilename != 128 ||
+		c.IDField != "media_id" || c.DigestField != "sha256" || !c.Uploadable || !slices.Equal(c.Suffixes, []string{"jpg", "bmp", "png"}) ||
+		c.Codes != (Codes{System: "SYSTEM_ERROR", RateLimit: "RATELIMIT_EXCEEDED", Param: "PARAM_ERROR", Sign: "SIGN_ERROR", NoAuth: "NO_AUTH"}) {
+		t.Errorf("wechatpay_complaint_image spec = %+v", c)
 	}
 	if _, ok := SpecFor("wechatpay_gif"); ok {
 		t.Error("SpecFor(unknown) = ok")
@@ -79,6 +95,8 @@ func TestCheckFile(t *testing.T) {
 	coupon, _ := SpecFor("wechatpay_coupon_image")
 	video, _ := SpecFor("wechatpay_video")
 	global, _ := SpecFor("wechatpay_global_file")
+	marketing, _ := SpecFor("wechatpay_marketing_image")
+	complaint, _ := SpecFor("wechatpay_complaint_image")
 	tests := []struct {
 		name     string
 		spec     Spec
@@ -109,7 +127,28 @@ func TestCheckFile(t *testing.T) {
 		{"filename 150 runes ok", coupon, strings.Repeat("图", 146) + ".png", 100, pngHead, "", ""},
 		{"filename 151 runes", coupon, strings.Repeat("图", 147) + ".png", 100, pngHead, RuleFilenameLength,
 			`filename is 151 characters long, over the 150-character limit of wechatpay_coupon_image`},
-		{"no length limit on image", img, strings.Repeat("a", 400) + ".png", 100, pngHead, "", ""},
+		{"image filename 128 runes ok", img, strings.Repeat("图", 124) + ".png", 100, pngHead, "", ""},
+		{"image filename 129 runes", img, strings.Repeat("a", 125) + ".png", 100, pngHead, RuleFilenameLength,
+			`filename is 129 characters long, over the 128-character limit of wechatpay_image`},
+		{"marketing png ok", marketing, "voucher.png", 100, pngHead, "", ""},
+		{"marketing bmp ok", marketing, "VOUCHER.BMP", 100, bmpHead, "", ""},
+		{"marketing filename 128 runes ok", marketing, strings.Repeat("券", 124) + ".jpg", 100, jpegHead, "", ""},
+		{"marketing filename 129 runes", marketing, strings.Repeat("券", 125) + ".jpg", 100, jpegHead, RuleFilenameLength,
+			`filename is 129 characters long, over the 128-character limit of wechatpay_marketing_image`},
+		{"marketing gif", marketing, "a.gif", 100, []byte("GIF89a"), RuleSuffix,
+			`filename suffix ".gif" is not accepted by wechatpay_marketing_image (allowed: jpg, bmp, png)`},
+		{"marketing jpeg suffix", marketing, "a.jpeg", 100, jpegHead, RuleSuffix, ""},
+		{"marketing over 2 MiB", marketing, "a.png", 2<<20 + 1, pngHead, RuleSize,
+			`file size 2097153 bytes exceeds the 2 MiB limit of wechatpay_marketing_image`},
+		{"marketing text renamed", marketing, "a.png", 5, []byte("hello"), RuleMagic, ""},
+		{"marketing empty", marketing, "a.png", 0, nil, RuleEmpty, ""},
+		{"complaint jpg ok", complaint, "evidence.jpg", 100, jpegHead, "", ""},
+		{"complaint filename 129 runes", complaint, strings.Repeat("x", 125) + ".png", 100, pngHead, RuleFilenameLength,
+			`filename is 129 characters long, over the 128-character limit of wechatpay_complaint_image`},
+		{"complaint pdf", complaint, "a.pdf", 100, []byte("%PDF-1.7"), RuleSuffix, ""},
+		{"complaint over 2 MiB", complaint, "a.jpg", 3 << 20, jpegHead, RuleSize, ""},
+		{"complaint png named jpg", complaint, "a.jpg", 100, pngHead, RuleMagic,
+			`content is not a JPEG image (magic bytes do not match suffix ".jpg")`},
 		{"quote in filename", img, `a"b.png`, 100, pngHead, RuleFilename, ""},
 		{"slash in filename", img, `dir/b.png`, 100, pngHead, RuleFilename, ""},
 		{"newline in filename", img, "a\nb.png", 100, pngHead, RuleFilename, ""},

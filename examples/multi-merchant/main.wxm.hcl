@@ -1,6 +1,8 @@
 # Two merchants in one configuration: the same logo is uploaded once per
 # merchant (identifiers belong to the merchant they were issued to), and each
-# resource says which merchant it belongs to.
+# resource says which merchant it belongs to. Identifiers also belong to the
+# API that issued them: the coupon image uploaded again as a marketing image
+# (vouchers, merchant coupons) is a second upload, not a reuse.
 
 variable "brand" {
   type        = string
@@ -39,6 +41,17 @@ resource "wechatpay_coupon_image" "south_coupon" {
   source   = "assets/coupon.png"
 }
 
+resource "wechatpay_marketing_image" "south_voucher" {
+  merchant = merchant.south
+  source   = "assets/coupon.png"
+  filename = "${var.brand}-voucher.png"
+}
+
+resource "wechatpay_complaint_image" "north_reply" {
+  merchant = merchant.north
+  source   = "assets/logo.png"
+}
+
 output "logo_media_ids" {
   value = {
     north = wechatpay_image.north_logo.media_id
@@ -48,4 +61,12 @@ output "logo_media_ids" {
 
 output "south_coupon_url" {
   value = wechatpay_coupon_image.south_coupon.image_url
+}
+
+output "south_voucher_url" {
+  value = wechatpay_marketing_image.south_voucher.media_url
+}
+
+output "north_complaint_media_id" {
+  value = wechatpay_complaint_image.north_reply.media_id
 }

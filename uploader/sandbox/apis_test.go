@@ -391,6 +391,7 @@ func TestPageErrorRows(t *testing.T) {
 		rows     []row
 	}{
 		{uploader.APIMerchantImage, "a.png", pngBytes("rows"), []row{
+			{"filename length", func(r *raw) { r.filename = strings.Repeat("a", 125) + ".png" }, Faults{}, 400, "PARAM_ERROR", "at most 128 characters"},
 			{"format", func(r *raw) { r.content = []byte("text") }, Faults{}, 400, "PARAM_ERROR", "Image format error"},
 			{"size", func(r *raw) { r.content = append(pngBytes("x"), make([]byte, 2<<20)...) }, Faults{}, 400, "PARAM_ERROR", "FIle exceed the size limit"},
 			{"no auth", func(r *raw) { r.mchid = "1900009999" }, Faults{}, 403, "NO_AUTH", "no permission"},
@@ -426,6 +427,30 @@ func TestPageErrorRows(t *testing.T) {
 			{"size", func(r *raw) { r.content = append(append([]byte{}, jpg...), make([]byte, 2<<20)...) }, Faults{}, 400, "PARAM_ERROR", "不能超过2M"},
 			{"invalid request", func(r *raw) { r.contentType = "application/json" }, Faults{}, 400, "INVALID_REQUEST", "multipart"},
 			{"sign", func(r *raw) { r.serial = strings.Repeat("B", 40) }, Faults{}, 401, "SIGN_ERROR", "serial_no"},
+			{"no auth", func(r *raw) { r.mchid = "1900009999" }, Faults{}, 403, "NO_AUTH", ""},
+			{"ratelimit", nil, Faults{P429: 1}, 429, "RATELIMIT_EXCEEDED", ""},
+			{"system", nil, Faults{P500: 1}, 500, "SYSTEM_ERROR", ""},
+		}},
+		{uploader.APIMarketingImage, "voucher.png", pngBytes("rows"), []row{
+			{"suffix", func(r *raw) { r.filename = "voucher.gif" }, Faults{}, 400, "PARAM_ERROR", "必须以JPG、BMP、PNG为后缀"},
+			{"filename length", func(r *raw) { r.filename = strings.Repeat("券", 125) + ".png" }, Faults{}, 400, "PARAM_ERROR", "不超过128个字符"},
+			{"format", func(r *raw) { r.content = []byte("not an image") }, Faults{}, 400, "PARAM_ERROR", "只支持JPG、BMP、PNG格式"},
+			{"sha256", func(r *raw) { r.meta = uploader.MetaJSON("sha256", "voucher.png", strings.Repeat("0", 64)) }, Faults{}, 400, "PARAM_ERROR", "sha256"},
+			{"size", func(r *raw) { r.content = append(pngBytes("x"), make([]byte, 2<<20)...) }, Faults{}, 400, "PARAM_ERROR", "不能超过2M"},
+			{"invalid request", func(r *raw) { r.contentType = "application/json" }, Faults{}, 400, "INVALID_REQUEST", "multipart"},
+			{"sign", func(r *raw) { r.key = otherKey }, Faults{}, 401, "SIGN_ERROR", "signature does not verify"},
+			{"no auth", func(r *raw) { r.mchid = "1900009999" }, Faults{}, 403, "NO_AUTH", "no permission"},
+			{"ratelimit", nil, Faults{P429: 1}, 429, "RATELIMIT_EXCEEDED", ""},
+			{"system", nil, Faults{P500: 1}, 500, "SYSTEM_ERROR", ""},
+		}},
+		{uploader.APIComplaintImage, "evidence.jpg", jpg, []row{
+			{"suffix", func(r *raw) { r.filename = "evidence.pdf" }, Faults{}, 400, "PARAM_ERROR", "必须以jpg、png、bmp为后缀"},
+			{"filename length", func(r *raw) { r.filename = strings.Repeat("e", 125) + ".jpg" }, Faults{}, 400, "PARAM_ERROR", "不超过128个字符"},
+			{"format", func(r *raw) { r.content = pngBytes("x") }, Faults{}, 400, "PARAM_ERROR", "只支持jpg、png、bmp格式"},
+			{"empty", func(r *raw) { r.content = []byte{} }, Faults{}, 400, "PARAM_ERROR", "图片文件为空"},
+			{"size", func(r *raw) { r.content = append(append([]byte{}, jpg...), make([]byte, 2<<20)...) }, Faults{}, 400, "PARAM_ERROR", "不能超过2M"},
+			{"invalid request", func(r *raw) { r.contentType = "text/plain" }, Faults{}, 400, "INVALID_REQUEST", "multipart"},
+			{"sign", func(r *raw) { r.serial = strings.Repeat("C", 40) }, Faults{}, 401, "SIGN_ERROR", "serial_no"},
 			{"no auth", func(r *raw) { r.mchid = "1900009999" }, Faults{}, 403, "NO_AUTH", ""},
 			{"ratelimit", nil, Faults{P429: 1}, 429, "RATELIMIT_EXCEEDED", ""},
 			{"system", nil, Faults{P500: 1}, 500, "SYSTEM_ERROR", ""},

@@ -1,4 +1,4 @@
-// Package sandbox is wxmedia's emulator of WeChat Pay's five upload APIs,
+// Package sandbox is wxmedia's emulator of WeChat Pay's seven upload APIs,
 // served over real HTTPS.
 //
 // A Sandbox owns a "world" kept in one directory: the platform RSA key, its

@@ -49,7 +49,7 @@ func (s *Sandbox) newHandler() http.Handler {
 	return mux
 }
 
-// Handler returns the sandbox's HTTP handler: the five upload APIs,
+// Handler returns the sandbox's HTTP handler: the seven upload APIs,
 // GET /_sandbox/stats and GET /_sandbox/media/{id}. It is the same handler
 // every call. The v2 API needs the client certificate of a TLS connection,
 // so it only succeeds through a Server.
@@ -73,7 +73,8 @@ func (s *Sandbox) serveStats(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveMedia answers the record of an issued identifier: GET
-// /_sandbox/media/{id}, or the image_url itself for the coupon image API.
+// /_sandbox/media/{id}, or the URL itself for the coupon (image_url) and
+// marketing (media_url) image APIs.
 func (s *Sandbox) serveMedia(w http.ResponseWriter, r *http.Request) {
 	token := strings.TrimPrefix(r.URL.Path, "/_sandbox/media/")
 	rec, ok := s.Lookup(token)
@@ -207,7 +208,7 @@ func (s *Sandbox) issueID(c *call, def *apiDef, filename string, size int64, spo
 		return err
 	}
 	id := newMediaID()
-	if def.idField == "image_url" {
+	if def.idField == "image_url" || def.idField == "media_url" {
 		id = "https://" + c.r.Host + "/_sandbox/media/" + id
 	}
 	s.mu.Lock()

@@ -45,13 +45,13 @@ type messages struct {
 var apiDefs = []*apiDef{
 	{
 		name: "merchant_media_image", path: "/v3/merchant/media/upload",
-		suffixes: []string{"jpg", "bmp", "png"}, maxSize: 2 * 1024 * 1024, digestKey: "sha256", idField: "media_id",
+		suffixes: []string{"jpg", "bmp", "png"}, maxSize: 2 * 1024 * 1024, maxName: 128, digestKey: "sha256", idField: "media_id",
 		system: "SYSTEMERROR", rate: "FREQUENCY_LIMIT_EXCEED", param: "PARAM_ERROR", invalid: "PARAM_ERROR", sign: "SIGN_ERROR", noAuth: "NO_AUTH",
 		msg: messages{
 			size:     "FIle exceed the size limit: FIle is bigger than 2M",
 			digest:   "sha256 has invalid format: it does not match the file content",
 			format:   "Image format error: the image format is wrong, please check and retry",
-			filename: "Image format error: filename must end in .jpg, .bmp or .png",
+			filename: "Image format error: filename must end in .jpg, .bmp or .png and have at most 128 characters",
 			empty:    "Image format error: file is empty",
 			quota:    "the day's upload quota is reached",
 		},
@@ -107,6 +107,32 @@ var apiDefs = []*apiDef{
 			filename: "The image format is wrong, please check and retry.",
 			empty:    "The image format is wrong, please check and retry.",
 			quota:    "the day's upload quota is reached",
+		},
+	},
+	{
+		name: "marketing_favor_image", path: "/v3/marketing/favor/media/image-upload",
+		suffixes: []string{"jpg", "bmp", "png"}, maxSize: 2 * 1024 * 1024, maxName: 128, digestKey: "sha256", idField: "media_url",
+		system: "SYSTEM_ERROR", rate: "RATELIMIT_EXCEEDED", param: "PARAM_ERROR", invalid: "INVALID_REQUEST", sign: "SIGN_ERROR", noAuth: "NO_AUTH",
+		msg: messages{
+			size:     "图片文件大小不能超过2M",
+			digest:   "图片文件摘要sha256与文件内容不一致",
+			format:   "图片格式错误,媒体图片只支持JPG、BMP、PNG格式",
+			filename: "文件名称不正确,必须以JPG、BMP、PNG为后缀,且不超过128个字符",
+			empty:    "图片文件为空",
+			quota:    "当天上传图片数已达上限",
+		},
+	},
+	{
+		name: "merchant_service_image", path: "/v3/merchant-service/images/upload",
+		suffixes: []string{"jpg", "bmp", "png"}, maxSize: 2 * 1024 * 1024, maxName: 128, digestKey: "sha256", idField: "media_id",
+		system: "SYSTEM_ERROR", rate: "RATELIMIT_EXCEEDED", param: "PARAM_ERROR", invalid: "INVALID_REQUEST", sign: "SIGN_ERROR", noAuth: "NO_AUTH",
+		msg: messages{
+			size:     "图片文件大小不能超过2M",
+			digest:   "图片文件摘要sha256与文件内容不一致",
+			format:   "图片格式错误,媒体图片只支持jpg、png、bmp格式",
+			filename: "文件名称不正确,必须以jpg、png、bmp为后缀,且不超过128个字符",
+			empty:    "图片文件为空",
+			quota:    "当天上传图片数已达上限",
 		},
 	},
 }
