@@ -563,15 +563,14 @@ func loadSavedPlan(u *ui, o *planOptions, path string) (*workspace, state.Backen
 		if err := saved.CheckConfig(digest); err != nil {
 			return refuse(err)
 		}
-		for name, gv := range given {
-			if gv.FromEnv {
-				continue
-			}
-			if err := saved.CheckGivenVariable(cfg, name, gv); err != nil {
-				return refuse(err)
-			}
+		if err := saved.CheckGivenVariables(cfg, given); err != nil {
+			return refuse(err)
 		}
-		for name, vv := range saved.VariableValues(cfg) {
+		recorded, err := saved.VariableValues(cfg)
+		if err != nil {
+			return refuse(err)
+		}
+		for name, vv := range recorded {
 			given[name] = vv
 		}
 		return nil

@@ -12,10 +12,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/wxmedia/wxmedia/schema"
@@ -145,85 +142,57 @@ func (v Variable) value() (cty.Value, error) {
 	return ctyjson.Unmarshal(v.Value, ty)
 }
 
-// raw is the text that, given as -var, evaluates to the recorded value for
-// the declared variable: the string itself for primitive and untyped
-// variables, and the JSON text (a valid HCL expression) for the others.
-func (v Variable) raw(decl *schema.Variable) (string, bool) {
-	val, err := v.value()
-	if err != nil || val.IsNull() {
-		return "", false
-	}
-	if decl.Type == cty.DynamicPseudoType || decl.Type.IsPrimitiveType() {
-		s, err := convert.Convert(val, cty.String)
-		if err != nil {
-			return "", false
-		}
-		return s.AsString(), true
-	}
-	return string(v.Value), true
-}
-
-// VariableValues gives the recorded non-sensitive values back, for
-// evaluating the configuration again at apply. Values equal to the
-// declared default are left to the default.
-func (p *Plan) VariableValues(cfg *schema.Config) map[string]schema.VarValue {
+// VariableValues gives the recorded non-sensitive values back, typed as
+// they were recorded, for evaluating the configuration again at apply.
+func (p *Plan) VariableValues(cfg *schema.Config) (map[string]schema.VarValue, error) {
 	out := map[string]schema.VarValue{}
 	for _, v := range p.Variables {
 		decl := cfg.Variables[v.Name]
 		if v.Sensitive || decl == nil {
 			continue
 		}
-		if decl.Default != cty.NilVal {
-			if val, err := v.value(); err == nil && sameValue(val, decl.Default) {
-				continue
-			}
+		val, err := v.value()
+		if err != nil {
+			return nil, fmt.Errorf("%w: variable %q: %w", ErrNotPlanFile, v.Name, err)
 		}
-		if raw, ok := v.raw(decl); ok {
-			out[v.Name] = schema.VarValue{Raw: raw, Source: "the saved plan"}
-		}
+		out[v.Name] = schema.VarValue{Value: val, Source: "the saved plan"}
 	}
-	return out
+	return out, nil
 }
 
-// CheckGivenVariable reports an error when a value given at apply for a
-// non-sensitive variable differs from the one the plan recorded.
-func (p *Plan) CheckGivenVariable(cfg *schema.Config, name string, given schema.VarValue) error {
-	decl := cfg.Variables[name]
-	if decl == nil {
-		return nil
-	}
+// CheckGivenVariables reports an error naming every non-sensitive
+// variable whose value given at apply differs from the one the plan
+// recorded. Each given value is parsed and converted as evaluation does (a
+// variables file's number stays a number), then compared with the record
+// exactly: same type, same value. Values from the environment are not
+// checked: the environment is not an explicit choice made for this apply.
+func (p *Plan) CheckGivenVariables(cfg *schema.Config, given map[string]schema.VarValue) error {
+	var diffs []string
 	for _, v := range p.Variables {
-		if v.Name != name || v.Sensitive {
+		gv, ok := given[v.Name]
+		decl := cfg.Variables[v.Name]
+		if !ok || gv.FromEnv || v.Sensitive || decl == nil {
 			continue
 		}
 		rec, err := v.value()
 		if err != nil {
-			return fmt.Errorf("%w: variable %q: %w", ErrNotPlanFile, name, err)
+			return fmt.Errorf("%w: variable %q: %w", ErrNotPlanFile, v.Name, err)
 		}
-		var val cty.Value
-		if decl.Type == cty.DynamicPseudoType || decl.Type.IsPrimitiveType() {
-			val = cty.StringVal(given.Raw)
-		} else {
-			expr, diags := hclsyntax.ParseExpression([]byte(given.Raw), given.Source, hcl.InitialPos)
-			if diags.HasErrors() {
-				return fmt.Errorf("variable %q (%s): %s", name, given.Source, diags.Error())
-			}
-			val, diags = expr.Value(nil)
-			if diags.HasErrors() {
-				return fmt.Errorf("variable %q (%s): %s", name, given.Source, diags.Error())
-			}
-		}
-		if conv, err := convert.Convert(val, decl.Type); err == nil {
-			val = conv
-		}
-		if conv, err := convert.Convert(val, rec.Type()); err == nil {
-			val = conv
+		val, diags := decl.ValueOf(gv)
+		if diags.HasErrors() {
+			return fmt.Errorf("variable %q (%s): %s", v.Name, gv.Source, diags.Error())
 		}
 		if !sameValue(val, rec) {
-			return fmt.Errorf("%w: variable %q (%s) differs from the value it had when planned; a saved plan keeps the values of non-sensitive variables", ErrConfigChanged, name, given.Source)
+			diffs = append(diffs, fmt.Sprintf("variable %q (%s)", v.Name, gv.Source))
 		}
 	}
-	return nil
+	switch len(diffs) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("%w: %s differs from the value it had when planned; a saved plan keeps the values of non-sensitive variables", ErrConfigChanged, diffs[0])
+	}
+	return fmt.Errorf("%w: %s differ from the values they had when planned; a saved plan keeps the values of non-sensitive variables", ErrConfigChanged, strings.Join(diffs, ", "))
 }
 
 // CheckVariables compares the non-sensitive variables of an evaluation
@@ -246,7 +215,7 @@ func (p *Plan) CheckVariables(ev *schema.Evaluation) error {
 			diffs = append(diffs, fmt.Sprintf("variable %q removed", v.Name))
 		case v.Sensitive != n.Sensitive:
 			diffs = append(diffs, fmt.Sprintf("variable %q sensitivity changed", v.Name))
-		case !v.Sensitive && !sameJSON(v.Value, n.Value):
+		case !v.Sensitive && !sameRecord(v, n):
 			diffs = append(diffs, fmt.Sprintf("variable %q has another value", v.Name))
 		}
 	}
@@ -262,22 +231,21 @@ func (p *Plan) CheckVariables(ev *schema.Evaluation) error {
 
 func sameValue(a, b cty.Value) bool {
 	if !a.Type().Equals(b.Type()) {
-		if c, err := convert.Convert(a, b.Type()); err == nil {
-			a = c
-		}
+		return false
 	}
 	eq := a.Equals(b)
 	return eq.IsKnown() && eq.True()
 }
 
-func sameJSON(a, b json.RawMessage) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return string(a) == string(b)
+// sameRecord reports whether two recorded values are the same value of the
+// same type.
+func sameRecord(a, b Variable) bool {
+	x, errX := a.value()
+	y, errY := b.value()
+	if errX != nil || errY != nil {
+		return false
 	}
-	ax, _ := json.Marshal(x)
-	by, _ := json.Marshal(y)
-	return string(ax) == string(by)
+	return sameValue(x, y)
 }
 
 // planFile is the saved plan format, version 1. Its parts before and

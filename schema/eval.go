@@ -38,6 +38,9 @@ type VarValue struct {
 	// FromFile values for undeclared variables are warned about instead of
 	// refused, as a variables file may serve several configurations.
 	FromFile bool
+	// Value, when not cty.NilVal, is a value already typed (a saved plan's
+	// record); Raw and Expr are ignored.
+	Value cty.Value
 }
 
 // Merchant holds a merchant block's evaluated attributes. Secrets here
@@ -205,7 +208,9 @@ func (ev *Evaluation) evalVariables(given map[string]VarValue) hcl.Diagnostics {
 func parseVarValue(v *Variable, gv VarValue) (cty.Value, hcl.Diagnostics) {
 	var val cty.Value
 	subject := v.DeclRange.Ptr()
-	if gv.Expr != nil {
+	if gv.Value != cty.NilVal {
+		val = gv.Value
+	} else if gv.Expr != nil {
 		var d hcl.Diagnostics
 		val, d = gv.Expr.Value(nil)
 		if d.HasErrors() {

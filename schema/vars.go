@@ -137,6 +137,13 @@ func (ev *Evaluation) validateVariable(v *Variable, val cty.Value, subject *hcl.
 	return diags
 }
 
+// ValueOf gives the value that gv stands for as v's value, parsed and
+// converted exactly as evaluation does, whatever its source (-var text, a
+// variables file's expression, the environment, a saved plan's record).
+func (v *Variable) ValueOf(gv VarValue) (cty.Value, hcl.Diagnostics) {
+	return parseVarValue(v, gv)
+}
+
 // AutoVarFiles returns the names of the *.auto.wxmvars.hcl files of the
 // configuration directory, in lexical order.
 func (cfg *Config) AutoVarFiles() ([]string, error) {
