@@ -262,6 +262,9 @@ func cmdPlan(u *ui, _ globalOptions, args []string) error {
 	o.register(fs)
 	fs.BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error")
 	out := fs.String("out", "", "save the plan to this file, for apply FILE")
+	// As in Terraform, plan accepts -input; it never asks anything (a
+	// variable without a value is an error), so both values behave alike.
+	fs.Bool("input", true, "accepted as in Terraform; plan never asks for input, so -input=false changes nothing")
 	var v view
 	v.register(fs)
 	pos, err := parseFlags(fs, args)
