@@ -201,20 +201,23 @@ type Input struct {
 }
 
 // Service returns the cache service for an endpoint: "wechatpay" for
-// WeChat Pay's own hosts, the endpoint URL otherwise. Sandbox merchants use
-// their sandbox's instance ID instead.
+// WeChat Pay's own hosts, the endpoint's canonical URL otherwise (see
+// uploader.CanonicalEndpoint), so that cosmetic rewrites of an endpoint
+// (case, default port, trailing "/" or "/.") keep its identifiers. Sandbox
+// merchants use their sandbox's instance ID instead.
 func Service(endpoint string) string {
 	if endpoint == "" {
 		return "wechatpay"
 	}
-	u, err := url.Parse(endpoint)
+	c := uploader.CanonicalEndpoint(endpoint)
+	u, err := url.Parse(c)
 	if err == nil && u.Scheme == "https" {
-		h := strings.ToLower(u.Hostname())
+		h := u.Hostname()
 		if h == "mch.weixin.qq.com" || strings.HasSuffix(h, ".mch.weixin.qq.com") {
 			return "wechatpay"
 		}
 	}
-	return strings.TrimRight(endpoint, "/")
+	return strings.TrimRight(c, "/")
 }
 
 // Make computes the plan. Diagnostics name the resource, the file and the
@@ -505,7 +508,13 @@ func canonical(addrs []string) []string {
 // same bytes, same merchant, same service and API.
 func (c *ResourceChange) unchanged(prior state.Resource) bool {
 	return prior.ID != "" && prior.SHA256 == c.After.SHA256 && prior.MchID == c.MchID &&
-		prior.Service == c.Service && prior.API == c.API
+		sameService(prior.Service, c.Service) && prior.API == c.API
+}
+
+// sameService compares a recorded service with a planned one; a record
+// written before services were canonical holds the endpoint as written.
+func sameService(recorded, planned string) bool {
+	return recorded == planned || strings.Contains(recorded, "://") && Service(recorded) == planned
 }
 
 func objectOf(r state.Resource) *Object {

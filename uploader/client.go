@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"runtime"
 	"strconv"
 	"strings"
@@ -342,9 +343,9 @@ func NewClient(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// CheckEndpoint validates an endpoint base URL and returns it without a
-// trailing slash: https, or http when the host is loopback or localhost; no
-// query, fragment or user info.
+// CheckEndpoint validates an endpoint base URL and returns its canonical
+// form (see CanonicalEndpoint): https, or http when the host is loopback or
+// localhost; no query, fragment or user info.
 func CheckEndpoint(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -353,10 +354,10 @@ func CheckEndpoint(raw string) (string, error) {
 	if u.Host == "" {
 		return "", fmt.Errorf("%q is not an absolute URL", raw)
 	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.ForceQuery {
 		return "", fmt.Errorf("%q must not have a query, fragment or user info", raw)
 	}
-	switch u.Scheme {
+	switch strings.ToLower(u.Scheme) {
 	case "https":
 	case "http":
 		if !isLoopback(u.Hostname()) {
@@ -365,7 +366,43 @@ func CheckEndpoint(raw string) (string, error) {
 	default:
 		return "", fmt.Errorf("%q: scheme must be https", raw)
 	}
-	return strings.TrimRight(u.String(), "/"), nil
+	return canonicalURL(u), nil
+}
+
+// CanonicalEndpoint returns the canonical form of an endpoint base URL:
+// scheme and host in lower case, the scheme's default port dropped, the
+// path cleaned ("/v3/./x/" is "/v3/x", "/" and "/." are nothing) and no
+// trailing slash. Two spellings of one endpoint have one canonical form,
+// so it can identify a service. Text that is not an absolute http(s) URL
+// without query, fragment or user info is returned unchanged.
+func CanonicalEndpoint(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.ForceQuery {
+		return raw
+	}
+	if s := strings.ToLower(u.Scheme); s != "https" && s != "http" {
+		return raw
+	}
+	return canonicalURL(u)
+}
+
+func canonicalURL(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if port == "443" && scheme == "https" || port == "80" && scheme == "http" {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	c := url.URL{Scheme: scheme, Host: host}
+	if p := path.Clean("/" + u.Path); p != "/" {
+		c.Path = p
+	}
+	return c.String()
 }
 
 func isLoopback(host string) bool {

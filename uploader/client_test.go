@@ -481,3 +481,24 @@ func TestIsRetryable(t *testing.T) {
 		t.Errorf("APIError without code: %q", got)
 	}
 }
+
+func TestCanonicalEndpoint(t *testing.T) {
+	for in, want := range map[string]string{
+		"HTTPS://127.0.0.1:8787/":               "https://127.0.0.1:8787",
+		"https://127.0.0.1:8787/.":              "https://127.0.0.1:8787",
+		"https://API.Example.com:443//gw/./v3/": "https://api.example.com/gw/v3",
+		"http://LOCALHOST:80":                   "http://localhost",
+		"https://[::1]:443/":                    "https://[::1]",
+		"https://[::1]:8443":                    "https://[::1]:8443",
+		"sandbox-1234":                          "sandbox-1234",
+		"https://x.example/?q":                  "https://x.example/?q",
+	} {
+		if got := CanonicalEndpoint(in); got != want {
+			t.Errorf("CanonicalEndpoint(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// The client sends to the canonical URL.
+	if got, err := CheckEndpoint("HTTPS://API.MCH.WEIXIN.QQ.COM:443/"); err != nil || got != "https://api.mch.weixin.qq.com" {
+		t.Errorf("CheckEndpoint = %q, %v", got, err)
+	}
+}
