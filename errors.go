@@ -73,6 +73,8 @@ func runtimeHints(err error) []string {
 		return []string{"the API's daily upload quota is reached: apply again tomorrow; what was uploaded is kept"}
 	case errors.Is(err, apply.ErrFileChanged), errors.Is(err, plan.ErrFileChanged):
 		return []string{"a source file changed while wxmedia worked: run plan again and review it"}
+	case errors.Is(err, uploader.ErrBadIdentifier), errors.Is(err, apply.ErrDuplicateID):
+		return []string{"the server's reply names an identifier WeChat Pay would not issue, so nothing was recorded: check endpoint; the upload may have been accepted and will be sent again by the next apply"}
 	case errors.Is(err, uploader.ErrBadReply):
 		return []string{"the server accepted the request but its reply names no identifier: apply again; if it persists, the endpoint may not be the WeChat Pay API"}
 	case errors.As(err, &ae):

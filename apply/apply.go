@@ -130,6 +130,7 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 		}
 	}
 	issued := map[string]state.CacheEntry{} // by uploading address
+	ids := newIdentifiers(o.Store)
 	var fatal error
 	// A state that cannot be written stops new uploads at once.
 	ctx, stop := context.WithCancel(ctx)
@@ -187,7 +188,7 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 			var once sync.Once
 			release := func() { once.Do(func() { <-sem }) }
 			defer release()
-			entry, err := upload(ctx, c, o, release)
+			entry, err := upload(ctx, c, o, ids, release)
 			if err != nil {
 				var se *storeError
 				if errors.As(err, &se) {
@@ -327,7 +328,7 @@ func (e *storeError) Unwrap() error { return e.err }
 
 // upload sends c's file, calls release once the reply is in, and commits
 // the verified identifier durably before returning.
-func upload(ctx context.Context, c *plan.ResourceChange, o Options, release func()) (state.CacheEntry, error) {
+func upload(ctx context.Context, c *plan.ResourceChange, o Options, ids *identifiers, release func()) (state.CacheEntry, error) {
 	up := o.Uploaders[c.Merchant]
 	if up == nil {
 		return state.CacheEntry{}, fmt.Errorf("no uploader for merchant %q", c.Merchant)
@@ -344,6 +345,13 @@ func upload(ctx context.Context, c *plan.ResourceChange, o Options, release func
 	r, err := up.Upload(ctx, uploader.Request{API: uploader.API(c.API), Filename: c.After.Filename, Content: content, SHA256: c.After.SHA256})
 	release()
 	if err != nil {
+		return state.CacheEntry{}, err
+	}
+	field := "identifier"
+	if spec, ok := uploader.SpecForAPI(uploader.API(c.API)); ok {
+		field = spec.IDField
+	}
+	if err := ids.claim(c, field, r.ID); err != nil {
 		return state.CacheEntry{}, err
 	}
 	now := o.Now().UTC()

@@ -686,6 +686,9 @@ func (c *Client) send(ctx context.Context, endpoint string, u *upload, res *Resu
 	if id == "" {
 		return "", fmt.Errorf("%w: reply has no %q", ErrBadReply, u.spec.IDField)
 	}
+	if err := CheckIdentifier(u.spec, id); err != nil {
+		return "", err
+	}
 	return id, nil
 }
 

@@ -66,7 +66,12 @@ type Spec struct {
 	MaxSize     int64  // largest accepted content in bytes (2 MiB = 2<<20); always > 0
 	MaxFilename int    // longest accepted filename in runes; 0 = no limit
 	IDField     string // reply JSON key of the identifier: "media_id", "file_id", "image_url" or "media_url"
-	Codes       Codes  // the page's error codes
+	// IDMin and IDMax bound the identifier's length in characters, as the
+	// page's reply table gives them (media_id string[1,512], …).
+	IDMin, IDMax int
+	// IDIsURL: the identifier is an absolute https (or http) URL (image_url, media_url).
+	IDIsURL bool
+	Codes   Codes // the page's error codes
 	// Uploadable reports whether Client can upload to this API (every API
 	// of the table can).
 	Uploadable bool
@@ -83,6 +88,8 @@ var specs = []Spec{
 		MaxSize:      2 << 20,
 		MaxFilename:  128,
 		IDField:      "media_id",
+		IDMin:        1,
+		IDMax:        512,
 		Codes:        Codes{System: "SYSTEMERROR", RateLimit: "FREQUENCY_LIMIT_EXCEED", Param: "PARAM_ERROR", Sign: "SIGN_ERROR", NoAuth: "NO_AUTH"},
 		Uploadable:   true,
 	},
@@ -96,6 +103,8 @@ var specs = []Spec{
 		MaxSize:      5 << 20,
 		MaxFilename:  128,
 		IDField:      "media_id",
+		IDMin:        1,
+		IDMax:        512,
 		Codes:        Codes{System: "SYSTEM_ERROR", RateLimit: "FREQUENCY_LIMIT_EXCEED", Param: "PARAM_ERROR", Sign: "SIGN_ERROR", NoAuth: "NO_AUTH"},
 		Uploadable:   true,
 	},
@@ -109,6 +118,8 @@ var specs = []Spec{
 		MaxSize:      5 << 20,
 		MaxFilename:  256,
 		IDField:      "file_id",
+		IDMin:        16,
+		IDMax:        64,
 		Codes:        Codes{System: "SYSTEM_ERROR", RateLimit: "RATELIMIT_EXCEEDED", Param: "INVALID_REQUEST", Sign: "SIGN_ERROR", NoAuth: "NO_AUTH"},
 		Uploadable:   true,
 	},
@@ -122,6 +133,9 @@ var specs = []Spec{
 		MaxSize:      2 << 20,
 		MaxFilename:  150,
 		IDField:      "image_url",
+		IDMin:        1,
+		IDMax:        256,
+		IDIsURL:      true,
 		Codes:        Codes{System: "SYSTEM_ERROR", RateLimit: "RATELIMIT_EXCEEDED", Param: "PARAM_ERROR", Sign: "SIGN_ERROR", NoAuth: "NO_AUTH"},
 		Uploadable:   true,
 	},
@@ -134,6 +148,8 @@ var specs = []Spec{
 		Suffixes:     []string{"jpeg", "jpg", "bmp", "png"},
 		MaxSize:      2 << 20,
 		IDField:      "media_id",
+		IDMin:        1,
+		IDMax:        256,
 		Codes:        Codes{System: "SYSTEMERROR", RateLimit: "FREQUENCY_LIMITED", Param: "PARAM_ERROR", Sign: "SIGNERROR", NoAuth: "INVALID_REQUEST"},
 		Uploadable:   true,
 	},
@@ -148,6 +164,9 @@ var specs = []Spec{
 		MaxSize:      2 << 20,
 		MaxFilename:  128,
 		IDField:      "media_url",
+		IDMin:        1,
+		IDMax:        1024, // the live page: media_url string[1,1024]
+		IDIsURL:      true,
 		Codes:        Codes{System: "SYSTEM_ERROR", RateLimit: "RATELIMIT_EXCEEDED", Param: "PARAM_ERROR", Sign: "SIGN_ERROR", NoAuth: "NO_AUTH"},
 		Uploadable:   true,
 	},
@@ -161,6 +180,8 @@ var specs = []Spec{
 		MaxSize:      2 << 20,
 		MaxFilename:  128,
 		IDField:      "media_id",
+		IDMin:        1,
+		IDMax:        512, // the live page: media_id string[1,512]
 		Codes:        Codes{System: "SYSTEM_ERROR", RateLimit: "RATELIMIT_EXCEEDED", Param: "PARAM_ERROR", Sign: "SIGN_ERROR", NoAuth: "NO_AUTH"},
 		Uploadable:   true,
 	},

@@ -254,6 +254,9 @@ func (c *Client) sendV2(ctx context.Context, u *upload, res *Result) (string, er
 	if id == "" {
 		return "", fmt.Errorf("%w: reply has no %q", ErrBadReply, u.spec.IDField)
 	}
+	if err := CheckIdentifier(u.spec, id); err != nil {
+		return "", err
+	}
 	return id, nil
 }
 

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,7 +28,14 @@ type Faults struct {
 	// (China time); more are answered 429 with the page's rate-limit code
 	// and its "the day's upload quota is reached" message. 0 means no quota.
 	Quota int
+	// ID spoils the identifiers issued: "long" (1,000,000 characters),
+	// "control" (an escape sequence inside), "same" (one identifier for
+	// every upload). "" issues good ones.
+	ID string
 }
+
+// The values of Faults.ID.
+var idFaults = []string{"long", "control", "same"}
 
 // String renders f in ParseFaults' syntax, keys sorted, zero values left out.
 func (f Faults) String() string {
@@ -46,6 +54,9 @@ func (f Faults) String() string {
 	add("reset", f.Reset)
 	add("quota", float64(f.Quota))
 	add("rps", f.RateLimit)
+	if f.ID != "" {
+		parts = append(parts, "id="+f.ID)
+	}
 	sort.Strings(parts)
 	return strings.Join(parts, ",")
 }
@@ -54,7 +65,8 @@ func (f Faults) String() string {
 // "500=0.2,429=0.1,reset=0.05,badsig=0.02,delay=50ms,rps=20,quota=100". Keys:
 // 500, 429, reset, badsig (probabilities 0..1), delay (a Go duration), rps (a
 // rate limit, requests per second) and quota (uploads per merchant, API and
-// day). The empty string means no faults.
+// day), and id (long, control or same: spoiled identifiers). The empty
+// string means no faults.
 func ParseFaults(spec string) (Faults, error) {
 	var f Faults
 	seen := map[string]bool{}
@@ -85,6 +97,11 @@ func ParseFaults(spec string) (Faults, error) {
 				return Faults{}, fmt.Errorf("fault quota=%s: want a non-negative whole number", v)
 			}
 			f.Quota = n
+		case "id":
+			if !slices.Contains(idFaults, v) {
+				return Faults{}, fmt.Errorf("fault id=%s: want one of %s", v, strings.Join(idFaults, ", "))
+			}
+			f.ID = v
 		case "rps":
 			r, err := strconv.ParseFloat(v, 64)
 			if err != nil || r < 0 || math.IsInf(r, 0) || math.IsNaN(r) {
@@ -107,7 +124,7 @@ func ParseFaults(spec string) (Faults, error) {
 				f.BadSig = p
 			}
 		default:
-			return Faults{}, fmt.Errorf("unknown fault %q (known: 500, 429, reset, badsig, delay, rps, quota)", k)
+			return Faults{}, fmt.Errorf("unknown fault %q (known: 500, 429, reset, badsig, delay, rps, quota, id)", k)
 		}
 	}
 	return f, nil
@@ -125,6 +142,9 @@ func (s *Sandbox) SetFaults(f Faults) {
 	f.P500, f.P429, f.Reset, f.BadSig = clamp(f.P500), clamp(f.P429), clamp(f.Reset), clamp(f.BadSig)
 	f.Delay = max(f.Delay, 0)
 	f.Quota = max(f.Quota, 0)
+	if !slices.Contains(idFaults, f.ID) {
+		f.ID = ""
+	}
 	if !(f.RateLimit > 0) || math.IsInf(f.RateLimit, 0) {
 		f.RateLimit = 0
 	}

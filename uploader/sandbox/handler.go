@@ -16,6 +16,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -207,17 +208,26 @@ func (s *Sandbox) issueID(c *call, def *apiDef, filename string, size int64, spo
 	if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	quota, idFault := s.faults.Quota, s.faults.ID
+	s.mu.Unlock()
 	id := newMediaID()
 	if def.idField == "image_url" || def.idField == "media_url" {
 		id = "https://" + c.r.Host + "/_sandbox/media/" + id
 	}
-	s.mu.Lock()
-	quota := s.faults.Quota
-	s.mu.Unlock()
 	rec := Issued{ID: id, API: def.name, MchID: c.mchid, SHA256: c.sha, Filename: filename, Size: size,
 		RequestID: c.reqID, IssuedAt: now.UTC(), Spoiled: spoil}
 	if err := issue(db, rec, quota); err != nil {
 		return err
+	}
+	// An identifier fault spoils the reply; the record keeps the real one.
+	switch idFault {
+	case "long":
+		id += strings.Repeat("x", 1_000_000-len(id))
+	case "control":
+		id = id[:len(id)-4] + "\x1b[31m" + id[len(id)-4:]
+	case "same":
+		id = strings.TrimSuffix(id, path.Base(id)) + "SAME_IDENTIFIER_FOR_EVERY_UPLOAD"
 	}
 	c.id = id
 	return nil
