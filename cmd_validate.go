@@ -12,12 +12,15 @@ func cmdValidate(u *ui, _ globalOptions, args []string) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	w, err := loadWorkspace(u, &vars)
+	// Every phase's problems are shown together: the source files are
+	// checked even when the configuration has errors elsewhere.
+	w, diags, err := loadWorkspaceDiags(u, &vars, nil)
 	if err != nil {
 		return err
 	}
 	empty := &state.Snapshot{Resources: map[string]state.Resource{}, Outputs: map[string]state.Output{}}
-	_, diags := plan.Make(plan.Input{Eval: w.ev, State: empty, Merchants: w.idents})
+	_, d := plan.Make(plan.Input{Eval: w.ev, State: empty, Merchants: w.idents})
+	diags = append(diags, d...)
 	u.diagnostics(w.cfg.Files(), diags)
 	if diags.HasErrors() {
 		return errReported

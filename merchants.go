@@ -2,11 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -131,8 +138,103 @@ func checkMerchants(ev *schema.Evaluation) hcl.Diagnostics {
 		if m.MaxRequestsPerSecond < 0 {
 			bad(m, "max_requests_per_second must not be negative.")
 		}
+		diags = append(diags, checkMerchantValues(m)...)
 	}
 	return diags
+}
+
+// checkMerchantValues checks, for one merchant that is not a sandbox, what
+// apply will need of the values written: an mchid of digits, a 32-character
+// API v2 key, and key and certificate files that exist, parse, are RSA and
+// belong together. Each problem points at its attribute.
+func checkMerchantValues(m *schema.Merchant) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	bad := func(attr, summary, format string, args ...any) {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  summary,
+			Detail:   fmt.Sprintf("merchant %q: %s: ", m.Name, attr) + fmt.Sprintf(format, args...),
+			Subject:  m.AttrRange(attr),
+		})
+	}
+	if m.MchID != "" && strings.Trim(m.MchID, "0123456789") != "" {
+		bad("mchid", "Invalid merchant ID", "%q is not a merchant ID: a WeChat Pay mchid is made of digits only, such as \"1900000001\".", m.MchID)
+	}
+	if n := utf8.RuneCountInString(m.APIV2Key); m.APIV2Key != "" && n != 32 {
+		// The key is a secret: its length is said, never its value.
+		bad("api_v2_key", "Invalid API v2 key", "the key is %d characters long; an API v2 key is exactly 32 characters,, as set on the merchant platform.", n)
+	}
+	fileErr := func(err error) string { return strings.TrimSuffix(unwrapPath(err).Error(), ".") }
+	var key *rsa.PrivateKey
+	if m.PrivateKeyFile != "" {
+		b, err := os.ReadFile(configPath(m.PrivateKeyFile))
+		if err == nil {
+			key, err = uploader.ParsePrivateKey(b)
+		}
+		if err != nil {
+			bad("private_key_file", "Invalid private key", "%s: %s. It must be the merchant API private key (apiclient_key.pem), an unencrypted RSA key in PEM.", m.PrivateKeyFile, fileErr(err))
+		}
+	}
+	if f := m.PlatformPublicKeyFile; f != "" {
+		if err := checkPublicKeyFile(configPath(f), false); err != nil {
+			bad("platform_public_key_file", "Invalid platform public key", "%s: %s. It must be the WeChat Pay public key (pub_key.pem) downloaded from the merchant platform, an RSA key in PEM.", f, fileErr(err))
+		}
+	}
+	if f := m.PlatformCertificateFile; f != "" {
+		if err := checkPublicKeyFile(configPath(f), true); err != nil {
+			bad("platform_certificate_file", "Invalid platform certificate", "%s: %s. It must be a WeChat Pay platform certificate, an RSA certificate in PEM.", f, fileErr(err))
+		}
+	}
+	if f := m.ClientCertificateFile; f != "" && key != nil {
+		if _, err := tls.LoadX509KeyPair(configPath(f), configPath(m.PrivateKeyFile)); err != nil {
+			bad("client_certificate_file", "Invalid client certificate", "%s with private_key_file %s: %s. It must be the merchant API certificate (apiclient_cert.pem) issued for that private key.", f, m.PrivateKeyFile, fileErr(err))
+		}
+	}
+	if f := m.CACertificateFile; f != "" {
+		if err := checkCAFile(configPath(f)); err != nil {
+			bad("ca_certificate_file", "Invalid CA certificate", "%s: %s.", f, fileErr(err))
+		}
+	}
+	return diags
+}
+
+// checkPublicKeyFile checks that path holds an RSA public key in PEM, as
+// a certificate when cert is set.
+func checkPublicKeyFile(path string, cert bool) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if cert {
+		rest := b
+		var blk *pem.Block
+		for {
+			if blk, rest = pem.Decode(rest); blk == nil {
+				return errors.New("no PEM certificate block found")
+			}
+			if blk.Type == "CERTIFICATE" {
+				break
+			}
+		}
+		if _, err := x509.ParseCertificate(blk.Bytes); err != nil {
+			return fmt.Errorf("parse certificate: %w", err)
+		}
+	}
+	_, err = uploader.ParsePublicKey(b)
+	return err
+}
+
+// checkCAFile checks that a trust-root file holds at least one PEM
+// certificate, as the HTTP client will need.
+func checkCAFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(b) {
+		return errors.New("no PEM certificate found")
+	}
+	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

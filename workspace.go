@@ -37,32 +37,47 @@ func loadWorkspace(u *ui, vars *varFlags) (*workspace, error) {
 // the given variable values before evaluation (apply of a saved plan puts
 // back the values the plan recorded).
 func loadWorkspaceWith(u *ui, vars *varFlags, adjust func(*schema.Config, map[string]schema.VarValue) error) (*workspace, error) {
-	cfg, diags := schema.Load(".")
+	w, diags, err := loadWorkspaceDiags(u, vars, adjust)
+	if err != nil {
+		return nil, err
+	}
+	u.diagnostics(w.cfg.Files(), diags)
 	if diags.HasErrors() {
-		u.diagnostics(cfg.Files(), diags)
 		return nil, errReported
+	}
+	return w, nil
+}
+
+// loadWorkspaceDiags reads and evaluates the configuration and returns its
+// diagnostics, errors included, without printing them: each phase runs
+// even after errors in the ones before, where that is safe (a phase whose
+// input is incomplete would only report consequences), so that one run
+// shows every mistake. The error is set, and the diagnostics printed, only
+// when the workspace cannot be used at all.
+func loadWorkspaceDiags(u *ui, vars *varFlags, adjust func(*schema.Config, map[string]schema.VarValue) error) (*workspace, hcl.Diagnostics, error) {
+	cfg, diags := schema.Load(".")
+	stop := func() (*workspace, hcl.Diagnostics, error) {
+		u.diagnostics(cfg.Files(), diags)
+		return nil, nil, errReported
+	}
+	if diags.HasErrors() && cfg.Partial() {
+		return stop()
 	}
 	given, d := vars.values(cfg)
 	diags = append(diags, d...)
 	if d.HasErrors() {
-		u.diagnostics(cfg.Files(), diags)
-		return nil, errReported
+		return stop()
 	}
 	if adjust != nil {
 		if err := adjust(cfg, given); err != nil {
-			return nil, err
+			u.diagnostics(cfg.Files(), diags)
+			return nil, nil, err
 		}
 	}
 	ev, d := cfg.Evaluate(given)
 	diags = append(diags, d...)
-	if !d.HasErrors() {
-		diags = append(diags, checkMerchants(ev)...)
-	}
-	if diags.HasErrors() {
-		u.diagnostics(cfg.Files(), diags)
-		return nil, errReported
-	}
-	u.diagnostics(cfg.Files(), diags) // warnings
+	// Merchants that decoded are checked even when others did not.
+	diags = append(diags, checkMerchants(ev)...)
 	w := &workspace{cfg: cfg, ev: ev, idents: map[string]plan.MerchantIdentity{}, log: newLogger(u.stderr)}
 	for _, m := range ev.Merchants {
 		logSecrets.add(m.APIV2Key)
@@ -77,7 +92,8 @@ func loadWorkspaceWith(u *ui, vars *varFlags, adjust func(*schema.Config, map[st
 			if w.sandbox == nil {
 				sb, err := sandbox.Open(sandboxDir)
 				if err != nil {
-					return nil, fmt.Errorf("opening the sandbox in %s: %w", sandboxDir, err)
+					u.diagnostics(cfg.Files(), diags)
+					return nil, nil, fmt.Errorf("opening the sandbox in %s: %w", sandboxDir, err)
 				}
 				w.sandbox = sb
 			}
@@ -89,7 +105,7 @@ func loadWorkspaceWith(u *ui, vars *varFlags, adjust func(*schema.Config, map[st
 		}
 		w.idents[name] = plan.MerchantIdentity{MchID: m.MchID, Service: plan.Service(m.Endpoint), V2Service: plan.Service(m.V2Endpoint)}
 	}
-	return w, nil
+	return w, diags, nil
 }
 
 // outputsFromState evaluates the outputs against what the state records

@@ -335,7 +335,10 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		lookups = append(lookups, c.CacheKey())
 	}
 	if diags.HasErrors() {
-		return nil, diags
+		// The outputs are checked too, every identifier unknown, so that
+		// one run reports their mistakes with the files'.
+		_, d := in.Eval.Outputs(nil)
+		return nil, append(diags, d...)
 	}
 
 	cached := map[state.CacheKey]state.CacheEntry{}

@@ -2,7 +2,9 @@ package schema
 
 import (
 	"fmt"
+	"github.com/hashicorp/hcl/v2/hclwrite"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,6 +66,17 @@ type Merchant struct {
 	Sandbox                 bool    `hcl:"sandbox,optional"`
 	// DeclRange is the merchant block's header, for diagnostics.
 	DeclRange hcl.Range
+	// AttrRanges are the value ranges of the attributes written, by name.
+	AttrRanges map[string]hcl.Range
+}
+
+// AttrRange is where the attribute name is written: its value, or the
+// block's header when it is not written.
+func (m *Merchant) AttrRange(name string) *hcl.Range {
+	if r, ok := m.AttrRanges[name]; ok {
+		return &r
+	}
+	return m.DeclRange.Ptr()
 }
 
 // Instance is one resource instance after for_each expansion.
@@ -221,13 +234,11 @@ func parseVarValue(v *Variable, gv VarValue) (cty.Value, hcl.Diagnostics) {
 		val = cty.StringVal(gv.Raw)
 	} else {
 		expr, diags := hclsyntax.ParseExpression([]byte(gv.Raw), gv.Source, hcl.InitialPos)
-		if diags.HasErrors() {
-			return cty.NilVal, diags
+		if !diags.HasErrors() {
+			val, diags = expr.Value(nil)
 		}
-		var d hcl.Diagnostics
-		val, d = expr.Value(nil)
-		if d.HasErrors() {
-			return cty.NilVal, d
+		if diags.HasErrors() {
+			return cty.NilVal, hcl.Diagnostics{commandLineValue(v, gv)}
 		}
 	}
 	conv, err := convertTo(val, v.Type)
@@ -240,6 +251,40 @@ func parseVarValue(v *Variable, gv VarValue) (cty.Value, hcl.Diagnostics) {
 		}}
 	}
 	return conv, nil
+}
+
+// commandLineValue is the error for a value of a collection or structural
+// type, given on the command line or in the environment, that is not an
+// HCL expression: it shows how to write one for the shell.
+func commandLineValue(v *Variable, gv VarValue) *hcl.Diagnostic {
+	ty := typeexpr.TypeString(v.Type)
+	var example cty.Value
+	switch {
+	case (v.Type.IsSetType() || v.Type.IsListType()) && v.Type.ElementType() == cty.String:
+		var elems []cty.Value
+		for _, e := range strings.Split(gv.Raw, ",") {
+			elems = append(elems, cty.StringVal(strings.TrimSpace(e)))
+		}
+		example = cty.TupleVal(elems)
+	case v.Type.IsMapType() && v.Type.ElementType() == cty.String:
+		example = cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal("value")})
+	}
+	how := "an HCL expression, as in a variables file"
+	if example != cty.NilVal {
+		lit := strings.TrimSpace(string(hclwrite.TokensForValue(example).Bytes()))
+		if gv.FromEnv {
+			how = fmt.Sprintf("an HCL expression, quoted for the shell: %s='%s'", gv.Source, lit)
+		} else {
+			how = fmt.Sprintf("an HCL expression, quoted for the shell: -var '%s=%s'", v.Name, lit)
+		}
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Invalid value for variable",
+		Detail: fmt.Sprintf("The value given for the variable %q (%s) is not a valid %s. Values of collection and object types are written on the command line and in the environment as %s.",
+			v.Name, gv.Source, ty, how),
+		Subject: v.DeclRange.Ptr(),
+	}
 }
 
 // scope evaluates expressions: variables, lazily computed locals, and
@@ -457,10 +502,29 @@ func (s *scope) decodeMerchant(mb *MerchantBlock) (*Merchant, hcl.Diagnostics) {
 	if v, ok := ctx.Variables["local"]; ok {
 		ctx.Variables["local"], _ = v.UnmarkDeep()
 	}
-	m := &Merchant{Name: mb.Name, DeclRange: mb.DeclRange}
-	d = gohcl.DecodeBody(mb.Body, ctx, m)
+	m := &Merchant{Name: mb.Name, DeclRange: mb.DeclRange, AttrRanges: map[string]hcl.Range{}}
+	for n, a := range attrs {
+		m.AttrRanges[n] = a.Expr.Range()
+	}
+	// An unsupported argument is reported and the others are decoded, so
+	// that their own problems are reported in the same run; a value that
+	// does not decode leaves the merchant out.
+	bodySchema, _ := gohcl.ImpliedBodySchema(m)
+	content, d := mb.Body.Content(bodySchema)
 	diags = append(diags, d...)
-	if d.HasErrors() {
+	rv := reflect.ValueOf(m).Elem()
+	valid := true
+	for i := 0; i < rv.NumField(); i++ {
+		name, _, _ := strings.Cut(rv.Type().Field(i).Tag.Get("hcl"), ",")
+		a, ok := content.Attributes[name]
+		if name == "" || !ok {
+			continue
+		}
+		d := gohcl.DecodeExpression(a.Expr, ctx, rv.Field(i).Addr().Interface())
+		diags = append(diags, d...)
+		valid = valid && !d.HasErrors()
+	}
+	if !valid {
 		return nil, diags
 	}
 	return m, diags
@@ -468,6 +532,9 @@ func (s *scope) decodeMerchant(mb *MerchantBlock) (*Merchant, hcl.Diagnostics) {
 
 // expand evaluates a resource's for_each and its per-instance arguments.
 func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
+	if r.Source == nil {
+		return nil, nil // reported by Load: Missing required argument
+	}
 	ctx, diags := s.evalContext([]hcl.Expression{r.ForEach, r.Source, r.Filename}, "A resource argument")
 	if diags.HasErrors() {
 		return nil, diags

@@ -42,6 +42,9 @@ type Config struct {
 	DataSources map[string]*DataSource
 	// Backend is nil when the configuration names none (local).
 	Backend *Backend
+
+	// partial is set when a file or a block was dropped; see Partial.
+	partial bool
 }
 
 // Variable is a declared input variable.
@@ -107,7 +110,23 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "output", LabelNames: []string{"name"}},
 		{Type: "data", LabelNames: []string{"type", "name"}},
 		{Type: "wxmedia"},
+		// Terraform's blocks, refused with what wxmedia does instead.
+		{Type: "provider", LabelNames: []string{"name"}},
+		{Type: "terraform"},
 	},
+}
+
+// resourceSchema is a resource block's body. count is Terraform's and is
+// refused with a pointer to for_each.
+var resourceSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "merchant"}, {Name: "for_each"}, {Name: "source", Required: true}, {Name: "filename"}, {Name: "count"},
+	},
+}
+
+// outputSchema is an output block's body.
+var outputSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "value", Required: true}, {Name: "description"}, {Name: "sensitive"}},
 }
 
 type variableBody struct {
@@ -117,18 +136,6 @@ type variableBody struct {
 	Sensitive   bool           `hcl:"sensitive,optional"`
 }
 
-type resourceBody struct {
-	Merchant hcl.Expression `hcl:"merchant,optional"`
-	ForEach  hcl.Expression `hcl:"for_each,optional"`
-	Source   hcl.Expression `hcl:"source"`
-	Filename hcl.Expression `hcl:"filename,optional"`
-}
-
-type outputBody struct {
-	Value       hcl.Expression `hcl:"value"`
-	Description string         `hcl:"description,optional"`
-	Sensitive   bool           `hcl:"sensitive,optional"`
-}
 
 // Load reads every configuration file in dir. The returned Config is
 // non-nil whenever the Parser is usable for rendering diagnostics.
@@ -189,6 +196,7 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 		}
 		diags = append(diags, d...)
 		if f == nil || d.HasErrors() {
+			cfg.partial = true
 			continue
 		}
 		content, d := f.Body.Content(rootSchema)
@@ -197,6 +205,9 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 			switch b.Type {
 			case "variable":
 				diags = append(diags, cfg.decodeVariable(b)...)
+				if _, ok := cfg.Variables[b.Labels[0]]; !ok {
+					cfg.partial = true
+				}
 			case "locals":
 				attrs, d := b.Body.JustAttributes()
 				diags = append(diags, d...)
@@ -216,6 +227,7 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 				}
 				if !hclValidName(n) {
 					diags = append(diags, invalidName("merchant", n, b.LabelRanges[0]))
+					cfg.partial = true
 					continue
 				}
 				merchantDecl[n] = b.DefRange
@@ -224,6 +236,7 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 				r, d := decodeResource(b)
 				diags = append(diags, d...)
 				if r == nil {
+					cfg.partial = true
 					continue
 				}
 				if prev, ok := resourceDecl[r.Addr()]; ok {
@@ -234,29 +247,69 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 				cfg.Resources = append(cfg.Resources, r)
 			case "output":
 				n := b.Labels[0]
-				var ob outputBody
-				d := gohcl.DecodeBody(b.Body, nil, &ob)
+				o, d := decodeOutput(b)
 				diags = append(diags, d...)
-				if d.HasErrors() {
-					continue
-				}
 				if prev, ok := cfg.Outputs[n]; ok {
 					diags = append(diags, duplicate("output", n, b.DefRange, prev.DeclRange))
 					continue
 				}
-				cfg.Outputs[n] = &Output{Name: n, Description: ob.Description, Sensitive: ob.Sensitive, Expr: ob.Value, DeclRange: b.DefRange}
+				cfg.Outputs[n] = o
 			case "data":
-				diags = append(diags, cfg.decodeData(b)...)
+				d := cfg.decodeData(b)
+				diags = append(diags, d...)
+				cfg.partial = cfg.partial || d.HasErrors()
 			case "wxmedia":
-				diags = append(diags, cfg.decodeSettings(b)...)
+				d := cfg.decodeSettings(b)
+				diags = append(diags, d...)
+				cfg.partial = cfg.partial || d.HasErrors()
+			case "provider", "terraform":
+				diags = append(diags, terraformBlock(b))
 			}
 		}
 	}
-	if diags.HasErrors() {
-		return cfg, diags
-	}
+	// Merchant references are checked even after other errors: each is
+	// reported on its own, so that one run shows them all.
 	diags = append(diags, cfg.resolveMerchants()...)
 	return cfg, diags
+}
+
+// Partial reports whether Load dropped a file or a block that other parts
+// of the configuration may refer to: evaluating it would report errors
+// that are only consequences of the ones already reported.
+func (cfg *Config) Partial() bool { return cfg == nil || cfg.partial }
+
+// terraformBlock is the error for a Terraform block wxmedia has no use
+// for, saying what it does instead.
+func terraformBlock(b *hcl.Block) *hcl.Diagnostic {
+	detail := `wxmedia has no providers: the WeChat Pay APIs are built in, and the credentials go in a merchant block, e.g. merchant "acme" { mchid = "1900000001" ... }.`
+	if b.Type == "terraform" {
+		detail = `wxmedia has no terraform block: where the state lives is set with wxmedia { backend "local" { path = "..." } } (or backend "postgres"), and there are no providers or versions to pin.`
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Unsupported block type %q", b.Type),
+		Detail:   detail,
+		Subject:  b.DefRange.Ptr(),
+	}
+}
+
+// decodeOutput decodes an output block; a block with errors is kept, so
+// that references to it are not reported as undeclared.
+func decodeOutput(b *hcl.Block) (*Output, hcl.Diagnostics) {
+	content, diags := b.Body.Content(outputSchema)
+	o := &Output{Name: b.Labels[0], DeclRange: b.DefRange}
+	if a, ok := content.Attributes["value"]; ok {
+		o.Expr = a.Expr
+	} else {
+		o.Expr = hcl.StaticExpr(cty.NullVal(cty.DynamicPseudoType), b.Body.MissingItemRange())
+	}
+	if a, ok := content.Attributes["description"]; ok {
+		diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &o.Description)...)
+	}
+	if a, ok := content.Attributes["sensitive"]; ok {
+		diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &o.Sensitive)...)
+	}
+	return o, diags
 }
 
 func (cfg *Config) decodeVariable(b *hcl.Block) hcl.Diagnostics {
@@ -325,19 +378,28 @@ func decodeResource(b *hcl.Block) (*Resource, hcl.Diagnostics) {
 	if !hclValidName(name) {
 		return nil, hcl.Diagnostics{invalidName("resource", name, b.LabelRanges[1])}
 	}
-	var rb resourceBody
-	diags := gohcl.DecodeBody(b.Body, nil, &rb)
-	if diags.HasErrors() {
-		return nil, diags
+	// A resource with errors is kept (without the argument in error), so
+	// that references to it are not reported as undeclared; a missing
+	// source leaves it without instances.
+	content, diags := b.Body.Content(resourceSchema)
+	r := &Resource{Type: typ, Name: name, Spec: spec, DeclRange: b.DefRange}
+	attr := func(n string) hcl.Expression {
+		if a, ok := content.Attributes[n]; ok {
+			return a.Expr
+		}
+		return nil
 	}
-	r := &Resource{Type: typ, Name: name, Source: rb.Source, Spec: spec, DeclRange: b.DefRange}
-	if !isMissing(rb.ForEach, b.Body) {
-		r.ForEach = rb.ForEach
+	r.Source, r.ForEach, r.Filename = attr("source"), attr("for_each"), attr("filename")
+	if a, ok := content.Attributes["count"]; ok {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Unsupported argument",
+			Detail:   `wxmedia has no count: a resource makes one instance per file with for_each, e.g. for_each = fileset("assets", "*.png") and source = "assets/${each.value}".`,
+			Subject:  a.NameRange.Ptr(),
+		})
 	}
-	if !isMissing(rb.Filename, b.Body) {
-		r.Filename = rb.Filename
-	}
-	if !isMissing(rb.Merchant, b.Body) {
+	if m := attr("merchant"); m != nil {
+		rb := struct{ Merchant hcl.Expression }{m}
 		r.MerchantRange = rb.Merchant.Range()
 		trav, d := hcl.AbsTraversalForExpr(rb.Merchant)
 		if d.HasErrors() || len(trav) != 2 || trav.RootName() != "merchant" {
@@ -410,12 +472,6 @@ func (cfg *Config) Files() map[string]*hcl.File {
 		return nil
 	}
 	return cfg.Parser.Files()
-}
-
-// isMissing reports whether gohcl synthesised expr for an absent optional
-// attribute: it does so with a static null at the body's missing-item range.
-func isMissing(expr hcl.Expression, body hcl.Body) bool {
-	return expr == nil || expr.Range() == body.MissingItemRange()
 }
 
 func duplicate(kind, name string, rng, prev hcl.Range) *hcl.Diagnostic {
