@@ -136,7 +136,6 @@ type variableBody struct {
 	Sensitive   bool           `hcl:"sensitive,optional"`
 }
 
-
 // Load reads every configuration file in dir. The returned Config is
 // non-nil whenever the Parser is usable for rendering diagnostics.
 func Load(dir string) (*Config, hcl.Diagnostics) {
