@@ -1,0 +1,78 @@
+package main
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func init() {
+	scriptCmds["mkkey"] = cmdMkkey
+	scriptCmds["mkcert"] = cmdMkcert
+}
+
+// mkkey rsa|ec FILE: writes a new PKCS#8 private key in PEM; with
+// "ecpub" and "rsapub", the public key of a new key (PKIX) instead.
+func cmdMkkey(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: mkkey rsa|ec|rsapub|ecpub FILE")
+	}
+	var key crypto.Signer
+	var err error
+	switch args[0] {
+	case "rsa", "rsapub":
+		key, err = rsa.GenerateKey(rand.Reader, 2048)
+	case "ec", "ecpub":
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	default:
+		ts.Fatalf("mkkey: unknown kind %q", args[0])
+	}
+	ts.Check(err)
+	var block *pem.Block
+	if args[0] == "rsapub" || args[0] == "ecpub" {
+		der, err := x509.MarshalPKIXPublicKey(key.Public())
+		ts.Check(err)
+		block = &pem.Block{Type: "PUBLIC KEY", Bytes: der}
+	} else {
+		der, err := x509.MarshalPKCS8PrivateKey(key)
+		ts.Check(err)
+		block = &pem.Block{Type: "PRIVATE KEY", Bytes: der}
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), pem.EncodeToMemory(block), 0o600))
+}
+
+// mkcert KEYFILE FILE: writes a self-signed certificate for the private
+// key in KEYFILE (PEM, PKCS#8).
+func cmdMkcert(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: mkcert KEYFILE FILE")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	block, _ := pem.Decode(b)
+	if block == nil {
+		ts.Fatalf("mkcert: %s holds no PEM block", args[0])
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	ts.Check(err)
+	signer := k.(crypto.Signer)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(0x1DDE55AD98ED),
+		Subject:      pkix.Name{CommonName: "1900000001"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, signer.Public(), signer)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644))
+}
