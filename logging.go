@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 )
@@ -40,7 +41,25 @@ func (r *redactor) scrub(s string) string {
 	for _, sec := range r.secrets {
 		s = strings.ReplaceAll(s, sec, "(redacted)")
 	}
-	return s
+	return redactURLs(s)
+}
+
+// urlPassword matches the user info of a URL with a password
+// (scheme://user:password@), and connPassword the password of a libpq
+// key=value connection string.
+var (
+	urlPassword  = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://[^\s/?#@:"'<>]*):[^\s/?#@"'<>]*@`)
+	connPassword = regexp.MustCompile(`(?i)\bpassword\s*=\s*('(?:[^'\\]|\\.)*'|[^\s'"]+)`)
+)
+
+// redactURLs hides the passwords of URLs and connection strings in s, as
+// url.URL.Redacted does ("user:xxxxx@").
+func redactURLs(s string) string {
+	if !strings.Contains(s, "@") && !strings.Contains(strings.ToLower(s), "password") {
+		return s
+	}
+	s = urlPassword.ReplaceAllString(s, "${1}:xxxxx@")
+	return connPassword.ReplaceAllString(s, "password=xxxxx")
 }
 
 func (r *redactor) replaceAttr(_ []string, a slog.Attr) slog.Attr {

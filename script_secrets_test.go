@@ -14,6 +14,7 @@ func init() {
 	scriptCmds["pemline"] = cmdPemline
 	scriptCmds["hclattr"] = cmdHCLAttr
 	scriptCmds["dropattr"] = cmdDropAttr
+	scriptCmds["setattr"] = cmdSetAttr
 	scriptCmds["perm"] = cmdPerm
 	scriptCmds["waituploads"] = cmdWaitUploads
 }
@@ -72,6 +73,25 @@ func cmdDropAttr(ts *testscript.TestScript, neg bool, args []string) {
 	b, err := os.ReadFile(p)
 	ts.Check(err)
 	out := regexp.MustCompile(`(?m)^\s*`+regexp.QuoteMeta(args[1])+`\s*=.*\n`).ReplaceAll(b, nil)
+	ts.Check(os.WriteFile(p, out, 0o644))
+}
+
+// setattr FILE ATTR EXPR: sets ATTR to the HCL expression EXPR on the
+// line that sets it.
+func cmdSetAttr(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 || neg {
+		ts.Fatalf("usage: setattr FILE ATTR EXPR")
+	}
+	p := ts.MkAbs(args[0])
+	b, err := os.ReadFile(p)
+	ts.Check(err)
+	re := regexp.MustCompile(`(?m)^(\s*` + regexp.QuoteMeta(args[1]) + `\s*=).*$`)
+	if !re.Match(b) {
+		ts.Fatalf("%s does not set %s", args[0], args[1])
+	}
+	out := re.ReplaceAllFunc(b, func(line []byte) []byte {
+		return append(re.FindSubmatch(line)[1], " "+args[2]...)
+	})
 	ts.Check(os.WriteFile(p, out, 0o644))
 }
 

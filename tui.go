@@ -14,8 +14,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/fatih/color"
@@ -84,11 +86,72 @@ func (u *ui) hideProgress() func() {
 	return p.mu.Unlock
 }
 
+// message formats a message for the terminal. Its arguments come from
+// outside as often as not (server messages, identifiers, file names,
+// addresses), so the message is made safe as a whole: credentials and the
+// passwords of URLs redacted, control and format characters shown as
+// escapes, and the lines of a multi-line error indented so that none can
+// pass for a line of wxmedia's own. The format strings are wxmedia's and
+// hold no control characters.
+func message(format string, args ...any) string {
+	return strings.ReplaceAll(visible(logSecrets.scrub(fmt.Sprintf(format, args...)), true), "\n", "\n  ")
+}
+
+// visible shows the control characters of s (C0 and C1, among them ESC,
+// which starts ANSI and OSC sequences, and CR), its Unicode format
+// characters (bidirectional overrides, zero-width characters) and invalid
+// UTF-8 as Go escapes, as %q does, leaving the rest as it is; with keepNL,
+// newlines and tabs stay. The standard library has no such function:
+// strconv.Quote escapes all non-ASCII text as well when asked for ASCII,
+// and quotes.
+func visible(s string, keepNL bool) string {
+	if !needsEscape(s, keepNL) {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			if _, n := utf8.DecodeRuneInString(s[i:]); n == 1 {
+				fmt.Fprintf(&b, `\x%02x`, s[i])
+				continue
+			}
+			b.WriteRune(r)
+		case keepNL && (r == '\n' || r == '\t'):
+			b.WriteRune(r)
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func needsEscape(s string, keepNL bool) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 || c == 0x7f || (c < 0x20 && !(keepNL && (c == '\n' || c == '\t'))) {
+			if c < 0x80 {
+				return true
+			}
+			// Non-ASCII: decide rune by rune.
+			for _, r := range s[i:] {
+				if r == utf8.RuneError || unicode.IsControl(r) && !(keepNL && (r == '\n' || r == '\t')) || unicode.Is(unicode.Cf, r) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return false
+}
+
 // errorf prints an error message, then each hint on its own line.
 func (u *ui) errorf(hints []string, format string, args ...any) {
 	defer u.hideProgress()()
-	msg := fmt.Sprintf(format, args...)
-	fmt.Fprintf(u.stderr, "%s %s\n", paint(u.errColor, "wxmedia:", color.FgRed, color.Bold), msg)
+	fmt.Fprintf(u.stderr, "%s %s\n", paint(u.errColor, "wxmedia:", color.FgRed, color.Bold), message(format, args...))
 	u.writeHints(hints)
 }
 
@@ -100,7 +163,7 @@ func (u *ui) hints(hints []string) {
 
 func (u *ui) writeHints(hints []string) {
 	for _, h := range hints {
-		fmt.Fprintf(u.stderr, "wxmedia: %s %s\n", paint(u.errColor, "hint:", color.Bold), h)
+		fmt.Fprintf(u.stderr, "wxmedia: %s %s\n", paint(u.errColor, "hint:", color.Bold), message("%s", h))
 	}
 }
 
@@ -108,25 +171,25 @@ func (u *ui) writeHints(hints []string) {
 // failed change of an apply.
 func (u *ui) detailf(format string, args ...any) {
 	defer u.hideProgress()()
-	fmt.Fprintf(u.stderr, "  "+format+"\n", args...)
+	fmt.Fprintf(u.stderr, "  %s\n", message(format, args...))
 }
 
 // warnf prints a warning.
 func (u *ui) warnf(format string, args ...any) {
 	defer u.hideProgress()()
-	fmt.Fprintf(u.stderr, "wxmedia: %s %s\n", paint(u.errColor, "warning:", color.FgYellow, color.Bold), fmt.Sprintf(format, args...))
+	fmt.Fprintf(u.stderr, "wxmedia: %s %s\n", paint(u.errColor, "warning:", color.FgYellow, color.Bold), message(format, args...))
 }
 
 // infof prints a message about the work, such as a server being ready.
 func (u *ui) infof(format string, args ...any) {
 	defer u.hideProgress()()
-	fmt.Fprintf(u.stderr, "wxmedia: "+format+"\n", args...)
+	fmt.Fprintf(u.stderr, "wxmedia: %s\n", message(format, args...))
 }
 
 // statusLine writes one plain progress line; the caller holds the
 // progress lock.
 func (u *ui) statusLine(verb, detail string) {
-	fmt.Fprintf(u.stderr, "wxmedia: %s: %s\n", verb, detail)
+	fmt.Fprintf(u.stderr, "wxmedia: %s\n", message("%s: %s", verb, detail))
 }
 
 // printf writes to stdout.
@@ -154,12 +217,32 @@ func (u *ui) diagnostics(files map[string]*hcl.File, diags hcl.Diagnostics) {
 	var buf bytes.Buffer
 	w := hcl.NewDiagnosticTextWriter(&buf, files, uint(width), u.errColor)
 	for _, d := range diags {
+		d = safeDiagnostic(d)
 		buf.Reset()
 		if err := w.WriteDiagnostic(d); err != nil {
 			continue
 		}
-		u.stderr.Write(markRange(buf.Bytes(), files, d, u.errColor))
+		u.stderr.Write([]byte(logSecrets.scrub(string(markRange(buf.Bytes(), files, d, u.errColor)))))
 	}
+}
+
+// safeDiagnostic is d made fit for the terminal: its summary and detail
+// with control characters shown as escapes, and without the values of
+// the expression's references ("with local.k as …") when any of them is
+// sensitive or a credential, even inside a collection (HCL's writer skips
+// only values marked as a whole).
+func safeDiagnostic(d *hcl.Diagnostic) *hcl.Diagnostic {
+	c := *d
+	c.Summary, c.Detail = visible(c.Summary, false), visible(c.Detail, true)
+	if c.Expression != nil && c.EvalContext != nil {
+		for _, tr := range c.Expression.Variables() {
+			if v, diags := tr.TraverseAbs(c.EvalContext); !diags.HasErrors() && v.ContainsMarked() {
+				c.Expression, c.EvalContext = nil, nil
+				break
+			}
+		}
+	}
+	return &c
 }
 
 // markRange adds the caret line under the first snippet line of a

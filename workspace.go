@@ -75,6 +75,9 @@ func loadWorkspaceDiags(u *ui, vars *varFlags, adjust func(*schema.Config, map[s
 		}
 	}
 	ev, d := cfg.Evaluate(given)
+	// Whatever the evaluation saw of credentials and sensitive values is
+	// redacted from every message from now on, its own diagnostics first.
+	logSecrets.add(ev.Secrets()...)
 	diags = append(diags, d...)
 	// Merchants that decoded are checked even when others did not.
 	diags = append(diags, checkMerchants(ev)...)

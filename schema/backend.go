@@ -84,13 +84,10 @@ func (ev *Evaluation) BackendSettings() (BackendSettings, hcl.Diagnostics) {
 	if d.HasErrors() {
 		return BackendSettings{}, diags
 	}
-	for _, k := range []string{"var", "local"} {
-		if v, ok := ctx.Variables[k]; ok {
-			ctx.Variables[k], _ = v.UnmarkDeep()
-		}
-	}
+	unmarkContext(ctx, ev.Config.Dir)
 	out := BackendSettings{Type: b.Type}
-	diags = append(diags, gohcl.DecodeBody(b.Body, ctx, &out)...)
+	diags = append(diags, hideValues(gohcl.DecodeBody(b.Body, ctx, &out))...)
+	ev.taint.rememberString(out.ConnStr)
 	return out, diags
 }
 

@@ -262,7 +262,9 @@ func (s *scope) evalPostgresConfig(d *DataSource, where string) (string, cty.Val
 		var v cty.Value
 		v, diags = d.Config.Value(ctx)
 		if !diags.HasErrors() {
-			return postgresConfigValue(v, fail)
+			connStr, schemaName, d := postgresConfigValue(v, fail)
+			s.ev.taint.rememberString(connStr)
+			return connStr, schemaName, d
 		}
 	}
 	out := make(hcl.Diagnostics, len(diags))

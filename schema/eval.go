@@ -113,6 +113,8 @@ type Evaluation struct {
 	Merchants map[string]*Merchant
 	// Instances in resource declaration order, then by key.
 	Instances []*Instance
+	// taint follows credentials through the evaluation.
+	taint *taint
 }
 
 // InstanceValue carries what is known about an instance for evaluating
@@ -135,7 +137,7 @@ type OutputValue struct {
 
 // Evaluate evaluates variables, merchants and resource arguments.
 func (cfg *Config) Evaluate(given map[string]VarValue) (*Evaluation, hcl.Diagnostics) {
-	ev := &Evaluation{Config: cfg, Vars: map[string]cty.Value{}, Data: map[string]cty.Value{}, Merchants: map[string]*Merchant{}}
+	ev := &Evaluation{Config: cfg, Vars: map[string]cty.Value{}, Data: map[string]cty.Value{}, Merchants: map[string]*Merchant{}, taint: newTaint(cfg)}
 	diags := ev.evalVariables(given)
 	if diags.HasErrors() {
 		return ev, diags
@@ -151,6 +153,7 @@ func (cfg *Config) Evaluate(given map[string]VarValue) (*Evaluation, hcl.Diagnos
 		diags = append(diags, d...)
 		if m != nil {
 			ev.Merchants[name] = m
+			ev.taint.addKeyFiles(m)
 		}
 	}
 	for _, r := range cfg.Resources {
@@ -204,6 +207,11 @@ func (ev *Evaluation) evalVariables(given map[string]VarValue) hcl.Diagnostics {
 		}
 		if v.Sensitive {
 			val = val.Mark(SensitiveMark)
+			ev.taint.remember(val)
+		}
+		if ev.taint.in.vars[name] {
+			val = val.Mark(CredentialMark)
+			ev.taint.remember(val)
 		}
 		var subject *hcl.Range
 		if gv, ok := given[name]; ok && gv.Expr != nil {
@@ -308,7 +316,7 @@ func newScope(ev *Evaluation, values map[string]InstanceValue) *scope {
 		allowRes:   values != nil,
 		locals:     map[string]cty.Value{},
 		inProgress: map[string]bool{},
-		funcs:      Functions(ev.Config.Dir),
+		funcs:      ev.functions(),
 		resVals:    map[string]cty.Value{},
 		byAddr:     map[string]*Resource{},
 		instances:  map[string][]*Instance{},
@@ -480,6 +488,10 @@ func (s *scope) local(name string, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
 	if d.HasErrors() {
 		return cty.DynamicVal, diags
 	}
+	if s.ev.taint.in.locals[name] {
+		v = v.Mark(CredentialMark)
+		s.ev.taint.remember(v)
+	}
 	s.locals[name] = v
 	return v, diags
 }
@@ -490,18 +502,14 @@ func (s *scope) decodeMerchant(mb *MerchantBlock) (*Merchant, hcl.Diagnostics) {
 	for _, a := range attrs {
 		exprs = append(exprs, a.Expr)
 	}
-	// Merchant attributes may use sensitive variables: decode unmarked.
+	// Merchant attributes may use sensitive variables and credentials:
+	// decode unmarked, and never show the values in a diagnostic.
 	ctx, d := s.evalContext(exprs, "A merchant argument")
 	diags = append(diags, d...)
 	if d.HasErrors() {
 		return nil, diags
 	}
-	if v, ok := ctx.Variables["var"]; ok {
-		ctx.Variables["var"], _ = v.UnmarkDeep()
-	}
-	if v, ok := ctx.Variables["local"]; ok {
-		ctx.Variables["local"], _ = v.UnmarkDeep()
-	}
+	unmarkContext(ctx, s.ev.Config.Dir)
 	m := &Merchant{Name: mb.Name, DeclRange: mb.DeclRange, AttrRanges: map[string]hcl.Range{}}
 	for n, a := range attrs {
 		m.AttrRanges[n] = a.Expr.Range()
@@ -520,7 +528,7 @@ func (s *scope) decodeMerchant(mb *MerchantBlock) (*Merchant, hcl.Diagnostics) {
 		if name == "" || !ok {
 			continue
 		}
-		d := gohcl.DecodeExpression(a.Expr, ctx, rv.Field(i).Addr().Interface())
+		d := hideValues(gohcl.DecodeExpression(a.Expr, ctx, rv.Field(i).Addr().Interface()))
 		diags = append(diags, d...)
 		valid = valid && !d.HasErrors()
 	}
@@ -930,6 +938,10 @@ func (ev *Evaluation) Outputs(values map[string]InstanceValue) (map[string]Outpu
 		v, d := o.Expr.Value(ctx)
 		diags = append(diags, d...)
 		if d.HasErrors() {
+			continue
+		}
+		if isCredential(v) {
+			diags = append(diags, s.credentialOutput(o))
 			continue
 		}
 		if v.ContainsMarked() && !o.Sensitive {

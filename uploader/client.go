@@ -349,22 +349,29 @@ func NewClient(cfg Config) (*Client, error) {
 func CheckEndpoint(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", err
+		// url.Parse's error quotes the whole URL, password included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return "", fmt.Errorf("not a valid URL: %w", ue.Err)
+		}
+		return "", errors.New("not a valid URL")
 	}
+	// The messages show the URL with its password hidden.
+	shown := u.Redacted()
 	if u.Host == "" {
-		return "", fmt.Errorf("%q is not an absolute URL", raw)
+		return "", fmt.Errorf("%q is not an absolute URL", shown)
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.ForceQuery {
-		return "", fmt.Errorf("%q must not have a query, fragment or user info", raw)
+		return "", fmt.Errorf("%q must not have a query, fragment or user info", shown)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "https":
 	case "http":
 		if !isLoopback(u.Hostname()) {
-			return "", fmt.Errorf("%q: plain http is only allowed to a loopback host", raw)
+			return "", fmt.Errorf("%q: plain http is only allowed to a loopback host", shown)
 		}
 	default:
-		return "", fmt.Errorf("%q: scheme must be https", raw)
+		return "", fmt.Errorf("%q: scheme must be https", shown)
 	}
 	return canonicalURL(u), nil
 }

@@ -502,3 +502,21 @@ func TestCanonicalEndpoint(t *testing.T) {
 		t.Errorf("CheckEndpoint = %q, %v", got, err)
 	}
 }
+
+// An endpoint's password is never echoed by its error.
+func TestCheckEndpointHidesPassword(t *testing.T) {
+	for _, raw := range []string{
+		"https://user:hunter2secret@example.com/x",
+		"ftp://user:hunter2secret@example.com",
+		"https://user:hunter2secret@example.com:99999999/%zz",
+		"http://user:hunter2secret@example.com",
+	} {
+		_, err := CheckEndpoint(raw)
+		if err == nil {
+			t.Fatalf("%s accepted", raw)
+		}
+		if strings.Contains(err.Error(), "hunter2secret") {
+			t.Errorf("CheckEndpoint(%q): %v", raw, err)
+		}
+	}
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Messages show control and format characters from outside as escapes,
+// and indent the lines of a multi-line error.
+func TestMessageEscapes(t *testing.T) {
+	for _, tc := range []struct {
+		args []any
+		want string
+	}{
+		{[]any{"logo.png"}, "upload logo.png"},
+		{[]any{"café.png"}, "upload café.png"},
+		{[]any{"\x1b[2J\x1b[1;1Hforged"}, `upload \x1b[2J\x1b[1;1Hforged`},
+		{[]any{"\x1b]8;;https://evil\x07click\x1b]8;;\x07"}, `upload \x1b]8;;https://evil\aclick\x1b]8;;\a`},
+		{[]any{"ok\rwxmedia: Apply complete!"}, `upload ok\rwxmedia: Apply complete!`},
+		{[]any{"gpj.\u202eexe"}, `upload gpj.\u202eexe`},
+		{[]any{"a\u200bb\ufeff"}, `upload a\u200bb\ufeff`},
+		{[]any{"\x9b31m"}, `upload \x9b31m`},
+		{[]any{"bad\xffutf8"}, `upload bad\xffutf8`},
+		{[]any{errors.New("server said: x\nwxmedia: Apply complete!")}, "upload server said: x\n  wxmedia: Apply complete!"},
+		{[]any{errors.New("dial tcp: https://ci:hunter2@host.example/x refused")}, "upload dial tcp: https://ci:xxxxx@host.example/x refused"},
+	} {
+		if got := message("upload %v", tc.args...); got != tc.want {
+			t.Errorf("message(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
+// Every stderr message of the ui goes through the same escaping.
+func TestUIMessagesEscape(t *testing.T) {
+	var out bytes.Buffer
+	u := newUI(strings.NewReader(""), &out, &out, true)
+	evil := "media_\x1b[31mid\r"
+	u.errorf([]string{"hint " + evil}, "error %s", evil)
+	u.warnf("warn %s", evil)
+	u.infof("info %s", evil)
+	u.detailf("detail %s", evil)
+	u.statusLine("uploading", evil)
+	if strings.ContainsAny(out.String(), "\x1b\r") {
+		t.Fatalf("raw control characters reached the terminal: %q", out.String())
+	}
+	if n := strings.Count(out.String(), `media_\x1b[31mid\r`); n != 6 {
+		t.Fatalf("%d escaped values, want 6:\n%s", n, out.String())
+	}
+}
+
+func TestRedactURLs(t *testing.T) {
+	for in, want := range map[string]string{
+		`endpoint "https://user:pa55@example.com/x" is bad`: `endpoint "https://user:xxxxx@example.com/x" is bad`,
+		`postgres://wx:s3cr%40t@db:5432/wx?sslmode=disable`: `postgres://wx:xxxxx@db:5432/wx?sslmode=disable`,
+		`host=db user=wx password=s3cret dbname=wx`:         `host=db user=wx password=xxxxx dbname=wx`,
+		`host=db password='a b' dbname=wx`:                  `host=db password=xxxxx dbname=wx`,
+		`https://user@example.com/ has no password`:         `https://user@example.com/ has no password`,
+		`mail admin@example.com`:                            `mail admin@example.com`,
+		`two: http://a:b@h1/ and https://c:d@h2/`:           `two: http://a:xxxxx@h1/ and https://c:xxxxx@h2/`,
+	} {
+		if got := redactURLs(in); got != want {
+			t.Errorf("redactURLs(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A diagnostic shows no sensitive value of its expression, even inside a
+// collection, and its summary and detail show control characters as
+// escapes.
+func TestSafeDiagnostic(t *testing.T) {
+	expr, _ := hclParse(t, "local.o + 1")
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{
+		"local": cty.ObjectVal(map[string]cty.Value{
+			"o": cty.ObjectVal(map[string]cty.Value{"a": cty.StringVal("deep-secret").Mark("sensitive")}),
+		}),
+	}}
+	d := safeDiagnostic(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "bad \x1b[2K", Detail: "file \x1b]0;x\x07\nnext", Expression: expr, EvalContext: ctx})
+	if d.Expression != nil || d.EvalContext != nil {
+		t.Error("the values of a sensitive expression are kept")
+	}
+	if d.Summary != `bad \x1b[2K` || d.Detail != "file \\x1b]0;x\\a\nnext" {
+		t.Errorf("summary %q, detail %q", d.Summary, d.Detail)
+	}
+}
+
+func hclParse(t *testing.T, src string) (hcl.Expression, hcl.Diagnostics) {
+	t.Helper()
+	e, d := hclsyntax.ParseExpression([]byte(src), "t.hcl", hcl.InitialPos)
+	if d.HasErrors() {
+		t.Fatal(d)
+	}
+	return e, d
+}
