@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
+	"github.com/wxmedia/wxmedia/internal/safefile"
 	"github.com/wxmedia/wxmedia/schema"
 )
 
@@ -54,9 +55,13 @@ func cmdFmt(u *ui, _ globalOptions, args []string) error {
 	parsed := map[string]*hcl.File{}
 	unformatted := 0
 	for _, name := range files {
-		src, err := os.ReadFile(name)
+		src, err := safefile.ReadFile(name, schema.MaxConfigSize)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", name, unwrapPath(err))
+		}
+		if d := schema.CheckText(src, name); d.HasErrors() {
+			diags = append(diags, d...)
+			continue
 		}
 		file, d := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 		parsed[name] = file

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wxmedia/wxmedia/apply"
+	"github.com/wxmedia/wxmedia/internal/safefile"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/state"
@@ -188,12 +190,14 @@ func writePlanFile(path string, p *plan.Plan) error {
 
 // readPlanFile reads a saved plan, naming the file in errors.
 func readPlanFile(path string) (*plan.Plan, error) {
-	f, err := os.Open(path)
+	// A plan is a regular file: opening one does not block on a named
+	// pipe, and its size bounds the read.
+	f, st, err := safefile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the plan %s: %w", path, unwrapPath(err))
 	}
 	defer f.Close()
-	p, err := plan.ReadFile(f)
+	p, err := plan.ReadFile(io.LimitReader(f, st.Size()))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

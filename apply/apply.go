@@ -11,11 +11,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/wxmedia/wxmedia/internal/safefile"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
 	"github.com/wxmedia/wxmedia/uploader"
@@ -334,7 +334,13 @@ func upload(ctx context.Context, c *plan.ResourceChange, o Options, ids *identif
 		return state.CacheEntry{}, fmt.Errorf("no uploader for merchant %q", c.Merchant)
 	}
 	// What is uploaded is exactly the bytes that were planned.
-	content, err := os.ReadFile(c.Path)
+	// The file is opened without blocking, must still be a regular file,
+	// and is read up to the planned size plus one byte: a source swapped
+	// for a pipe or a device since planning is refused, not read forever.
+	content, err := safefile.ReadFile(c.Path, c.After.Size)
+	if errors.Is(err, safefile.ErrTooLarge) {
+		return state.CacheEntry{}, fmt.Errorf("%s: %w (planned %d bytes, now larger); plan again", c.After.Source, ErrFileChanged, c.After.Size)
+	}
 	if err != nil {
 		return state.CacheEntry{}, fmt.Errorf("reading %s: %w", c.After.Source, err)
 	}

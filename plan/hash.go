@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
 
+	"github.com/wxmedia/wxmedia/internal/safefile"
 	"github.com/wxmedia/wxmedia/uploader"
 )
 
@@ -24,7 +24,10 @@ type FileResult struct {
 	Size   int64
 	Head   []byte // the first bytes, for magic-byte checks
 	Err    error  // the file could not be read as a regular file
-	cached bool   // the stat cache vouched for it: nothing was read
+	// Path is the name the file was found under when it differs from the
+	// one asked for only in its Unicode normalisation form; "" otherwise.
+	Path   string
+	cached bool // the stat cache vouched for it: nothing was read
 }
 
 // Check applies the API's rules to the file: readable regular file, then
@@ -82,38 +85,48 @@ func forEachFile(n int, fn func(i int, w *fileWorker)) {
 	wg.Wait()
 }
 
+// maxSourceSize is the largest size any upload API accepts: a source is
+// never read past it (plus one byte), whatever it is.
+var maxSourceSize = func() int64 {
+	var n int64
+	for _, s := range uploader.Specs() {
+		n = max(n, s.MaxSize)
+	}
+	return n
+}()
+
+// hashFile reads the source at path through SHA-256. The file is opened
+// without blocking and must be a regular file once open (see safefile); it
+// is read up to maxSourceSize plus one byte: a larger file gives only its
+// size and head, which the size rule then refuses, and no SHA-256.
+// A path that does not exist as written may name an entry stored under
+// another Unicode normalisation form (see resolveNormalized); Path then
+// holds the name found.
 func hashFile(path string, buf []byte) FileResult {
-	st, err := os.Stat(path)
-	if err != nil {
-		var pe *fs.PathError
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return FileResult{Err: errors.New("source file does not exist")}
-		case errors.As(err, &pe):
-			return FileResult{Err: fmt.Errorf("cannot read source file: %w", pe.Err)}
+	f, st, err := safefile.Open(path)
+	resolved := ""
+	if errors.Is(err, fs.ErrNotExist) {
+		if alt, ok := resolveNormalized(path); ok {
+			if f, st, err = safefile.Open(alt); err == nil {
+				resolved = alt
+			}
 		}
-		return FileResult{Err: fmt.Errorf("cannot read source file: %w", err)}
 	}
-	if !st.Mode().IsRegular() {
-		if st.IsDir() {
-			return FileResult{Err: errors.New("source is a directory, not a regular file")}
-		}
-		return FileResult{Err: fmt.Errorf("source is not a regular file (%s)", st.Mode().Type())}
-	}
-	f, err := os.Open(path)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return FileResult{Err: fmt.Errorf("cannot read source file: %w", err)}
+		return FileResult{Err: sourceError(path, err)}
 	}
 	defer f.Close()
 	h := sha256.New()
 	var head []byte
 	var size int64
+	limit := maxSourceSize + 1
+	if st.Size() > maxSourceSize {
+		// Too large for every API: the head is enough for the messages.
+		limit = headSize
+	}
+	r := io.LimitReader(f, limit)
 	for {
-		n, err := f.Read(buf)
+		n, err := r.Read(buf)
 		if n > 0 {
 			if len(head) < headSize {
 				take := min(n, headSize-len(head))
@@ -129,5 +142,30 @@ func hashFile(path string, buf []byte) FileResult {
 			return FileResult{Err: fmt.Errorf("cannot read source file: %w", err)}
 		}
 	}
-	return FileResult{SHA256: hex.EncodeToString(h.Sum(nil)), Size: size, Head: head}
+	if size > maxSourceSize || st.Size() > maxSourceSize {
+		return FileResult{Size: max(size, st.Size()), Head: head, Path: resolved}
+	}
+	return FileResult{SHA256: hex.EncodeToString(h.Sum(nil)), Size: size, Head: head, Path: resolved}
+}
+
+// sourceError says why the source at path cannot be read: a dangling
+// symbolic link is named as one, with its target.
+func sourceError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	var nr *safefile.NotRegularError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if target, ok := danglingLink(path); ok {
+			return &BrokenLinkError{Target: target}
+		}
+		return errors.New("source file does not exist")
+	case errors.As(err, &nr) && nr.Mode.IsDir():
+		return errors.New("source is a directory, not a regular file")
+	case errors.As(err, &nr):
+		return fmt.Errorf("source %w", nr)
+	}
+	return fmt.Errorf("cannot read source file: %w", err)
 }

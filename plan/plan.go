@@ -275,6 +275,9 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 			Merchant: inst.Merchant, MchID: mi.MchID, Service: mi.serviceFor(inst.Resource.Spec), API: string(inst.Resource.Spec.API),
 			Path: inst.Path,
 		}
+		if f.Path != "" {
+			c.Path = f.Path // stored under another normalisation form
+		}
 		after := &afters[i]
 		*after = Object{Source: inst.Source, Filename: inst.Filename, SHA256: f.SHA256, Size: f.Size}
 		c.After = after

@@ -343,6 +343,9 @@ func (c *StatCache) learn(path string, st FileStat, r FileResult, hashedAt time.
 	if limit := hashedAt.Add(-settle).UnixNano(); st.MtimeNs >= limit || st.CtimeNs >= limit {
 		return // changed just before it was hashed: hash it again next time
 	}
+	if r.SHA256 == "" || r.Path != "" {
+		return // too large to hash, or found under another name
+	}
 	e := &statEntry{stat: st, head: bytes.Clone(r.Head)}
 	if _, err := hex.Decode(e.sum[:], []byte(r.SHA256)); err != nil {
 		return

@@ -241,6 +241,9 @@ func parseVarValue(v *Variable, gv VarValue) (cty.Value, hcl.Diagnostics) {
 	} else if v.Type == cty.DynamicPseudoType || v.Type.IsPrimitiveType() {
 		val = cty.StringVal(gv.Raw)
 	} else {
+		if d := CheckText([]byte(gv.Raw), gv.Source); d.HasErrors() {
+			return cty.NilVal, d
+		}
 		expr, diags := hclsyntax.ParseExpression([]byte(gv.Raw), gv.Source, hcl.InitialPos)
 		if !diags.HasErrors() {
 			val, diags = expr.Value(nil)
@@ -249,7 +252,7 @@ func parseVarValue(v *Variable, gv VarValue) (cty.Value, hcl.Diagnostics) {
 			return cty.NilVal, hcl.Diagnostics{commandLineValue(v, gv)}
 		}
 	}
-	conv, err := convertTo(val, v.Type)
+	conv, err := convertTo(linearConvert(val, v.Type), v.Type)
 	if err != nil {
 		return cty.NilVal, hcl.Diagnostics{{
 			Severity: hcl.DiagError,

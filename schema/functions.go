@@ -15,6 +15,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
+
+	"github.com/wxmedia/wxmedia/internal/safefile"
 )
 
 // Functions returns the functions available to expressions: go-cty's
@@ -99,13 +101,22 @@ func Functions(baseDir string) map[string]function.Function {
 	str := func(name string) function.Parameter {
 		return function.Parameter{Name: name, Type: cty.String}
 	}
+	// file() reads at most MaxFileFuncSize bytes per call and
+	// MaxFileFuncTotal over all calls of one evaluation (an expression of
+	// a resource with for_each calls it once per instance); like every
+	// read of a file from outside, it never blocks on a named pipe or
+	// reads a device (see safefile).
+	var fileRead int64
 	fs["file"] = function.New(&function.Spec{
 		Params: []function.Parameter{str("path")},
 		Type:   function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			b, err := os.ReadFile(resolve(args[0].AsString()))
+			b, err := safefile.ReadFile(resolve(args[0].AsString()), MaxFileFuncSize)
 			if err != nil {
 				return cty.NilVal, function.NewArgError(0, err)
+			}
+			if fileRead += int64(len(b)); fileRead > MaxFileFuncTotal {
+				return cty.NilVal, function.NewArgErrorf(0, "file() has read more than %d MiB in this configuration; wxmedia reads at most that much through file()", MaxFileFuncTotal>>20)
 			}
 			if !utf8.Valid(b) {
 				return cty.NilVal, function.NewArgErrorf(0, "contents of %s are not valid UTF-8", args[0].AsString())
@@ -134,13 +145,15 @@ func Functions(baseDir string) map[string]function.Function {
 		Params: []function.Parameter{str("path")},
 		Type:   function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			f, err := os.Open(resolve(args[0].AsString()))
+			// Streamed, and only as many bytes as the file held when
+			// opened: a file growing meanwhile does not make it endless.
+			f, st, err := safefile.Open(resolve(args[0].AsString()))
 			if err != nil {
 				return cty.NilVal, function.NewArgError(0, err)
 			}
 			defer f.Close()
 			h := sha256.New()
-			if _, err := io.Copy(h, f); err != nil {
+			if _, err := io.Copy(h, io.LimitReader(f, st.Size())); err != nil {
 				return cty.NilVal, function.NewArgError(0, err)
 			}
 			return cty.StringVal(hex.EncodeToString(h.Sum(nil))), nil
@@ -202,6 +215,13 @@ func Functions(baseDir string) map[string]function.Function {
 			return cty.StringVal(""), nil
 		},
 	})
+	for name, f := range fs {
+		var check func([]cty.Value) error
+		if name == "setproduct" {
+			check = checkProductSize
+		}
+		fs[name] = linearArgs(f, check)
+	}
 	return fs
 }
 

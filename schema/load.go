@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/wxmedia/wxmedia/internal/safefile"
 	"github.com/wxmedia/wxmedia/uploader"
 )
 
@@ -45,6 +47,8 @@ type Config struct {
 
 	// partial is set when a file or a block was dropped; see Partial.
 	partial bool
+	// text counts the configuration text parsed (MaxConfigSize).
+	text textBudget
 }
 
 // Variable is a declared input variable.
@@ -181,9 +185,12 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 	localDecl := map[string]hcl.Range{}
 	for _, name := range cfg.Filenames {
 		// Diagnostics name files relative to the configuration directory.
-		src, err := os.ReadFile(filepath.Join(abs, name))
-		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read configuration file", Detail: err.Error()})
+		src, rd := cfg.readText(filepath.Join(abs, name), name, "configuration file")
+		diags = append(diags, rd...)
+		if rd.HasErrors() {
+			if cfg.text.used > MaxConfigSize {
+				break
+			}
 			continue
 		}
 		var f *hcl.File
@@ -513,4 +520,28 @@ func keys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// readText reads a configuration or variables file, named name in
+// diagnostics, within MaxConfigSize for all of them together, and checks
+// its nesting (CheckText). The file is opened without blocking and must be
+// a regular file (see safefile).
+func (cfg *Config) readText(path, name, kind string) ([]byte, hcl.Diagnostics) {
+	src, err := safefile.ReadFile(path, MaxConfigSize-cfg.text.used)
+	if errors.Is(err, safefile.ErrTooLarge) {
+		err = cfg.text.take(MaxConfigSize+1, name)
+	} else if err == nil {
+		err = cfg.text.take(int64(len(src)), name)
+	}
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  map[bool]string{true: "Failed to read variables file", false: "Cannot read configuration file"}[kind == "variables file"],
+			Detail:   fmt.Sprintf("Cannot read the %s %s: %s.", kind, name, unwrapPathError(err)),
+		}}
+	}
+	if d := CheckText(src, name); d.HasErrors() {
+		return nil, d
+	}
+	return src, nil
 }

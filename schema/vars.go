@@ -166,16 +166,11 @@ func (cfg *Config) AutoVarFiles() ([]string, error) {
 // directory; the file is named as given in diagnostics, which render with
 // cfg.Files.
 func (cfg *Config) ParseVarFile(path string) (map[string]VarValue, hcl.Diagnostics) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Failed to read variables file",
-			Detail:   fmt.Sprintf("Cannot read the variables file %s: %s.", path, unwrapPathError(err)),
-		}}
+	src, diags := cfg.readText(path, path, "variables file")
+	if diags.HasErrors() {
+		return nil, diags
 	}
 	var f *hcl.File
-	var diags hcl.Diagnostics
 	if strings.HasSuffix(path, ".json") {
 		f, diags = cfg.Parser.ParseJSON(src, path)
 	} else {

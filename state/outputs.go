@@ -4,14 +4,20 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
+
+	"github.com/wxmedia/wxmedia/internal/safefile"
 )
 
 // OutputsFileName is the name of the file, beside a local state, where apply
 // publishes the configuration's outputs for other configurations to read
 // while it holds the state lock.
 const OutputsFileName = "outputs.json"
+
+// MaxOutputsFileSize bounds the outputs file ReadOutputsFile reads (another
+// configuration's, for a remote state): it is opened without blocking, must
+// be a regular file, and is read up to this size plus one byte.
+const MaxOutputsFileSize = 16 << 20
 
 // outputsFormatVersion is the version of the outputs file's format.
 const outputsFormatVersion = 1
@@ -51,7 +57,7 @@ func WriteOutputsFile(path string, outputs map[string]Output) error {
 // ReadOutputsFile reads the outputs file at path. A missing file gives an
 // error satisfying errors.Is(err, fs.ErrNotExist).
 func ReadOutputsFile(path string) (map[string]Output, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, MaxOutputsFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("read outputs: %w", err)
 	}
