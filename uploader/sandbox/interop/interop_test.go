@@ -51,6 +51,7 @@ var v3APIs = []struct {
 }
 
 type vector struct {
+	ID        string `json:"id"`
 	Path      string `json:"path"`
 	Timestamp int64  `json:"timestamp"`
 	Nonce     string `json:"nonce"`
@@ -71,7 +72,7 @@ type report struct {
 		Status                    int
 	} `json:"calls"`
 	Vectors []struct {
-		SDK, Variant, Path, Authorization string
+		SDK, Variant, ID, Path, Authorization string
 	} `json:"vectors"`
 	V2Signs []struct {
 		SDK      string `json:"sdk"`
@@ -170,26 +171,33 @@ func wxmediaRequests(t *testing.T, creds sandbox.MerchantCreds) ([]vector, []v2V
 		}
 		return cl, c
 	}
-	upload := func(cl *uploader.Client, api uploader.API, name string) {
-		content := testFiles[name]
-		sum := sha256.Sum256(content)
-		_, _ = cl.Upload(context.Background(), uploader.Request{API: api, Filename: name, Content: content, SHA256: hex.EncodeToString(sum[:])})
-	}
 	var vs []vector
-	for _, a := range v3APIs {
+	add := func(api uploader.API, filename, file string) {
 		cl, c := newClient("")
-		upload(cl, a.api, a.file)
+		content := testFiles[file]
+		sum := sha256.Sum256(content)
+		_, _ = cl.Upload(context.Background(), uploader.Request{API: api, Filename: filename, Content: content, SHA256: hex.EncodeToString(sum[:])})
 		if len(c.body) == 0 {
-			t.Fatalf("%s: wxmedia's client sent nothing", a.api)
+			t.Fatalf("%s %s: wxmedia's client sent nothing", api, filename)
 		}
-		spec, _ := uploader.SpecForAPI(a.api)
-		vs = append(vs, vector{Path: spec.Path, Timestamp: vectorTimestamp, Nonce: vectorNonce,
+		spec, _ := uploader.SpecForAPI(api)
+		vs = append(vs, vector{ID: fmt.Sprintf("%s %s", api, filename), Path: spec.Path, Timestamp: vectorTimestamp, Nonce: vectorNonce,
 			Meta: parts(t, c.header[0], c.body[0])["meta"], wxmedia: c.header[0].Get("Authorization")})
 	}
+	for _, a := range v3APIs {
+		add(a.api, a.file, a.file)
+	}
+	// Filenames whose JSON differs between encoders that escape HTML or
+	// non-ASCII text and those that do not (wxmedia and both SDKs escape
+	// neither).
+	add(uploader.APIMerchantImage, "商品图片 1.png", "logo.png")
+	add(uploader.APIMerchantImage, "logo&<co>.png", "logo.png")
 	var v2 []v2Vector
 	for _, st := range []string{uploader.SignTypeMD5, uploader.SignTypeHMACSHA256} {
 		cl, c := newClient(st)
-		upload(cl, uploader.APIV2Image, "banner.jpg")
+		content := testFiles["banner.jpg"]
+		sum := sha256.Sum256(content)
+		_, _ = cl.Upload(context.Background(), uploader.Request{API: uploader.APIV2Image, Filename: "banner.jpg", Content: content, SHA256: hex.EncodeToString(sum[:])})
 		if len(c.body) == 0 {
 			t.Fatalf("v2 %s: wxmedia's client sent nothing", st)
 		}
@@ -300,13 +308,13 @@ func TestPublishedSDKs(t *testing.T) {
 func checkAuthorization(t *testing.T, creds sandbox.MerchantCreds, vectors []vector, rep report) {
 	want := map[string]vector{}
 	for _, v := range vectors {
-		want[v.Path] = v
+		want[v.ID] = v
 	}
 	seen := map[string]int{}
 	for _, got := range rep.Vectors {
-		v, ok := want[got.Path]
-		if !ok {
-			t.Errorf("%s: a header for unknown path %s", got.SDK, got.Path)
+		v, ok := want[got.ID]
+		if !ok || v.Path != got.Path {
+			t.Errorf("%s: a header for unknown vector %q %s", got.SDK, got.ID, got.Path)
 			continue
 		}
 		seen[got.SDK+"/"+got.Variant]++
@@ -330,7 +338,7 @@ func checkAuthorization(t *testing.T, creds sandbox.MerchantCreds, vectors []vec
 				uploader.AuthScheme, f["mchid"], f["serial_no"], f["timestamp"], f["nonce_str"], f["signature"])
 		}
 		if got.Authorization != wx {
-			t.Errorf("%s (%s) %s:\n SDK:     %s\n wxmedia: %s", got.SDK, got.Variant, got.Path, got.Authorization, wx)
+			t.Errorf("%s (%s) %s:\n SDK:     %s\n wxmedia: %s", got.SDK, got.Variant, got.ID, got.Authorization, wx)
 		}
 	}
 	for _, k := range []string{"wechatpay-axios-plugin/requestInterceptor", "wechatpay-node-v3/serial_no given", "wechatpay-node-v3/documented constructor"} {

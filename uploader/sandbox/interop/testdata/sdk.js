@@ -6,11 +6,11 @@
 //
 // Input (argv[2], JSON): url, mchid, serial (uppercase), key_file,
 // cert_file, platform_key_id, platform_pub_file, api_v2_key, files
-// {png, jpg, mp4, pdf}, vectors [{path, timestamp, nonce, meta}],
+// {png, jpg, mp4, pdf}, vectors [{id, path, timestamp, nonce, meta}],
 // v2_vectors [{fields, sign_type}].
 //
 // Output: {calls: [{sdk, call, api, ok, id, verified, status, error}],
-// vectors: [{sdk, variant, path, authorization}], v2_signs: [{sdk,
+// vectors: [{sdk, variant, id, path, authorization}], v2_signs: [{sdk,
 // sign_type, sign}], shipped: {...}}.
 
 const fs = require('fs');
@@ -177,7 +177,7 @@ function axiosVectors() {
         mchid: input.mchid, serial: input.serial, privateKey: Rsa.from(privateKey, Rsa.KEY_TYPE_PRIVATE),
       });
       out.vectors.push({
-        sdk: 'wechatpay-axios-plugin', variant: 'requestInterceptor', path: v.path, authorization: cfg.headers.get('Authorization'),
+        sdk: 'wechatpay-axios-plugin', variant: 'requestInterceptor', id: v.id, path: v.path, authorization: cfg.headers.get('Authorization'),
       });
     }
   } finally {
@@ -277,7 +277,7 @@ function nodeV3Vectors() {
     for (const v of input.vectors) {
       const sig = p.getSignature('POST', v.nonce, String(v.timestamp), v.path, JSON.parse(v.meta));
       out.vectors.push({
-        sdk: 'wechatpay-node-v3', variant, path: v.path, authorization: p.getAuthorization(v.nonce, String(v.timestamp), sig),
+        sdk: 'wechatpay-node-v3', variant, id: v.id, path: v.path, authorization: p.getAuthorization(v.nonce, String(v.timestamp), sig),
       });
     }
   }
