@@ -23,6 +23,7 @@ const {
 } = require('wechatpay-axios-plugin');
 const Pay = require('wechatpay-node-v3');
 const superagent = require('superagent');
+const FormData = require('form-data');
 
 const input = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const out = {
@@ -92,6 +93,35 @@ async function axiosV3(t, client, label) {
     // A resolved promise means the plugin's responseVerifier checked the
     // reply's Wechatpay-Signature with the platform public key of `certs`.
     const res = await client().post(media.getBuffer(), { meta, headers: media.getHeaders() });
+    call.status = res.status;
+    call.id = res.data && res.data[idField(t.api)];
+    call.ok = res.status === 200 && !!call.id;
+    call.verified = true;
+  } catch (e) {
+    call.status = e.response && e.response.status;
+    call.error = errText(e);
+  }
+  out.calls.push(call);
+}
+
+// axiosFormData is the plugin's README form of an upload (its image and
+// video examples): the form-data package's FormData, meta as
+// application/json, the file as a read stream — so the file part carries
+// the name on disk, which need not be meta's filename — posted with `meta`
+// for the signer and the FormData's own headers.
+async function axiosFormData(t, client, label) {
+  const buf = fs.readFileSync(t.file);
+  const onDisk = path.join(path.dirname(t.file), `upload-tmp-${t.api}${path.extname(t.file)}`);
+  fs.writeFileSync(onDisk, buf);
+  const meta = { filename: path.basename(t.file), [t.digest]: sha256(buf) };
+  const fd = new FormData();
+  fd.append('meta', JSON.stringify(meta), { contentType: 'application/json' });
+  fd.append('file', fs.createReadStream(onDisk));
+  const call = {
+    sdk: 'wechatpay-axios-plugin', call: label, api: t.api, ok: false, verified: false,
+  };
+  try {
+    const res = await client().post(fd, { meta, headers: fd.getHeaders() });
     call.status = res.status;
     call.id = res.data && res.data[idField(t.api)];
     call.ok = res.status === 200 && !!call.id;
@@ -290,6 +320,7 @@ function nodeV3Vectors() {
   nodeV3Vectors();
   for (const t of v3) {
     await axiosV3(t, axiosEndpoint[t.api], `v3 ${t.path}`);
+    await axiosFormData(t, axiosEndpoint[t.api], `form-data v3 ${t.path}`);
     await nodeV3(t, pay, `v3 ${t.path}`);
   }
   await axiosV2();
