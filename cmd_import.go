@@ -79,7 +79,7 @@ func cmdImport(u *ui, _ globalOptions, args []string) error {
 		if err := st.CommitUpload(r, e); err != nil {
 			return err
 		}
-		u.printf("%s: imported %s %q for %s (sha256 %s, %s).\n\nImport successful! The next plan is a no-op for it.\n", r.Address, idField(spec), id, r.Source, r.SHA256, plan.FormatBytes(r.Size))
+		u.printf("%s: imported %s %q for %s (sha256 %s, %s).\n\nImport successful! The next plan is a no-op for it.\n", plan.Visible(r.Address), idField(spec), id, plan.Visible(r.Source), r.SHA256, plan.FormatBytes(r.Size))
 		return st.Close()
 	}
 	if !found {

@@ -97,7 +97,7 @@ func cmdOutput(u *ui, _ globalOptions, args []string) error {
 		if err != nil {
 			return err
 		}
-		u.printf("%s = %s\n", n, plan.FormatValue(v, o.Sensitive))
+		u.printf("%s = %s\n", plan.Visible(n), plan.FormatValue(v, o.Sensitive))
 	}
 	return nil
 }

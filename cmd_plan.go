@@ -475,19 +475,21 @@ func reportEvent(u *ui, st plan.Styles, e apply.Event) {
 	if errors.Is(e.Err, apply.ErrInterrupted) {
 		return
 	}
+	// Addresses and server messages come from outside.
+	addr := plan.Visible(c.Addr)
 	if e.Err != nil {
-		u.printf("%s: %s %v\n", c.Addr, st.Forget.Sprint("failed:"), e.Err)
+		u.printf("%s: %s %s\n", addr, st.Forget.Sprint("failed:"), message("%v", e.Err))
 		return
 	}
 	switch c.Action {
 	case plan.Upload:
-		u.printf("%s: %s\n", c.Addr, st.Upload.Sprint("uploaded"))
+		u.printf("%s: %s\n", addr, st.Upload.Sprint("uploaded"))
 	case plan.Reupload:
-		u.printf("%s: %s\n", c.Addr, st.Reupload.Sprint("re-uploaded"))
+		u.printf("%s: %s\n", addr, st.Reupload.Sprint("re-uploaded"))
 	case plan.Reuse:
-		u.printf("%s: %s\n", c.Addr, st.Reuse.Sprint("reused"))
+		u.printf("%s: %s\n", addr, st.Reuse.Sprint("reused"))
 	case plan.Forget:
-		u.printf("%s: %s\n", c.Addr, st.Forget.Sprint("forgotten"))
+		u.printf("%s: %s\n", addr, st.Forget.Sprint("forgotten"))
 	}
 }
 

@@ -122,7 +122,7 @@ func showState(u *ui, v view) error {
 		shown := 0
 		for _, a := range addrs {
 			r := snap.Resources[a]
-			line := fmt.Sprintf("%s  %s (%s, %s)\n", a, r.ID, r.Source, plan.FormatBytes(r.Size))
+			line := plan.Visible(fmt.Sprintf("%s  %s (%s, %s)", a, r.ID, r.Source, plan.FormatBytes(r.Size))) + "\n"
 			if b.Len()+len(line) > plan.MarkdownLimit-600 || strings.Contains(line, "```") {
 				break
 			}
@@ -144,12 +144,13 @@ func showState(u *ui, v view) error {
 	st := u.styles()
 	for _, a := range addrs {
 		r := snap.Resources[a]
-		u.printf("%s  %s\n    %s, %s, sha256 %s, uploaded %s\n", st.Bold.Sprint(a), r.ID, r.Source, plan.FormatBytes(r.Size), r.SHA256, r.UploadedAt.UTC().Format(time.RFC3339))
+		// Addresses, identifiers and sources come from outside.
+		u.printf("%s  %s\n    %s, %s, sha256 %s, uploaded %s\n", st.Bold.Sprint(plan.Visible(a)), plan.Visible(r.ID), plan.Visible(r.Source), plan.FormatBytes(r.Size), plan.Visible(r.SHA256), r.UploadedAt.UTC().Format(time.RFC3339))
 	}
 	if len(names) > 0 {
 		u.printf("\nOutputs:\n")
 		for _, n := range names {
-			u.printf("  %s = %s\n", n, string(outValue(snap.Outputs[n])))
+			u.printf("  %s = %s\n", plan.Visible(n), plan.Visible(string(outValue(snap.Outputs[n]))))
 		}
 	}
 	return nil

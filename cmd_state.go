@@ -135,7 +135,7 @@ func stateRead(u *ui, sub string, rest []string) error {
 	if sub == "list" {
 		for _, a := range sortedAddrs(snap.Resources) {
 			if len(pos) == 0 || matchesAny(a, pos) {
-				u.printf("%s\n", a)
+				u.printf("%s\n", plan.Visible(a))
 			}
 		}
 		return nil
@@ -148,7 +148,7 @@ func stateRead(u *ui, sub string, rest []string) error {
 		return withHints(fmt.Errorf("no resource instance %s in the state", pos[0]), "wxmedia state list shows the addresses")
 	}
 	spec, _ := uploader.SpecFor(r.Type)
-	u.printf("# %s:\nresource %q %q {\n", r.Address, r.Type, r.Name)
+	u.printf("# %s:\nresource %q %q {\n", plan.Visible(r.Address), r.Type, r.Name)
 	rows := [][2]string{
 		{"id", fmt.Sprintf("%q", r.ID)}, {spec.IDField, fmt.Sprintf("%q", r.ID)},
 		{"merchant", fmt.Sprintf("%q", r.Merchant)}, {"mchid", fmt.Sprintf("%q", r.MchID)},
@@ -414,7 +414,7 @@ func stateCacheList(u *ui, rest []string) error {
 		return nil
 	}
 	for _, e := range sel {
-		u.printf("%s  %s  %s  %s  %s  %s  %s\n", e.SHA256, e.Service, e.MchID, e.API, e.ID, e.Filename, plan.FormatBytes(e.Size))
+		u.printf("%s\n", plan.Visible(fmt.Sprintf("%s  %s  %s  %s  %s  %s  %s", e.SHA256, e.Service, e.MchID, e.API, e.ID, e.Filename, plan.FormatBytes(e.Size))))
 	}
 	return nil
 }

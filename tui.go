@@ -14,10 +14,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/fatih/color"
@@ -97,55 +95,13 @@ func message(format string, args ...any) string {
 	return strings.ReplaceAll(visible(logSecrets.scrub(fmt.Sprintf(format, args...)), true), "\n", "\n  ")
 }
 
-// visible shows the control characters of s (C0 and C1, among them ESC,
-// which starts ANSI and OSC sequences, and CR), its Unicode format
-// characters (bidirectional overrides, zero-width characters) and invalid
-// UTF-8 as Go escapes, as %q does, leaving the rest as it is; with keepNL,
-// newlines and tabs stay. The standard library has no such function:
-// strconv.Quote escapes all non-ASCII text as well when asked for ASCII,
-// and quotes.
+// visible shows the control and format characters of s as escapes (see
+// plan.Visible); with keepNL, newlines and tabs stay.
 func visible(s string, keepNL bool) string {
-	if !needsEscape(s, keepNL) {
-		return s
+	if keepNL {
+		return plan.VisibleLines(s)
 	}
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError:
-			if _, n := utf8.DecodeRuneInString(s[i:]); n == 1 {
-				fmt.Fprintf(&b, `\x%02x`, s[i])
-				continue
-			}
-			b.WriteRune(r)
-		case keepNL && (r == '\n' || r == '\t'):
-			b.WriteRune(r)
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-func needsEscape(s string, keepNL bool) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 || c == 0x7f || (c < 0x20 && !(keepNL && (c == '\n' || c == '\t'))) {
-			if c < 0x80 {
-				return true
-			}
-			// Non-ASCII: decide rune by rune.
-			for _, r := range s[i:] {
-				if r == utf8.RuneError || unicode.IsControl(r) && !(keepNL && (r == '\n' || r == '\t')) || unicode.Is(unicode.Cf, r) {
-					return true
-				}
-			}
-			return false
-		}
-	}
-	return false
+	return plan.Visible(s)
 }
 
 // errorf prints an error message, then each hint on its own line.

@@ -7,6 +7,7 @@ package plan
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"runtime"
@@ -318,11 +319,17 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 	for i, inst := range insts {
 		o := &outcomes[i]
 		if o.err != nil {
+			// A refused file name is the filename argument's when given.
+			subject := inst.SourceRange().Ptr()
+			var re *uploader.RuleError
+			if errors.As(o.err, &re) && re.Rule == uploader.RuleFilename && inst.Resource.Filename != nil {
+				subject = inst.Resource.Filename.Range().Ptr()
+			}
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Source file refused",
 				Detail:   fmt.Sprintf("%s: %s: %s.", inst.Addr, inst.Source, o.err),
-				Subject:  inst.SourceRange().Ptr(),
+				Subject:  subject,
 			})
 			continue
 		}

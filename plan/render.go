@@ -59,8 +59,8 @@ func Render(w io.Writer, p *Plan, st Styles) {
 	}
 	width := 0
 	for _, c := range p.Changes {
-		if c.Action != NoOp && len(c.Addr) > width {
-			width = len(c.Addr)
+		if c.Action != NoOp && len(Visible(c.Addr)) > width {
+			width = len(Visible(c.Addr))
 		}
 	}
 	listed := p.Summary.Upload + p.Summary.Reupload + p.Summary.Reuse + p.Summary.Forget
@@ -71,7 +71,7 @@ func Render(w io.Writer, p *Plan, st Styles) {
 			if c.Action == NoOp {
 				continue
 			}
-			fmt.Fprintf(w, "  %s %-*s  %s\n", st.symbol(c.Action), width, c.Addr, describe(c, st))
+			fmt.Fprintf(w, "  %s %-*s  %s\n", st.symbol(c.Action), width, Visible(c.Addr), describe(c, st))
 		}
 		fmt.Fprintln(w)
 	}
@@ -94,11 +94,14 @@ func Render(w io.Writer, p *Plan, st Styles) {
 		fmt.Fprintln(w)
 	}
 	if len(p.Targets) > 0 {
-		fmt.Fprintf(w, "%s resource targeting is in effect (-target %s): the plan may be incomplete.\n\n", st.Bold.Sprint("Note:"), strings.Join(p.Targets, ", -target "))
+		fmt.Fprintf(w, "%s resource targeting is in effect (-target %s): the plan may be incomplete.\n\n", st.Bold.Sprint("Note:"), Visible(strings.Join(p.Targets, ", -target ")))
 	}
 	fmt.Fprintln(w, SummaryLine(p.Summary, st))
 }
 
+// describe says what a change does. Its sources, identifiers and
+// addresses come from outside (file names, server replies): they are shown
+// with Visible.
 func describe(c *ResourceChange, st Styles) string {
 	switch c.Action {
 	case Upload:
@@ -106,7 +109,7 @@ func describe(c *ResourceChange, st Styles) string {
 		if c.Replace {
 			why = "upload (forced by -replace)"
 		}
-		return fmt.Sprintf("%s %s (%s, sha256 %s)", st.Upload.Sprint(why), c.After.Source, FormatBytes(c.After.Size), short(c.After.SHA256))
+		return fmt.Sprintf("%s %s (%s, sha256 %s)", st.Upload.Sprint(why), Visible(c.After.Source), FormatBytes(c.After.Size), short(c.After.SHA256))
 	case Reupload:
 		why := "re-upload"
 		detail := fmt.Sprintf("sha256 %s → %s", short(c.Before.SHA256), short(c.After.SHA256))
@@ -116,14 +119,14 @@ func describe(c *ResourceChange, st Styles) string {
 		} else if c.Before.SHA256 == c.After.SHA256 {
 			detail = "merchant or endpoint changed"
 		}
-		return fmt.Sprintf("%s %s (%s, %s)", st.Reupload.Sprint(why), c.After.Source, FormatBytes(c.After.Size), detail)
+		return fmt.Sprintf("%s %s (%s, %s)", st.Reupload.Sprint(why), Visible(c.After.Source), FormatBytes(c.After.Size), detail)
 	case Reuse:
 		if c.ReuseOf != "" {
-			return fmt.Sprintf("%s %s (same bytes as %s, uploaded once)", st.Reuse.Sprint("reuse"), c.After.Source, c.ReuseOf)
+			return fmt.Sprintf("%s %s (same bytes as %s, uploaded once)", st.Reuse.Sprint("reuse"), Visible(c.After.Source), Visible(c.ReuseOf))
 		}
-		return fmt.Sprintf("%s %s (already uploaded: %s)", st.Reuse.Sprint("reuse"), c.After.Source, c.After.ID)
+		return fmt.Sprintf("%s %s (already uploaded: %s)", st.Reuse.Sprint("reuse"), Visible(c.After.Source), Visible(c.After.ID))
 	case Forget:
-		return fmt.Sprintf("%s %s (dropped from state; the uploaded media stay)", st.Forget.Sprint("forget"), c.Before.Source)
+		return fmt.Sprintf("%s %s (dropped from state; the uploaded media stay)", st.Forget.Sprint("forget"), Visible(c.Before.Source))
 	}
 	return ""
 }
@@ -136,7 +139,8 @@ func SummaryLine(s Summary, st Styles) string {
 		st.Reupload.Sprint(s.Reupload), st.Reuse.Sprint(s.Reuse), st.Forget.Sprint(s.Forget), s.NoOp)
 }
 
-// FormatValue renders an output value for humans.
+// FormatValue renders an output value for humans, control and format
+// characters shown as escapes.
 func FormatValue(v cty.Value, sensitive bool) string {
 	if sensitive {
 		return "(sensitive)"
@@ -155,9 +159,9 @@ func FormatValue(v cty.Value, sensitive bool) string {
 	}
 	b, err := ctyjson.Marshal(v, v.Type())
 	if err != nil {
-		return v.GoString()
+		return Visible(v.GoString())
 	}
-	return string(b)
+	return Visible(string(b))
 }
 
 func short(sha string) string {

@@ -111,7 +111,8 @@ func formatJSONValue(val, unknown json.RawMessage, sensitive bool) string {
 	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, val); err != nil {
-		return string(val)
+		return Visible(string(val))
 	}
-	return b.String()
+	// JSON leaves DEL, C1 controls and format characters as they are.
+	return Visible(b.String())
 }

@@ -39,7 +39,7 @@ func markdown(p *Plan, limit int) string {
 	var changes, outputs []string
 	for _, c := range p.Changes {
 		if c.Action != NoOp {
-			changes = append(changes, fmt.Sprintf("%s %s  %s", st.symbol(c.Action), c.Addr, describe(c, st)))
+			changes = append(changes, fmt.Sprintf("%s %s  %s", st.symbol(c.Action), Visible(c.Addr), describe(c, st)))
 		}
 	}
 	for _, o := range p.Outputs {

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 )
 
 const (
@@ -517,6 +518,28 @@ func TestCheckEndpointHidesPassword(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "hunter2secret") {
 			t.Errorf("CheckEndpoint(%q): %v", raw, err)
+		}
+	}
+}
+
+// Format characters in a filename are refused: they make it read
+// otherwise than it is.
+func TestCheckFileFormatCharacters(t *testing.T) {
+	spec, _ := SpecFor("wechatpay_image")
+	png := []byte("\x89PNG\r\n\x1a\n0000000000")
+	for _, name := range []string{"invoice\u202egnp.png", "a\u200bb.png", "\ufefflogo.png", "a\u2066b\u2069.png", "a\u200db.png", "a\u00adb.png"} {
+		err := CheckFile(spec, name, 100, png)
+		var re *RuleError
+		if !errors.As(err, &re) || re.Rule != RuleFilename || !strings.Contains(err.Error(), "invisible format character") {
+			t.Errorf("CheckFile(%q) = %v, want the format character refused", name, err)
+		}
+		if strings.ContainsFunc(err.Error(), func(r rune) bool { return unicode.Is(unicode.Cf, r) }) {
+			t.Errorf("the message shows the character raw: %q", err)
+		}
+	}
+	for _, name := range []string{"logo.png", "café.png", "横幅.png", "a b.png"} {
+		if err := CheckFile(spec, name, 100, png); err != nil {
+			t.Errorf("CheckFile(%q) = %v", name, err)
 		}
 	}
 }

@@ -379,8 +379,17 @@ func checkFilenameChars(filename string) error {
 	case strings.IndexFunc(filename, unicode.IsControl) >= 0:
 		return bad("contains a control character")
 	}
+	// Format characters (Unicode category Cf: bidirectional overrides such
+	// as U+202E, zero-width spaces and joiners, the byte order mark) are
+	// invisible: they make a name read otherwise than it is.
+	if i := strings.IndexFunc(filename, isFormatChar); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(filename[i:])
+		return bad(fmt.Sprintf("contains the invisible format character %U: bidirectional controls and zero-width characters make a name read otherwise than it is", r))
+	}
 	return nil
 }
+
+func isFormatChar(r rune) bool { return unicode.Is(unicode.Cf, r) }
 
 // FormatSize renders a byte count for messages: "2 MiB", "512 KiB", "1000 bytes".
 func FormatSize(n int64) string {
