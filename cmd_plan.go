@@ -434,10 +434,11 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 	res, err := apply.Apply(ctx, p, apply.Options{
 		Store: st, Uploaders: ups, Parallelism: *parallelism,
 		OnEvent: func(e apply.Event) {
-			reportEvent(u, styles, e)
+			// Count first: the line's redraw of the bar shows this change.
 			if a := e.Change.Action; (a == plan.Upload || a == plan.Reupload) && !errors.Is(e.Err, apply.ErrInterrupted) {
 				prog.uploaded(e.Change.After.Size, e.Err != nil)
 			}
+			reportEvent(u, styles, e)
 		},
 		Stop: stopCh,
 	})

@@ -92,6 +92,9 @@ func (p *progress) newBar() *progressbar.ProgressBar {
 		progressbar.OptionEnableColorCodes(p.u.errColor),
 		progressbar.OptionSetDescription(p.describe()),
 		progressbar.OptionSetRenderBlankState(false),
+		// Clear and redraw with ANSI line erasure ("\x1b[2K"), not spaces,
+		// so that a redraw never leaves a wrapped remnant.
+		progressbar.OptionUseANSICodes(true),
 	}
 	if p.u.errColor {
 		opts = append(opts, progressbar.OptionSetTheme(progressbar.Theme{
@@ -217,8 +220,11 @@ func (p *progress) drawLocked() {
 		// the work is not over until finish.
 		cur = p.bar.GetMax64() - 1
 	}
-	_ = p.bar.Set64(cur)
 	p.bar.Describe(p.describe())
+	_ = p.bar.Set64(cur)
+	// Set64 draws only when the value moves the bar; the bar may just
+	// have been cleared for a message, so draw it in any case.
+	_ = p.bar.RenderBlank()
 	p.visible = true
 }
 

@@ -33,6 +33,9 @@ type ui struct {
 	// errTerminal says whether stderr is a terminal (a progress bar rather
 	// than periodic lines).
 	errTerminal bool
+	// outTerminal says whether stdout is a terminal, which the progress
+	// bar on stderr is then taken to share.
+	outTerminal bool
 	// progress is the progress display in use, if any: every message
 	// clears it first so that lines never mix with the bar.
 	progress atomic.Pointer[progress]
@@ -42,11 +45,13 @@ func newUI(stdin io.Reader, stdout, stderr io.Writer, noColor bool) *ui {
 	// https://no-color.org: NO_COLOR set to a non-empty value.
 	allow := !noColor && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
 	errTerm := isTerminal(stderr)
+	outTerm := isTerminal(stdout)
 	return &ui{
 		stdin: stdin, stdout: stdout, stderr: stderr,
-		outColor:    allow && isTerminal(stdout),
+		outColor:    allow && outTerm,
 		errColor:    allow && errTerm,
 		errTerminal: errTerm,
+		outTerminal: outTerm,
 	}
 }
 
@@ -72,16 +77,32 @@ func paint(on bool, s string, attrs ...color.Attribute) string {
 	return c.Sprint(s)
 }
 
-// hideProgress clears a visible progress bar and keeps it hidden until the
-// returned function is called; the next progress tick draws it again.
-func (u *ui) hideProgress() func() {
+// hideProgress makes room on stderr for a message; see aboveProgress.
+func (u *ui) hideProgress() func() { return u.aboveProgress(u.stderr) }
+
+// aboveProgress makes room for a message written to stream while a
+// progress bar may be on screen. When stream shares the bar's terminal,
+// the bar is cleared, and the returned function, called once the message
+// is written, draws it again at once: messages scroll up above the bar,
+// which stays on screen. A stream that is not a terminal (stdout to a
+// file) does not disturb the bar.
+func (u *ui) aboveProgress(stream io.Writer) func() {
 	p := u.progress.Load()
 	if p == nil {
 		return func() {}
 	}
 	p.mu.Lock()
+	if stream == u.stdout && !u.outTerminal {
+		return p.mu.Unlock
+	}
+	shown := p.visible
 	p.clearLocked()
-	return p.mu.Unlock
+	return func() {
+		if shown {
+			p.drawLocked()
+		}
+		p.mu.Unlock()
+	}
 }
 
 // message formats a message for the terminal. Its arguments come from
@@ -150,7 +171,7 @@ func (u *ui) statusLine(verb, detail string) {
 
 // printf writes to stdout.
 func (u *ui) printf(format string, args ...any) {
-	defer u.hideProgress()()
+	defer u.aboveProgress(u.stdout)()
 	fmt.Fprintf(u.stdout, format, args...)
 }
 
