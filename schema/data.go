@@ -24,8 +24,9 @@ const RemoteStateType = "wxmedia_remote_state"
 // never written.
 //
 // With the local backend (the default), Path names the other configuration's
-// directory and its published outputs file, DIR/.wxmedia/outputs.json, is
-// read: apply keeps that file current, so reading it never waits for an
+// directory and its published outputs file is read: outputs.json beside
+// the state that configuration's backend block names, by default
+// DIR/.wxmedia/outputs.json. Apply keeps that file current, so reading it never waits for an
 // apply running there. Backend and Config are decoded for backends that
 // keep outputs elsewhere (backend = "postgres", config = { … }).
 type DataSource struct {
@@ -150,10 +151,14 @@ func (s *scope) readLocalRemoteState(d *DataSource, where string) (cty.Value, hc
 	if diags.HasErrors() {
 		return cty.NilVal, diags
 	}
+	written := dir
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(s.ev.Config.Dir, dir)
 	}
-	file := filepath.Join(dir, filepath.Dir(state.DefaultPath), state.OutputsFileName)
+	file, err := producerOutputsFile(dir, written)
+	if err != nil {
+		return cty.NilVal, cannotRead(d, fmt.Sprintf("%s: %v.", where, err))
+	}
 	outs, err := state.ReadOutputsFile(file)
 	if err != nil {
 		detail := fmt.Sprintf("%s cannot read the outputs of the configuration in %s: %v.", where, dir, err)

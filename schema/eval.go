@@ -135,9 +135,14 @@ type OutputValue struct {
 	Sensitive bool
 }
 
+// newEvaluation is an evaluation of cfg with nothing evaluated yet.
+func newEvaluation(cfg *Config) *Evaluation {
+	return &Evaluation{Config: cfg, Vars: map[string]cty.Value{}, Data: map[string]cty.Value{}, Merchants: map[string]*Merchant{}, taint: newTaint(cfg)}
+}
+
 // Evaluate evaluates variables, merchants and resource arguments.
 func (cfg *Config) Evaluate(given map[string]VarValue) (*Evaluation, hcl.Diagnostics) {
-	ev := &Evaluation{Config: cfg, Vars: map[string]cty.Value{}, Data: map[string]cty.Value{}, Merchants: map[string]*Merchant{}, taint: newTaint(cfg)}
+	ev := newEvaluation(cfg)
 	diags := ev.evalVariables(given)
 	if diags.HasErrors() {
 		return ev, diags
