@@ -41,7 +41,8 @@ const (
 )
 
 // ErrVerify is returned when a 2xx reply cannot be trusted: its
-// Wechatpay-Serial is not the configured platform key ID, its
+// Wechatpay-Serial is not the configured platform key ID nor a valid
+// platform certificate (downloaded with Config.APIv3Key), its
 // Wechatpay-Timestamp is missing or more than 300 s from the local clock, or
 // its Wechatpay-Signature does not verify. The server may have accepted the
 // upload; no identifier is returned, and the upload is not retried.
@@ -194,8 +195,19 @@ type Config struct {
 	// PlatformKeyID is sent as Wechatpay-Serial and is the only reply serial
 	// accepted: the platform public key ID, or the platform certificate's
 	// serial when replies are verified with a platform certificate; v3.
+	// With APIv3Key, both may be empty: replies are then verified with
+	// downloaded platform certificates only.
 	PlatformKeyID string
 	PlatformKey   *rsa.PublicKey // verifies reply signatures; v3
+	// APIv3Key (32 characters), optional, decrypts the platform
+	// certificates downloaded from GET /v3/certificates: when set, a reply
+	// naming a serial other than PlatformKeyID is verified with the
+	// certificate of that serial (downloaded once when unknown); without a
+	// PlatformKeyID, requests name the newest valid certificate; v3.
+	APIv3Key string
+	// CertificateCache, optional, keeps downloaded platform certificates
+	// between runs; nil keeps them for the Client's life only.
+	CertificateCache CertificateCache
 	// Endpoint is the v3 base URL, e.g. https://api.mch.weixin.qq.com; v3.
 	// http:// is refused unless the host is a loopback address or localhost.
 	Endpoint string
@@ -250,8 +262,9 @@ type Client struct {
 	v2endpoint string
 	v2http     *http.Client
 	mu         sync.Mutex
-	preferFB   time.Time     // until then, try the fallback endpoint first
-	quota      map[API]error // APIs whose daily quota is reached, with the reply that said so
+	preferFB   time.Time      // until then, try the fallback endpoint first
+	quota      map[API]error  // APIs whose daily quota is reached, with the reply that said so
+	pc         *platformCerts // downloaded platform certificates; nil without APIv3Key
 }
 
 // NewClient checks cfg, fills its defaults and returns a Client.
@@ -268,8 +281,11 @@ func NewClient(cfg Config) (*Client, error) {
 			return nil, errors.New("uploader: merchant certificate serial_no is required")
 		case cfg.PrivateKey == nil:
 			return nil, errors.New("uploader: merchant private key is required")
+		case cfg.APIv3Key != "" && len(cfg.APIv3Key) != APIv3KeyLength:
+			return nil, fmt.Errorf("uploader: api_v3_key must be %d characters", APIv3KeyLength)
+		case cfg.PlatformKeyID == "" && cfg.PlatformKey == nil && cfg.APIv3Key != "":
 		case cfg.PlatformKeyID == "":
-			return nil, errors.New("uploader: platform public key ID is required")
+			return nil, errors.New("uploader: platform public key ID is required (or api_v3_key, to download platform certificates)")
 		case cfg.PlatformKey == nil:
 			return nil, errors.New("uploader: platform public key is required")
 		}
@@ -335,6 +351,9 @@ func NewClient(cfg Config) (*Client, error) {
 	hc.CheckRedirect = noRedirect
 	c := &Client{cfg: cfg, v3: v3, v2: v2, endpoint: endpoint, fallback: fallback, http: &hc,
 		v2endpoint: v2endpoint, quota: map[API]error{}}
+	if v3 && cfg.APIv3Key != "" {
+		c.pc = newPlatformCerts()
+	}
 	if v2 {
 		v2hc := *cfg.V2HTTPClient
 		v2hc.CheckRedirect = noRedirect
@@ -650,6 +669,10 @@ func (c *Client) send(ctx context.Context, endpoint string, u *upload, res *Resu
 			return "", err
 		}
 	}
+	serial, err := c.requestSerial(ctx)
+	if err != nil {
+		return "", err
+	}
 	res.Attempts++
 	res.Endpoint = endpoint
 	res.RequestID = ""
@@ -667,7 +690,7 @@ func (c *Client) send(ctx context.Context, endpoint string, u *upload, res *Resu
 	req.Header.Set("Content-Type", u.contentType)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.cfg.UserAgent)
-	req.Header.Set("Wechatpay-Serial", c.cfg.PlatformKeyID)
+	req.Header.Set("Wechatpay-Serial", serial)
 
 	resp, body, err := c.roundTrip(c.http, req, endpoint, u, res)
 	if err != nil {
@@ -681,7 +704,7 @@ func (c *Client) send(ctx context.Context, endpoint string, u *upload, res *Resu
 		}
 		return "", apiErr
 	}
-	if err := c.verifyReply(resp.Header, body); err != nil {
+	if err := c.verifyReply(ctx, resp.Header, body); err != nil {
 		return "", fmt.Errorf("HTTP %d reply from %s (Request-ID %q) cannot be trusted, the upload may have been accepted: %w",
 			resp.StatusCode, endpoint, res.RequestID, err)
 	}
@@ -756,36 +779,17 @@ func retryAfter(v string) (time.Duration, bool) {
 	return 0, false
 }
 
-// verifyReply checks a 2xx reply's serial, timestamp and signature. Errors wrap ErrVerify.
-func (c *Client) verifyReply(h http.Header, body []byte) error {
-	serial := h.Get("Wechatpay-Serial")
-	if serial != c.cfg.PlatformKeyID {
-		return fmt.Errorf("%w: Wechatpay-Serial %q is not the platform key %q", ErrVerify, serial, c.cfg.PlatformKeyID)
+// verifyReply checks a 2xx reply's headers, then its signature with the
+// key its Wechatpay-Serial names (see replyKey). Errors wrap ErrVerify.
+func (c *Client) verifyReply(ctx context.Context, h http.Header, body []byte) error {
+	if err := c.checkReplyHeaders(h); err != nil {
+		return err
 	}
-	if t := h.Get("Wechatpay-Signature-Type"); t != "" && t != AuthScheme {
-		return fmt.Errorf("%w: Wechatpay-Signature-Type %q is not %s", ErrVerify, t, AuthScheme)
-	}
-	tsText := h.Get("Wechatpay-Timestamp")
-	ts, err := strconv.ParseInt(tsText, 10, 64)
+	key, err := c.replyKey(ctx, h.Get("Wechatpay-Serial"))
 	if err != nil {
-		return fmt.Errorf("%w: Wechatpay-Timestamp %q is not a unix time", ErrVerify, tsText)
+		return err
 	}
-	skew := c.cfg.Now().Sub(time.Unix(ts, 0))
-	if skew > ReplyMaxSkew || skew < -ReplyMaxSkew {
-		return fmt.Errorf("%w: Wechatpay-Timestamp %d is %s from the local clock (limit %s)", ErrVerify, ts, skew.Round(time.Second), ReplyMaxSkew)
-	}
-	nonce := h.Get("Wechatpay-Nonce")
-	if nonce == "" {
-		return fmt.Errorf("%w: Wechatpay-Nonce is missing", ErrVerify)
-	}
-	sig := h.Get("Wechatpay-Signature")
-	if sig == "" {
-		return fmt.Errorf("%w: Wechatpay-Signature is missing", ErrVerify)
-	}
-	if err := Verify(c.cfg.PlatformKey, ReplyMessage(tsText, nonce, body), sig); err != nil {
-		return fmt.Errorf("%w: Wechatpay-Signature: %v", ErrVerify, err)
-	}
-	return nil
+	return c.checkReplySignature(h, body, key)
 }
 
 // backoff returns the delay before retry n (n >= 1): full jitter over

@@ -1,6 +1,7 @@
 package uploader
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func FuzzVerifyReply(f *testing.F) {
 		h.Set("Wechatpay-Nonce", nonce)
 		h.Set("Wechatpay-Serial", ser)
 		h.Set("Wechatpay-Signature", sig)
-		err := c.verifyReply(h, body)
+		err := c.verifyReply(context.Background(), h, body)
 		if err == nil {
 			if ser != serial {
 				t.Fatalf("accepted serial %q", ser)

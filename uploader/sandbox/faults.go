@@ -32,6 +32,10 @@ type Faults struct {
 	// "control" (an escape sequence inside), "same" (one identifier for
 	// every upload). "" issues good ones.
 	ID string
+	// SignCert signs every reply with the newest platform certificate,
+	// even when the request named the platform public key (a merchant in
+	// migration from certificates to the public key sees both).
+	SignCert bool
 }
 
 // The values of Faults.ID.
@@ -57,6 +61,9 @@ func (f Faults) String() string {
 	if f.ID != "" {
 		parts = append(parts, "id="+f.ID)
 	}
+	if f.SignCert {
+		parts = append(parts, "sign=certificate")
+	}
 	sort.Strings(parts)
 	return strings.Join(parts, ",")
 }
@@ -64,9 +71,10 @@ func (f Faults) String() string {
 // ParseFaults parses a fault specification such as
 // "500=0.2,429=0.1,reset=0.05,badsig=0.02,delay=50ms,rps=20,quota=100". Keys:
 // 500, 429, reset, badsig (probabilities 0..1), delay (a Go duration), rps (a
-// rate limit, requests per second) and quota (uploads per merchant, API and
-// day), and id (long, control or same: spoiled identifiers). The empty
-// string means no faults.
+// rate limit, requests per second), quota (uploads per merchant, API and
+// day), id (long, control or same: spoiled identifiers) and sign
+// (certificate: sign every reply with the platform certificate; key: the
+// default). The empty string means no faults.
 func ParseFaults(spec string) (Faults, error) {
 	var f Faults
 	seen := map[string]bool{}
@@ -102,6 +110,15 @@ func ParseFaults(spec string) (Faults, error) {
 				return Faults{}, fmt.Errorf("fault id=%s: want one of %s", v, strings.Join(idFaults, ", "))
 			}
 			f.ID = v
+		case "sign":
+			switch v {
+			case "certificate":
+				f.SignCert = true
+			case "key":
+				f.SignCert = false
+			default:
+				return Faults{}, fmt.Errorf("fault sign=%s: want certificate or key", v)
+			}
 		case "rps":
 			r, err := strconv.ParseFloat(v, 64)
 			if err != nil || r < 0 || math.IsInf(r, 0) || math.IsNaN(r) {
@@ -124,7 +141,7 @@ func ParseFaults(spec string) (Faults, error) {
 				f.BadSig = p
 			}
 		default:
-			return Faults{}, fmt.Errorf("unknown fault %q (known: 500, 429, reset, badsig, delay, rps, quota, id)", k)
+			return Faults{}, fmt.Errorf("unknown fault %q (known: 500, 429, reset, badsig, delay, rps, quota, id, sign)", k)
 		}
 	}
 	return f, nil

@@ -42,6 +42,8 @@ func (s *Sandbox) newHandler() http.Handler {
 			mux.Handle(def.path, &v3Handler{s: s, def: def})
 		}
 	}
+	mux.HandleFunc(certificatesPath, s.serveCertificates)
+	mux.HandleFunc(rotatePath, s.serveRotate)
 	mux.HandleFunc("/_sandbox/stats", s.serveStats)
 	mux.HandleFunc("/_sandbox/media/", s.serveMedia)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -102,21 +104,14 @@ func errorBody(code, message string) []byte {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
-// replySerial is the Wechatpay-Serial of a reply: the platform
-// certificate's serial when the request named it, else the platform public key ID.
-func (s *Sandbox) replySerial(r *http.Request) string {
-	if r != nil && s.platformSN != "" && r.Header.Get("Wechatpay-Serial") == s.platformSN {
-		return s.platformSN
-	}
-	return s.platformKeyID
-}
-
-// replyJSON writes a JSON reply signed with the platform key, as WeChat Pay
-// signs its replies; spoil makes the signature wrong.
+// replyJSON writes a JSON reply signed with the platform key or
+// certificate (see replySigner), as WeChat Pay signs its replies; spoil
+// makes the signature wrong.
 func (s *Sandbox) replyJSON(w http.ResponseWriter, r *http.Request, status int, body []byte, spoil bool) {
 	ts := strconv.FormatInt(s.now().Unix(), 10)
 	nonce := randomHex(16)
-	sig, err := signReply(s.platformKey, ts, nonce, body)
+	key, serial := s.replySigner(r)
+	sig, err := signReply(key, ts, nonce, body)
 	if err != nil {
 		http.Error(w, "signing failed", http.StatusInternalServerError)
 		return
@@ -130,7 +125,7 @@ func (s *Sandbox) replyJSON(w http.ResponseWriter, r *http.Request, status int, 
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Wechatpay-Timestamp", ts)
 	h.Set("Wechatpay-Nonce", nonce)
-	h.Set("Wechatpay-Serial", s.replySerial(r))
+	h.Set("Wechatpay-Serial", serial)
 	h.Set("Wechatpay-Signature", sig)
 	h.Set("Wechatpay-Signature-Type", authScheme)
 	w.WriteHeader(status)
@@ -325,8 +320,9 @@ func (h *v3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnauthorized, def.sign, fmt.Sprintf("timestamp %d is %ds from the server clock (limit %s)", ts, d, MaxClockSkew))
 		return
 	}
-	if ws := r.Header.Get("Wechatpay-Serial"); ws != "" && ws != s.platformKeyID && ws != s.platformSN {
-		fail(http.StatusBadRequest, def.param, fmt.Sprintf("Wechatpay-Serial %s is neither the platform public key ID (%s) nor the platform certificate serial (%s) of this server", ws, s.platformKeyID, s.platformSN))
+	if ws := r.Header.Get("Wechatpay-Serial"); ws != "" && ws != s.platformKeyID && !s.isCertSerial(ws) {
+		fail(http.StatusBadRequest, def.param, fmt.Sprintf("Wechatpay-Serial %s is neither the platform public key ID (%s) nor the serial of a valid platform certificate (%s) of this server",
+			ws, s.platformKeyID, strings.Join(s.PlatformCertificateSerials(), ", ")))
 		return
 	}
 

@@ -107,6 +107,7 @@ func readStats(tx *bolt.Tx) Stats {
 		return st
 	}
 	st.Uploads = int(getCount(b, keyUploads))
+	st.CertificateDownloads = int(getCount(b, keyCertDownloads))
 	_ = b.ForEach(func(k, v []byte) error {
 		if len(v) != 8 {
 			return nil

@@ -60,6 +60,7 @@ type Sandbox struct {
 	platformKey   *rsa.PrivateKey
 	platformCert  *x509.Certificate // the platform key's certificate, for merchants verifying with one
 	platformSN    string            // its serial, uppercase hex
+	certs         []*platformCert   // platform certificates, oldest first (the first is platformCert); guarded by mu
 	caCert        *x509.Certificate
 	caKey         *ecdsa.PrivateKey
 	serverCert    tls.Certificate
@@ -88,11 +89,15 @@ type world struct {
 	PlatformPublicKeyID string                   `json:"platform_public_key_id"`
 	CreatedAt           time.Time                `json:"created_at"`
 	Merchants           map[string]merchantEntry `json:"merchants"`
+	// PlatformCertificates are the serials of the certificates made by
+	// rotations (platform_certs/SERIAL.pem), oldest first.
+	PlatformCertificates []string `json:"platform_certificates,omitempty"`
 }
 
 type merchantEntry struct {
 	SerialNo     string    `json:"serial_no"`
 	APIv2Key     string    `json:"api_v2_key"`
+	APIv3Key     string    `json:"api_v3_key,omitempty"` // encrypts the platform certificates it downloads
 	RegisteredAt time.Time `json:"registered_at"`
 }
 
@@ -101,6 +106,7 @@ type merchant struct {
 	serialNo string
 	pub      *rsa.PublicKey
 	apiV2Key string
+	apiV3Key string
 }
 
 // Issued is the record of one identifier the sandbox issued.
@@ -123,6 +129,8 @@ type Stats struct {
 	Uploads  int            `json:"uploads"`
 	ByAPI    map[string]int `json:"by_api"`    // API identifier -> uploads
 	BySHA256 map[string]int `json:"by_sha256"` // lowercase hex -> uploads
+	// CertificateDownloads counts answered GET /v3/certificates requests.
+	CertificateDownloads int `json:"certificate_downloads"`
 }
 
 // MerchantCreds are what a client needs to talk to the sandbox as one
@@ -133,6 +141,7 @@ type MerchantCreds struct {
 	PrivateKeyFile        string // PKCS#8 PEM, 0600
 	CertificateFile       string // merchant certificate PEM (client certificate of the v2 API)
 	APIv2Key              string // 32-character v2 signing key (test secret)
+	APIv3Key              string // 32-character key of the platform certificate download (test secret)
 	PlatformPublicKeyID   string // "PUB_KEY_ID_" + digits
 	PlatformPublicKeyFile string // PKIX PEM
 	// PlatformCertificateFile is a certificate of the platform key, for
@@ -215,6 +224,9 @@ func (s *Sandbox) create() error {
 		Merchants:           map[string]merchantEntry{},
 	}
 	s.id, s.platformKeyID = s.world.InstanceID, s.world.PlatformPublicKeyID
+	if err := s.loadRotatedCerts(); err != nil {
+		return err
+	}
 	// A fresh world has issued nothing: drop a database left by an interrupted creation.
 	if err := os.Remove(s.path(dbFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -255,7 +267,17 @@ func (s *Sandbox) load(data []byte) error {
 	if err := s.loadPlatformCert(); err != nil {
 		return err
 	}
+	if err := s.loadRotatedCerts(); err != nil {
+		return err
+	}
+	dirty := false
 	for mchid, e := range s.world.Merchants {
+		if e.APIv3Key == "" {
+			// A merchant registered before certificates were served.
+			e.APIv3Key = randomHex(16)
+			s.world.Merchants[mchid] = e
+			dirty = true
+		}
 		cert, err := readCert(s.path(merchantsDir, mchid, merchantCertFile))
 		if err != nil {
 			return fmt.Errorf("merchant %s: %w", mchid, err)
@@ -264,7 +286,10 @@ func (s *Sandbox) load(data []byte) error {
 		if !ok || serialHex(cert) != e.SerialNo {
 			return fmt.Errorf("merchant %s: certificate does not match the registered serial %s", mchid, e.SerialNo)
 		}
-		s.merchants[mchid] = &merchant{serialNo: e.SerialNo, pub: pub, apiV2Key: e.APIv2Key}
+		s.merchants[mchid] = &merchant{serialNo: e.SerialNo, pub: pub, apiV2Key: e.APIv2Key, apiV3Key: e.APIv3Key}
+	}
+	if dirty {
+		return s.saveWorld()
 	}
 	return nil
 }
@@ -488,6 +513,7 @@ func (s *Sandbox) RegisterMerchant(mchid string) (MerchantCreds, error) {
 		PrivateKeyFile:          s.path(merchantsDir, mchid, merchantKeyFile),
 		CertificateFile:         s.path(merchantsDir, mchid, merchantCertFile),
 		APIv2Key:                e.APIv2Key,
+		APIv3Key:                e.APIv3Key,
 		PlatformPublicKeyID:     s.platformKeyID,
 		PlatformPublicKeyFile:   s.path(platformPubFile),
 		PlatformCertificateFile: s.path(platformCertFile),
@@ -529,19 +555,20 @@ func (s *Sandbox) createMerchant(mchid string) error {
 		return err
 	}
 	serial := strings.ToUpper(hex.EncodeToString(serialBytes))
-	e := merchantEntry{SerialNo: serial, APIv2Key: randomHex(16), RegisteredAt: now.UTC().Truncate(time.Second)}
+	e := merchantEntry{SerialNo: serial, APIv2Key: randomHex(16), APIv3Key: randomHex(16), RegisteredAt: now.UTC().Truncate(time.Second)}
 	s.world.Merchants[mchid] = e
 	if err := s.saveWorld(); err != nil {
 		delete(s.world.Merchants, mchid)
 		return err
 	}
-	s.merchants[mchid] = &merchant{serialNo: serial, pub: &key.PublicKey, apiV2Key: e.APIv2Key}
+	s.merchants[mchid] = &merchant{serialNo: serial, pub: &key.PublicKey, apiV2Key: e.APIv2Key, apiV3Key: e.APIv3Key}
 	return nil
 }
 
 // WriteMerchantConfig writes to path a ready HCL merchant "sandbox" block for
 // mchid (registering it if needed) with absolute paths, url as its endpoint
-// and v2_endpoint, and its literal test secrets (api_v2_key).
+// and v2_endpoint, and its literal test secrets (api_v2_key, and api_v3_key
+// for downloading the platform certificates).
 func (s *Sandbox) WriteMerchantConfig(path, url, mchid string) error {
 	endpoint := strings.TrimRight(url, "/")
 	u, err := neturl.Parse(endpoint)
@@ -568,6 +595,7 @@ func (s *Sandbox) WriteMerchantConfig(path, url, mchid string) error {
 		{"endpoint", endpoint},
 		{"v2_endpoint", endpoint},
 		{"api_v2_key", c.APIv2Key},
+		{"api_v3_key", c.APIv3Key},
 		{"client_certificate_file", c.CertificateFile},
 	} {
 		fmt.Fprintf(&b, "  %-24s = %s\n", kv[0], hclString(kv[1]))
