@@ -100,6 +100,11 @@ func checkMerchants(ev *schema.Evaluation) hcl.Diagnostics {
 			}
 			bad(m, "%s required%s, or sandbox = true for the built-in emulator.", strings.Join(missing, ", "), why)
 		}
+		if m.APIV3Key != "" && len(m.APIV3Key) != uploader.APIv3KeyLength {
+			// The key itself is never shown.
+			bad(m, "api_v3_key must be exactly %d characters: the APIv3 key set on the merchant platform (Account Center > API security).",
+				uploader.APIv3KeyLength)
+		}
 		if needV3 {
 			switch {
 			case m.PlatformPublicKeyID != "" && m.PlatformPublicKeyFile != "" && m.PlatformCertificateFile != "":
@@ -108,8 +113,10 @@ func checkMerchants(ev *schema.Evaluation) hcl.Diagnostics {
 			case m.PlatformCertificateFile != "" && m.PlatformPublicKeyID == "" && m.PlatformPublicKeyFile == "":
 			case m.PlatformPublicKeyID != "" || m.PlatformPublicKeyFile != "":
 				bad(m, "platform_public_key_id and platform_public_key_file go together: set both.")
+			case m.APIV3Key != "":
+				// Platform certificates are downloaded with api_v3_key.
 			default:
-				bad(m, "replies must be verified: set platform_public_key_id and platform_public_key_file, or platform_certificate_file.")
+				bad(m, "replies must be verified: set platform_public_key_id and platform_public_key_file, or platform_certificate_file, or api_v3_key to download the platform certificates.")
 			}
 		}
 		for _, e := range []struct{ name, val string }{{"endpoint", m.Endpoint}, {"fallback_endpoint", m.FallbackEndpoint}, {"v2_endpoint", m.V2Endpoint}} {
@@ -326,14 +333,22 @@ func (w *workspace) uploaders(p *plan.Plan, parallelism int) (map[string]apply.U
 				if cfg.PrivateKey, err = uploader.LoadPrivateKey(configPath(m.PrivateKeyFile)); err != nil {
 					return nil, stop, fmt.Errorf("merchant %q: private_key_file: %w", name, err)
 				}
-				if m.PlatformCertificateFile != "" {
+				cfg.APIv3Key = m.APIV3Key
+				if m.APIV3Key != "" {
+					cfg.CertificateCache = uploader.FileCertificateCache{Path: platformCertificatesPath,
+						Key: plan.Service(orDefault(m.Endpoint, defaultEndpoint)) + "/" + m.MchID}
+				}
+				switch {
+				case m.PlatformPublicKeyID == "" && m.PlatformCertificateFile == "" && m.APIV3Key != "":
+					// Replies are verified with downloaded platform certificates only.
+				case m.PlatformCertificateFile != "":
 					if cfg.PlatformKey, err = uploader.LoadPublicKey(configPath(m.PlatformCertificateFile)); err != nil {
 						return nil, stop, fmt.Errorf("merchant %q: platform_certificate_file: %w", name, err)
 					}
 					if cfg.PlatformKeyID, err = uploader.CertificateSerial(configPath(m.PlatformCertificateFile)); err != nil {
 						return nil, stop, fmt.Errorf("merchant %q: platform_certificate_file: %w", name, err)
 					}
-				} else {
+				default:
 					cfg.PlatformKeyID = m.PlatformPublicKeyID
 					if cfg.PlatformKey, err = uploader.LoadPublicKey(configPath(m.PlatformPublicKeyFile)); err != nil {
 						return nil, stop, fmt.Errorf("merchant %q: platform_public_key_file: %w", name, err)

@@ -87,35 +87,21 @@ var hclAttr = regexp.MustCompile(`(?m)^\s*(endpoint|ca_certificate_file)\s*=\s*"
 
 // sbstats HCLFILE CHECK...: read a sandbox server's GET /_sandbox/stats,
 // finding the server and its CA in the merchant block HCLFILE, and check
-// counters: uploads=N, API=N (by_api, e.g. merchant_media_video=1), or
-// FILE=N (by_sha256 of FILE's bytes, when FILE exists).
+// counters: uploads=N, certificate_downloads=N, API=N (by_api, e.g.
+// merchant_media_video=1), or FILE=N (by_sha256 of FILE's bytes, when FILE exists).
 func cmdSbstats(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
 		ts.Fatalf("usage: sbstats HCLFILE CHECK...")
 	}
-	hcl, err := os.ReadFile(ts.MkAbs(args[0]))
-	ts.Check(err)
-	attrs := map[string]string{}
-	for _, m := range hclAttr.FindAllStringSubmatch(string(hcl), -1) {
-		attrs[m[1]] = m[2]
-	}
-	if attrs["endpoint"] == "" || attrs["ca_certificate_file"] == "" {
-		ts.Fatalf("%s has no endpoint or ca_certificate_file", args[0])
-	}
-	ca, err := os.ReadFile(attrs["ca_certificate_file"])
-	ts.Check(err)
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(ca) {
-		ts.Fatalf("no CA certificate in %s", attrs["ca_certificate_file"])
-	}
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := hc.Get(attrs["endpoint"] + "/_sandbox/stats")
+	endpoint, hc := sandboxServer(ts, args[0])
+	resp, err := hc.Get(endpoint + "/_sandbox/stats")
 	ts.Check(err)
 	defer resp.Body.Close()
 	var st struct {
-		Uploads  int            `json:"uploads"`
-		ByAPI    map[string]int `json:"by_api"`
-		BySHA256 map[string]int `json:"by_sha256"`
+		Uploads              int            `json:"uploads"`
+		ByAPI                map[string]int `json:"by_api"`
+		BySHA256             map[string]int `json:"by_sha256"`
+		CertificateDownloads int            `json:"certificate_downloads"`
 	}
 	if resp.StatusCode != http.StatusOK {
 		ts.Fatalf("GET /_sandbox/stats: %s", resp.Status)
@@ -132,6 +118,8 @@ func cmdSbstats(ts *testscript.TestScript, neg bool, args []string) {
 		switch {
 		case k == "uploads":
 			got = st.Uploads
+		case k == "certificate_downloads":
+			got = st.CertificateDownloads
 		case fileExists(ts.MkAbs(k)):
 			b, err := os.ReadFile(ts.MkAbs(k))
 			ts.Check(err)
@@ -144,6 +132,27 @@ func cmdSbstats(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("sandbox stats %s = %d, want %s%d", k, got, map[bool]string{true: "not ", false: ""}[neg], want)
 		}
 	}
+}
+
+// sandboxServer returns the endpoint of the sandbox server named by the
+// merchant block HCLFILE, and an HTTPS client trusting its CA.
+func sandboxServer(ts *testscript.TestScript, hclFile string) (string, *http.Client) {
+	hcl, err := os.ReadFile(ts.MkAbs(hclFile))
+	ts.Check(err)
+	attrs := map[string]string{}
+	for _, m := range hclAttr.FindAllStringSubmatch(string(hcl), -1) {
+		attrs[m[1]] = m[2]
+	}
+	if attrs["endpoint"] == "" || attrs["ca_certificate_file"] == "" {
+		ts.Fatalf("%s has no endpoint or ca_certificate_file", hclFile)
+	}
+	ca, err := os.ReadFile(attrs["ca_certificate_file"])
+	ts.Check(err)
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		ts.Fatalf("no CA certificate in %s", attrs["ca_certificate_file"])
+	}
+	return attrs["endpoint"], &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
 
 func fileExists(p string) bool {

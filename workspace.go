@@ -17,6 +17,11 @@ import (
 // part of it.
 const statCachePath = dataDir + "/statcache"
 
+// platformCertificatesPath keeps the platform certificates downloaded with
+// a merchant's api_v3_key (public data), beside the state like the stat
+// cache, whatever the backend.
+const platformCertificatesPath = dataDir + "/platform-certificates.json"
+
 // workspace is a loaded and evaluated configuration.
 type workspace struct {
 	cfg     *schema.Config
@@ -83,7 +88,7 @@ func loadWorkspaceDiags(u *ui, vars *varFlags, adjust func(*schema.Config, map[s
 	diags = append(diags, checkMerchants(ev)...)
 	w := &workspace{cfg: cfg, ev: ev, idents: map[string]plan.MerchantIdentity{}, log: newLogger(u.stderr)}
 	for _, m := range ev.Merchants {
-		logSecrets.add(m.APIV2Key)
+		logSecrets.add(m.APIV2Key, m.APIV3Key)
 	}
 	if bs, d := ev.BackendSettings(); !d.HasErrors() {
 		logSecrets.add(bs.ConnStr)

@@ -46,7 +46,7 @@ type VarValue struct {
 }
 
 // Merchant holds a merchant block's evaluated attributes. Secrets here
-// (api_v2_key) are never copied into state, plans or outputs.
+// (api_v2_key, api_v3_key) are never copied into state, plans or outputs.
 type Merchant struct {
 	Name                    string
 	MchID                   string  `hcl:"mchid,optional"`
@@ -59,6 +59,7 @@ type Merchant struct {
 	FallbackEndpoint        string  `hcl:"fallback_endpoint,optional"`
 	V2Endpoint              string  `hcl:"v2_endpoint,optional"`
 	APIV2Key                string  `hcl:"api_v2_key,optional"`
+	APIV3Key                string  `hcl:"api_v3_key,optional"`
 	V2SignType              string  `hcl:"v2_sign_type,optional"`
 	ClientCertificateFile   string  `hcl:"client_certificate_file,optional"`
 	CACertificateFile       string  `hcl:"ca_certificate_file,optional"`
