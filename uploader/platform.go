@@ -177,6 +177,13 @@ func (c *Client) replyKey(ctx context.Context, serial string) (*rsa.PublicKey, e
 		pc.mu.Lock()
 		cert = pc.certs[key]
 		pc.mu.Unlock()
+	} else if cert == nil {
+		// Another upload may be downloading for this serial: wait for it.
+		pc.refreshMu.Lock()
+		pc.refreshMu.Unlock() //nolint:staticcheck // an empty critical section waits for the download in flight
+		pc.mu.Lock()
+		cert = pc.certs[key]
+		pc.mu.Unlock()
 	}
 	if cert == nil {
 		return nil, fmt.Errorf("%w: Wechatpay-Serial %q names no platform certificate of this merchant", ErrVerify, serial)
