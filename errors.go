@@ -61,6 +61,11 @@ func runtimeHints(err error) []string {
 		return []string{"wait for it to finish, or give -lock-timeout=DURATION to wait", "if that process is gone, wxmedia force-unlock releases the lock"}
 	case errors.Is(err, state.ErrCorrupt):
 		return []string{"the file was left untouched; restore it from a backup"}
+	case errors.Is(err, uploader.ErrCertificates) && !errors.Is(err, uploader.ErrVerify) && !errors.As(err, &ae):
+		return []string{"check api_v3_key: it must be the APIv3 key set on the merchant platform, which decrypts the platform certificates",
+			"a merchant without platform certificates verifies replies with the WeChat Pay public key: set platform_public_key_id and platform_public_key_file"}
+	case errors.Is(err, uploader.ErrCertificates) && errors.As(err, &ae) && ae.StatusCode == 404:
+		return []string{"this merchant has no platform certificates: set platform_public_key_id and platform_public_key_file (the WeChat Pay public key) instead"}
 	case errors.Is(err, uploader.ErrVerify):
 		if m := skewRE.FindStringSubmatch(err.Error()); m != nil {
 			return []string{fmt.Sprintf("the reply's timestamp is %s away from the local clock: set the clock right (NTP) and apply again", m[1])}
@@ -68,7 +73,7 @@ func runtimeHints(err error) []string {
 		if strings.Contains(err.Error(), "v2 reply") {
 			return []string{"check the merchant's api_v2_key and v2_sign_type: the v2 reply is signed with that key"}
 		}
-		return []string{"check platform_public_key_id and platform_public_key_file (or platform_certificate_file) against the merchant platform, and the local clock"}
+		return []string{"check platform_public_key_id and platform_public_key_file (or platform_certificate_file, or api_v3_key) against the merchant platform, and the local clock"}
 	case errors.Is(err, uploader.ErrDailyQuota):
 		return []string{"the API's daily upload quota is reached: apply again tomorrow; what was uploaded is kept"}
 	case errors.Is(err, apply.ErrFileChanged), errors.Is(err, plan.ErrFileChanged):

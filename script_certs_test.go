@@ -2,9 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
+	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/wxmedia/wxmedia/uploader"
 )
 
 func init() {
@@ -40,4 +45,25 @@ func cmdSbrotate(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("POST /_sandbox/rotate-certificate returned no serial")
 	}
 	ts.Setenv("ROTATED", reply.SerialNo)
+}
+
+// TestCertificateHints: a failed certificate download is hinted by its
+// type: a key that does not decrypt, a merchant without certificates, a
+// reply that cannot be trusted.
+func TestCertificateHints(t *testing.T) {
+	notFound := &uploader.APIError{StatusCode: 404, Code: "RESOURCE_NOT_EXISTS"}
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("upload: %w: certificate 0: decryption failed", uploader.ErrCertificates), "check api_v3_key"},
+		{fmt.Errorf("upload: %w: GET /v3/certificates: %w", uploader.ErrCertificates, notFound), "has no platform certificates"},
+		{fmt.Errorf("upload: %w: %w: names Wechatpay-Serial", uploader.ErrCertificates, uploader.ErrVerify), "or api_v3_key) against the merchant platform"},
+		{fmt.Errorf("upload: %w: GET /v3/certificates: %w", uploader.ErrCertificates, &uploader.APIError{StatusCode: 500}), "failed after every retry"},
+	} {
+		hints := strings.Join(runtimeHints(tt.err), "\n")
+		if !strings.Contains(hints, tt.want) {
+			t.Errorf("hints for %v = %q, want %q", tt.err, hints, tt.want)
+		}
+	}
 }
