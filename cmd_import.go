@@ -14,7 +14,7 @@ func cmdImport(u *ui, _ globalOptions, args []string) error {
 	fs := newFlags(u, "import")
 	var vars varFlags
 	vars.register(fs)
-	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
+	lockTimeout := lockTimeoutFlag(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -17,7 +17,7 @@ func cmdOutput(u *ui, _ globalOptions, args []string) error {
 	fs := newFlags(u, "output")
 	asJSON := fs.Bool("json", false, "print as JSON: {name: {value, type, sensitive}}, or the value of NAME")
 	raw := fs.Bool("raw", false, "print the value of NAME, a string, number or bool, without quotes or newline")
-	lockTimeout := fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
+	lockTimeout := lockTimeoutFlag(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

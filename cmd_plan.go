@@ -45,7 +45,7 @@ func (o *planOptions) register(fs *flag.FlagSet) {
 	o.vars.register(fs)
 	fs.Var(&o.replace, "replace", "force an upload of this resource address even if unchanged (repeatable)")
 	fs.Var(&o.targets, "target", "plan only this resource or instance address, e.g. wechatpay_image.banner[\"a.png\"] (repeatable)")
-	fs.DurationVar(&o.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
+	fs.Var(&durationValue{d: &o.lockTimeout}, "lock-timeout", lockTimeoutUsage)
 	fs.BoolVar(&o.refreshHashes, "refresh-hashes", false, "hash every source file again, ignoring the stat cache")
 }
 

@@ -69,7 +69,7 @@ func suggestFrom(name string, options []string) string {
 // -lock-timeout that every one of them takes.
 func stateFlags(u *ui, sub string) (*flag.FlagSet, *time.Duration) {
 	fs := newFlags(u, "state "+sub)
-	return fs, fs.Duration("lock-timeout", 0, "how long to wait for the state lock")
+	return fs, lockTimeoutFlag(fs)
 }
 
 // openStateForWrite opens the state for a state-changing command, taking its
@@ -145,7 +145,7 @@ func stateRead(u *ui, sub string, rest []string) error {
 	}
 	r, ok := snap.Resources[pos[0]]
 	if !ok {
-		return withHints(fmt.Errorf("no resource instance %s in the state", pos[0]), "wxmedia state list shows the addresses")
+		return instanceNotFound(snap, pos[0])
 	}
 	spec, _ := uploader.SpecFor(r.Type)
 	u.printf("# %s:\nresource %q %q {\n", plan.Visible(r.Address), r.Type, r.Name)
@@ -184,7 +184,7 @@ func stateRm(u *ui, rest []string) error {
 	}
 	for _, p := range pos {
 		if _, err := plan.ParseAddress(p); err != nil {
-			return err
+			return addressHint(err)
 		}
 	}
 	st, snap, err := openStateForSurgery(*lockTimeout, "state rm")
@@ -226,11 +226,11 @@ func stateMv(u *ui, rest []string) error {
 	}
 	src, err := plan.ParseAddress(pos[0])
 	if err != nil {
-		return err
+		return addressHint(err)
 	}
 	dst, err := plan.ParseAddress(pos[1])
 	if err != nil {
-		return err
+		return addressHint(err)
 	}
 	if src.Type != dst.Type {
 		return fmt.Errorf("cannot move %s to %s: the resource type cannot change (an identifier belongs to its API)", src, dst)
@@ -462,6 +462,49 @@ func stateCacheRm(u *ui, rest []string) error {
 	}
 	u.printf("Removed %d cache entr%s.\n", removed, plural(removed, "y", "ies"))
 	return st.Close()
+}
+
+// addressHint adds to an address error the quoting a shell needs when it
+// removed the quotes of an instance key.
+func addressHint(err error) error {
+	var uq *plan.UnquotedKeyError
+	if errors.As(err, &uq) {
+		return withHints(err, fmt.Sprintf("the shell removed the quotes around the key: quote the whole address, '%s'", uq.Address))
+	}
+	return err
+}
+
+// instanceNotFound is the error of state show for an address the state
+// does not hold: a key whose quotes the shell removed gets the quoting to
+// use, and either lists the instances of the resource.
+func instanceNotFound(snap *state.Snapshot, given string) error {
+	a, err := plan.ParseAddress(given)
+	var uq *plan.UnquotedKeyError
+	var hints []string
+	if errors.As(err, &uq) {
+		a = uq.Address
+		hints = append(hints, fmt.Sprintf("the shell removed the quotes around the key: quote the whole address, wxmedia state show '%s'", uq.Address))
+	} else if err != nil {
+		return withHints(err, "wxmedia state list shows the addresses")
+	}
+	if !errors.As(err, &uq) {
+		err = fmt.Errorf("no resource instance %s in the state", given)
+	}
+	var same []string
+	for _, addr := range sortedAddrs(snap.Resources) {
+		if matchesAny(addr, []string{a.Resource()}) {
+			same = append(same, addr)
+		}
+	}
+	switch {
+	case len(same) > 0 && len(same) <= 10:
+		hints = append(hints, "the instances of "+a.Resource()+" are: "+strings.Join(same, ", "))
+	case len(same) > 10:
+		hints = append(hints, fmt.Sprintf("%s has %d instances: wxmedia state list %s lists them", a.Resource(), len(same), a.Resource()))
+	default:
+		hints = append(hints, "wxmedia state list shows the addresses")
+	}
+	return withHints(err, hints...)
 }
 
 func matchesAny(addr string, prefixes []string) bool {

@@ -1,20 +1,21 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
-	"regexp"
+	"net/http"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/wxmedia/wxmedia/apply"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
 	"github.com/wxmedia/wxmedia/uploader"
 )
-
-var skewRE = regexp.MustCompile(`is (-?[0-9hms.]+) from the local clock`)
 
 // hintedError is an error with hints a user can act on; exitCode prints
 // the message, then each hint on its own "wxmedia: hint:" line.
@@ -53,12 +54,26 @@ func hintsFor(err error) []string {
 	return runtimeHints(err)
 }
 
-// runtimeHints gives the hints known for errors of the state and the APIs.
+// Hints shared by several errors.
+const (
+	hintQuota     = "the API's daily upload quota is reached: apply again tomorrow; what was uploaded is kept"
+	hintRateLimit = "the server is rate limiting: lower -parallelism or set max_requests_per_second on the merchant"
+	hintServer    = "the server failed after every retry: apply again later; what was uploaded is kept"
+)
+
+// runtimeHints gives the hints known for errors of the state, the APIs and
+// the network. They are chosen by the errors' types and sentinels, which
+// the packages where the errors arise define, never by their text.
 func runtimeHints(err error) []string {
-	var ae *uploader.APIError
+	var (
+		locked *state.LockedError
+		verify *uploader.VerifyError
+		ae     *uploader.APIError
+		v2     *uploader.V2Error
+	)
 	switch {
-	case errors.Is(err, state.ErrLocked):
-		return []string{"wait for it to finish, or give -lock-timeout=DURATION to wait", "if that process is gone, wxmedia force-unlock releases the lock"}
+	case errors.As(err, &locked):
+		return lockHints(locked)
 	case errors.Is(err, state.ErrCorrupt):
 		return []string{"the file was left untouched; restore it from a backup"}
 	case errors.Is(err, uploader.ErrCertificates) && !errors.Is(err, uploader.ErrVerify) && !errors.As(err, &ae):
@@ -66,36 +81,109 @@ func runtimeHints(err error) []string {
 			"a merchant without platform certificates verifies replies with the WeChat Pay public key: set platform_public_key_id and platform_public_key_file"}
 	case errors.Is(err, uploader.ErrCertificates) && errors.As(err, &ae) && ae.StatusCode == 404:
 		return []string{"this merchant has no platform certificates: set platform_public_key_id and platform_public_key_file (the WeChat Pay public key) instead"}
-	case errors.Is(err, uploader.ErrVerify):
-		if m := skewRE.FindStringSubmatch(err.Error()); m != nil {
-			return []string{fmt.Sprintf("the reply's timestamp is %s away from the local clock: set the clock right (NTP) and apply again", m[1])}
-		}
-		if strings.Contains(err.Error(), "v2 reply") {
-			return []string{"check the merchant's api_v2_key and v2_sign_type: the v2 reply is signed with that key"}
-		}
-		return []string{"check platform_public_key_id and platform_public_key_file (or platform_certificate_file, or api_v3_key) against the merchant platform, and the local clock"}
+	case errors.As(err, &verify):
+		return verifyHints(verify)
 	case errors.Is(err, uploader.ErrDailyQuota):
-		return []string{"the API's daily upload quota is reached: apply again tomorrow; what was uploaded is kept"}
-	case errors.Is(err, apply.ErrFileChanged), errors.Is(err, plan.ErrFileChanged):
+		return []string{hintQuota}
+	case errors.Is(err, plan.ErrFileChanged):
 		return []string{"a source file changed while wxmedia worked: run plan again and review it"}
 	case errors.Is(err, uploader.ErrBadIdentifier), errors.Is(err, apply.ErrDuplicateID):
 		return []string{"the server's reply names an identifier WeChat Pay would not issue, so nothing was recorded: check endpoint; the upload may have been accepted and will be sent again by the next apply"}
 	case errors.Is(err, uploader.ErrBadReply):
 		return []string{"the server accepted the request but its reply names no identifier: apply again; if it persists, the endpoint may not be the WeChat Pay API"}
+	case errors.As(err, &v2):
+		return v2Hints(v2)
 	case errors.As(err, &ae):
-		switch {
-		case ae.StatusCode == 401 || ae.Code == "SIGN_ERROR" || ae.Code == "SIGNERROR":
-			return []string{"check that serial_no is the serial of the certificate that belongs to private_key_file"}
-		case ae.StatusCode == 403 || ae.Code == "NO_AUTH":
-			return []string{"the merchant lacks the permission for this API: apply for it on the merchant platform"}
-		case ae.DailyQuotaReached():
-			return []string{"the API's daily upload quota is reached: apply again tomorrow; what was uploaded is kept"}
-		case ae.StatusCode == 429:
-			return []string{"the server is rate limiting: lower -parallelism or set max_requests_per_second on the merchant"}
-		case ae.StatusCode == 400:
-			return []string{"the API refused the file or its fields: check it against the API's limits (suffix, size, filename) with wxmedia validate, and the message above"}
-		case ae.StatusCode >= 500:
-			return []string{"the server failed after every retry: apply again later; what was uploaded is kept"}
+		return apiHints(ae)
+	}
+	return networkHints(err)
+}
+
+// lockHints: a lock tried once suggests waiting for it; a lock waited for
+// until the timeout expired says that the holder still runs.
+func lockHints(e *state.LockedError) []string {
+	unlock := "if that process is gone, wxmedia force-unlock releases the lock"
+	if e.Waited > 0 {
+		return []string{fmt.Sprintf("the holder kept the lock for all of -lock-timeout=%s and still runs: run the command again when it has finished", e.Waited), unlock}
+	}
+	return []string{"wait for it to finish, or give -lock-timeout=DURATION (e.g. 2m) to wait for the lock", unlock}
+}
+
+func verifyHints(e *uploader.VerifyError) []string {
+	switch {
+	case e.Skew != 0:
+		return []string{fmt.Sprintf("the reply's timestamp is %s away from the local clock: set the clock right (NTP) and apply again", e.Skew)}
+	case e.Protocol == uploader.ProtocolV2:
+		return []string{"check the merchant's api_v2_key and v2_sign_type: the v2 reply is signed with that key"}
+	}
+	return []string{"check platform_public_key_id and platform_public_key_file (or platform_certificate_file, or api_v3_key) against the merchant platform, and the local clock"}
+}
+
+// v2Hints are the hints for the v2 API's err_code values (its page's
+// error table).
+func v2Hints(e *uploader.V2Error) []string {
+	switch {
+	case e.DailyQuotaReached():
+		return []string{hintQuota}
+	case e.ErrCode == "SIGNERROR":
+		return []string{"the v2 API did not accept the request's sign: check api_v2_key (the 32-character API v2 key, not the APIv3 key) and v2_sign_type (MD5 or HMAC-SHA256)"}
+	case e.CertificateRefused():
+		if e.Sandbox != "" {
+			return []string{"the sandbox refused the client certificate: use the client_certificate_file and private_key_file of the merchant block the sandbox server wrote (DIR/merchant.wxm.hcl)"}
+		}
+		return []string{"the v2 API refused the client certificate: client_certificate_file must be this merchant's API certificate (apiclient_cert.pem), and private_key_file its key"}
+	case e.Sandbox != "" && e.ErrCode == "PARAM_ERROR" && e.MerchantUnknown():
+		return []string{fmt.Sprintf("this sandbox server has not registered the merchant: use the merchant block it wrote (DIR/merchant.wxm.hcl, mchid %s)", defaultSandboxMchID)}
+	case e.ErrCode == "FREQUENCY_LIMITED":
+		return []string{hintRateLimit}
+	case e.ErrCode == "SYSTEMERROR" || e.StatusCode >= 500:
+		return []string{hintServer}
+	}
+	return nil
+}
+
+func apiHints(e *uploader.APIError) []string {
+	switch {
+	case e.DailyQuotaReached():
+		return []string{hintQuota}
+	case e.StatusCode == http.StatusUnauthorized:
+		return []string{"check that serial_no is the serial of the certificate that belongs to private_key_file, and the local clock"}
+	case e.StatusCode == http.StatusForbidden && e.Sandbox != "":
+		return []string{fmt.Sprintf("this sandbox server has not registered the merchant: use the merchant block it wrote (DIR/merchant.wxm.hcl, mchid %s), or sandbox = true for an in-process sandbox", defaultSandboxMchID)}
+	case e.StatusCode == http.StatusForbidden:
+		return []string{"the merchant lacks the permission for this API: apply for it on the merchant platform"}
+	case e.StatusCode == http.StatusTooManyRequests:
+		return []string{hintRateLimit}
+	case e.StatusCode == http.StatusBadRequest:
+		return []string{"the API refused the file or its fields: check it against the API's limits (suffix, size, filename) with wxmedia validate, and the message above"}
+	case e.StatusCode >= 500:
+		return []string{hintServer}
+	}
+	return nil
+}
+
+// networkHints are the hints for connections that failed: nothing
+// listening, a server certificate without a trusted CA, a client
+// certificate the server refused during the TLS handshake.
+func networkHints(err error) []string {
+	var (
+		unknownCA x509.UnknownAuthorityError
+		alert     tls.AlertError
+		host      x509.HostnameError
+	)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return []string{"another process listens on that address: give another port, or -listen=127.0.0.1:0 for a free one (the URL chosen is printed, and written into DIR/merchant.wxm.hcl)"}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return []string{"nothing accepts connections at that address: check the merchant's endpoint (or v2_endpoint), and that the server, e.g. wxmedia sandbox, is running"}
+	case errors.As(err, &unknownCA):
+		return []string{"the server's certificate is not signed by a trusted CA: for a private endpoint or a sandbox server, set ca_certificate_file to its CA certificate (a sandbox server's merchant.wxm.hcl names its ca.pem)"}
+	case errors.As(err, &host):
+		return []string{"the server's certificate is not for the endpoint's host name: check endpoint"}
+	case errors.As(err, &alert):
+		switch alert {
+		case 42, 43, 44, 45, 46, 48, 49, 116: // bad_certificate … certificate_required (RFC 8446 §6)
+			return []string{"the server refused the client certificate: client_certificate_file must be this merchant's API certificate, issued for private_key_file, by a CA the server trusts"}
 		}
 	}
 	return nil
@@ -115,6 +203,37 @@ func hintsForAll(errs []error) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// withChdir puts the -chdir the user gave into the wxmedia commands a hint
+// suggests ("run wxmedia plan" becomes "run wxmedia -chdir=DIR plan"), so
+// that they work when pasted.
+func withChdir(hint, dir string) string {
+	if dir == "" {
+		return hint
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(hint, "wxmedia ")
+		if i < 0 {
+			b.WriteString(hint)
+			return b.String()
+		}
+		i += len("wxmedia ")
+		b.WriteString(hint[:i])
+		hint = hint[i:]
+		if hint != "" && hint[0] >= 'a' && hint[0] <= 'z' {
+			b.WriteString("-chdir=" + shellQuote(dir) + " ")
+		}
+	}
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func unwrapPath(err error) error {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -132,6 +134,20 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 // flagError rewrites an error of the flag package in wxmedia's words.
 func flagError(fs *flag.FlagSet, err error) error {
 	hint := fmt.Sprintf("wxmedia %s -h lists the flags", fs.Name())
+	var bad error
+	fs.VisitAll(func(f *flag.Flag) {
+		if dv, ok := f.Value.(*durationValue); ok && dv.err != nil {
+			example := "30s"
+			if dv.err.seconds {
+				example = dv.err.value + "s"
+			}
+			bad = withHints(fmt.Errorf("-%s: %w", f.Name, dv.err),
+				fmt.Sprintf("a duration is a number with a unit (ms, s, m, h): -%s=%s", f.Name, example))
+		}
+	})
+	if bad != nil {
+		return bad
+	}
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
 		name = strings.TrimLeft(name, "-")
@@ -151,6 +167,59 @@ func flagError(fs *flag.FlagSet, err error) error {
 		return withHints(fmt.Errorf("flag %s needs a value: %s=%s", name, name, arg), hint)
 	}
 	return withHints(fmt.Errorf("%s: %s", fs.Name(), msg), hint)
+}
+
+const lockTimeoutUsage = "how long to wait for the state lock, e.g. 30s or 2m (default 0: fail at once)"
+
+// lockTimeoutFlag registers -lock-timeout.
+func lockTimeoutFlag(fs *flag.FlagSet) *time.Duration {
+	d := new(time.Duration)
+	fs.Var(&durationValue{d: d}, "lock-timeout", lockTimeoutUsage)
+	return d
+}
+
+// durationValue is a duration flag that keeps its parse error, so that
+// flagError can say how to write the value: a number without a unit is
+// the usual mistake (-lock-timeout=5 for 5s).
+type durationValue struct {
+	d   *time.Duration
+	err *durationError
+}
+
+// durationError is a flag value that is not a Go duration.
+type durationError struct {
+	value string
+	// seconds is set when the value is a plain number, meant as seconds.
+	seconds bool
+}
+
+func (e *durationError) Error() string {
+	if e.seconds {
+		return fmt.Sprintf("%q has no unit", e.value)
+	}
+	return fmt.Sprintf("%q is not a duration", e.value)
+}
+
+func (v *durationValue) String() string {
+	if v.d == nil || *v.d == 0 {
+		return ""
+	}
+	return v.d.String()
+}
+
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		_, nerr := strconv.ParseFloat(s, 64)
+		v.err = &durationError{value: s, seconds: nerr == nil}
+		return v.err
+	}
+	if d < 0 {
+		v.err = &durationError{value: s}
+		return v.err
+	}
+	*v.d = d
+	return nil
 }
 
 type stringList []string

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -68,6 +69,7 @@ func setupSandbox(env *testscript.Env) error {
 	}
 	env.Values["sandbox"] = sb
 	env.Setenv("SANDBOX_URL", srv.URL())
+	env.Setenv("SANDBOX_ADDR", strings.TrimPrefix(srv.URL(), "https://"))
 	env.Setenv("NO_COLOR", "1")
 	return nil
 }

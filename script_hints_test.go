@@ -13,12 +13,18 @@ import (
 	"os"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/wxmedia/wxmedia/state"
 )
 
 func init() {
 	scriptCmds["mkkey"] = cmdMkkey
 	scriptCmds["mkcert"] = cmdMkcert
+	scriptCmds["hclset"] = cmdHclset
+	scriptCmds["holdlock"] = cmdHoldlock
 }
 
 // mkkey rsa|ec FILE: writes a new PKCS#8 private key in PEM; with
@@ -75,4 +81,48 @@ func cmdMkcert(ts *testscript.TestScript, neg bool, args []string) {
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, signer.Public(), signer)
 	ts.Check(err)
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644))
+}
+
+// hclset FILE BLOCK ATTR EXPR: sets (or, with EXPR "-", removes) the
+// attribute ATTR of the first block of type BLOCK in the HCL file FILE,
+// EXPR being HCL expression text.
+func cmdHclset(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 4 {
+		ts.Fatalf("usage: hclset FILE BLOCK ATTR EXPR|-")
+	}
+	path := ts.MkAbs(args[0])
+	src, err := os.ReadFile(path)
+	ts.Check(err)
+	f, diags := hclwrite.ParseConfig(src, args[0], hcl.InitialPos)
+	if diags.HasErrors() {
+		ts.Fatalf("hclset: %s", diags)
+	}
+	for _, b := range f.Body().Blocks() {
+		if b.Type() != args[1] {
+			continue
+		}
+		if args[3] == "-" {
+			b.Body().RemoveAttribute(args[2])
+		} else {
+			expr, diags := hclwrite.ParseConfig([]byte("x = "+args[3]+"\n"), "expr", hcl.InitialPos)
+			if diags.HasErrors() {
+				ts.Fatalf("hclset: %s", diags)
+			}
+			b.Body().SetAttributeRaw(args[2], expr.Body().GetAttribute("x").Expr().BuildTokens(nil))
+		}
+		ts.Check(os.WriteFile(path, f.Bytes(), 0o600))
+		return
+	}
+	ts.Fatalf("hclset: no %s block in %s", args[1], args[0])
+}
+
+// holdlock STATEFILE: opens the local state STATEFILE for writing, which
+// takes its lock, and holds it until the script ends.
+func cmdHoldlock(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: holdlock STATEFILE")
+	}
+	st, err := state.OpenLocal(ts.MkAbs(args[0]), state.Options{Command: "apply"})
+	ts.Check(err)
+	ts.Defer(func() { st.Close() })
 }

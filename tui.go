@@ -39,6 +39,8 @@ type ui struct {
 	// progress is the progress display in use, if any: every message
 	// clears it first so that lines never mix with the bar.
 	progress atomic.Pointer[progress]
+	// chdir is the -chdir the user gave, kept in the commands hints suggest.
+	chdir string
 }
 
 func newUI(stdin io.Reader, stdout, stderr io.Writer, noColor bool) *ui {
@@ -140,7 +142,7 @@ func (u *ui) hints(hints []string) {
 
 func (u *ui) writeHints(hints []string) {
 	for _, h := range hints {
-		fmt.Fprintf(u.stderr, "wxmedia: %s %s\n", paint(u.errColor, "hint:", color.Bold), message("%s", h))
+		fmt.Fprintf(u.stderr, "wxmedia: %s %s\n", paint(u.errColor, "hint:", color.Bold), message("%s", withChdir(h, u.chdir)))
 	}
 }
 

@@ -85,7 +85,7 @@ func TestApplyCommitsEachUploadAndBindsReuses(t *testing.T) {
 		t.Fatalf("uploads %v", rec.calls)
 	}
 	for _, f := range res.Failures {
-		if f.Addr == changed.Addr && !errors.Is(f.Err, ErrFileChanged) {
+		if f.Addr == changed.Addr && !errors.Is(f.Err, plan.ErrFileChanged) {
 			t.Errorf("changed file: %v", f.Err)
 		}
 	}

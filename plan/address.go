@@ -40,14 +40,37 @@ func (a Address) String() string {
 	return schema.InstanceAddress(a.Resource(), a.Key)
 }
 
+// UnquotedKeyError is an instance address whose key lost its quotes, as a
+// shell removes them from wechatpay_image.banner["a.png"] unless the whole
+// argument is quoted. It wraps ErrInvalidAddress.
+type UnquotedKeyError struct {
+	// Input is the address as given; Address is what was meant.
+	Input   string
+	Address Address
+}
+
+func (e *UnquotedKeyError) Error() string {
+	return fmt.Sprintf("%s %q: the key %s is not quoted; the address is %s", ErrInvalidAddress, e.Input, e.Address.Key, e.Address)
+}
+
+// Unwrap returns ErrInvalidAddress.
+func (e *UnquotedKeyError) Unwrap() error { return ErrInvalidAddress }
+
 // ParseAddress parses a resource or instance address such as
-// wechatpay_image.banner or wechatpay_image.banner["a.png"].
+// wechatpay_image.banner or wechatpay_image.banner["a.png"]. An instance
+// key without its quotes is an *UnquotedKeyError.
 func ParseAddress(s string) (Address, error) {
 	fail := func(why string) (Address, error) {
 		return Address{}, fmt.Errorf("%w %q: %s; expected type.name or type.name[\"key\"]", ErrInvalidAddress, s, why)
 	}
 	trav, diags := hclsyntax.ParseTraversalAbs([]byte(strings.TrimSpace(s)), "", hcl.InitialPos)
 	if diags.HasErrors() {
+		if res, key, ok := unquotedKey(strings.TrimSpace(s)); ok {
+			if a, err := ParseAddress(res); err == nil && !a.HasKey {
+				a.Key, a.HasKey = key, true
+				return Address{}, &UnquotedKeyError{Input: s, Address: a}
+			}
+		}
 		return fail(diags[0].Summary)
 	}
 	if len(trav) < 2 || len(trav) > 3 {
@@ -71,6 +94,19 @@ func ParseAddress(s string) (Address, error) {
 		return fail(fmt.Sprintf("%q is not a resource type", a.Type))
 	}
 	return a, nil
+}
+
+// unquotedKey splits type.name[key] whose key has no quotes.
+func unquotedKey(s string) (res, key string, ok bool) {
+	i := strings.IndexByte(s, '[')
+	if i < 0 || !strings.HasSuffix(s, "]") {
+		return "", "", false
+	}
+	key = s[i+1 : len(s)-1]
+	if key == "" || strings.ContainsAny(key, `"[]`) {
+		return "", "", false
+	}
+	return s[:i], key, true
 }
 
 // addressSet is a set of parsed -target or -replace addresses.
@@ -104,6 +140,12 @@ func parseAddresses(flag, where string, addrs []string, known map[string]string,
 	var errs []error
 	for _, s := range addrs {
 		a, err := ParseAddress(s)
+		var uq *UnquotedKeyError
+		if errors.As(err, &uq) {
+			errs = append(errs, fmt.Errorf("-%s: %w. The shell removed the quotes: quote the whole argument, -%s='%s'%s",
+				flag, err, flag, uq.Address, suggestAddress(uq.Address, known)))
+			continue
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("-%s: %w", flag, err))
 			continue

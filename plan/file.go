@@ -38,7 +38,9 @@ var (
 	ErrStale = errors.New("saved plan is stale")
 	// ErrConfigChanged: the configuration or a variable changed since planning.
 	ErrConfigChanged = errors.New("configuration changed since planning")
-	// ErrFileChanged: a source file's bytes changed since planning.
+	// ErrFileChanged: a source file's bytes changed since planning, found
+	// when a saved plan is applied or (by apply, wrapped per resource) just
+	// before a file is sent.
 	ErrFileChanged = errors.New("source file changed since planning")
 	// ErrPlanChanged: planning again gives another result, for a reason
 	// not covered above.

@@ -69,6 +69,9 @@ type LockedError struct {
 	// Holder describes the process holding the lock; it is nil when the
 	// holder left no details, e.g. when it opened the state read-only.
 	Holder *LockInfo
+	// Waited is how long the lock was waited for (the lock timeout); 0
+	// when it was tried once.
+	Waited time.Duration
 }
 
 // Error describes the holder, e.g.

@@ -125,7 +125,7 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 	db, err := bolt.Open(path, 0o600, &bo)
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
-		return nil, &LockedError{Path: path, Holder: readLockInfo(path)}
+		return nil, &LockedError{Path: path, Holder: readLockInfo(path), Waited: max(opts.LockTimeout, 0)}
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
 		return nil, fmt.Errorf("open state %s: %w: %w", path, ErrCorrupt, err)
 	case err != nil:

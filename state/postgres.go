@@ -196,7 +196,7 @@ func (p *Postgres) acquireLock(ctx context.Context, timeout time.Duration) error
 			if err != nil {
 				return err
 			}
-			return &LockedError{Path: p.where, Holder: holder}
+			return &LockedError{Path: p.where, Holder: holder, Waited: timeout}
 		}
 		time.Sleep(lockPollInterval)
 	}

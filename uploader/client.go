@@ -48,6 +48,36 @@ const (
 // upload; no identifier is returned, and the upload is not retried.
 var ErrVerify = errors.New("reply verification failed")
 
+// VerifyError is a 2xx reply that cannot be trusted, and says why in terms
+// callers branch on. It wraps ErrVerify (errors.Is(err, ErrVerify) holds).
+type VerifyError struct {
+	// Protocol is ProtocolV3 (Wechatpay-* headers, platform key) or
+	// ProtocolV2 (the reply's sign, API v2 key).
+	Protocol string
+	// Skew is how far the reply's timestamp is from the local clock, when
+	// that is why it is not trusted; 0 otherwise.
+	Skew time.Duration
+	// Reason says what did not verify.
+	Reason string
+	// Err is the cause, when another error made the reply unverifiable
+	// (a failed download of the platform certificates); it may be nil.
+	Err error
+}
+
+func (e *VerifyError) Error() string { return ErrVerify.Error() + ": " + e.Reason }
+
+// Unwrap returns ErrVerify, and the cause when there is one.
+func (e *VerifyError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrVerify}
+	}
+	return []error{ErrVerify, e.Err}
+}
+
+func verifyErr(protocol, format string, args ...any) *VerifyError {
+	return &VerifyError{Protocol: protocol, Reason: fmt.Sprintf(format, args...)}
+}
+
 // ErrBadReply is returned when a verified 2xx reply carries no usable
 // identifier. The upload is not retried.
 var ErrBadReply = errors.New("reply carries no identifier")
@@ -75,7 +105,14 @@ type APIError struct {
 	Message    string // the server's message; may be empty
 	RequestID  string // the Request-ID header, when present
 	Body       string // the first bytes of a body that was not error JSON
+	// Sandbox is the instance ID a wxmedia sandbox names in its replies'
+	// SandboxHeader; "" for any other server.
+	Sandbox string
 }
+
+// SandboxHeader is the reply header in which a wxmedia sandbox names its
+// instance, so that errors can say what to do with the sandbox.
+const SandboxHeader = "Wxmedia-Sandbox"
 
 func (e *APIError) Error() string {
 	msg := e.Message
@@ -752,7 +789,7 @@ func unwrapURLError(err error) error {
 }
 
 func parseAPIError(resp *http.Response, body []byte) *APIError {
-	e := &APIError{StatusCode: resp.StatusCode, RequestID: resp.Header.Get("Request-ID")}
+	e := &APIError{StatusCode: resp.StatusCode, RequestID: resp.Header.Get("Request-ID"), Sandbox: resp.Header.Get(SandboxHeader)}
 	var v struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`

@@ -331,6 +331,15 @@ func TestUploadUnverifiedReplies(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "may have been accepted") {
 				t.Errorf("error %q does not name %s", err, tt.want)
 			}
+			// Callers branch on the type: the protocol, and the skew when
+			// the timestamp is the reason (the server is 301 s behind).
+			var ve *VerifyError
+			if !errors.As(err, &ve) || ve.Protocol != ProtocolV3 {
+				t.Fatalf("error %v is not a v3 *VerifyError", err)
+			}
+			if stale := tt.spoil == nil; stale != (ve.Skew >= 301*time.Second && ve.Skew <= 303*time.Second) {
+				t.Errorf("Skew = %s", ve.Skew)
+			}
 		})
 	}
 }

@@ -158,7 +158,7 @@ func (c *Client) replyKey(ctx context.Context, serial string) (*rsa.PublicKey, e
 		return c.cfg.PlatformKey, nil
 	}
 	if c.pc == nil {
-		return nil, fmt.Errorf("%w: Wechatpay-Serial %q is not the platform key %q", ErrVerify, serial, c.cfg.PlatformKeyID)
+		return nil, verifyErr(ProtocolV3, "Wechatpay-Serial %q is not the platform key %q", serial, c.cfg.PlatformKeyID)
 	}
 	pc := c.pc
 	key := strings.ToUpper(serial)
@@ -172,7 +172,9 @@ func (c *Client) replyKey(ctx context.Context, serial string) (*rsa.PublicKey, e
 	if refresh {
 		c.log("reply names an unknown platform certificate, downloading the certificates", "serial", serial)
 		if err := c.refreshCertificates(ctx, gen); err != nil {
-			return nil, fmt.Errorf("%w: Wechatpay-Serial %q names no known platform certificate, and downloading them failed: %w", ErrVerify, serial, err)
+			e := verifyErr(ProtocolV3, "Wechatpay-Serial %q names no known platform certificate, and downloading them failed: %v", serial, err)
+			e.Err = err
+			return nil, e
 		}
 		pc.mu.Lock()
 		cert = pc.certs[key]
@@ -186,11 +188,10 @@ func (c *Client) replyKey(ctx context.Context, serial string) (*rsa.PublicKey, e
 		pc.mu.Unlock()
 	}
 	if cert == nil {
-		return nil, fmt.Errorf("%w: Wechatpay-Serial %q names no platform certificate of this merchant", ErrVerify, serial)
+		return nil, verifyErr(ProtocolV3, "Wechatpay-Serial %q names no platform certificate of this merchant", serial)
 	}
 	if now := c.cfg.Now(); !validAt(cert, now) {
-		return nil, fmt.Errorf("%w: platform certificate %s is valid from %s to %s, not now",
-			ErrVerify, SerialHex(cert), cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
+		return nil, verifyErr(ProtocolV3, "platform certificate %s is valid from %s to %s, not now", SerialHex(cert), cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
 	}
 	return cert.PublicKey.(*rsa.PublicKey), nil
 }
@@ -303,8 +304,8 @@ func (c *Client) downloadFrom(ctx context.Context, endpoint string) ([]*x509.Cer
 		key = c.cfg.PlatformKey
 	}
 	if key == nil {
-		return nil, fmt.Errorf("%w: %w: the reply of GET %s names Wechatpay-Serial %q, which is none of the valid certificates it carries",
-			ErrCertificates, ErrVerify, CertificatesPath, serial)
+		return nil, fmt.Errorf("%w: %w", ErrCertificates, verifyErr(ProtocolV3, "the reply of GET %s names Wechatpay-Serial %q, which is none of the valid certificates it carries",
+			CertificatesPath, serial))
 	}
 	if err := c.checkReplySignature(resp.Header, body, key); err != nil {
 		return nil, fmt.Errorf("%w: reply of GET %s: %w", ErrCertificates, CertificatesPath, err)
@@ -430,7 +431,7 @@ func (c *Client) checkReplySignature(h http.Header, body []byte, key *rsa.Public
 		return err
 	}
 	if err := Verify(key, ReplyMessage(h.Get("Wechatpay-Timestamp"), h.Get("Wechatpay-Nonce"), body), h.Get("Wechatpay-Signature")); err != nil {
-		return fmt.Errorf("%w: Wechatpay-Signature: %v", ErrVerify, err)
+		return verifyErr(ProtocolV3, "Wechatpay-Signature: %v", err)
 	}
 	return nil
 }
@@ -440,23 +441,25 @@ func (c *Client) checkReplySignature(h http.Header, body []byte, key *rsa.Public
 // signature. Errors wrap ErrVerify.
 func (c *Client) checkReplyHeaders(h http.Header) error {
 	if t := h.Get("Wechatpay-Signature-Type"); t != "" && t != AuthScheme {
-		return fmt.Errorf("%w: Wechatpay-Signature-Type %q is not %s", ErrVerify, t, AuthScheme)
+		return verifyErr(ProtocolV3, "Wechatpay-Signature-Type %q is not %s", t, AuthScheme)
 	}
 	tsText := h.Get("Wechatpay-Timestamp")
 	ts, err := strconv.ParseInt(tsText, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: Wechatpay-Timestamp %q is not a unix time", ErrVerify, tsText)
+		return verifyErr(ProtocolV3, "Wechatpay-Timestamp %q is not a unix time", tsText)
 	}
 	skew := c.cfg.Now().Sub(time.Unix(ts, 0))
 	if skew > ReplyMaxSkew || skew < -ReplyMaxSkew {
-		return fmt.Errorf("%w: Wechatpay-Timestamp %d is %s from the local clock (limit %s)", ErrVerify, ts, skew.Round(time.Second), ReplyMaxSkew)
+		e := verifyErr(ProtocolV3, "Wechatpay-Timestamp %d is %s from the local clock (limit %s)", ts, skew.Round(time.Second), ReplyMaxSkew)
+		e.Skew = skew.Round(time.Second)
+		return e
 	}
 	nonce := h.Get("Wechatpay-Nonce")
 	if nonce == "" {
-		return fmt.Errorf("%w: Wechatpay-Nonce is missing", ErrVerify)
+		return verifyErr(ProtocolV3, "Wechatpay-Nonce is missing")
 	}
 	if h.Get("Wechatpay-Signature") == "" {
-		return fmt.Errorf("%w: Wechatpay-Signature is missing", ErrVerify)
+		return verifyErr(ProtocolV3, "Wechatpay-Signature is missing")
 	}
 	return nil
 }

@@ -151,6 +151,9 @@ type V2Error struct {
 	ResultCode string // SUCCESS or FAIL; empty when return_code is FAIL
 	ErrCode    string // e.g. "SIGNERROR", "FREQUENCY_LIMITED"
 	ErrCodeDes string
+	// Sandbox is the instance ID a wxmedia sandbox names in its replies'
+	// SandboxHeader; "" for any other server.
+	Sandbox string
 }
 
 func (e *V2Error) Error() string {
@@ -203,6 +206,25 @@ func (e *V2Error) DailyQuotaReached() bool {
 	return quotaMessage(e.ErrCodeDes) || quotaMessage(e.ReturnMsg)
 }
 
+// CertificateRefused reports an INVALID_REQUEST reply that the page's
+// error table describes as a certificate problem ("Certificate is
+// required", "Certificate verification is failed"): the client
+// certificate was missing, not the merchant's, or not trusted.
+func (e *V2Error) CertificateRefused() bool {
+	return e.ErrCode == "INVALID_REQUEST" && (hasPrefixFold(e.ErrCodeDes, "certificate") || hasPrefixFold(e.ReturnMsg, "certificate"))
+}
+
+// MerchantUnknown reports a PARAM_ERROR reply that the page's error table
+// describes as "Merchant ID error": the mch_id is not a merchant the
+// server knows.
+func (e *V2Error) MerchantUnknown() bool {
+	return e.ErrCode == "PARAM_ERROR" && (hasPrefixFold(e.ErrCodeDes, "merchant id") || hasPrefixFold(e.ReturnMsg, "merchant id"))
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
 func quotaMessage(m string) bool {
 	m = strings.ToLower(m)
 	return strings.Contains(m, "当天") || strings.Contains(m, "已达上限") ||
@@ -237,14 +259,14 @@ func (c *Client) sendV2(ctx context.Context, u *upload, res *Result) (string, er
 		if perr != nil {
 			return "", parseAPIError(resp, body)
 		}
-		return "", v2Error(resp.StatusCode, fields)
+		return "", v2Error(resp, fields)
 	}
 	if perr != nil {
-		return "", fmt.Errorf("HTTP %d reply from %s cannot be trusted, the upload may have been accepted: %w: %v",
-			resp.StatusCode, endpoint, ErrVerify, perr)
+		return "", fmt.Errorf("HTTP %d reply from %s cannot be trusted, the upload may have been accepted: %w",
+			resp.StatusCode, endpoint, verifyErr(ProtocolV2, "%v", perr))
 	}
 	if fields["return_code"] != "SUCCESS" || fields["result_code"] != "SUCCESS" {
-		return "", v2Error(resp.StatusCode, fields)
+		return "", v2Error(resp, fields)
 	}
 	if err := c.verifyV2Reply(fields); err != nil {
 		return "", fmt.Errorf("HTTP %d reply from %s cannot be trusted, the upload may have been accepted: %w",
@@ -260,8 +282,8 @@ func (c *Client) sendV2(ctx context.Context, u *upload, res *Result) (string, er
 	return id, nil
 }
 
-func v2Error(status int, f map[string]string) *V2Error {
-	return &V2Error{StatusCode: status, ReturnCode: f["return_code"], ReturnMsg: f["return_msg"],
+func v2Error(resp *http.Response, f map[string]string) *V2Error {
+	return &V2Error{StatusCode: resp.StatusCode, Sandbox: resp.Header.Get(SandboxHeader), ReturnCode: f["return_code"], ReturnMsg: f["return_msg"],
 		ResultCode: f["result_code"], ErrCode: f["err_code"], ErrCodeDes: f["err_code_des"]}
 }
 
@@ -270,14 +292,14 @@ func v2Error(status int, f map[string]string) *V2Error {
 func (c *Client) verifyV2Reply(fields map[string]string) error {
 	got := fields["sign"]
 	if got == "" {
-		return fmt.Errorf("%w: v2 reply has no sign", ErrVerify)
+		return verifyErr(ProtocolV2, "v2 reply has no sign")
 	}
 	want, err := V2Sign(fields, c.cfg.APIv2Key, c.cfg.V2SignType)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrVerify, err)
+		return verifyErr(ProtocolV2, "%v", err)
 	}
 	if subtle.ConstantTimeCompare([]byte(strings.ToUpper(got)), []byte(want)) != 1 {
-		return fmt.Errorf("%w: v2 reply sign does not verify with api_v2_key (%s)", ErrVerify, c.v2SignType())
+		return verifyErr(ProtocolV2, "v2 reply sign does not verify with api_v2_key (%s)", c.v2SignType())
 	}
 	return nil
 }

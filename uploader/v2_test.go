@@ -290,6 +290,10 @@ func TestV2UploadErrors(t *testing.T) {
 			if res.Attempts != tt.attempts || errors.Is(err, ErrVerify) != tt.verify || !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("Upload() after %d attempts: %v", res.Attempts, err)
 			}
+			var ve *VerifyError
+			if tt.verify && (!errors.As(err, &ve) || ve.Protocol != ProtocolV2) {
+				t.Errorf("error %v is not a v2 *VerifyError", err)
+			}
 			var v2e *V2Error
 			if errors.As(err, &v2e) && v2e.Retryable() != tt.retryable {
 				t.Errorf("Retryable() = %v", v2e.Retryable())

@@ -266,6 +266,11 @@ func (s *Sandbox) logCall(api string, c *call) {
 		"request_id", c.reqID, "sha256", c.sha, "id", c.id, "elapsed", time.Since(c.start))
 }
 
+// InstanceHeader names the sandbox instance in every reply of an upload
+// API, so that a client can tell a sandbox's refusals from WeChat Pay's
+// (uploader.SandboxHeader is the same name).
+const InstanceHeader = "Wxmedia-Sandbox"
+
 // v3Handler serves one APIv3 upload API.
 type v3Handler struct {
 	s   *Sandbox
@@ -276,6 +281,7 @@ func (h *v3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s, def := h.s, h.def
 	c := &call{w: w, r: r, reqID: randomHex(16), start: time.Now()}
 	w.Header().Set("Request-ID", c.reqID)
+	w.Header().Set(InstanceHeader, s.id)
 	defer s.logCall(def.name, c)
 	r.Body = http.MaxBytesReader(w, r.Body, def.maxSize+bodyOverhead)
 	fail := func(status int, code, message string) {
@@ -517,6 +523,7 @@ func (h *v2Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s, def := h.s, h.def
 	c := &call{w: w, r: r, reqID: randomHex(16), start: time.Now()}
 	w.Header().Set("Request-ID", c.reqID)
+	w.Header().Set(InstanceHeader, s.id)
 	defer s.logCall(def.name, c)
 	r.Body = http.MaxBytesReader(w, r.Body, def.maxSize+bodyOverhead)
 	send := func(rep v2Reply) {

@@ -681,3 +681,10 @@ func TestClosedSandbox(t *testing.T) {
 		t.Errorf("second Close = %v", err)
 	}
 }
+
+// The client reads the sandbox's instance header under the same name.
+func TestInstanceHeaderName(t *testing.T) {
+	if InstanceHeader != uploader.SandboxHeader {
+		t.Fatalf("sandbox.InstanceHeader %q != uploader.SandboxHeader %q", InstanceHeader, uploader.SandboxHeader)
+	}
+}
