@@ -25,7 +25,6 @@ import (
 // started because the apply was asked to stop.
 var ErrInterrupted = errors.New("not started: the apply was interrupted")
 
-
 // Uploader sends one file to one merchant's API.
 type Uploader interface {
 	Upload(ctx context.Context, r uploader.Request) (uploader.Result, error)
