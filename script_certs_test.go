@@ -58,7 +58,7 @@ func TestCertificateHints(t *testing.T) {
 	}{
 		{fmt.Errorf("upload: %w: certificate 0: decryption failed", uploader.ErrCertificates), "check api_v3_key"},
 		{fmt.Errorf("upload: %w: GET /v3/certificates: %w", uploader.ErrCertificates, notFound), "has no platform certificates"},
-		{fmt.Errorf("upload: %w: %w: names Wechatpay-Serial", uploader.ErrCertificates, uploader.ErrVerify), "or api_v3_key) against the merchant platform"},
+		{fmt.Errorf("upload: %w: %w", uploader.ErrCertificates, &uploader.VerifyError{Protocol: uploader.ProtocolV3, Reason: "names Wechatpay-Serial"}), "or api_v3_key) against the merchant platform"},
 		{fmt.Errorf("upload: %w: GET /v3/certificates: %w", uploader.ErrCertificates, &uploader.APIError{StatusCode: 500}), "failed after every retry"},
 	} {
 		hints := strings.Join(runtimeHints(tt.err), "\n")
