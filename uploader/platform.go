@@ -40,6 +40,10 @@ const CertificatesPath = "/v3/certificates"
 // certificate well before the old one expires.
 const CertificateRenewal = 24 * time.Hour
 
+// maxUnknownSerialRefreshes bounds the downloads a Client makes for reply
+// serials it does not know.
+const maxUnknownSerialRefreshes = 3
+
 // APIv3KeyLength is the length of an API v3 key in characters (bytes: it
 // is the AES-256 key).
 const APIv3KeyLength = 32
@@ -63,6 +67,7 @@ type platformCerts struct {
 	gen       int                          // bumped by every refresh
 	renewed   bool                         // a refresh for expiry was tried
 	tried     map[string]bool              // serials a refresh was tried for
+	refreshes int                          // downloads for unknown serials so far
 	refreshMu sync.Mutex                   // one download at a time
 }
 
@@ -165,8 +170,14 @@ func (c *Client) replyKey(ctx context.Context, serial string) (*rsa.PublicKey, e
 	pc.mu.Lock()
 	c.loadCache()
 	cert := pc.certs[key]
-	refresh := cert == nil && !pc.tried[key]
-	pc.tried[key] = true
+	// One download per unknown serial, and a few at most per Client: a
+	// server naming a new serial in every reply does not get a download
+	// per upload.
+	refresh := cert == nil && !pc.tried[key] && pc.refreshes < maxUnknownSerialRefreshes
+	if refresh {
+		pc.tried[key] = true
+		pc.refreshes++
+	}
 	gen := pc.gen
 	pc.mu.Unlock()
 	if refresh {

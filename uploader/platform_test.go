@@ -41,6 +41,10 @@ func TestDecryptVector(t *testing.T) {
 	if want := "-----BEGIN CERTIFICATE-----\nwxmedia test vector\n-----END CERTIFICATE-----\n"; string(plain) != want {
 		t.Fatalf("plaintext = %q, want %q", plain, want)
 	}
+	// associated_data may be empty (the SDKs' models say so).
+	if plain, err := DecryptAEADAES256GCM(testAPIv3Key, "0fe9b7a3c1d2", "", "pJdE7XWc+A5qMgq8YeWPWfVHroe5m9rlsF6xXDUuCAxELOEJ2A=="); err != nil || string(plain) != "empty associated data" {
+		t.Errorf("empty associated data: %q, %v", plain, err)
+	}
 	for name, args := range map[string][4]string{
 		"wrong key":             {"0123456789abcdefghijklmnopqrstuV", "4aab3fd0d5e1", "certificate", ciphertext},
 		"wrong associated data": {testAPIv3Key, "4aab3fd0d5e1", "certificates", ciphertext},
@@ -460,5 +464,29 @@ func TestNewClientAPIv3Key(t *testing.T) {
 	if _, err := NewClient(Config{MchID: testMchID, SerialNo: testSerial, PrivateKey: mustPrivateKey(t, "merchant_test_key.pem"),
 		APIv3Key: testAPIv3Key, Endpoint: srv.URL}); err != nil {
 		t.Errorf("NewClient(api_v3_key only) = %v", err)
+	}
+}
+
+// A server naming a new unknown serial in every reply gets a few downloads
+// at most, not one per upload.
+func TestUnknownSerialRefreshesBounded(t *testing.T) {
+	now := time.Now()
+	a := newTestCert(t, 0, 0xA1, now.Add(-time.Hour), now.AddDate(1, 0, 0))
+	cs, srv := newCertServer(t, a)
+	c := certClient(t, srv, t.TempDir(), nil)
+	if _, err := c.Upload(context.Background(), pngRequest("a.png")); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	cs.mu.Lock()
+	cs.serialHeader = func(string) string { n++; return "FFFF" + strconv.Itoa(n) }
+	cs.mu.Unlock()
+	for i := range 10 {
+		if _, err := c.Upload(context.Background(), pngRequest("u"+strconv.Itoa(i)+".png")); !errors.Is(err, ErrVerify) {
+			t.Fatalf("reply under an unknown serial: %v", err)
+		}
+	}
+	if d, _ := cs.counts(); d != 1+3 {
+		t.Fatalf("%d downloads, want 1 and at most 3 for unknown serials", d)
 	}
 }
