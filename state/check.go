@@ -61,8 +61,11 @@ func parseBoltMeta(b []byte) (boltMeta, bool) {
 // checkFile refuses, with ErrCorrupt, a file that bbolt must not be given:
 // one that is not a bbolt database, or whose pages run past its end (bbolt
 // maps the file into memory and would crash reading beyond it). It only
-// reads the file.
-func checkFile(path string) error {
+// reads the file. The meta pages and the freelist, which bbolt reads as
+// it opens the file, are always checked; with tree set, so is every page
+// of the tree (walkPages), which only makes sense once the file's lock is
+// held: a writer may be changing the tree meanwhile.
+func checkFile(path string, tree bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -142,6 +145,9 @@ func checkFile(path string) error {
 	}
 	if m.root >= m.pgid || m.freelist >= m.pgid {
 		return fmt.Errorf("%w: meta page is inconsistent", ErrCorrupt)
+	}
+	if err := walkPages(f, m, tree); err != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ func compactScattered(db *bolt.DB) error {
 	if scattered < minScattered || scattered*scatteredPerResource < resources {
 		return nil
 	}
-	return db.Update(rewriteResources)
+	return db.Update(func(tx *bolt.Tx) error { return rewriteResources(tx, true) })
 }
 
 // upgrade brings a state of an older schema version to SchemaVersion in
@@ -53,32 +53,69 @@ func upgrade(db *bolt.DB) error {
 		return nil
 	}
 	return db.Update(func(tx *bolt.Tx) error {
-		if err := rewriteResources(tx); err != nil {
+		if err := rewriteResources(tx, false); err != nil {
+			return err
+		}
+		if err := sealBucket(tx, bucketCache, func(k, v []byte) error {
+			_, err := decodeCacheEntry(k, v, false)
+			return err
+		}); err != nil {
+			return err
+		}
+		if err := sealBucket(tx, bucketOutputs, func(k, v []byte) error {
+			_, err := decodeOutput(k, v, false)
+			return err
+		}); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, SchemaVersion))
 	})
 }
 
+// sealBucket adds a checksum to every value of the named bucket, after
+// check accepts it, for the upgrade to schema version 3.
+func sealBucket(tx *bolt.Tx, name []byte, check func(k, v []byte) error) error {
+	b := tx.Bucket(name)
+	var keys, values [][]byte
+	if err := b.ForEach(func(k, v []byte) error {
+		if err := check(k, v); err != nil {
+			return err
+		}
+		keys = append(keys, bytes.Clone(k))
+		values = append(values, seal(k, bytes.Clone(v)))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for i, k := range keys {
+		if err := b.Put(k, values[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // rewriteResources replaces the resources bucket with one holding the same
 // resources, written in order into full pages, each record in the form
-// encodeResource gives (JSON records of schema version 1 become binary),
-// and resets the scattered count. The serial is left alone.
-func rewriteResources(tx *bolt.Tx) error {
+// resourceValue gives (JSON records of schema version 1 become binary, and
+// records without a checksum get one), and resets the scattered count.
+// sealed says whether the records read carry checksums. The serial is
+// left alone.
+func rewriteResources(tx *bolt.Tx, sealed bool) error {
 	var keys, values [][]byte
 	var dec resourceDecoder
 	err := tx.Bucket(bucketResources).ForEach(func(k, v []byte) error {
 		var r Resource
-		if err := dec.decode(k, v, &r); err != nil {
-			return fmt.Errorf("%w: resource %s: %w", ErrCorrupt, k, err)
+		if err := dec.decodeValue(k, v, sealed, &r); err != nil {
+			return fmt.Errorf("%w: resource %q: %w", ErrCorrupt, k, err)
 		}
 		if r.Address != string(k) {
-			return fmt.Errorf("%w: resource %s stored under %q", ErrCorrupt, r.Address, k)
+			return fmt.Errorf("%w: resource %q stored under %q", ErrCorrupt, r.Address, k)
 		}
-		if len(v) == 0 || v[0] != recordTag {
-			nv, err := encodeResource(r)
+		if !sealed || v[0] != recordTag {
+			nv, err := resourceValue(r)
 			if err != nil {
-				return fmt.Errorf("resource %s: %w", k, err)
+				return fmt.Errorf("resource %q: %w", k, err)
 			}
 			v = nv
 		} else {

@@ -186,7 +186,7 @@ func TestResourceCount(t *testing.T) {
 	doc.Resources = append(doc.Resources[1:], testResource(200), testResource(0))
 	must(t, l.Push(doc, true))
 	check("after a push")
-	must(t, l.db.Update(rewriteResources))
+	must(t, l.db.Update(func(tx *bolt.Tx) error { return rewriteResources(tx, true) }))
 	check("after a rewrite")
 	must(t, l.Close())
 }

@@ -23,8 +23,9 @@ const maxCountHint = 1 << 22
 // releasePages): a large state never stays resident as a whole.
 //
 // count is the number of resources the state says it holds, for sizing
-// the map; a wrong count costs time only.
-func decodeResources(b *bolt.Bucket, count uint64) (map[string]Resource, error) {
+// the map; a wrong count costs time only. sealed says whether the records
+// carry checksums (isSealed).
+func decodeResources(b *bolt.Bucket, count uint64, sealed bool) (map[string]Resource, error) {
 	rs := make(map[string]Resource, min(count, maxCountHint))
 	workers := runtime.GOMAXPROCS(0)
 	decs := make([]resourceDecoder, workers)
@@ -42,14 +43,22 @@ func decodeResources(b *bolt.Bucket, count uint64) (map[string]Resource, error) 
 		for c := range chunks {
 			run := func() {
 				dec := &decs[c]
-				for i := c * per; i < min((c+1)*per, n); i++ {
+				i := c * per
+				// A damaged record must give an error, never a crash,
+				// even in a goroutine of its own.
+				defer func() {
+					if p := recover(); p != nil {
+						errs[c] = fmt.Errorf("%w: resource %q: %v", ErrCorrupt, keys[i], p)
+					}
+				}()
+				for ; i < min((c+1)*per, n); i++ {
 					r := &decoded[i]
-					if err := dec.decode(keys[i], values[i], r); err != nil {
-						errs[c] = fmt.Errorf("%w: resource %s: %w", ErrCorrupt, keys[i], err)
+					if err := dec.decodeValue(keys[i], values[i], sealed, r); err != nil {
+						errs[c] = fmt.Errorf("%w: resource %q: %w", ErrCorrupt, keys[i], err)
 						return
 					}
 					if r.Address != string(keys[i]) {
-						errs[c] = fmt.Errorf("%w: resource %s stored under %q", ErrCorrupt, r.Address, keys[i])
+						errs[c] = fmt.Errorf("%w: resource %q stored under %q", ErrCorrupt, r.Address, keys[i])
 						return
 					}
 				}
@@ -87,4 +96,18 @@ func decodeResources(b *bolt.Bucket, count uint64) (map[string]Resource, error) 
 		return nil, err
 	}
 	return rs, nil
+}
+
+// decodeValue decodes the value stored under key, checking and removing
+// its checksum first when sealed.
+func (d *resourceDecoder) decodeValue(key, v []byte, sealed bool, r *Resource) error {
+	if sealed {
+		p, err := unseal(key, v)
+		if err != nil {
+			*r = Resource{}
+			return err
+		}
+		v = p
+	}
+	return d.decode(key, v, r)
 }

@@ -85,6 +85,7 @@ func TestSnapshotManyResources(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			v = seal([]byte(r.Address), v)
 			want[r.Address] = r
 			if err := b.Put([]byte(r.Address), v); err != nil {
 				return err

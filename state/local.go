@@ -24,16 +24,17 @@ const DefaultPath = ".wxmedia/state.db"
 // SchemaVersion is the version of the state's layout that this package
 // writes. OpenLocal refuses a state with a higher one. Version 1 stored
 // resources as JSON; version 2 stores them as binary records (record.go)
-// and counts the resources recorded out of order (keyScattered). A writer
-// upgrades a version 1 state when it opens it; readers read both.
-const SchemaVersion = 2
+// and counts the resources recorded out of order (keyScattered); version 3
+// ends every resource, cache entry and output with a checksum (seal). A
+// writer upgrades an older state when it opens it; readers read them all.
+const SchemaVersion = 3
 
 // Buckets and keys of the state file.
 var (
 	bucketMeta      = []byte("meta")      // keyLineage, keySerial, keySchema
-	bucketResources = []byte("resources") // address -> resource record (record.go)
-	bucketCache     = []byte("cache")     // cacheKeyBytes -> JSON CacheEntry
-	bucketOutputs   = []byte("outputs")   // name -> JSON Output
+	bucketResources = []byte("resources") // address -> sealed resource record (record.go)
+	bucketCache     = []byte("cache")     // cacheKeyBytes -> sealed JSON CacheEntry
+	bucketOutputs   = []byte("outputs")   // name -> sealed JSON Output
 
 	keyLineage = []byte("lineage")        // non-empty string
 	keySerial  = []byte("serial")         // 8 bytes, big-endian
@@ -109,7 +110,7 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 		return nil, err
 	}
 
-	if err := checkFile(path); err != nil {
+	if err := checkFile(path, false); err != nil {
 		return nil, fmt.Errorf("open state %s: %w", path, err)
 	}
 	bo := *bolt.DefaultOptions
@@ -122,7 +123,11 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 	case opts.LockTimeout > 0:
 		bo.Timeout = opts.LockTimeout
 	}
-	db, err := bolt.Open(path, 0o600, &bo)
+	var db *bolt.DB
+	err := guard(path, func() (err error) {
+		db, err = bolt.Open(path, 0o600, &bo)
+		return err
+	})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, &LockedError{Path: path, Holder: readLockInfo(path), Waited: max(opts.LockTimeout, 0)}
@@ -131,13 +136,19 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 	case err != nil:
 		return nil, fmt.Errorf("open state %s: %w", path, err)
 	}
-	if err := validate(db, path); err != nil {
+	// Now that the lock is held, no writer changes the file: check all of
+	// it before reading it.
+	err = checkFile(path, true)
+	if err == nil {
+		err = guard(path, func() error { return validate(db, path) })
+	}
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open state %s: %w", path, err)
 	}
 	l.db = db
 	if !opts.ReadOnly {
-		if err := upgrade(db); err != nil {
+		if err := guard(path, func() error { return upgrade(db) }); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open state %s: upgrade to schema version %d: %w", path, SchemaVersion, err)
 		}
@@ -241,6 +252,9 @@ func newLineage() (string, error) {
 // read.
 func validate(db *bolt.DB, path string) error {
 	return db.View(func(tx *bolt.Tx) error {
+		if err := checkTx(tx); err != nil {
+			return err
+		}
 		fi, err := os.Stat(path)
 		if err != nil {
 			return err
@@ -279,7 +293,7 @@ func (l *Local) Path() string { return l.path }
 
 // view runs fn in a read transaction. It is not called for a missing state.
 func (l *Local) view(fn func(tx *bolt.Tx) error) error {
-	if err := l.db.View(fn); err != nil {
+	if err := guard(l.path, func() error { return l.db.View(fn) }); err != nil {
 		return fmt.Errorf("read state %s: %w", l.path, err)
 	}
 	return nil
@@ -291,11 +305,13 @@ func (l *Local) update(what string, fn func(tx *bolt.Tx) error) error {
 	if l.readOnly {
 		return fmt.Errorf("%s: %w", what, ErrReadOnly)
 	}
-	err := l.db.Update(func(tx *bolt.Tx) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		return bumpSerial(tx, 1)
+	err := guard(l.path, func() error {
+		return l.db.Update(func(tx *bolt.Tx) error {
+			if err := fn(tx); err != nil {
+				return err
+			}
+			return bumpSerial(tx, 1)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
@@ -448,14 +464,16 @@ func (l *Local) commitGroups() {
 		}
 		l.pending = l.pending[len(group):]
 		l.groupMu.Unlock()
-		err := l.db.Update(func(tx *bolt.Tx) error {
-			g := newGroupTx(tx)
-			for _, r := range group {
-				if err := r.fn(g); err != nil {
-					return err
+		err := guard(l.path, func() error {
+			return l.db.Update(func(tx *bolt.Tx) error {
+				g := newGroupTx(tx)
+				for _, r := range group {
+					if err := r.fn(g); err != nil {
+						return err
+					}
 				}
-			}
-			return g.finish(uint64(len(group)))
+				return g.finish(uint64(len(group)))
+			})
 		})
 		if err == nil || len(group) == 1 {
 			for _, r := range group {
@@ -464,12 +482,14 @@ func (l *Local) commitGroups() {
 			continue
 		}
 		for _, r := range group {
-			r.done <- l.db.Update(func(tx *bolt.Tx) error {
-				g := newGroupTx(tx)
-				if err := r.fn(g); err != nil {
-					return err
-				}
-				return g.finish(1)
+			r.done <- guard(l.path, func() error {
+				return l.db.Update(func(tx *bolt.Tx) error {
+					g := newGroupTx(tx)
+					if err := r.fn(g); err != nil {
+						return err
+					}
+					return g.finish(1)
+				})
 			})
 		}
 	}
@@ -490,15 +510,16 @@ func (l *Local) Snapshot() (*Snapshot, error) {
 		meta := tx.Bucket(bucketMeta)
 		s.Lineage = string(meta.Get(keyLineage))
 		s.Serial = binary.BigEndian.Uint64(meta.Get(keySerial))
-		rs, err := decodeResources(tx.Bucket(bucketResources), getUint64(meta, keyResourceCount))
+		sealed := isSealed(tx)
+		rs, err := decodeResources(tx.Bucket(bucketResources), getUint64(meta, keyResourceCount), sealed)
 		if err != nil {
 			return err
 		}
 		s.Resources = rs
 		return tx.Bucket(bucketOutputs).ForEach(func(k, v []byte) error {
-			var o Output
-			if err := json.Unmarshal(v, &o); err != nil {
-				return fmt.Errorf("%w: output %s: %w", ErrCorrupt, k, err)
+			o, err := decodeOutput(k, v, sealed)
+			if err != nil {
+				return err
 			}
 			s.Outputs[string(k)] = o
 			return nil
@@ -524,12 +545,13 @@ func (l *Local) LookupCache(keys []CacheKey) (map[CacheKey]CacheEntry, error) {
 	}
 	err := l.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketCache)
+		sealed := isSealed(tx)
 		for _, k := range keys {
 			v := b.Get(cacheKeyBytes(k))
 			if v == nil {
 				continue
 			}
-			e, err := decodeCacheEntry(cacheKeyBytes(k), v)
+			e, err := decodeCacheEntry(cacheKeyBytes(k), v, sealed)
 			if err != nil {
 				return err
 			}
@@ -551,8 +573,9 @@ func (l *Local) ListCache() ([]CacheEntry, error) {
 		return entries, nil
 	}
 	err := l.view(func(tx *bolt.Tx) error {
+		sealed := isSealed(tx)
 		return tx.Bucket(bucketCache).ForEach(func(k, v []byte) error {
-			e, err := decodeCacheEntry(k, v)
+			e, err := decodeCacheEntry(k, v, sealed)
 			if err != nil {
 				return err
 			}
@@ -575,12 +598,11 @@ func (l *Local) CommitUpload(r Resource, e CacheEntry) error {
 	if err := checkCommit(r, e); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	rv, err := encodeResource(r)
+	rv, err := resourceValue(r)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	e.UploadedAt = e.UploadedAt.UTC()
-	ev, err := json.Marshal(e)
+	ev, err := cacheValue(e)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -598,7 +620,7 @@ func (l *Local) PutResource(r Resource) error {
 	if err := checkResource(r); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	rv, err := encodeResource(r)
+	rv, err := resourceValue(r)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -638,7 +660,7 @@ func (l *Local) SetOutputs(outputs map[string]Output) error {
 		if err := checkOutput(name, o); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		v, err := json.Marshal(o)
+		v, err := outputValue(name, o)
 		if err != nil {
 			return fmt.Errorf("%s: output %s: %w", what, name, err)
 		}
@@ -669,7 +691,7 @@ func (l *Local) Close() error {
 	l.closeOnce.Do(func() {
 		var errs []error
 		if l.db != nil && !l.readOnly {
-			if err := compactScattered(l.db); err != nil {
+			if err := guard(l.path, func() error { return compactScattered(l.db) }); err != nil {
 				errs = append(errs, fmt.Errorf("rewrite the resources of state %s in order: %w", l.path, err))
 			}
 		}
@@ -690,8 +712,17 @@ func (l *Local) Close() error {
 	return l.closeErr
 }
 
-func decodeCacheEntry(k, v []byte) (CacheEntry, error) {
+// decodeCacheEntry decodes the cache entry stored under k; sealed says
+// whether it carries a checksum.
+func decodeCacheEntry(k, v []byte, sealed bool) (CacheEntry, error) {
 	var e CacheEntry
+	if sealed {
+		p, err := unseal(k, v)
+		if err != nil {
+			return CacheEntry{}, fmt.Errorf("%w: cache entry %q: %w", ErrCorrupt, k, err)
+		}
+		v = p
+	}
 	if err := json.Unmarshal(v, &e); err != nil {
 		return CacheEntry{}, fmt.Errorf("%w: cache entry %q: %w", ErrCorrupt, k, err)
 	}

@@ -446,7 +446,7 @@ func TestCorruptFilesAreLeftAlone(t *testing.T) {
 	must(t, l.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketResources)
 		for i := range 2000 {
-			v, _ := encodeResource(testResource(i))
+			v, _ := resourceValue(testResource(i))
 			if err := b.Put([]byte(testResource(i).Address), v); err != nil {
 				return err
 			}
@@ -577,7 +577,7 @@ func BenchmarkSnapshot100k(b *testing.B) {
 	must(b, l.db.Update(func(tx *bolt.Tx) error {
 		rb := tx.Bucket(bucketResources)
 		for _, r := range rs {
-			v, err := encodeResource(r)
+			v, err := resourceValue(r)
 			if err != nil {
 				return err
 			}
@@ -592,7 +592,7 @@ func BenchmarkSnapshot100k(b *testing.B) {
 		cb := tx.Bucket(bucketCache)
 		for _, r := range rs {
 			e := entryFor(r)
-			v, err := json.Marshal(e)
+			v, err := cacheValue(e)
 			if err != nil {
 				return err
 			}

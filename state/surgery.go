@@ -18,7 +18,7 @@ func (l *Local) MoveResource(from string, to Resource) error {
 	if err := checkResource(to); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	rv, err := encodeResource(to)
+	rv, err := resourceValue(to)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -59,8 +59,7 @@ func (l *Local) PutCache(entries ...CacheEntry) error {
 		if err := checkCacheEntry(e); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		e.UploadedAt = e.UploadedAt.UTC()
-		v, err := json.Marshal(e)
+		v, err := cacheValue(e)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
@@ -108,9 +107,10 @@ func (l *Local) RemoveCache(f CacheFilter) (int, error) {
 	err := l.update(what, func(tx *bolt.Tx) error {
 		n = 0
 		b := tx.Bucket(bucketCache)
+		sealed := isSealed(tx)
 		var doomed [][]byte
 		err := b.ForEach(func(k, v []byte) error {
-			e, err := decodeCacheEntry(k, v)
+			e, err := decodeCacheEntry(k, v, sealed)
 			if err != nil {
 				return err
 			}
@@ -147,7 +147,8 @@ func (l *Local) Export() (*Export, error) {
 		meta := tx.Bucket(bucketMeta)
 		doc.Lineage = string(meta.Get(keyLineage))
 		doc.Serial = binary.BigEndian.Uint64(meta.Get(keySerial))
-		rs, err := decodeResources(tx.Bucket(bucketResources), getUint64(meta, keyResourceCount))
+		sealed := isSealed(tx)
+		rs, err := decodeResources(tx.Bucket(bucketResources), getUint64(meta, keyResourceCount), sealed)
 		if err != nil {
 			return err
 		}
@@ -155,9 +156,9 @@ func (l *Local) Export() (*Export, error) {
 			doc.Resources = append(doc.Resources, r)
 		}
 		if err := tx.Bucket(bucketOutputs).ForEach(func(k, v []byte) error {
-			var o Output
-			if err := json.Unmarshal(v, &o); err != nil {
-				return fmt.Errorf("%w: output %s: %w", ErrCorrupt, k, err)
+			o, err := decodeOutput(k, v, sealed)
+			if err != nil {
+				return err
 			}
 			doc.Outputs[string(k)] = o
 			return nil
@@ -167,7 +168,7 @@ func (l *Local) Export() (*Export, error) {
 		// The cache bucket's keys sort by service, merchant ID, API and
 		// SHA-256 already.
 		return tx.Bucket(bucketCache).ForEach(func(k, v []byte) error {
-			e, err := decodeCacheEntry(k, v)
+			e, err := decodeCacheEntry(k, v, sealed)
 			if err != nil {
 				return err
 			}
@@ -226,7 +227,7 @@ func (l *Local) Push(doc *Export, force bool) error {
 	}
 	rvals := make([][]byte, len(doc.Resources))
 	for i, r := range doc.Resources {
-		v, err := encodeResource(r)
+		v, err := resourceValue(r)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
@@ -234,7 +235,7 @@ func (l *Local) Push(doc *Export, force bool) error {
 	}
 	ovals := make(map[string][]byte, len(doc.Outputs))
 	for name, o := range doc.Outputs {
-		v, err := json.Marshal(o)
+		v, err := outputValue(name, o)
 		if err != nil {
 			return fmt.Errorf("%s: output %s: %w", what, name, err)
 		}
@@ -242,8 +243,7 @@ func (l *Local) Push(doc *Export, force bool) error {
 	}
 	cvals := make([][]byte, len(doc.Cache))
 	for i, e := range doc.Cache {
-		e.UploadedAt = e.UploadedAt.UTC()
-		v, err := json.Marshal(e)
+		v, err := cacheValue(e)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
@@ -252,61 +252,63 @@ func (l *Local) Push(doc *Export, force bool) error {
 	if l.readOnly {
 		return fmt.Errorf("%s: %w", what, ErrReadOnly)
 	}
-	err := l.db.Update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		lineage := string(meta.Get(keyLineage))
-		serial := binary.BigEndian.Uint64(meta.Get(keySerial))
-		if !force {
-			empty := isEmpty(tx.Bucket(bucketResources)) && isEmpty(tx.Bucket(bucketOutputs)) && isEmpty(tx.Bucket(bucketCache))
-			if err := checkPush(doc, lineage, serial, empty); err != nil {
+	err := guard(l.path, func() error {
+		return l.db.Update(func(tx *bolt.Tx) error {
+			meta := tx.Bucket(bucketMeta)
+			lineage := string(meta.Get(keyLineage))
+			serial := binary.BigEndian.Uint64(meta.Get(keySerial))
+			if !force {
+				empty := isEmpty(tx.Bucket(bucketResources)) && isEmpty(tx.Bucket(bucketOutputs)) && isEmpty(tx.Bucket(bucketCache))
+				if err := checkPush(doc, lineage, serial, empty); err != nil {
+					return err
+				}
+			}
+			for _, name := range [][]byte{bucketResources, bucketOutputs} {
+				if err := tx.DeleteBucket(name); err != nil {
+					return err
+				}
+				if _, err := tx.CreateBucket(name); err != nil {
+					return err
+				}
+			}
+			// In address order into full pages, as rewriteResources writes.
+			rb := tx.Bucket(bucketResources)
+			rb.FillPercent = 1.0
+			order := make([]int, len(doc.Resources))
+			for i := range order {
+				order[i] = i
+			}
+			sort.Slice(order, func(a, b int) bool { return doc.Resources[order[a]].Address < doc.Resources[order[b]].Address })
+			for _, i := range order {
+				if err := rb.Put([]byte(doc.Resources[i].Address), rvals[i]); err != nil {
+					return err
+				}
+			}
+			if err := meta.Delete(keyScattered); err != nil {
 				return err
 			}
-		}
-		for _, name := range [][]byte{bucketResources, bucketOutputs} {
-			if err := tx.DeleteBucket(name); err != nil {
+			if err := meta.Put(keyResourceCount, binary.BigEndian.AppendUint64(nil, uint64(len(doc.Resources)))); err != nil {
 				return err
 			}
-			if _, err := tx.CreateBucket(name); err != nil {
-				return err
+			ob := tx.Bucket(bucketOutputs)
+			for name, v := range ovals {
+				if err := ob.Put([]byte(name), v); err != nil {
+					return err
+				}
 			}
-		}
-		// In address order into full pages, as rewriteResources writes.
-		rb := tx.Bucket(bucketResources)
-		rb.FillPercent = 1.0
-		order := make([]int, len(doc.Resources))
-		for i := range order {
-			order[i] = i
-		}
-		sort.Slice(order, func(a, b int) bool { return doc.Resources[order[a]].Address < doc.Resources[order[b]].Address })
-		for _, i := range order {
-			if err := rb.Put([]byte(doc.Resources[i].Address), rvals[i]); err != nil {
-				return err
+			cb := tx.Bucket(bucketCache)
+			for i, e := range doc.Cache {
+				if err := cb.Put(cacheKeyBytes(e.CacheKey), cvals[i]); err != nil {
+					return err
+				}
 			}
-		}
-		if err := meta.Delete(keyScattered); err != nil {
-			return err
-		}
-		if err := meta.Put(keyResourceCount, binary.BigEndian.AppendUint64(nil, uint64(len(doc.Resources)))); err != nil {
-			return err
-		}
-		ob := tx.Bucket(bucketOutputs)
-		for name, v := range ovals {
-			if err := ob.Put([]byte(name), v); err != nil {
-				return err
+			if doc.Lineage != "" {
+				if err := meta.Put(keyLineage, []byte(doc.Lineage)); err != nil {
+					return err
+				}
 			}
-		}
-		cb := tx.Bucket(bucketCache)
-		for i, e := range doc.Cache {
-			if err := cb.Put(cacheKeyBytes(e.CacheKey), cvals[i]); err != nil {
-				return err
-			}
-		}
-		if doc.Lineage != "" {
-			if err := meta.Put(keyLineage, []byte(doc.Lineage)); err != nil {
-				return err
-			}
-		}
-		return meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, max(serial, doc.Serial)+1))
+			return meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, max(serial, doc.Serial)+1))
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
