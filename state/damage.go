@@ -65,8 +65,11 @@ const (
 type pageWalker struct {
 	f        *os.File
 	pageSize uint64
-	hwm      uint64 // pages below this are in use or free
-	seen     map[uint64]bool
+	hwm      uint64   // pages below this are in use or free
+	seen     []uint64 // bit set of the pages read
+	// bufs holds a buffer for each depth of the tree, reused from page
+	// to page.
+	bufs [][]byte
 }
 
 var errPage = errors.New("damaged page")
@@ -76,40 +79,49 @@ var errPage = errors.New("damaged page")
 // the comment at the top of this file). f is the state file; it is only
 // read.
 func walkPages(f *os.File, m boltMeta, tree bool) error {
-	w := &pageWalker{f: f, pageSize: uint64(m.pageSize), hwm: m.pgid, seen: map[uint64]bool{0: true, 1: true}}
+	w := &pageWalker{f: f, pageSize: uint64(m.pageSize), hwm: m.pgid, seen: make([]uint64, (m.pgid+63)/64)}
 	if err := w.freelist(m.freelist); err != nil || !tree {
 		return err
 	}
 	return w.tree(m.root, 0)
 }
 
-// page reads the page id and its overflow pages, after checking they are
-// below the high water mark and not seen before.
-func (w *pageWalker) page(id uint64) ([]byte, error) {
+// page reads the page id and its overflow pages into the buffer of the
+// given depth, after checking they are below the high water mark and not
+// read before. The page is valid until the next read at that depth.
+func (w *pageWalker) page(id uint64, depth int) ([]byte, error) {
 	if id < 2 || id >= w.hwm {
 		return nil, fmt.Errorf("%w: page number %d outside the file's %d pages", errPage, id, w.hwm)
 	}
-	var head [16]byte
-	if _, err := w.f.ReadAt(head[:], int64(id*w.pageSize)); err != nil {
+	for len(w.bufs) <= depth {
+		w.bufs = append(w.bufs, make([]byte, w.pageSize))
+	}
+	p := w.bufs[depth][:w.pageSize]
+	if _, err := w.f.ReadAt(p, int64(id*w.pageSize)); err != nil {
 		return nil, fmt.Errorf("%w %d: %w", errPage, id, err)
 	}
 	ne := binary.NativeEndian
-	if got := ne.Uint64(head[0:]); got != id {
+	if got := ne.Uint64(p[0:]); got != id {
 		return nil, fmt.Errorf("%w %d: it says it is page %d", errPage, id, got)
 	}
-	overflow := uint64(ne.Uint32(head[12:]))
+	overflow := uint64(ne.Uint32(p[12:]))
 	if overflow >= w.hwm-id {
 		return nil, fmt.Errorf("%w %d: %d overflow pages run past the file's %d pages", errPage, id, overflow, w.hwm)
 	}
 	for i := id; i <= id+overflow; i++ {
-		if w.seen[i] {
+		if w.seen[i/64]&(1<<(i%64)) != 0 {
 			return nil, fmt.Errorf("%w %d: used twice", errPage, i)
 		}
-		w.seen[i] = true
+		w.seen[i/64] |= 1 << (i % 64)
 	}
-	p := make([]byte, (overflow+1)*w.pageSize)
-	if _, err := w.f.ReadAt(p, int64(id*w.pageSize)); err != nil {
-		return nil, fmt.Errorf("%w %d: %w", errPage, id, err)
+	if overflow > 0 {
+		if n := (overflow + 1) * w.pageSize; uint64(cap(w.bufs[depth])) < n {
+			w.bufs[depth] = make([]byte, n)
+		}
+		p = w.bufs[depth][:(overflow+1)*w.pageSize]
+		if _, err := w.f.ReadAt(p, int64(id*w.pageSize)); err != nil {
+			return nil, fmt.Errorf("%w %d: %w", errPage, id, err)
+		}
 	}
 	return p, nil
 }
@@ -117,7 +129,7 @@ func (w *pageWalker) page(id uint64) ([]byte, error) {
 // freelist checks the freelist page: its type, and that the page numbers
 // it lists fit in it and in the file.
 func (w *pageWalker) freelist(id uint64) error {
-	p, err := w.page(id)
+	p, err := w.page(id, 0)
 	if err != nil {
 		return err
 	}
@@ -145,7 +157,7 @@ func (w *pageWalker) tree(id uint64, depth int) error {
 	if depth > maxTreeDepth {
 		return fmt.Errorf("%w %d: tree deeper than %d", errPage, id, maxTreeDepth)
 	}
-	p, err := w.page(id)
+	p, err := w.page(id, depth)
 	if err != nil {
 		return err
 	}
@@ -241,12 +253,27 @@ func (w *pageWalker) leaf(id uint64, p []byte, depth int) error {
 // returned, wrapping ErrCorrupt.
 func checkTx(tx *bolt.Tx) error {
 	var first error
-	for err := range tx.Check() {
+	for err := range tx.Check(bolt.WithKVStringer(quotedKV{})) {
 		if first == nil {
 			first = fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
 	}
 	return first
+}
+
+// quotedKV shows keys and values in bbolt's check messages quoted, and
+// cut short: a message names a damaged key, it need not hold all of it.
+type quotedKV struct{}
+
+func (quotedKV) KeyToString(b []byte) string   { return quoteShort(b) }
+func (quotedKV) ValueToString(b []byte) string { return quoteShort(b) }
+
+func quoteShort(b []byte) string {
+	const max = 48
+	if len(b) > max {
+		return fmt.Sprintf("%q…", b[:max])
+	}
+	return fmt.Sprintf("%q", b)
 }
 
 // Records carry a checksum from schema version 3 on: every value in the

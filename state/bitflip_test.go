@@ -1,0 +1,291 @@
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+)
+
+// damageBase is a real state, written through the package's own writes,
+// and what it holds.
+type damageBase struct {
+	file  []byte
+	snap  *Snapshot
+	cache map[CacheKey]CacheEntry
+}
+
+var (
+	baseOnce sync.Once
+	base     damageBase
+	baseErr  error
+)
+
+// damagedStateBase builds, once per process, a state of 600 resources
+// committed by concurrent uploads (as apply does), with their cache
+// entries and outputs, in many transactions.
+func damagedStateBase(t testing.TB) damageBase {
+	baseOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "wxmedia-damage-")
+		if err != nil {
+			baseErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		path := filepath.Join(dir, "state.db")
+		l, err := OpenLocal(path, Options{Command: "apply"})
+		if err != nil {
+			baseErr = err
+			return
+		}
+		const n = 600
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for w := range 8 {
+			wg.Go(func() {
+				for i := w; i < n; i += 8 {
+					r := testResource(i)
+					errs[i] = l.CommitUpload(r, entryFor(r))
+				}
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			baseErr = err
+			return
+		}
+		if err := l.SetOutputs(outputs); err != nil {
+			baseErr = err
+			return
+		}
+		if err := l.Close(); err != nil {
+			baseErr = err
+			return
+		}
+		r, err := OpenLocal(path, Options{ReadOnly: true})
+		if err != nil {
+			baseErr = err
+			return
+		}
+		defer r.Close()
+		base.snap, baseErr = r.Snapshot()
+		if baseErr != nil {
+			return
+		}
+		entries, err := r.ListCache()
+		if err != nil {
+			baseErr = err
+			return
+		}
+		base.cache = map[CacheKey]CacheEntry{}
+		for _, e := range entries {
+			base.cache[e.CacheKey] = e
+		}
+		base.file, baseErr = os.ReadFile(path)
+	})
+	if baseErr != nil {
+		t.Fatalf("building the state: %v", baseErr)
+	}
+	return base
+}
+
+// damageOutcome is what reading one damaged state gave.
+type damageOutcome struct {
+	detected bool     // an error wrapping ErrCorrupt or ErrSchemaVersion
+	panicked []string // panics, recovered here
+	wrong    []string // records read without an error that the state never held
+	other    []string // errors of another kind
+	changed  bool     // the file changed although it was refused
+}
+
+// readDamaged opens the damaged state content at path, first read-only
+// then as a writer, and reads all of it each time: the snapshot, the
+// cache by listing and by lookup, and the export.
+func readDamaged(b damageBase, path string, content []byte) (out damageOutcome) {
+	note := func(err error) bool {
+		switch {
+		case err == nil:
+			return false
+		case errors.Is(err, ErrCorrupt), errors.Is(err, ErrSchemaVersion):
+			out.detected = true
+		default:
+			out.other = append(out.other, err.Error())
+		}
+		return true
+	}
+	checkResources := func(rs map[string]Resource) {
+		for addr, r := range rs {
+			if want, ok := b.snap.Resources[addr]; !ok || !reflect.DeepEqual(r, want) {
+				out.wrong = append(out.wrong, fmt.Sprintf("resource %q: %+v", addr, r))
+			}
+		}
+	}
+	checkCache := func(es []CacheEntry) {
+		for _, e := range es {
+			if want, ok := b.cache[e.CacheKey]; !ok || !reflect.DeepEqual(e, want) {
+				out.wrong = append(out.wrong, fmt.Sprintf("cache entry %+v", e))
+			}
+		}
+	}
+	checkOutputs := func(os map[string]Output) {
+		for name, o := range os {
+			if want, ok := b.snap.Outputs[name]; !ok || !reflect.DeepEqual(o, want) {
+				out.wrong = append(out.wrong, fmt.Sprintf("output %q: %s", name, o.Value))
+			}
+		}
+	}
+	for _, ro := range []bool{true, false} {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					out.panicked = append(out.panicked, fmt.Sprint(p))
+				}
+			}()
+			l, err := OpenLocal(path, Options{ReadOnly: ro, Command: "apply"})
+			if note(err) {
+				return
+			}
+			defer func() { note(l.Close()) }()
+			s, err := l.Snapshot()
+			if note(err) {
+				return
+			}
+			checkResources(s.Resources)
+			checkOutputs(s.Outputs)
+			es, err := l.ListCache()
+			if note(err) {
+				return
+			}
+			checkCache(es)
+			keys := make([]CacheKey, 0, len(b.cache))
+			for k := range b.cache {
+				keys = append(keys, k)
+			}
+			hits, err := l.LookupCache(keys)
+			if note(err) {
+				return
+			}
+			for _, e := range hits {
+				checkCache([]CacheEntry{e})
+			}
+			doc, err := l.Export()
+			if note(err) {
+				return
+			}
+			rs := map[string]Resource{}
+			for _, r := range doc.Resources {
+				rs[r.Address] = r
+			}
+			checkResources(rs)
+			checkCache(doc.Cache)
+			checkOutputs(doc.Outputs)
+		}()
+		if out.detected {
+			// Refused: the file must be as it was, and a writer is not
+			// tried on it.
+			if now, err := os.ReadFile(path); err != nil || !bytes.Equal(now, content) {
+				out.changed = true
+			}
+			return out
+		}
+	}
+	return out
+}
+
+// flipBits returns a copy of file with the bits at the given bit offsets
+// flipped.
+func flipBits(file []byte, bits []uint64) []byte {
+	c := bytes.Clone(file)
+	for _, b := range bits {
+		b %= uint64(len(c)) * 8
+		c[b/8] ^= 1 << (b % 8)
+	}
+	return c
+}
+
+// TestBitFlipTrial flips random bits in copies of a real state and reads
+// each: no panic, no record the state never held read without an error,
+// and a refused file left as it was. WXMEDIA_SLOW_TESTS runs 1,000 damaged
+// files, else 60.
+func TestBitFlipTrial(t *testing.T) {
+	b := damagedStateBase(t)
+	trials := 60
+	if os.Getenv("WXMEDIA_SLOW_TESTS") != "" {
+		trials = 1000
+	}
+	rng := rand.New(rand.NewSource(12))
+	dir := t.TempDir()
+	var detected, unaffected, panics, wrong, other, changed int
+	for i := range trials {
+		bits := make([]uint64, 1+rng.Intn(8))
+		for j := range bits {
+			bits[j] = uint64(rng.Int63n(int64(len(b.file)) * 8))
+		}
+		content := flipBits(b.file, bits)
+		path := filepath.Join(dir, fmt.Sprintf("state-%04d.db", i))
+		must(t, os.WriteFile(path, content, 0o600))
+		out := readDamaged(b, path, content)
+		switch {
+		case out.detected:
+			detected++
+		case len(out.wrong) == 0 && len(out.other) == 0 && len(out.panicked) == 0:
+			unaffected++
+		}
+		if len(out.panicked) > 0 {
+			panics++
+			t.Errorf("trial %d (bits %v): panic: %s", i, bits, out.panicked[0])
+		}
+		if len(out.wrong) > 0 {
+			wrong++
+			t.Errorf("trial %d (bits %v): read without an error: %s", i, bits, out.wrong[0])
+		}
+		if len(out.other) > 0 {
+			other++
+			t.Errorf("trial %d (bits %v): error not reported as a corrupt state: %s", i, bits, out.other[0])
+		}
+		if out.changed {
+			changed++
+			t.Errorf("trial %d (bits %v): the refused file was changed", i, bits)
+		}
+		os.Remove(path)
+		os.Remove(path + ".lock.json")
+	}
+	t.Logf("%d damaged states of %d bytes: %d refused as corrupt, %d read as before, %d panics, %d with wrong records, %d other errors, %d refused files changed",
+		trials, len(b.file), detected, unaffected, panics, wrong, other, changed)
+}
+
+// FuzzDamagedState flips the bits the input names (each 4 bytes, a bit
+// offset into the file) in a real state and reads it: as TestBitFlipTrial.
+func FuzzDamagedState(f *testing.F) {
+	f.Add(binary.LittleEndian.AppendUint32(nil, 4096*8*2+16*8))
+	f.Add(binary.LittleEndian.AppendUint32(nil, 4096*8*3+100))
+	f.Add(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, 77), 4096*8+200))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		b := damagedStateBase(t)
+		var bits []uint64
+		for len(in) >= 4 && len(bits) < 16 {
+			bits = append(bits, uint64(binary.LittleEndian.Uint32(in)))
+			in = in[4:]
+		}
+		content := flipBits(b.file, bits)
+		path := filepath.Join(t.TempDir(), "state.db")
+		must(t, os.WriteFile(path, content, 0o600))
+		out := readDamaged(b, path, content)
+		switch {
+		case len(out.panicked) > 0:
+			t.Fatalf("panic: %s", out.panicked[0])
+		case len(out.wrong) > 0:
+			t.Fatalf("read without an error: %s", out.wrong[0])
+		case len(out.other) > 0:
+			t.Fatalf("error not reported as a corrupt state: %s", out.other[0])
+		case out.changed:
+			t.Fatalf("the refused file was changed")
+		}
+	})
+}
