@@ -110,6 +110,7 @@ func makePlanReading(u *ui, o *planOptions, w *workspace, read func() (*state.Sn
 	if p.Variables, err = plan.RecordVariables(w.ev); err != nil {
 		return nil, err
 	}
+	p.Sign(snap.PlanKey)
 	return p, nil
 }
 
@@ -610,5 +611,7 @@ func loadSavedPlan(u *ui, o *planOptions, path string) (*workspace, state.Backen
 	if err := saved.Match(fresh); err != nil {
 		return nil, st, nil, refuse(err)
 	}
-	return w, st, saved, nil
+	// What is applied is the plan as computed here, which Match found
+	// equal to the saved one in every field.
+	return w, st, fresh, nil
 }

@@ -141,6 +141,9 @@ type Plan struct {
 	// Variables are the configuration's variables; sensitive ones carry no
 	// value. Set by the caller (Make leaves it empty).
 	Variables []Variable
+	// InputsMAC signs the lineage, serial, configuration digest, variables,
+	// targets and replace addresses together (see Sign); "" when unsigned.
+	InputsMAC string
 	// Config describes the configuration files planned from. Set by the
 	// caller (Make leaves it empty).
 	Config ConfigDigest

@@ -2,7 +2,10 @@ package state
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -11,6 +14,8 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // damageBase is a real state, written through the package's own writes,
@@ -288,4 +293,112 @@ func FuzzDamagedState(f *testing.F) {
 			t.Fatalf("the refused file was changed")
 		}
 	})
+}
+
+// TestPlanKey checks the state's secret for signing saved plans: made
+// with the state, read by readers, never exported, and added by the first
+// writer to a state that has none, leaving a reader's file untouched.
+func TestPlanKey(t *testing.T) {
+	path := statePath(t)
+	l := open(t, path, Options{})
+	key := snapshot(t, l).PlanKey
+	if len(key) != 32 {
+		t.Fatalf("new state: plan key of %d bytes", len(key))
+	}
+	doc, err := l.Export()
+	must(t, err)
+	b, err := json.Marshal(doc)
+	must(t, err)
+	if bytes.Contains(b, []byte(hex.EncodeToString(key))) || bytes.Contains(b, []byte(base64.StdEncoding.EncodeToString(key))) {
+		t.Errorf("the export holds the plan key")
+	}
+	// A state of schema version 2, without a key.
+	must(t, l.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if err := meta.Delete(keyPlanKey); err != nil {
+			return err
+		}
+		return meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, 2))
+	}))
+	must(t, l.Close())
+	before, err := os.ReadFile(path)
+	must(t, err)
+	r := open(t, path, Options{ReadOnly: true})
+	if k := snapshot(t, r).PlanKey; k != nil {
+		t.Errorf("a state without a key read as %x", k)
+	}
+	must(t, r.Close())
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, before) {
+		t.Errorf("a reader changed the state")
+	}
+	w := open(t, path, Options{})
+	if k := snapshot(t, w).PlanKey; len(k) != 32 || bytes.Equal(k, key) {
+		t.Errorf("after a writer opened it: plan key %x", k)
+	}
+}
+
+// TestUpgradeSealsRecords upgrades a state of schema version 2, whose
+// records carry no checksum: a reader reads it as it is, and a writer
+// gives every resource, cache entry and output its checksum, keeping what
+// they hold.
+func TestUpgradeSealsRecords(t *testing.T) {
+	path := statePath(t)
+	l := open(t, path, Options{})
+	must(t, l.db.Update(func(tx *bolt.Tx) error {
+		for i := range 300 {
+			r := testResource(i)
+			v, err := encodeResource(r)
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketResources).Put([]byte(r.Address), v); err != nil {
+				return err
+			}
+			e := entryFor(r)
+			if v, err = json.Marshal(e); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketCache).Put(cacheKeyBytes(e.CacheKey), v); err != nil {
+				return err
+			}
+		}
+		for name, o := range outputs {
+			v, err := json.Marshal(o)
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketOutputs).Put([]byte(name), v); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, 2))
+	}))
+	must(t, l.Close())
+	r := open(t, path, Options{ReadOnly: true})
+	before := snapshot(t, r)
+	cacheBefore, err := r.ListCache()
+	must(t, err)
+	must(t, r.Close())
+	if len(before.Resources) != 300 || len(cacheBefore) != 300 || !reflect.DeepEqual(before.Outputs, outputs) {
+		t.Fatalf("version 2 read: %d resources, %d cache entries, outputs %v", len(before.Resources), len(cacheBefore), before.Outputs)
+	}
+	w := open(t, path, Options{})
+	after := snapshot(t, w)
+	cacheAfter, err := w.ListCache()
+	must(t, err)
+	after.PlanKey, before.PlanKey = nil, nil
+	if !reflect.DeepEqual(after, before) || !reflect.DeepEqual(cacheAfter, cacheBefore) {
+		t.Errorf("the upgrade changed what the state holds")
+	}
+	must(t, w.db.View(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketResources, bucketCache, bucketOutputs} {
+			if err := tx.Bucket(name).ForEach(func(k, v []byte) error {
+				_, err := unseal(k, v)
+				return err
+			}); err != nil {
+				t.Errorf("%s after the upgrade: %v", name, err)
+			}
+		}
+		return nil
+	}))
 }

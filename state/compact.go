@@ -38,21 +38,36 @@ func compactScattered(db *bolt.DB) error {
 	return db.Update(func(tx *bolt.Tx) error { return rewriteResources(tx, true) })
 }
 
-// upgrade brings a state of an older schema version to SchemaVersion in
-// one write transaction, which leaves the serial alone: what the state
-// records stays the same, only its form changes.
+// upgrade brings a state of an older schema version to SchemaVersion, and
+// gives it a plan key if it has none, in one write transaction, which
+// leaves the serial alone: what the state records stays the same, only its
+// form changes.
 func upgrade(db *bolt.DB) error {
 	var version uint64
+	var hasKey bool
 	if err := db.View(func(tx *bolt.Tx) error {
 		version = getUint64(tx.Bucket(bucketMeta), keySchema)
+		hasKey = len(tx.Bucket(bucketMeta).Get(keyPlanKey)) > 0
 		return nil
 	}); err != nil {
 		return err
 	}
-	if version >= SchemaVersion {
+	if version >= SchemaVersion && hasKey {
 		return nil
 	}
 	return db.Update(func(tx *bolt.Tx) error {
+		if !hasKey {
+			key, err := newPlanKey()
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketMeta).Put(keyPlanKey, key); err != nil {
+				return err
+			}
+		}
+		if version >= SchemaVersion {
+			return nil
+		}
 		if err := rewriteResources(tx, false); err != nil {
 			return err
 		}

@@ -48,6 +48,10 @@ var (
 	// their maps by (8 bytes, big-endian; absent is 0). Only a hint: a
 	// wrong count costs time, never a record.
 	keyResourceCount = []byte("resource_count")
+	// keyPlanKey is the state's secret for signing saved plans
+	// (Snapshot.PlanKey): 32 random bytes, made with the state or by the
+	// first writer of this version.
+	keyPlanKey = []byte("plan_key")
 )
 
 // Options tunes OpenLocal.
@@ -229,12 +233,28 @@ func initState(path string) error {
 		if err := meta.Put(keyLineage, []byte(lineage)); err != nil {
 			return err
 		}
+		key, err := newPlanKey()
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(keyPlanKey, key); err != nil {
+			return err
+		}
 		return meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, 0))
 	})
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// newPlanKey returns a new secret for signing saved plans.
+func newPlanKey() ([]byte, error) {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("make plan key: %w", err)
+	}
+	return key, nil
 }
 
 // newLineage returns a random version 4 UUID.
@@ -510,6 +530,7 @@ func (l *Local) Snapshot() (*Snapshot, error) {
 		meta := tx.Bucket(bucketMeta)
 		s.Lineage = string(meta.Get(keyLineage))
 		s.Serial = binary.BigEndian.Uint64(meta.Get(keySerial))
+		s.PlanKey = bytes.Clone(meta.Get(keyPlanKey))
 		sealed := isSealed(tx)
 		rs, err := decodeResources(tx.Bucket(bucketResources), getUint64(meta, keyResourceCount), sealed)
 		if err != nil {

@@ -58,6 +58,8 @@ type Postgres struct {
 	// cacheExists is false only for a reader of a database without the
 	// shared cache tables.
 	cacheExists bool
+	// stateVersion is the state schema's version: the migrations applied.
+	stateVersion int
 
 	// mu serialises the writes on conn, which holds the state lock; conn
 	// is nil for a reader.
@@ -136,6 +138,7 @@ func OpenPostgres(connStr, schemaName string, opts Options) (*Postgres, error) {
 		return nil, err
 	}
 	p.exists, p.cacheExists = true, true
+	p.stateVersion = len(stateMigrations)
 	ok = true
 	return p, nil
 }
@@ -283,6 +286,7 @@ func (p *Postgres) checkReadable(ctx context.Context) error {
 			return err
 		}
 		p.exists = v > 0
+		p.stateVersion = v
 	}
 	if cacheVersion != nil {
 		v, err := p.version(ctx, p.pool, PostgresCacheSchema)
@@ -387,6 +391,11 @@ func (p *Postgres) snapshotTx(ctx context.Context, tx pgx.Tx) (*Snapshot, error)
 		return nil, err
 	}
 	s.Serial = uint64(serial)
+	if p.stateVersion >= planKeyMigration {
+		if err := tx.QueryRow(ctx, "SELECT plan_key FROM "+p.tbl("meta")).Scan(&s.PlanKey); err != nil {
+			return nil, err
+		}
+	}
 	rows, err := tx.Query(ctx, "SELECT name, value, type, sensitive FROM "+p.tbl("outputs"))
 	if err != nil {
 		return nil, err

@@ -18,7 +18,8 @@ import (
 //
 // A state's schema (schema_name, by default wxmedia):
 //
-//	meta      one row: lineage, serial
+//	meta      one row: lineage, serial, plan_key (a random secret that
+//	          signs saved plans, from schema version 2 on)
 //	resources address -> the resource's fields
 //	outputs   name -> value, type (cty JSON), sensitive
 //	lock      one row while a writer holds the lock: pid, host, command,
@@ -99,7 +100,24 @@ var stateMigrations = []func(ctx context.Context, tx pgx.Tx, p *Postgres) error{
 		_, err = tx.Exec(ctx, `INSERT INTO `+p.tbl("meta")+` (lineage, serial) VALUES ($1, 0)`, lineage)
 		return err
 	},
+	func(ctx context.Context, tx pgx.Tx, p *Postgres) error {
+		key, err := newPlanKey()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `ALTER TABLE `+p.tbl("meta")+` ADD COLUMN plan_key bytea`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE `+p.tbl("meta")+` SET plan_key = $1`, key); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `ALTER TABLE `+p.tbl("meta")+` ALTER COLUMN plan_key SET NOT NULL`)
+		return err
+	},
 }
+
+// planKeyMigration is the state schema version that adds meta.plan_key.
+const planKeyMigration = 2
 
 func execAll(ctx context.Context, tx pgx.Tx, stmts ...string) error {
 	for _, s := range stmts {

@@ -92,6 +92,11 @@ type Snapshot struct {
 	Resources map[string]Resource
 	// Outputs holds every output by name; it is never nil.
 	Outputs map[string]Output
+	// PlanKey is a random secret of the state, made with it, that signs
+	// what a saved plan records besides its changes (see plan.Sign). It is
+	// nil when the state has none yet: a missing state, or one that no
+	// writer of this version has opened. It is never exported.
+	PlanKey []byte
 }
 
 // Backend is what plan and apply need from a state store. Its methods are
