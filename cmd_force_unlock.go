@@ -23,6 +23,10 @@ func cmdForceUnlock(u *ui, _ globalOptions, args []string) error {
 		return err
 	}
 	lockID := 0
+	if len(pos) == 1 && !b.isPostgres() {
+		return withHints(fmt.Errorf("force-unlock takes no lock ID on a local state, not %q: it releases only a lock whose holder is gone", pos[0]),
+			"run wxmedia force-unlock without an argument")
+	}
 	if len(pos) == 1 && b.isPostgres() {
 		if lockID, err = strconv.Atoi(pos[0]); err != nil || lockID <= 0 {
 			return fmt.Errorf("lock ID %q is not a session ID: the lock error shows it", pos[0])

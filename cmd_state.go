@@ -53,16 +53,10 @@ func cmdState(u *ui, _ globalOptions, args []string) error {
 }
 
 func suggestFrom(name string, options []string) string {
-	best, bestD := "", 3
-	for _, o := range options {
-		if d := editDistance(name, o); d < bestD {
-			best, bestD = o, d
-		}
+	if best := nearest(name, options); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return ""
 }
 
 // stateFlags starts the flag set of a state subcommand with the
@@ -356,7 +350,11 @@ func cacheFilterFlags(fs interface {
 	String(name, value, usage string) *string
 }) (mchid, api, service *string) {
 	mchid = fs.String("mchid", "", "only entries of this merchant ID")
-	api = fs.String("api", "", "only entries of this API, e.g. "+string(uploader.APIMerchantImage))
+	var apis []string
+	for _, spec := range uploader.Specs() {
+		apis = append(apis, string(spec.API))
+	}
+	api = fs.String("api", "", "only entries of this API: "+strings.Join(apis, ", "))
 	service = fs.String("service", "", "only entries of this service: wechatpay, a sandbox ID or an endpoint URL")
 	return
 }
@@ -435,8 +433,9 @@ func stateCacheRm(u *ui, rest []string) error {
 		return errors.New("-all cannot be combined with other selectors")
 	}
 	for _, p := range pos {
-		if len(p) != 64 || strings.Trim(strings.ToLower(p), "0123456789abcdef") != "" {
-			return fmt.Errorf("%q is not a SHA-256 (64 hex digits)", p)
+		if len(p) < minDigestPrefix || len(p) > 64 || strings.Trim(strings.ToLower(p), "0123456789abcdef") != "" {
+			return withHints(fmt.Errorf("%q is not a SHA-256 or a prefix of one (%d to 64 hex digits)", p, minDigestPrefix),
+				"wxmedia state cache list shows the digests")
 		}
 	}
 	st, err := openStateForWrite(*lockTimeout, "state cache rm")
@@ -444,6 +443,9 @@ func stateCacheRm(u *ui, rest []string) error {
 		return err
 	}
 	defer st.Close()
+	if pos, err = expandDigests(st, base, pos); err != nil {
+		return err
+	}
 	removed := 0
 	if len(pos) == 0 {
 		if removed, err = st.RemoveCache(base); err != nil {
@@ -505,6 +507,48 @@ func instanceNotFound(snap *state.Snapshot, given string) error {
 		hints = append(hints, "wxmedia state list shows the addresses")
 	}
 	return withHints(err, hints...)
+}
+
+// minDigestPrefix is the shortest SHA-256 prefix state cache rm takes, as
+// git takes abbreviated object names.
+const minDigestPrefix = 6
+
+// expandDigests turns the SHA-256 prefixes given to state cache rm into
+// the full digests of the entries base selects, as state cache list
+// matches them; a prefix that matches no digest, or several, is an error.
+func expandDigests(st state.Backend, base state.CacheFilter, given []string) ([]string, error) {
+	if len(given) == 0 {
+		return nil, nil
+	}
+	entries, err := st.ListCache()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, p := range given {
+		p = strings.ToLower(p)
+		seen := map[string]bool{}
+		var digests []string
+		for _, e := range selectCache(entries, base, []string{p}) {
+			if !seen[e.SHA256] {
+				seen[e.SHA256] = true
+				digests = append(digests, e.SHA256)
+			}
+		}
+		switch {
+		case len(digests) == 0 && len(p) == 64:
+			out = append(out, p) // nothing to remove: reported as 0 entries
+		case len(digests) == 0:
+			return nil, withHints(fmt.Errorf("no cache entry has a SHA-256 starting with %s; nothing was removed", p), "wxmedia state cache list shows the digests")
+		case len(digests) > 1:
+			sort.Strings(digests)
+			return nil, withHints(fmt.Errorf("%s is the prefix of %d SHA-256 digests (%s); nothing was removed", p, len(digests), strings.Join(digests, ", ")),
+				"give more digits of the digest")
+		default:
+			out = append(out, digests[0])
+		}
+	}
+	return out, nil
 }
 
 func matchesAny(addr string, prefixes []string) bool {

@@ -1,14 +1,20 @@
 package main
 
 import (
+	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 )
 
 func cmdVersion(u *ui, _ globalOptions, args []string) error {
 	fs := newFlags(u, "version")
-	if _, err := parseFlags(fs, args); err != nil {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return withHints(fmt.Errorf("version takes no arguments, not %q", strings.Join(pos, " ")), "run wxmedia version")
 	}
 	u.printf("wxmedia v%s\non %s_%s, built with %s\n", version, runtime.GOOS, runtime.GOARCH, runtime.Version())
 	bi, ok := debug.ReadBuildInfo()

@@ -110,6 +110,9 @@ func newFlags(u *ui, name string) *flag.FlagSet {
 // returns the positional arguments. -h and -help print the command's help;
 // a flag error names the nearest flag.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	if err := globalAfterCommand(fs.Name(), args); err != nil {
+		return nil, err
+	}
 	help := fs.Usage
 	fs.Usage = func() {}
 	defer func() { fs.Usage = help }()
@@ -129,6 +132,29 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// globalAfterCommand refuses -chdir among a command's arguments, as
+// Terraform users write it, saying where it goes.
+func globalAfterCommand(cmd string, args []string) error {
+	for i, a := range args {
+		if a == "--" {
+			return nil
+		}
+		name, dir, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "chdir" {
+			continue
+		}
+		if !hasValue && i+1 < len(args) {
+			dir = args[i+1]
+		}
+		if dir == "" {
+			dir = "DIR"
+		}
+		return withHints(errors.New("-chdir is a global option: it goes before the command"),
+			fmt.Sprintf("run wxmedia -chdir=%s %s", shellQuote(dir), cmd))
+	}
+	return nil
 }
 
 // flagError rewrites an error of the flag package in wxmedia's words.

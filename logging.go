@@ -81,7 +81,7 @@ var logSecrets = &redactor{}
 // newLogger returns the logger WXMEDIA_LOG asks for, or a silent one.
 func newLogger(stderr io.Writer) *slog.Logger {
 	var level slog.Level
-	switch strings.ToLower(os.Getenv("WXMEDIA_LOG")) {
+	switch strings.ToLower(os.Getenv(envLog)) { // checked by checkEnv
 	case "debug":
 		level = slog.LevelDebug
 	case "info":

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	suggestpkg "github.com/wxmedia/wxmedia/internal/suggest"
 )
 
 // version is the wxmedia release; set at build time with -ldflags "-X main.version=…".
@@ -116,11 +118,54 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands() {
 		if c.name == name && c.run != nil {
+			if err := checkEnv(); err != nil {
+				return exitCode(u, err)
+			}
 			return exitCode(u, c.run(u, g, rest))
 		}
 	}
+	if msg, hint, ok := otherCommand(name, rest); ok {
+		u.errorf([]string{hint}, "%s", msg)
+		return 1
+	}
 	u.errorf([]string{"run wxmedia help to list the commands"}, "unknown command %q%s", name, suggest(name))
 	return 1
+}
+
+// terraformCommands are Terraform's commands that wxmedia has no use for,
+// with what it does instead.
+var terraformCommands = map[string][2]string{
+	"init": {"wxmedia has no init: there are no providers or modules to install, and the state is created by the first apply",
+		"run wxmedia validate, then wxmedia plan"},
+	"destroy": {"wxmedia has no destroy: WeChat Pay has no API to delete uploaded media",
+		"to stop managing media, remove their blocks and run wxmedia apply (they are forgotten), or run wxmedia state rm ADDR"},
+	"taint": {"wxmedia has no taint: an instance is uploaded again with -replace",
+		"run wxmedia apply -replace=ADDR"},
+	"untaint": {"wxmedia has no untaint: nothing is marked for upload outside a plan",
+		"run wxmedia plan to see what would be uploaded"},
+	"refresh": {"wxmedia has no refresh: every plan compares the files with the state (uploaded media cannot be read back from WeChat Pay)",
+		"run wxmedia plan; -refresh-hashes hashes every file again instead of trusting the stat cache"},
+}
+
+// otherCommand recognises a Terraform command, or a subcommand of state
+// given without "state", and says what to run instead.
+func otherCommand(name string, rest []string) (msg, hint string, ok bool) {
+	if tc, ok := terraformCommands[name]; ok {
+		return tc[0], tc[1], true
+	}
+	switch name {
+	case "cache", "list", "rm", "mv", "pull", "push":
+		cmd := "state " + name
+		if name == "cache" {
+			sub := "list"
+			if len(rest) > 0 && (rest[0] == "list" || rest[0] == "rm" || rest[0] == "ls") {
+				sub = rest[0]
+			}
+			cmd = "state cache " + sub
+		}
+		return fmt.Sprintf("unknown command %q (did you mean %q?)", name, cmd), "run wxmedia " + cmd + ", or wxmedia help to list the commands", true
+	}
+	return "", "", false
 }
 
 // exitCode is the one place that maps errors to exit statuses.
@@ -150,46 +195,5 @@ func suggest(name string) string {
 	return ""
 }
 
-// nearest returns the option closest to name: within an edit distance of
-// 2, or the only option that name is a prefix of; "" when none is close.
-func nearest(name string, options []string) string {
-	best, bestD := "", 3
-	for _, o := range options {
-		if d := editDistance(name, o); d < bestD {
-			best, bestD = o, d
-		}
-	}
-	if best != "" || len(name) < 2 {
-		return best
-	}
-	var prefixed []string
-	for _, o := range options {
-		if strings.HasPrefix(o, name) {
-			prefixed = append(prefixed, o)
-		}
-	}
-	if len(prefixed) == 1 {
-		return prefixed[0]
-	}
-	return ""
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}
+// nearest returns the option closest to name (see package suggest).
+func nearest(name string, options []string) string { return suggestpkg.Nearest(name, options) }

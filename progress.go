@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,18 +26,8 @@ const (
 // progressEvery returns the interval of plain progress lines, and whether
 // progress is shown at all.
 func progressEvery() (time.Duration, bool) {
-	v := strings.TrimSpace(os.Getenv("WXMEDIA_PROGRESS_INTERVAL"))
-	switch v {
-	case "":
-		return progressInterval, true
-	case "off", "0":
-		return 0, false
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return progressInterval, true
-	}
-	return d, true
+	d, on, _ := progressIntervalEnv() // checked by checkEnv before any command
+	return d, on
 }
 
 // progress tracks one piece of long work. Its counters may be updated from

@@ -6,11 +6,14 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/pem"
 	"math/big"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -25,6 +28,7 @@ func init() {
 	scriptCmds["mkcert"] = cmdMkcert
 	scriptCmds["hclset"] = cmdHclset
 	scriptCmds["holdlock"] = cmdHoldlock
+	scriptCmds["shaprefix"] = cmdShaprefix
 }
 
 // mkkey rsa|ec FILE: writes a new PKCS#8 private key in PEM; with
@@ -125,4 +129,18 @@ func cmdHoldlock(ts *testscript.TestScript, neg bool, args []string) {
 	st, err := state.OpenLocal(ts.MkAbs(args[0]), state.Options{Command: "apply"})
 	ts.Check(err)
 	ts.Defer(func() { st.Close() })
+}
+
+// shaprefix FILE N NAME: sets $NAME to the first N hex digits of FILE's
+// SHA-256.
+func cmdShaprefix(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: shaprefix FILE N NAME")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	sum := sha256.Sum256(b)
+	ts.Setenv(args[2], hex.EncodeToString(sum[:])[:n])
 }

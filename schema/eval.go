@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -19,6 +18,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 
+	"github.com/wxmedia/wxmedia/internal/suggest"
 	"github.com/wxmedia/wxmedia/uploader"
 )
 
@@ -1001,12 +1001,7 @@ func formatPath(p cty.Path) string {
 }
 
 func didYouMean(given string, options []string) string {
-	best, bestDist := "", 3
-	for _, o := range options {
-		if d := levenshtein.Distance(given, o, nil); d < bestDist {
-			best, bestDist = o, d
-		}
-	}
+	best := suggest.Nearest(given, options)
 	if best == "" {
 		return ""
 	}
