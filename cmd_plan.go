@@ -21,6 +21,11 @@ import (
 	"github.com/wxmedia/wxmedia/state"
 )
 
+// maxParallelism bounds -parallelism: every upload in flight holds a
+// worker, a connection and a file's bytes, and the APIs rate-limit long
+// before this many.
+const maxParallelism = 256
+
 type planOptions struct {
 	vars             varFlags
 	replace          stringList
@@ -360,8 +365,9 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 	if len(pos) > 1 {
 		return fmt.Errorf("apply takes at most one plan file, not %d arguments: %s", len(pos), strings.Join(pos, " "))
 	}
-	if *parallelism < 1 {
-		return fmt.Errorf("-parallelism must be at least 1, not %d", *parallelism)
+	if *parallelism < 1 || *parallelism > maxParallelism {
+		return withHints(fmt.Errorf("-parallelism must be between 1 and %d, not %d", maxParallelism, *parallelism),
+			"the default, 4, suits most merchants; the APIs rate-limit long before hundreds of concurrent uploads")
 	}
 	saved := len(pos) == 1
 	var w *workspace

@@ -23,6 +23,11 @@ func cmdSandbox(u *ui, _ globalOptions, args []string) error {
 			return fmt.Errorf("-faults: %w", err)
 		}
 	}
+	// Nothing of the user's is overwritten: the merchant block is checked
+	// before the sandbox writes anything.
+	if err := sandbox.CheckMerchantConfig(filepath.Join(*dir, "merchant.wxm.hcl")); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
 	sb, err := sandbox.Open(*dir)
 	if err != nil {
 		return err
@@ -36,18 +41,20 @@ func cmdSandbox(u *ui, _ globalOptions, args []string) error {
 	if err != nil {
 		return err
 	}
+	// An interrupt from now on stops the server cleanly, even one that
+	// comes as soon as the merchant block appears.
+	ctx, cancel := contextWithInterrupt()
+	defer cancel()
 	hclPath := filepath.Join(sb.Dir(), "merchant.wxm.hcl")
 	if err := sb.WriteMerchantConfig(hclPath, srv.URL(), defaultSandboxMchID); err != nil {
 		return errors.Join(err, srv.Close())
 	}
-	fmt.Fprintf(u.stderr, "wxmedia: sandbox %s listening on %s (merchant %s)\nwxmedia: merchant block written to %s\n",
-		sb.ID(), srv.URL(), defaultSandboxMchID, hclPath)
+	u.infof("sandbox %s listening on %s (merchant %s)", sb.ID(), srv.URL(), defaultSandboxMchID)
+	u.infof("merchant block written to %s", hclPath)
 	if f != (sandbox.Faults{}) {
-		fmt.Fprintf(u.stderr, "wxmedia: injecting %s\n", f)
+		u.infof("injecting %s", f)
 	}
 	u.printf("%s\n", srv.URL())
-	ctx, cancel := contextWithInterrupt()
-	defer cancel()
 	select {
 	case <-ctx.Done():
 	case <-waitServer(srv):
@@ -55,7 +62,7 @@ func cmdSandbox(u *ui, _ globalOptions, args []string) error {
 	if err := srv.Close(); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	fmt.Fprintf(u.stderr, "wxmedia: sandbox stopped\n")
+	u.infof("sandbox stopped")
 	return nil
 }
 

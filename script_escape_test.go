@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -17,6 +19,24 @@ func init() {
 	scriptCmds["mkimageq"] = cmdMkimageQuoted
 	scriptCmds["ctlfree"] = cmdCtlfree
 	scriptCmds["hostileserver"] = cmdHostileServer
+	scriptCmds["waitrewrite"] = cmdWaitRewrite
+}
+
+// waitrewrite FILE TEXT: waits (up to 15s) until FILE exists without TEXT,
+// e.g. until a background process rewrote it.
+func cmdWaitRewrite(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 || neg {
+		ts.Fatalf("usage: waitrewrite FILE TEXT")
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		b, err := os.ReadFile(ts.MkAbs(args[0]))
+		if err == nil && len(b) > 0 && !strings.Contains(string(b), args[1]) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s still holds %q after 15s", args[0], args[1])
+		}
+	}
 }
 
 // mkimageq NAME: mkimage with a file name in Go string escapes, for names with

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -686,5 +687,60 @@ func TestClosedSandbox(t *testing.T) {
 func TestInstanceHeaderName(t *testing.T) {
 	if InstanceHeader != uploader.SandboxHeader {
 		t.Fatalf("sandbox.InstanceHeader %q != uploader.SandboxHeader %q", InstanceHeader, uploader.SandboxHeader)
+	}
+}
+
+// The sandbox never overwrites a file it did not write.
+func TestSandboxOverwritesOnlyItsOwnFiles(t *testing.T) {
+	dir := t.TempDir()
+	user := []byte("# mine\nmerchant \"prod\" {}\n")
+	hcl := filepath.Join(dir, "merchant.wxm.hcl")
+	if err := os.WriteFile(hcl, user, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sb, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	if err := sb.WriteMerchantConfig(hcl, "https://127.0.0.1:1", "1900000001"); !errors.Is(err, ErrNotOwned) {
+		t.Fatalf("WriteMerchantConfig over the user's file: %v, want ErrNotOwned", err)
+	}
+	if b, _ := os.ReadFile(hcl); string(b) != string(user) {
+		t.Fatalf("the user's file changed:\n%s", b)
+	}
+	// Its own file it rewrites.
+	own := filepath.Join(dir, "own.wxm.hcl")
+	for range 2 {
+		if err := sb.WriteMerchantConfig(own, "https://127.0.0.1:1", "1900000001"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A new world is not made over a file of one of its names.
+	other := t.TempDir()
+	pem := []byte("-----BEGIN CERTIFICATE-----\nmine\n-----END CERTIFICATE-----\n")
+	if err := os.WriteFile(filepath.Join(other, "ca.pem"), pem, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if sb2, err := Open(other); !errors.Is(err, ErrNotOwned) {
+		if sb2 != nil {
+			sb2.Close()
+		}
+		t.Fatalf("Open over the user's ca.pem: %v, want ErrNotOwned", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(other, "ca.pem")); string(b) != string(pem) {
+		t.Fatal("the user's ca.pem changed")
+	}
+	// An interrupted creation (its marker left) starts over.
+	if err := os.WriteFile(filepath.Join(other, creatingFile), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sb3, err := Open(other)
+	if err != nil {
+		t.Fatalf("Open after an interrupted creation: %v", err)
+	}
+	sb3.Close()
+	if _, err := os.Stat(filepath.Join(other, creatingFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("creation marker left: %v", err)
 	}
 }

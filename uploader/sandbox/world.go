@@ -193,6 +193,9 @@ func (s *Sandbox) path(elem ...string) string {
 // create makes a new world: keys first, sandbox.json last, so that an
 // interrupted creation starts over.
 func (s *Sandbox) create() error {
+	if err := s.claimDir(); err != nil {
+		return err
+	}
 	var err error
 	if s.platformKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
 		return err
@@ -231,7 +234,10 @@ func (s *Sandbox) create() error {
 	if err := os.Remove(s.path(dbFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	return s.saveWorld()
+	if err := s.saveWorld(); err != nil {
+		return err
+	}
+	return s.created()
 }
 
 func (s *Sandbox) load(data []byte) error {
@@ -578,12 +584,15 @@ func (s *Sandbox) WriteMerchantConfig(path, url, mchid string) error {
 	if ip := net.ParseIP(u.Hostname()); u.Scheme == "http" && u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return fmt.Errorf("sandbox: merchant config endpoint %q: plain http is only for a loopback host", url)
 	}
+	if err := CheckMerchantConfig(path); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
 	c, err := s.RegisterMerchant(mchid)
 	if err != nil {
 		return err
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# wxmedia sandbox %s: test credentials for the local emulator only.\n", s.id)
+	fmt.Fprintf(&b, merchantConfigMarker+"%s: test credentials for the local emulator only.\n", s.id)
 	b.WriteString("merchant \"sandbox\" {\n")
 	for _, kv := range [][2]string{
 		{"mchid", c.MchID},
