@@ -311,9 +311,19 @@ func statePush(u *ui, rest []string) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", pos[0], unwrapPath(err))
 	}
-	var doc state.Export
-	if err := json.Unmarshal(data, &doc); err != nil {
+	// Every field is checked before anything is stored: the document
+	// comes from outside.
+	pdoc, err := plan.DecodeStateDocument(data)
+	if err != nil {
+		var fe *plan.FieldError
+		if errors.As(err, &fe) {
+			return fmt.Errorf("%s: %w", pos[0], err)
+		}
 		return fmt.Errorf("%s is not a wxmedia state document: %w", pos[0], err)
+	}
+	doc := *pdoc
+	if err := plan.CheckStateDocument(&doc, time.Now()); err != nil {
+		return withHints(fmt.Errorf("%s: %w", pos[0], err), "state pull writes a document of this form; correct the field or push a pulled state")
 	}
 	if err := state.CheckExport(&doc); err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)

@@ -365,6 +365,11 @@ func CheckFile(spec Spec, filename string, size int64, head []byte) error {
 	return nil
 }
 
+// CheckFilename checks a file name sent with an upload on its own: not
+// empty, valid UTF-8, no quote, backslash, slash, control or format
+// character. The error is a *RuleError.
+func CheckFilename(filename string) error { return checkFilenameChars(filename) }
+
 func checkFilenameChars(filename string) error {
 	bad := func(why string) error {
 		return &RuleError{Rule: RuleFilename, Msg: fmt.Sprintf("filename %q %s", filename, why)}
