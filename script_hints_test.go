@@ -29,6 +29,7 @@ func init() {
 	scriptCmds["hclset"] = cmdHclset
 	scriptCmds["holdlock"] = cmdHoldlock
 	scriptCmds["shaprefix"] = cmdShaprefix
+	scriptCmds["jsonenv"] = cmdJSONEnv
 }
 
 // mkkey rsa|ec FILE: writes a new PKCS#8 private key in PEM; with
@@ -143,4 +144,17 @@ func cmdShaprefix(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	sum := sha256.Sum256(b)
 	ts.Setenv(args[2], hex.EncodeToString(sum[:])[:n])
+}
+
+// jsonenv PATH NAME: sets $NAME to the string at PATH of the last
+// command's stdout, a JSON document (PATH as for jsonfield).
+func cmdJSONEnv(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: jsonenv PATH NAME")
+	}
+	v, ok := jsonField(ts, args[0]).(string)
+	if !ok || v == "" {
+		ts.Fatalf("jsonenv: %s is not a non-empty string", args[0])
+	}
+	ts.Setenv(args[1], v)
 }
