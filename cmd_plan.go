@@ -335,6 +335,9 @@ func cmdPlan(u *ui, _ globalOptions, args []string) error {
 		return err
 	}
 	if *out != "" {
+		if p.Lineage == "" {
+			signAgainstNewState(u, w, o.lockTimeout, p)
+		}
 		if err := writePlanFile(*out, p); err != nil {
 			return err
 		}
@@ -620,4 +623,34 @@ func loadSavedPlan(u *ui, o *planOptions, path string) (*workspace, state.Backen
 	// What is applied is the plan as computed here, which Match found
 	// equal to the saved one in every field.
 	return w, st, fresh, nil
+}
+
+// signAgainstNewState creates the state that p, planned before any state
+// existed, will be applied to, and signs p with its plan key: a saved plan
+// is signed with a key kept in the state (see plan.Sign), and an unsigned
+// plan's variable values could be edited unnoticed. The new state is
+// empty, so p plans the same against it; if another wxmedia wrote it
+// meanwhile, or it cannot be created (a postgres role that may not create
+// tables), p stays unsigned, with a warning.
+func signAgainstNewState(u *ui, w *workspace, lockTimeout time.Duration, p *plan.Plan) {
+	warn := func(err error) {
+		u.warnf("the saved plan is not signed, as no state exists yet to keep its key (%v); apply it only as it was written", err)
+	}
+	st, err := w.openState(false, lockTimeout, "plan")
+	if err != nil {
+		warn(err)
+		return
+	}
+	defer st.Close()
+	snap, err := st.Snapshot()
+	if err != nil {
+		warn(err)
+		return
+	}
+	if snap.Serial != p.Serial || len(snap.Resources) > 0 || len(snap.Outputs) > 0 {
+		warn(errors.New("the state was written meanwhile"))
+		return
+	}
+	p.Lineage = snap.Lineage
+	p.Sign(snap.PlanKey)
 }
