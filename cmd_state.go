@@ -139,6 +139,13 @@ func stateRead(u *ui, sub string, rest []string) error {
 	}
 	r, ok := snap.Resources[pos[0]]
 	if !ok {
+		// The address as list shows it: keys with escapes (\u202e, \r)
+		// are parsed back to the key they stand for.
+		if a, err := plan.ParseAddress(pos[0]); err == nil {
+			r, ok = snap.Resources[a.String()]
+		}
+	}
+	if !ok {
 		return instanceNotFound(snap, pos[0])
 	}
 	spec, _ := uploader.SpecFor(r.Type)
@@ -203,7 +210,7 @@ func stateRm(u *ui, rest []string) error {
 		return err
 	}
 	for _, a := range doomed {
-		u.printf("Removed %s\n", a)
+		u.printf("Removed %s\n", plan.Visible(a))
 	}
 	u.printf("Successfully removed %d resource instance(s).\n", len(doomed))
 	return st.Close()

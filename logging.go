@@ -48,18 +48,18 @@ func (r *redactor) scrub(s string) string {
 // (scheme://user:password@), and connPassword the password of a libpq
 // key=value connection string.
 var (
-	urlPassword  = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://[^\s/?#@:"'<>]*):[^\s/?#@"'<>]*@`)
-	connPassword = regexp.MustCompile(`(?i)\bpassword\s*=\s*('(?:[^'\\]|\\.)*'|[^\s'"]+)`)
+	urlPassword  = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://[^\s/?#@:"'<>]*):[^\s/?#"'<>]*@`)
+	connPassword = regexp.MustCompile(`(?i)\b((?:ssl)?password|passwd|pwd)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s'"&;]+)`)
 )
 
 // redactURLs hides the passwords of URLs and connection strings in s, as
 // url.URL.Redacted does ("user:xxxxx@").
 func redactURLs(s string) string {
-	if !strings.Contains(s, "@") && !strings.Contains(strings.ToLower(s), "password") {
+	if l := strings.ToLower(s); !strings.Contains(l, "@") && !strings.Contains(l, "pass") && !strings.Contains(l, "pwd") {
 		return s
 	}
 	s = urlPassword.ReplaceAllString(s, "${1}:xxxxx@")
-	return connPassword.ReplaceAllString(s, "password=xxxxx")
+	return connPassword.ReplaceAllString(s, "${1}=xxxxx")
 }
 
 func (r *redactor) replaceAttr(_ []string, a slog.Attr) slog.Attr {

@@ -63,6 +63,11 @@ func TestRedactURLs(t *testing.T) {
 		`https://user@example.com/ has no password`:         `https://user@example.com/ has no password`,
 		`mail admin@example.com`:                            `mail admin@example.com`,
 		`two: http://a:b@h1/ and https://c:d@h2/`:           `two: http://a:xxxxx@h1/ and https://c:xxxxx@h2/`,
+		// An @ inside the password (not escaped), as pgx and libpq users write it.
+		`parse "postgres://app:p@ss@bad host/db": invalid character`: `parse "postgres://app:xxxxx@bad host/db": invalid character`,
+		`postgres://app@db/x?sslmode=require&password=s3cret&x=1`:    `postgres://app@db/x?sslmode=require&password=xxxxx&x=1`,
+		`host=db pwd=s3cret sslpassword=k3y`:                         `host=db pwd=xxxxx sslpassword=xxxxx`,
+		`https://api.example.com:8443/v3 is down`:                    `https://api.example.com:8443/v3 is down`,
 	} {
 		if got := redactURLs(in); got != want {
 			t.Errorf("redactURLs(%q) = %q, want %q", in, got, want)

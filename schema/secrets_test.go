@@ -189,3 +189,35 @@ merchant "m" {
 		t.Fatalf("diagnostic shows the credential:\n%s", buf.String())
 	}
 }
+
+// api_v3_key is a credential argument like api_v2_key: whatever feeds it
+// is refused in an output, and its value is kept for redaction.
+func TestCredentialTaintAPIv3Key(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"main.wxm.hcl": `
+variable "v3" {}
+locals {
+  v3 = "${var.v3}"
+}
+merchant "m" {
+  sandbox    = true
+  api_v3_key = local.v3
+}
+output "leak" {
+  value     = "v3=${var.v3}"
+  sensitive = true
+}
+`})
+	ev, diags := loadEval(t, dir, map[string]VarValue{"v3": {Raw: "0123456789abcdef0123456789abcdef"}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if _, diags := ev.Outputs(nil); !diags.HasErrors() || diags[0].Summary != "Output refers to a credential" {
+		t.Fatalf("output from api_v3_key's variable: %v", diags)
+	}
+	if got := strings.Join(ev.Secrets(), "|"); !strings.Contains(got, "0123456789abcdef0123456789abcdef") {
+		t.Fatalf("Secrets() = %q lacks the APIv3 key", got)
+	}
+	if got := strings.Join(ev.Config.SecretVariables(), ","); got != "v3" {
+		t.Fatalf("SecretVariables() = %q", got)
+	}
+}
