@@ -123,7 +123,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 				help()
 				return nil, exitError{0}
 			}
-			return nil, flagError(fs, err)
+			return nil, flagError(fs, args, err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -158,7 +158,7 @@ func globalAfterCommand(cmd string, args []string) error {
 }
 
 // flagError rewrites an error of the flag package in wxmedia's words.
-func flagError(fs *flag.FlagSet, err error) error {
+func flagError(fs *flag.FlagSet, args []string, err error) error {
 	hint := fmt.Sprintf("wxmedia %s -h lists the flags", fs.Name())
 	var bad error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -174,25 +174,52 @@ func flagError(fs *flag.FlagSet, err error) error {
 	if bad != nil {
 		return bad
 	}
-	msg := err.Error()
-	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
-		name = strings.TrimLeft(name, "-")
-		var names []string
-		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
-		suggestion := ""
-		if best := nearest(name, names); best != "" {
-			suggestion = fmt.Sprintf(" (did you mean -%s?)", best)
-		}
-		return withHints(fmt.Errorf("unknown flag -%s%s", name, suggestion), hint)
+	if err := checkFlagNames(fs, args); err != nil {
+		return withHints(err, hint)
 	}
-	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
-		arg := "VALUE"
-		if f := fs.Lookup(strings.TrimLeft(name, "-")); f != nil && flagArg(f) != "" {
-			arg = flagArg(f)
+	return withHints(fmt.Errorf("%s: %w", fs.Name(), err), hint)
+}
+
+// checkFlagNames finds, in the arguments the flag package refused, a flag
+// the command does not have (naming the nearest one) or a flag without its
+// value, walking them as the flag package does; nil when neither is the
+// reason.
+func checkFlagNames(fs *flag.FlagSet, args []string) error {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return nil
 		}
-		return withHints(fmt.Errorf("flag %s needs a value: %s=%s", name, name, arg), hint)
+		if len(a) < 2 || a[0] != '-' {
+			continue
+		}
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		if name == "h" || name == "help" {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			var names []string
+			fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+			suggestion := ""
+			if best := nearest(name, names); best != "" {
+				suggestion = fmt.Sprintf(" (did you mean -%s?)", best)
+			}
+			return fmt.Errorf("unknown flag -%s%s", name, suggestion)
+		}
+		if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); hasValue || ok && bf.IsBoolFlag() {
+			continue
+		}
+		if i+1 == len(args) {
+			arg := "VALUE"
+			if flagArg(f) != "" {
+				arg = flagArg(f)
+			}
+			return fmt.Errorf("flag -%s needs a value: -%s=%s", name, name, arg)
+		}
+		i++ // the value
 	}
-	return withHints(fmt.Errorf("%s: %s", fs.Name(), msg), hint)
+	return nil
 }
 
 const lockTimeoutUsage = "how long to wait for the state lock, e.g. 30s or 2m (default 0: fail at once)"
