@@ -9,6 +9,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
+	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
 )
@@ -58,7 +59,7 @@ func cmdOutput(u *ui, _ globalOptions, args []string) error {
 				return err
 			}
 			if !v.Type().IsPrimitiveType() || v.IsNull() {
-				return withHints(fmt.Errorf("output %q is a %s; -raw prints only strings, numbers and bools", name, v.Type().FriendlyName()), "use -json")
+				return withHints(fmt.Errorf("output %q is %s; -raw prints only strings, numbers and bools", name, words.Article(v.Type().FriendlyName())), "use -json")
 			}
 			sv, _ := ctyConvertString(v)
 			u.printf("%s", sv)

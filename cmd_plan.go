@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/wxmedia/wxmedia/apply"
 	"github.com/wxmedia/wxmedia/internal/safefile"
+	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/state"
@@ -459,26 +461,38 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 	if err := publishOutputs(u, w, st); err != nil {
 		return err
 	}
-	u.applySummary(res.Uploaded, res.UploadedBytes, res.Reused, res.Forgotten, len(res.Failures))
+	u.applySummary(res)
 	if len(res.Failures) > 0 {
-		failed := len(res.Failures) - res.NotStarted
-		if failed > 0 {
-			u.errorf(nil, "%d of the planned changes failed:", failed)
+		if failed := res.Failed(); failed > 0 {
+			u.errorf(nil, "%s failed:", words.Count(failed, "change"))
 			var errs []error
 			for _, f := range res.Failures {
 				if !errors.Is(f.Err, apply.ErrInterrupted) {
-					u.detailf("%s: %v", f.Addr, f.Err)
+					u.detailf("%s: %v", f.Addr, failureOf(f.Err))
 					errs = append(errs, f.Err)
 				}
 			}
 			u.hints(hintsForAll(errs))
 		}
 		if res.Interrupted() {
-			u.errorf([]string{"run apply again to carry on: every identifier recorded so far is kept"}, "apply was interrupted: %d uploads not started", res.NotStarted)
+			u.errorf([]string{"run apply again to carry on: every identifier recorded so far is kept"}, "apply was interrupted: %s not started", words.Count(res.NotStarted, "upload"))
 		}
 		return exitError{1}
 	}
 	return nil
+}
+
+// errAbandoned describes an upload that the second interrupt abandoned
+// while it was in flight.
+var errAbandoned = errors.New("abandoned by the second interrupt; it may have reached the server, and the next apply uploads it again")
+
+// failureOf is the error shown for a failed change: an upload abandoned by
+// the second interrupt says so rather than "context canceled".
+func failureOf(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return errAbandoned
+	}
+	return err
 }
 
 func reportEvent(u *ui, st plan.Styles, e apply.Event) {
@@ -489,7 +503,7 @@ func reportEvent(u *ui, st plan.Styles, e apply.Event) {
 	// Addresses and server messages come from outside.
 	addr := plan.Visible(c.Addr)
 	if e.Err != nil {
-		u.printf("%s: %s %s\n", addr, st.Forget.Sprint("failed:"), message("%v", e.Err))
+		u.printf("%s: %s %s\n", addr, st.Forget.Sprint("failed:"), message("%v", failureOf(e.Err)))
 		return
 	}
 	switch c.Action {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
 )
@@ -118,7 +119,7 @@ func showState(u *ui, v view) error {
 		return enc.Encode(doc)
 	case v.markdown:
 		var b strings.Builder
-		fmt.Fprintf(&b, "### wxmedia state\n\n%d resource instances, %d outputs.\n\n<details><summary>Show the resources</summary>\n\n```\n", len(addrs), len(names))
+		fmt.Fprintf(&b, "### wxmedia state\n\n%s, %s.\n\n<details><summary>Show the resources</summary>\n\n```\n", words.Count(len(addrs), "resource instance"), words.Count(len(names), "output"))
 		shown := 0
 		for _, a := range addrs {
 			r := snap.Resources[a]

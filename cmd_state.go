@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
 	"github.com/wxmedia/wxmedia/uploader"
@@ -212,7 +213,7 @@ func stateRm(u *ui, rest []string) error {
 	for _, a := range doomed {
 		u.printf("Removed %s\n", plan.Visible(a))
 	}
-	u.printf("Successfully removed %d resource instance(s).\n", len(doomed))
+	u.printf("Successfully removed %s.\n", words.Count(len(doomed), "resource instance"))
 	return st.Close()
 }
 
@@ -270,7 +271,7 @@ func stateMv(u *ui, rest []string) error {
 		}
 		u.printf("Move %q to %q\n", m.from, m.to.String())
 	}
-	u.printf("Successfully moved %d object(s).\n", len(moves))
+	u.printf("Successfully moved %s.\n", words.Count(len(moves), "resource instance"))
 	return st.Close()
 }
 
@@ -350,16 +351,9 @@ func statePush(u *ui, rest []string) error {
 	if err != nil {
 		return err
 	}
-	u.printf("Pushed %d resource instance(s), %d output(s) and %d cache entr%s; the state is now at serial %d.\n",
-		len(doc.Resources), len(doc.Outputs), len(doc.Cache), plural(len(doc.Cache), "y", "ies"), after.Serial)
+	u.printf("Pushed %s, %s and %s; the state is now at serial %d.\n",
+		words.Count(len(doc.Resources), "resource instance"), words.Count(len(doc.Outputs), "output"), words.Count(len(doc.Cache), "cache entry"), after.Serial)
 	return st.Close()
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // cacheFilterFlags registers the selector flags of state cache list and rm.
@@ -479,7 +473,7 @@ func stateCacheRm(u *ui, rest []string) error {
 			removed += n
 		}
 	}
-	u.printf("Removed %d cache entr%s.\n", removed, plural(removed, "y", "ies"))
+	u.printf("Removed %s.\n", words.Count(removed, "cache entry"))
 	return st.Close()
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
 )
@@ -25,6 +26,6 @@ func cmdValidate(u *ui, _ globalOptions, args []string) error {
 	if diags.HasErrors() {
 		return errReported
 	}
-	u.printf("Success! The configuration is valid: %d resource instances, %d merchants.\n", len(w.ev.Instances), len(w.ev.Merchants))
+	u.printf("Success! The configuration is valid: %s, %s.\n", words.Count(len(w.ev.Instances), "resource instance"), words.Count(len(w.ev.Merchants), "merchant"))
 	return nil
 }

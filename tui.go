@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/term"
 
+	"github.com/wxmedia/wxmedia/apply"
 	"github.com/wxmedia/wxmedia/plan"
 )
 
@@ -276,22 +277,47 @@ func markRange(text []byte, files map[string]*hcl.File, d *hcl.Diagnostic, colou
 	return out.Bytes()
 }
 
-// applySummary prints the last line of an apply, coloured as the plan is.
-func (u *ui) applySummary(uploaded int, uploadedBytes int64, reused, forgotten, failed int) {
+// applySummary prints the headline of an apply, which says how it ended:
+// "Apply complete!" only when every planned change was made, "Apply
+// failed!" when some failed, "Apply interrupted!" when some were not
+// started. Each count stands once, with the bytes of the action it
+// belongs to, and the lines that follow use the same counts.
+func (u *ui) applySummary(res *apply.Result) {
 	st := u.styles()
-	head := st.Bold.Sprint("Apply complete!")
+	failed := res.Failed()
+	head, attr := "Apply complete!", color.FgGreen
+	switch {
+	case res.Interrupted():
+		head, attr = "Apply interrupted!", color.FgYellow
+	case failed > 0:
+		head, attr = "Apply failed!", color.FgRed
+	}
 	if u.outColor {
-		if failed > 0 {
-			head = paint(true, "Apply complete!", color.FgYellow, color.Bold)
-		} else {
-			head = paint(true, "Apply complete!", color.FgGreen, color.Bold)
+		head = paint(true, head, attr, color.Bold)
+	} else {
+		head = st.Bold.Sprint(head)
+	}
+	withBytes := func(n int, b int64, s string) string {
+		if n == 0 {
+			return s
 		}
+		return fmt.Sprintf("%s (%s)", s, plan.FormatBytes(b))
 	}
-	failedS := fmt.Sprint(failed)
-	if failed > 0 {
-		failedS = st.Forget.Sprint(failed)
+	parts := []string{
+		withBytes(res.Uploaded, res.UploadedBytes, st.Upload.Sprint(res.Uploaded)+" uploaded"),
+		withBytes(res.Reuploaded, res.ReuploadedBytes, st.Reupload.Sprint(res.Reuploaded)+" re-uploaded"),
+		st.Reuse.Sprint(res.Reused) + " reused",
+		st.Forget.Sprint(res.Forgotten) + " forgotten",
 	}
-	u.printf("\n%s %s uploaded (%s), %s reused, %s forgotten, %s failed.\n",
-		head, st.Upload.Sprint(uploaded), plan.FormatBytes(uploadedBytes),
-		st.Reuse.Sprint(reused), st.Forget.Sprint(forgotten), failedS)
+	if failed > 0 || res.Interrupted() {
+		f := fmt.Sprint(failed)
+		if failed > 0 {
+			f = st.Forget.Sprint(failed)
+		}
+		parts = append(parts, f+" failed")
+	}
+	if res.Interrupted() {
+		parts = append(parts, fmt.Sprintf("%d not started", res.NotStarted))
+	}
+	u.printf("\n%s %s.\n", head, strings.Join(parts, ", "))
 }

@@ -62,8 +62,10 @@ type Failure struct {
 
 // Result summarises an apply.
 type Result struct {
-	Uploaded, Reused, Forgotten, Updated int
-	UploadedBytes                        int64
+	// Uploaded and UploadedBytes count new uploads, Reuploaded and
+	// ReuploadedBytes uploads of changed content.
+	Uploaded, Reuploaded, Reused, Forgotten, Updated int
+	UploadedBytes, ReuploadedBytes                   int64
 	// NotStarted counts uploads skipped because of Stop or cancellation;
 	// they are also listed in Failures with ErrInterrupted.
 	NotStarted int
@@ -72,6 +74,10 @@ type Result struct {
 
 // Interrupted reports whether some planned work was not started.
 func (r *Result) Interrupted() bool { return r.NotStarted > 0 }
+
+// Failed counts the changes that were attempted and failed: the failures
+// less the uploads not started.
+func (r *Result) Failed() int { return len(r.Failures) - r.NotStarted }
 
 // Apply executes p. A per-resource failure does not stop the rest; it is
 // listed in the result. The error is for failures that stop everything
@@ -200,8 +206,13 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 			}
 			mu.Lock()
 			issued[c.Addr] = entry
-			res.Uploaded++
-			res.UploadedBytes += c.After.Size
+			if c.Action == plan.Reupload {
+				res.Reuploaded++
+				res.ReuploadedBytes += c.After.Size
+			} else {
+				res.Uploaded++
+				res.UploadedBytes += c.After.Size
+			}
 			mu.Unlock()
 			done(c)
 		}(c)

@@ -118,12 +118,15 @@ type OutputChange struct {
 
 // Summary counts the actions.
 type Summary struct {
-	Upload      int   `json:"upload"`
-	Reupload    int   `json:"reupload"`
-	Reuse       int   `json:"reuse"`
-	Forget      int   `json:"forget"`
-	NoOp        int   `json:"noop"`
-	UploadBytes int64 `json:"upload_bytes"`
+	Upload   int `json:"upload"`
+	Reupload int `json:"reupload"`
+	Reuse    int `json:"reuse"`
+	Forget   int `json:"forget"`
+	NoOp     int `json:"noop"`
+	// UploadBytes is the size of everything sent, uploads and re-uploads;
+	// ReuploadBytes the re-uploads' part of it.
+	UploadBytes   int64 `json:"upload_bytes"`
+	ReuploadBytes int64 `json:"reupload_bytes"`
 }
 
 // Plan is a complete plan.
@@ -432,6 +435,7 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		case Reupload:
 			p.Summary.Reupload++
 			p.Summary.UploadBytes += c.After.Size
+			p.Summary.ReuploadBytes += c.After.Size
 		case Reuse:
 			p.Summary.Reuse++
 		case Forget:

@@ -133,10 +133,18 @@ func describe(c *ResourceChange, st Styles) string {
 
 // SummaryLine is the one-line count of a plan.
 func SummaryLine(s Summary, st Styles) string {
-	return fmt.Sprintf("%s %s to upload (%s), %s to re-upload, %s to reuse, %s to forget, %d unchanged.",
+	// Bytes stand next to the action they are sent for.
+	withBytes := func(n int, b int64, s string) string {
+		if n == 0 {
+			return s
+		}
+		return fmt.Sprintf("%s (%s)", s, FormatBytes(b))
+	}
+	return fmt.Sprintf("%s %s, %s, %s to reuse, %s to forget, %d unchanged.",
 		st.Bold.Sprint("Plan:"),
-		st.Upload.Sprint(s.Upload), FormatBytes(s.UploadBytes),
-		st.Reupload.Sprint(s.Reupload), st.Reuse.Sprint(s.Reuse), st.Forget.Sprint(s.Forget), s.NoOp)
+		withBytes(s.Upload, s.UploadBytes-s.ReuploadBytes, st.Upload.Sprint(s.Upload)+" to upload"),
+		withBytes(s.Reupload, s.ReuploadBytes, st.Reupload.Sprint(s.Reupload)+" to re-upload"),
+		st.Reuse.Sprint(s.Reuse), st.Forget.Sprint(s.Forget), s.NoOp)
 }
 
 // FormatValue renders an output value for humans, control and format

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/wxmedia/wxmedia/internal/words"
 )
 
 // MarkdownLimit is the most characters the Markdown view writes: the size
@@ -33,7 +35,7 @@ func markdown(p *Plan, limit int) string {
 	fmt.Fprintf(&head, "| Upload | %d |\n| Re-upload | %d |\n| Reuse | %d |\n| Forget | %d |\n| Unchanged | %d |\n", s.Upload, s.Reupload, s.Reuse, s.Forget, s.NoOp)
 	fmt.Fprintf(&head, "\n**%s to upload.**\n", FormatBytes(s.UploadBytes))
 	if len(p.Targets) > 0 {
-		fmt.Fprintf(&head, "\n> **Note:** resource targeting is in effect (-target); only %d addresses are planned and the plan may be incomplete.\n", len(p.Targets))
+		fmt.Fprintf(&head, "\n> **Note:** resource targeting is in effect (-target); only %s planned and the plan may be incomplete.\n", words.Count(len(p.Targets), "address")+" "+words.Be(len(p.Targets)))
 	}
 
 	var changes, outputs []string
@@ -57,7 +59,7 @@ func markdown(p *Plan, limit int) string {
 
 	var b strings.Builder
 	b.WriteString(head.String())
-	fmt.Fprintf(&b, "\n<details><summary>Show %d resource changes and %d output changes</summary>\n\n", len(changes), len(outputs))
+	fmt.Fprintf(&b, "\n<details><summary>Show %s and %s</summary>\n\n", words.Count(len(changes), "resource change"), words.Count(len(outputs), "output change"))
 	const closing = "\n</details>\n"
 	// Room kept for the closing lines and the truncation note.
 	reserve := len(closing) + 2*(len(fence)+len("diff\n")+1) + 400
@@ -83,7 +85,7 @@ func markdown(p *Plan, limit int) string {
 		block("Outputs:", outputs)
 	}
 	if shown < total {
-		fmt.Fprintf(&b, "**Truncated:** %d of %d changes are not shown, to keep this comment under %d characters. Run `wxmedia show PLANFILE` or `wxmedia show -json PLANFILE` for the whole plan.\n", total-shown, total, limit)
+		fmt.Fprintf(&b, "**Truncated:** %d of %s %s not shown, to keep this comment under %d characters. Run `wxmedia show PLANFILE` or `wxmedia show -json PLANFILE` for the whole plan.\n", total-shown, words.Count(total, "change"), words.Be(total-shown), limit)
 	}
 	b.WriteString(closing)
 	return b.String()

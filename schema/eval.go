@@ -19,6 +19,7 @@ import (
 	"github.com/zclconf/go-cty/cty/function"
 
 	"github.com/wxmedia/wxmedia/internal/suggest"
+	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/uploader"
 )
 
@@ -641,7 +642,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 				items = append(items, each{key: k.AsString(), val: v})
 			}
 		case ty.IsListType() || ty.IsTupleType():
-			return fail(fmt.Sprintf("The for_each argument must be a map or a set of strings, and you have provided a %s; convert it with toset(…) to use its elements as keys.", ty.FriendlyName()))
+			return fail(fmt.Sprintf("The for_each argument must be a map or a set of strings, and you have provided %s; convert it with toset(…) to use its elements as keys.", words.Article(ty.FriendlyName())))
 		default:
 			return fail(fmt.Sprintf("The for_each argument must be a map or a set of strings, not %s.", ty.FriendlyName()))
 		}
