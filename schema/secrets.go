@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -78,10 +79,11 @@ func (cfg *Config) credentialExprs() []hcl.Expression {
 func (cfg *Config) credentialInputs() *credentialInputs {
 	ci := &credentialInputs{vars: map[string]bool{}, locals: map[string]bool{}, envs: map[string]bool{}, files: map[string]bool{}}
 	exprs := cfg.credentialExprs()
+	files := cfg.Files()
 	for len(exprs) > 0 {
 		e := exprs[len(exprs)-1]
 		exprs = exprs[:len(exprs)-1]
-		ci.calls(e)
+		ci.calls(e, files)
 		for _, tr := range e.Variables() {
 			if len(tr) < 2 {
 				continue
@@ -104,13 +106,17 @@ func (cfg *Config) credentialInputs() *credentialInputs {
 	return ci
 }
 
-// calls records the env() and file() calls of e. Expressions of the JSON
-// syntax keep their calls inside string templates that HCL does not expose;
-// their variables and locals are still found.
-func (ci *credentialInputs) calls(e hcl.Expression) {
+// calls records the env() and file() calls of e. An expression of the
+// JSON syntax keeps its calls inside a string template that HCL does not
+// expose: the string is read from the file and parsed as the template it
+// is; any other JSON value holds no call.
+func (ci *credentialInputs) calls(e hcl.Expression, files map[string]*hcl.File) {
 	se, ok := e.(hclsyntax.Expression)
 	if !ok {
-		return
+		se = jsonTemplate(e, files)
+		if se == nil {
+			return
+		}
 	}
 	hclsyntax.VisitAll(se, func(n hclsyntax.Node) hcl.Diagnostics {
 		call, ok := n.(*hclsyntax.FunctionCallExpr)
@@ -135,6 +141,25 @@ func (ci *credentialInputs) calls(e hcl.Expression) {
 		}
 		return nil
 	})
+}
+
+// jsonTemplate parses the JSON string e is written as into the template
+// HCL evaluates; nil when e is not a JSON string of files.
+func jsonTemplate(e hcl.Expression, files map[string]*hcl.File) hclsyntax.Expression {
+	rng := e.Range()
+	f := files[rng.Filename]
+	if f == nil || rng.Start.Byte < 0 || rng.End.Byte > len(f.Bytes) || rng.Start.Byte >= rng.End.Byte {
+		return nil
+	}
+	var text string
+	if json.Unmarshal(f.Bytes[rng.Start.Byte:rng.End.Byte], &text) != nil {
+		return nil
+	}
+	t, diags := hclsyntax.ParseTemplate([]byte(text), rng.Filename, rng.Start)
+	if diags.HasErrors() {
+		return nil
+	}
+	return t
 }
 
 // SecretVariables names every variable that flows, directly or through

@@ -221,3 +221,26 @@ output "leak" {
 		t.Fatalf("SecretVariables() = %q", got)
 	}
 }
+
+// In the JSON syntax, env() inside a credential argument's string template
+// is found as in native syntax.
+func TestCredentialTaintJSONSyntax(t *testing.T) {
+	t.Setenv("WXMEDIA_TEST_TAINT_JSON", "json-env-secret")
+	dir := writeFiles(t, map[string]string{
+		"main.wxm.json": `{
+  "merchant": {"m": {"sandbox": true, "api_v2_key": "${env(\"WXMEDIA_TEST_TAINT_JSON\")}"}},
+  "output": {"leak": {"value": "${env(\"WXMEDIA_TEST_TAINT_JSON\")}"}, "ok": {"value": "${env(\"HOME\") != \"\"}"}}
+}`,
+	})
+	ev, diags := loadEval(t, dir, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	outs, diags := ev.Outputs(nil)
+	if len(diags) != 1 || diags[0].Summary != "Output refers to a credential" {
+		t.Fatalf("diagnostics %v, want the leak output refused", diags)
+	}
+	if _, ok := outs["ok"]; !ok {
+		t.Fatal("the ordinary output is missing")
+	}
+}
