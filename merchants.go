@@ -102,8 +102,13 @@ func checkMerchants(ev *schema.Evaluation) hcl.Diagnostics {
 		}
 		if m.APIV3Key != "" && len(m.APIV3Key) != uploader.APIv3KeyLength {
 			// The key itself is never shown.
-			bad(m, "api_v3_key must be exactly %d characters: the APIv3 key set on the merchant platform (Account Center > API security).",
-				uploader.APIv3KeyLength)
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid merchant",
+				Detail: fmt.Sprintf("merchant %q: api_v3_key must be exactly %d characters: the APIv3 key set on the merchant platform (Account Center > API security).",
+					m.Name, uploader.APIv3KeyLength),
+				Subject: m.AttrRange("api_v3_key"),
+			})
 		}
 		if needV3 {
 			switch {
@@ -193,8 +198,14 @@ func checkMerchantValues(m *schema.Merchant) hcl.Diagnostics {
 		}
 	}
 	if f := m.ClientCertificateFile; f != "" && key != nil {
-		if _, err := tls.LoadX509KeyPair(configPath(f), configPath(m.PrivateKeyFile)); err != nil {
+		pair, err := tls.LoadX509KeyPair(configPath(f), configPath(m.PrivateKeyFile))
+		switch {
+		case err != nil:
 			bad("client_certificate_file", "Invalid client certificate", "%s with private_key_file %s: %s. It must be the merchant API certificate (apiclient_cert.pem) issued for that private key.", f, m.PrivateKeyFile, fileErr(err))
+		case m.SerialNo != "" && pair.Leaf != nil && !strings.EqualFold(uploader.SerialHex(pair.Leaf), m.SerialNo):
+			// Both name the merchant API certificate: a serial of another
+			// certificate makes every v3 request fail with SIGN_ERROR.
+			bad("serial_no", "Invalid certificate serial", "%s is not the serial of client_certificate_file %s (%s), the merchant API certificate.", m.SerialNo, f, uploader.SerialHex(pair.Leaf))
 		}
 	}
 	if f := m.CACertificateFile; f != "" {
