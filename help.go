@@ -190,7 +190,8 @@ var helpTopics = map[string]helpTopic{
 		usage: "sandbox [options]",
 		desc: "Run the WeChat Pay upload API emulator (all seven APIs) as an HTTPS server, and write\n" +
 			"DIR/merchant.wxm.hcl, a ready merchant block for it (with api_v3_key: it also serves GET\n" +
-			"/v3/certificates). -faults=sign=certificate signs every reply with the platform certificate;\n" +
+			"/v3/certificates). -faults=sign=certificate signs every reply with the platform certificate\n" +
+			"(sign=unknown: with one its download never lists);\n" +
 			"POST /_sandbox/rotate-certificate rotates it. It runs until Ctrl-C.",
 		examples: []string{"wxmedia sandbox", "wxmedia sandbox -listen=127.0.0.1:9000 -faults=500=0.2,delay=50ms"},
 		exit:     exitDefault,

@@ -157,16 +157,23 @@ func (s *Sandbox) isCertSerial(serial string) bool {
 
 // replySigner chooses the key and Wechatpay-Serial of a reply: the newest
 // platform certificate for the certificate download, for a request that
-// names a platform certificate, or under the sign=certificate fault; the
-// platform public key otherwise.
+// names a platform certificate, or under the sign=certificate fault; a
+// certificate the download never lists under sign=unknown; the platform
+// public key otherwise.
 func (s *Sandbox) replySigner(r *http.Request) (*rsa.PrivateKey, string) {
 	s.mu.Lock()
-	signCert := s.faults.SignCert
+	sign := s.faults.Sign
 	s.mu.Unlock()
-	useCert := signCert
+	download := r != nil && r.URL.Path == certificatesPath
+	if sign == "unknown" && !download {
+		if stray := s.strayCert(); stray != nil {
+			return stray.key, stray.serial
+		}
+	}
+	useCert := sign == "certificate" || download
 	if r != nil {
 		ws := r.Header.Get("Wechatpay-Serial")
-		useCert = useCert || r.URL.Path == certificatesPath || ws != "" && s.isCertSerial(ws)
+		useCert = useCert || ws != "" && s.isCertSerial(ws)
 	}
 	if useCert {
 		if certs := s.validCerts(); len(certs) > 0 {
@@ -175,6 +182,38 @@ func (s *Sandbox) replySigner(r *http.Request) (*rsa.PrivateKey, string) {
 		}
 	}
 	return s.platformKey, s.platformKeyID
+}
+
+// strayCert returns a platform certificate of this sandbox's CA that is
+// never listed nor persisted (the sign=unknown fault), made on first use.
+func (s *Sandbox) strayCert() *platformCert {
+	s.mu.Lock()
+	stray := s.stray
+	s.mu.Unlock()
+	if stray != nil {
+		return stray
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{SerialNumber: randomSerial(), Subject: pkix.Name{CommonName: "wxmedia sandbox stray platform"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, s.caCert, &key.PublicKey, s.caKey)
+	if err != nil {
+		return nil
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stray == nil {
+		s.stray = &platformCert{cert: c, key: key, serial: serialHex(c)}
+	}
+	return s.stray
 }
 
 // certificateEntry is one item of the GET /v3/certificates reply.

@@ -78,7 +78,7 @@ func TestSignWithCertificateFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	f, err := ParseFaults("sign=certificate")
-	if err != nil || !f.SignCert || f.String() != "sign=certificate" {
+	if err != nil || f.Sign != "certificate" || f.String() != "sign=certificate" {
 		t.Fatalf("ParseFaults(sign=certificate) = %+v, %v", f, err)
 	}
 	s.SetFaults(f)
@@ -95,6 +95,24 @@ func TestSignWithCertificateFault(t *testing.T) {
 	}
 	if _, err := ParseFaults("sign=both"); err == nil {
 		t.Error("ParseFaults(sign=both) succeeded")
+	}
+	// A reply signed by a certificate the download does not list records
+	// nothing, after one download.
+	unknown, err := ParseFaults("sign=unknown")
+	if err != nil || unknown.String() != "sign=unknown" {
+		t.Fatalf("ParseFaults(sign=unknown) = %+v, %v", unknown, err)
+	}
+	s.SetFaults(unknown)
+	before := s.Stats()
+	c3 := newClient(t, creds, srv.URL(), func(cfg *uploader.Config) { cfg.APIv3Key = creds.APIv3Key })
+	for i := range 2 {
+		res, err := c3.Upload(context.Background(), request(uploader.APIMerchantImage, "u"+strconv.Itoa(i)+".png", pngBytes("unknown "+strconv.Itoa(i))))
+		if !errors.Is(err, uploader.ErrVerify) || res.ID != "" {
+			t.Fatalf("reply signed by an unlisted certificate: %+v, %v", res, err)
+		}
+	}
+	if st := s.Stats(); st.CertificateDownloads != before.CertificateDownloads+1 || st.Uploads != before.Uploads+2 {
+		t.Fatalf("stats %+v after %+v: want one more download, two more uploads", st, before)
 	}
 }
 

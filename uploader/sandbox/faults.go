@@ -32,10 +32,13 @@ type Faults struct {
 	// "control" (an escape sequence inside), "same" (one identifier for
 	// every upload). "" issues good ones.
 	ID string
-	// SignCert signs every reply with the newest platform certificate,
-	// even when the request named the platform public key (a merchant in
-	// migration from certificates to the public key sees both).
-	SignCert bool
+	// Sign chooses the key of every upload reply: "" or "key" as the
+	// request names (the platform public key, or the newest platform
+	// certificate when the request names a certificate); "certificate" the
+	// newest platform certificate even when the request named the public
+	// key (a merchant in migration sees both); "unknown" a certificate
+	// that GET /v3/certificates never lists.
+	Sign string
 }
 
 // The values of Faults.ID.
@@ -61,8 +64,8 @@ func (f Faults) String() string {
 	if f.ID != "" {
 		parts = append(parts, "id="+f.ID)
 	}
-	if f.SignCert {
-		parts = append(parts, "sign=certificate")
+	if f.Sign != "" && f.Sign != "key" {
+		parts = append(parts, "sign="+f.Sign)
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ",")
@@ -73,8 +76,8 @@ func (f Faults) String() string {
 // 500, 429, reset, badsig (probabilities 0..1), delay (a Go duration), rps (a
 // rate limit, requests per second), quota (uploads per merchant, API and
 // day), id (long, control or same: spoiled identifiers) and sign
-// (certificate: sign every reply with the platform certificate; key: the
-// default). The empty string means no faults.
+// (certificate: sign every reply with the platform certificate; unknown:
+// with a certificate the download never lists; key: the default). The empty string means no faults.
 func ParseFaults(spec string) (Faults, error) {
 	var f Faults
 	seen := map[string]bool{}
@@ -112,12 +115,12 @@ func ParseFaults(spec string) (Faults, error) {
 			f.ID = v
 		case "sign":
 			switch v {
-			case "certificate":
-				f.SignCert = true
+			case "certificate", "unknown":
+				f.Sign = v
 			case "key":
-				f.SignCert = false
+				f.Sign = ""
 			default:
-				return Faults{}, fmt.Errorf("fault sign=%s: want certificate or key", v)
+				return Faults{}, fmt.Errorf("fault sign=%s: want key, certificate or unknown", v)
 			}
 		case "rps":
 			r, err := strconv.ParseFloat(v, 64)

@@ -61,6 +61,7 @@ type Sandbox struct {
 	platformCert  *x509.Certificate // the platform key's certificate, for merchants verifying with one
 	platformSN    string            // its serial, uppercase hex
 	certs         []*platformCert   // platform certificates, oldest first (the first is platformCert); guarded by mu
+	stray         *platformCert     // signs under the sign=unknown fault; never listed; guarded by mu
 	caCert        *x509.Certificate
 	caKey         *ecdsa.PrivateKey
 	serverCert    tls.Certificate
