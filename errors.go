@@ -75,7 +75,7 @@ func runtimeHints(err error) []string {
 	case errors.As(err, &locked):
 		return lockHints(locked)
 	case errors.Is(err, state.ErrCorrupt):
-		return []string{"the state file was left untouched: move it aside and restore a backup of it, or run wxmedia state push with a copy that wxmedia state pull wrote"}
+		return []string{"the state was left untouched: restore it from a backup, or run wxmedia state push with a copy that wxmedia state pull wrote (move a local state file aside first)"}
 	case errors.Is(err, uploader.ErrCertificates) && !errors.Is(err, uploader.ErrVerify) && !errors.As(err, &ae):
 		return []string{"check api_v3_key: it must be the APIv3 key set on the merchant platform, which decrypts the platform certificates",
 			"a merchant without platform certificates verifies replies with the WeChat Pay public key: set platform_public_key_id and platform_public_key_file"}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -58,8 +57,10 @@ type Postgres struct {
 	// cacheExists is false only for a reader of a database without the
 	// shared cache tables.
 	cacheExists bool
-	// stateVersion is the state schema's version: the migrations applied.
+	// stateVersion and cacheVersion are the schemas' versions: the
+	// migrations applied.
 	stateVersion int
+	cacheVersion int
 
 	// mu serialises the writes on conn, which holds the state lock; conn
 	// is nil for a reader.
@@ -138,7 +139,7 @@ func OpenPostgres(connStr, schemaName string, opts Options) (*Postgres, error) {
 		return nil, err
 	}
 	p.exists, p.cacheExists = true, true
-	p.stateVersion = len(stateMigrations)
+	p.stateVersion, p.cacheVersion = len(stateMigrations), len(cacheMigrations)
 	ok = true
 	return p, nil
 }
@@ -297,6 +298,7 @@ func (p *Postgres) checkReadable(ctx context.Context) error {
 			return err
 		}
 		p.cacheExists = v > 0
+		p.cacheVersion = v
 	}
 	return nil
 }
@@ -341,7 +343,7 @@ func (p *Postgres) Snapshot() (*Snapshot, error) {
 		if err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, "SELECT "+resourceColumns+" FROM "+p.tbl("resources"))
+		rows, err := tx.Query(ctx, "SELECT "+p.resourceSelect()+" FROM "+p.tbl("resources"))
 		if err != nil {
 			return err
 		}
@@ -396,32 +398,33 @@ func (p *Postgres) snapshotTx(ctx context.Context, tx pgx.Tx) (*Snapshot, error)
 			return nil, err
 		}
 	}
-	rows, err := tx.Query(ctx, "SELECT name, value, type, sensitive FROM "+p.tbl("outputs"))
+	rows, err := tx.Query(ctx, "SELECT "+p.outputSelect()+" FROM "+p.tbl("outputs"))
 	if err != nil {
 		return nil, err
 	}
-	var name, value, typ string
-	var sensitive bool
-	_, err = pgx.ForEachRow(rows, []any{&name, &value, &typ, &sensitive}, func() error {
-		s.Outputs[name] = Output{Value: json.RawMessage(value), Type: json.RawMessage(typ), Sensitive: sensitive}
-		return nil
-	})
+	err = scanOutputs(rows, func(name string, o Output) { s.Outputs[name] = o })
 	if err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
+// scanResources reads rows of resourceSelect's columns, checking the
+// checksum when there is one.
 func scanResources(rows pgx.Rows, fn func(Resource)) error {
 	var r Resource
 	var at string
+	var sum *int64
 	_, err := pgx.ForEachRow(rows, []any{&r.Address, &r.Type, &r.Name, &r.Key, &r.Merchant, &r.MchID, &r.Service, &r.API,
-		&r.Source, &r.Filename, &r.SHA256, &r.Size, &r.ID, &at}, func() error {
+		&r.Source, &r.Filename, &r.SHA256, &r.Size, &r.ID, &at, &sum}, func() error {
 		t, err := parseTime(at)
 		if err != nil {
 			return fmt.Errorf("%w: resource %s: %w", ErrCorrupt, r.Address, err)
 		}
 		r.UploadedAt = t
+		if err := checkSum(fmt.Sprintf("resource %q", r.Address), sum, resourceSum(r)); err != nil {
+			return err
+		}
 		fn(r)
 		return nil
 	})
@@ -432,7 +435,7 @@ const resourceColumns = "address, type, name, key, merchant, mchid, service, api
 
 func resourceArgs(r Resource) []any {
 	return []any{r.Address, r.Type, r.Name, r.Key, r.Merchant, r.MchID, r.Service, r.API,
-		r.Source, r.Filename, r.SHA256, r.Size, r.ID, formatTime(r.UploadedAt)}
+		r.Source, r.Filename, r.SHA256, r.Size, r.ID, formatTime(r.UploadedAt), resourceSum(r)}
 }
 
 // formatTime and parseTime keep times exactly, to the nanosecond, in UTC.
@@ -464,7 +467,7 @@ func (p *Postgres) LookupCache(keys []CacheKey) (map[CacheKey]CacheEntry, error)
 		cols[2] = append(cols[2], k.API)
 		cols[3] = append(cols[3], k.SHA256)
 	}
-	rows, err := p.pool.Query(context.Background(), `SELECT `+cacheColumns+` FROM `+cacheTable+`
+	rows, err := p.pool.Query(context.Background(), `SELECT `+p.cacheSelect()+` FROM `+cacheTable+`
 		WHERE (service, mchid, api, sha256) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]))`,
 		cols[0], cols[1], cols[2], cols[3])
 	if err != nil {
@@ -478,15 +481,21 @@ func (p *Postgres) LookupCache(keys []CacheKey) (map[CacheKey]CacheEntry, error)
 
 const cacheColumns = "service, mchid, api, sha256, id, filename, size, uploaded_at"
 
+// scanCache reads rows of cacheSelect's columns, checking the checksum
+// when there is one.
 func scanCache(rows pgx.Rows, fn func(CacheEntry)) error {
 	var e CacheEntry
 	var at string
-	_, err := pgx.ForEachRow(rows, []any{&e.Service, &e.MchID, &e.API, &e.SHA256, &e.ID, &e.Filename, &e.Size, &at}, func() error {
+	var sum *int64
+	_, err := pgx.ForEachRow(rows, []any{&e.Service, &e.MchID, &e.API, &e.SHA256, &e.ID, &e.Filename, &e.Size, &at, &sum}, func() error {
 		t, err := parseTime(at)
 		if err != nil {
 			return fmt.Errorf("%w: cache entry %s: %w", ErrCorrupt, keyString(e.CacheKey), err)
 		}
 		e.UploadedAt = t
+		if err := checkSum("cache entry "+keyString(e.CacheKey), sum, cacheSum(e)); err != nil {
+			return err
+		}
 		fn(e)
 		return nil
 	})
@@ -494,7 +503,7 @@ func scanCache(rows pgx.Rows, fn func(CacheEntry)) error {
 }
 
 func cacheArgs(e CacheEntry) []any {
-	return []any{e.Service, e.MchID, e.API, e.SHA256, e.ID, e.Filename, e.Size, formatTime(e.UploadedAt)}
+	return []any{e.Service, e.MchID, e.API, e.SHA256, e.ID, e.Filename, e.Size, formatTime(e.UploadedAt), cacheSum(e)}
 }
 
 // ListCache returns every entry of the shared content cache, sorted by
@@ -505,7 +514,7 @@ func (p *Postgres) ListCache() ([]CacheEntry, error) {
 	if !p.cacheExists {
 		return entries, nil
 	}
-	rows, err := p.pool.Query(context.Background(), "SELECT "+cacheColumns+" FROM "+cacheTable+" ORDER BY service, mchid, api, sha256")
+	rows, err := p.pool.Query(context.Background(), "SELECT "+p.cacheSelect()+" FROM "+cacheTable+" ORDER BY service, mchid, api, sha256")
 	if err != nil {
 		return nil, p.wrap("list cache", err)
 	}
@@ -550,18 +559,18 @@ func (p *Postgres) CommitUpload(r Resource, e CacheEntry) error {
 }
 
 func (p *Postgres) upsertResourceSQL() string {
-	return `INSERT INTO ` + p.tbl("resources") + ` (` + resourceColumns + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+	return `INSERT INTO ` + p.tbl("resources") + ` (` + resourceColumns + `, checksum)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (address) DO UPDATE SET type = EXCLUDED.type, name = EXCLUDED.name, key = EXCLUDED.key,
 			merchant = EXCLUDED.merchant, mchid = EXCLUDED.mchid, service = EXCLUDED.service, api = EXCLUDED.api,
 			source = EXCLUDED.source, filename = EXCLUDED.filename, sha256 = EXCLUDED.sha256, size = EXCLUDED.size,
-			id = EXCLUDED.id, uploaded_at = EXCLUDED.uploaded_at`
+			id = EXCLUDED.id, uploaded_at = EXCLUDED.uploaded_at, checksum = EXCLUDED.checksum`
 }
 
-var upsertCacheSQL = `INSERT INTO ` + cacheTable + ` (` + cacheColumns + `)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+var upsertCacheSQL = `INSERT INTO ` + cacheTable + ` (` + cacheColumns + `, checksum)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 	ON CONFLICT (service, mchid, api, sha256) DO UPDATE SET id = EXCLUDED.id, filename = EXCLUDED.filename,
-		size = EXCLUDED.size, uploaded_at = EXCLUDED.uploaded_at`
+		size = EXCLUDED.size, uploaded_at = EXCLUDED.uploaded_at, checksum = EXCLUDED.checksum`
 
 // PutResource records a resource without touching the cache.
 func (p *Postgres) PutResource(r Resource) error {
@@ -595,8 +604,8 @@ func (p *Postgres) SetOutputs(outputs map[string]Output) error {
 		if err := checkOutput(name, o); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		b.Queue("INSERT INTO "+p.tbl("outputs")+" (name, value, type, sensitive) VALUES ($1, $2, $3, $4)",
-			name, string(compactJSON(o.Value)), string(compactJSON(o.Type)), o.Sensitive)
+		b.Queue("INSERT INTO "+p.tbl("outputs")+" (name, value, type, sensitive, checksum) VALUES ($1, $2, $3, $4, $5)",
+			name, string(compactJSON(o.Value)), string(compactJSON(o.Type)), o.Sensitive, outputSum(name, o))
 	}
 	return p.update(what, b)
 }

@@ -14,14 +14,15 @@ import (
 // PostgresCacheSchema (wxmedia_cache), shared by every state in the
 // database:
 //
-//	entries (service, mchid, api, sha256) -> id, filename, size, uploaded_at
+//	entries (service, mchid, api, sha256) -> id, filename, size, uploaded_at,
+//	        checksum (postgres_sums.go, from version 2 on)
 //
 // A state's schema (schema_name, by default wxmedia):
 //
 //	meta      one row: lineage, serial, plan_key (a random secret that
 //	          signs saved plans, from schema version 2 on)
-//	resources address -> the resource's fields
-//	outputs   name -> value, type (cty JSON), sensitive
+//	resources address -> the resource's fields, checksum (from version 3)
+//	outputs   name -> value, type (cty JSON), sensitive, checksum (idem)
 //	lock      one row while a writer holds the lock: pid, host, command,
 //	          started, backend_pid (the lock session's server process)
 //
@@ -47,6 +48,7 @@ var cacheMigrations = []func(ctx context.Context, tx pgx.Tx) error{
 			`COMMENT ON TABLE `+cacheTable+` IS 'wxmedia content cache, shared by every wxmedia state in this database: the identifier issued for the bytes with this SHA-256, sent to this service for this merchant and API'`,
 		)
 	},
+	migrateCacheSums,
 }
 
 // stateMigrations are a state schema's migrations.
@@ -114,6 +116,7 @@ var stateMigrations = []func(ctx context.Context, tx pgx.Tx, p *Postgres) error{
 		_, err = tx.Exec(ctx, `ALTER TABLE `+p.tbl("meta")+` ALTER COLUMN plan_key SET NOT NULL`)
 		return err
 	},
+	migrateStateSums,
 }
 
 // planKeyMigration is the state schema version that adds meta.plan_key.

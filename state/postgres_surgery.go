@@ -92,19 +92,20 @@ func upsertCache(ctx context.Context, tx pgx.Tx, entries []CacheEntry) error {
 		last[e.CacheKey] = i
 	}
 	var svc, mch, api, sum, id, fn, at []string
-	var size []int64
+	var size, sums []int64
 	for i, e := range entries {
 		if last[e.CacheKey] != i {
 			continue
 		}
 		svc, mch, api, sum = append(svc, e.Service), append(mch, e.MchID), append(api, e.API), append(sum, e.SHA256)
 		id, fn, size, at = append(id, e.ID), append(fn, e.Filename), append(size, e.Size), append(at, formatTime(e.UploadedAt))
+		sums = append(sums, cacheSum(e))
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO `+cacheTable+` (`+cacheColumns+`)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[])
+	_, err := tx.Exec(ctx, `INSERT INTO `+cacheTable+` (`+cacheColumns+`, checksum)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::bigint[])
 		ON CONFLICT (service, mchid, api, sha256) DO UPDATE SET id = EXCLUDED.id, filename = EXCLUDED.filename,
-			size = EXCLUDED.size, uploaded_at = EXCLUDED.uploaded_at`,
-		svc, mch, api, sum, id, fn, size, at)
+			size = EXCLUDED.size, uploaded_at = EXCLUDED.uploaded_at, checksum = EXCLUDED.checksum`,
+		svc, mch, api, sum, id, fn, size, at, sums)
 	return err
 }
 
@@ -149,7 +150,7 @@ func (p *Postgres) Export() (*Export, error) {
 				return err
 			}
 			doc.Lineage, doc.Serial, doc.Outputs = s.Lineage, s.Serial, s.Outputs
-			rows, err := tx.Query(ctx, "SELECT "+resourceColumns+" FROM "+p.tbl("resources")+" ORDER BY address")
+			rows, err := tx.Query(ctx, "SELECT "+p.resourceSelect()+" FROM "+p.tbl("resources")+" ORDER BY address")
 			if err != nil {
 				return err
 			}
@@ -158,7 +159,7 @@ func (p *Postgres) Export() (*Export, error) {
 			}
 		}
 		if p.cacheExists {
-			rows, err := tx.Query(ctx, "SELECT "+cacheColumns+" FROM "+cacheTable+" ORDER BY service, mchid, api, sha256")
+			rows, err := tx.Query(ctx, "SELECT "+p.cacheSelect()+" FROM "+cacheTable+" ORDER BY service, mchid, api, sha256")
 			if err != nil {
 				return err
 			}
@@ -203,22 +204,24 @@ func (p *Postgres) Push(doc *Export, force bool) error {
 		if len(doc.Resources) > 0 {
 			cols := make([][]string, 14)
 			sizes := make([]int64, len(doc.Resources))
+			sums := make([]int64, len(doc.Resources))
 			for i, r := range doc.Resources {
 				for j, v := range []string{r.Address, r.Type, r.Name, r.Key, r.Merchant, r.MchID, r.Service, r.API, r.Source, r.Filename, r.SHA256, "", r.ID, formatTime(r.UploadedAt)} {
 					cols[j] = append(cols[j], v)
 				}
 				sizes[i] = r.Size
+				sums[i] = resourceSum(r)
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO `+p.tbl("resources")+` (`+resourceColumns+`)
+			if _, err := tx.Exec(ctx, `INSERT INTO `+p.tbl("resources")+` (`+resourceColumns+`, checksum)
 				SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-					$8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::text[], $14::text[])`,
-				cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8], cols[9], cols[10], sizes, cols[12], cols[13]); err != nil {
+					$8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::text[], $14::text[], $15::bigint[])`,
+				cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8], cols[9], cols[10], sizes, cols[12], cols[13], sums); err != nil {
 				return err
 			}
 		}
 		for name, o := range doc.Outputs {
-			if _, err := tx.Exec(ctx, "INSERT INTO "+p.tbl("outputs")+" (name, value, type, sensitive) VALUES ($1, $2, $3, $4)",
-				name, string(compactJSON(o.Value)), string(compactJSON(o.Type)), o.Sensitive); err != nil {
+			if _, err := tx.Exec(ctx, "INSERT INTO "+p.tbl("outputs")+" (name, value, type, sensitive, checksum) VALUES ($1, $2, $3, $4, $5)",
+				name, string(compactJSON(o.Value)), string(compactJSON(o.Type)), o.Sensitive, outputSum(name, o)); err != nil {
 				return err
 			}
 		}
