@@ -11,10 +11,16 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/wxmedia/wxmedia/internal/safefile"
 )
 
 // certCacheVersion is the format version of a certificate cache file.
 const certCacheVersion = 1
+
+// maxCertCacheSize bounds the cache file read: a few certificates per
+// merchant, for up to thousands of merchants.
+const maxCertCacheSize = 64 << 20
 
 // FileCertificateCache keeps platform certificates in a JSON file shared
 // by every merchant of a configuration, each under its own key (service
@@ -53,7 +59,7 @@ func certCacheLock(path string) *sync.Mutex {
 
 func (fc FileCertificateCache) read() (certCacheFile, error) {
 	f := certCacheFile{Version: certCacheVersion, Merchants: map[string]certCacheEntry{}}
-	data, err := os.ReadFile(fc.Path)
+	data, err := safefile.ReadFile(fc.Path, maxCertCacheSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return f, nil
 	}

@@ -14,10 +14,15 @@
 // TLS with the merchant's client certificate, whose XML reply is trusted
 // only when its own sign verifies. When an API answers that the day's upload
 // quota is reached, the Client stops that API for the rest of its life
-// (ErrDailyQuota) while the others go on.
+// (ErrDailyQuota) while the others go on. Given the merchant's API v3 key,
+// the Client verifies replies with platform certificates it downloads from
+// GET /v3/certificates (decrypted with AEAD_AES_256_GCM, checked, kept in a
+// CertificateCache such as FileCertificateCache) and refreshes them when a
+// reply names an unknown serial or the newest is about to expire.
 //
 // The package knows nothing of configuration files, state or plans: callers
 // give it keys, endpoints and exact bytes, and get back an identifier or a
 // classified error (*APIError, *V2Error, *RuleError, *NetworkError, ErrVerify,
-// ErrDailyQuota, …).
+// ErrDailyQuota, ErrCertificates, …). FileCertificateCache is its one file of
+// its own: a cache of public certificates at a path the caller gives.
 package uploader

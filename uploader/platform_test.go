@@ -490,3 +490,30 @@ func TestUnknownSerialRefreshesBounded(t *testing.T) {
 		t.Fatalf("%d downloads, want 1 and at most 3 for unknown serials", d)
 	}
 }
+
+// A cache that is not a regular file, or not valid, is downloaded over:
+// it holds nothing that cannot be downloaded again.
+func TestCertificateCacheDamaged(t *testing.T) {
+	now := time.Now()
+	a := newTestCert(t, 0, 0xA1, now.Add(-time.Hour), now.AddDate(1, 0, 0))
+	cs, srv := newCertServer(t, a)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "platform-certificates.json")
+	if err := os.WriteFile(p, []byte(`{"version":1,"merchants":{"test/1900000001":{"certificates":[{"serial_no":"A1","certificate":"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}]}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (FileCertificateCache{Path: p, Key: "test/" + testMchID}).Load(); err == nil {
+		t.Fatal("Load() accepted a private key block")
+	}
+	c := certClient(t, srv, dir, nil)
+	if _, err := c.Upload(context.Background(), pngRequest("a.png")); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := cs.counts(); d != 1 {
+		t.Fatalf("%d downloads, want 1", d)
+	}
+	data, _ := os.ReadFile(p)
+	if strings.Contains(string(data), "PRIVATE") || !strings.Contains(string(data), "BEGIN CERTIFICATE") {
+		t.Fatalf("cache after download:\n%s", data)
+	}
+}

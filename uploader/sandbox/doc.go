@@ -34,6 +34,14 @@
 // mistake is not hidden by the same mistake on the other; the tests check
 // each side against fixed vectors and against each other.
 //
+// It also serves GET /v3/certificates: its platform certificates, each
+// encrypted with the merchant's API v3 key (AEAD_AES_256_GCM), in a reply
+// signed with the newest. Replies to requests naming a platform
+// certificate are signed with the newest certificate (the sign fault
+// forces a certificate, or one the download never lists), and
+// RotatePlatformCertificate (POST /_sandbox/rotate-certificate) makes a new
+// one while the old stays listed until it expires.
+//
 // Unknown merchants get 403 NO_AUTH on the v3 APIs (PARAM_ERROR "merchant
 // ID error" on v2): the sandbox cannot verify a signature without a
 // registered key, and the condition is final, not a signing bug.
