@@ -50,6 +50,11 @@ func cmdImport(u *ui, _ globalOptions, args []string) error {
 		if err := res.Check(spec, in.Filename); err != nil {
 			return fmt.Errorf("cannot import %s: %s: %w", in.Addr, in.Source, err)
 		}
+		// An identifier given by hand meets the rules of one from a reply:
+		// within the page's bounds, printable text.
+		if err := uploader.CheckIdentifier(spec, id); err != nil {
+			return fmt.Errorf("cannot import %s: %w", in.Addr, err)
+		}
 		ident, ok := w.idents[in.Merchant]
 		if !ok {
 			return fmt.Errorf("cannot import %s: merchant %q is not usable", in.Addr, in.Merchant)
