@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -37,13 +38,7 @@ func cmdOutput(u *ui, _ globalOptions, args []string) error {
 		return err
 	}
 	defer done()
-	decode := func(o state.Output) (cty.Value, error) {
-		ty, err := ctyjson.UnmarshalType(o.Type)
-		if err != nil {
-			return cty.NilVal, err
-		}
-		return ctyjson.Unmarshal(o.Value, ty)
-	}
+	decode := decodeOutput
 	if len(pos) == 1 {
 		name := pos[0]
 		o, ok := snap.Outputs[name]
@@ -101,6 +96,21 @@ func cmdOutput(u *ui, _ globalOptions, args []string) error {
 		u.printf("%s = %s\n", plan.Visible(n), plan.FormatValue(v, o.Sensitive))
 	}
 	return nil
+}
+
+// decodeOutput reads a recorded output's value.
+func decodeOutput(o state.Output) (cty.Value, error) {
+	ty, err := ctyjson.UnmarshalType(o.Type)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	return ctyjson.Unmarshal(o.Value, ty)
+}
+
+// indentLines indents every line of s but the first by prefix, for a
+// multi-line value after "name = ".
+func indentLines(s, prefix string) string {
+	return strings.ReplaceAll(s, "\n", "\n"+prefix)
 }
 
 func ctyConvertString(v cty.Value) (string, error) {

@@ -391,7 +391,11 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 		}
 		if !p.HasChanges() {
 			u.printf("%s\n", plan.SummaryLine(p.Summary, u.styles()))
-			return publishOutputs(u, w, st)
+			pub, err := publishOutputs(u, w, st)
+			if err == nil {
+				u.outputsSection(w, pub)
+			}
+			return err
 		}
 	} else {
 		if !o.refreshHashes {
@@ -416,7 +420,11 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 		}
 		plan.Render(u.stdout, p, u.styles())
 		if !p.HasChanges() {
-			return publishOutputs(u, w, st)
+			pub, err := publishOutputs(u, w, st)
+			if err == nil {
+				u.outputsSection(w, pub)
+			}
+			return err
 		}
 	}
 	// A saved plan was reviewed when it was made: no confirmation.
@@ -458,10 +466,12 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := publishOutputs(u, w, st); err != nil {
+	pub, err := publishOutputs(u, w, st)
+	if err != nil {
 		return err
 	}
 	u.applySummary(res)
+	u.outputsSection(w, pub)
 	if len(res.Failures) > 0 {
 		if failed := res.Failed(); failed > 0 {
 			u.errorf(nil, "%s failed:", words.Count(failed, "change"))
@@ -516,33 +526,6 @@ func reportEvent(u *ui, st plan.Styles, e apply.Event) {
 	case plan.Forget:
 		u.printf("%s: %s\n", addr, st.Forget.Sprint("forgotten"))
 	}
-}
-
-// publishOutputs evaluates the outputs against the state and records them
-// in the state and in outputs.json for other configurations.
-func publishOutputs(u *ui, w *workspace, st state.Backend) error {
-	snap, err := st.Snapshot()
-	if err != nil {
-		return err
-	}
-	outs, diags := w.outputsFromState(snap)
-	u.diagnostics(w.cfg.Files(), diags)
-	if diags.HasErrors() {
-		return errReported
-	}
-	if !sameOutputs(outs, snap.Outputs) {
-		if err := st.SetOutputs(outs); err != nil {
-			return fmt.Errorf("recording outputs: %w", err)
-		}
-	}
-	b, err := w.backend()
-	if err != nil {
-		return err
-	}
-	if err := b.publishOutputsFile(outs); err != nil {
-		return fmt.Errorf("publishing outputs: %w", err)
-	}
-	return nil
 }
 
 func sameOutputs(a, b map[string]state.Output) bool {

@@ -151,7 +151,12 @@ func showState(u *ui, v view) error {
 	if len(names) > 0 {
 		u.printf("\nOutputs:\n")
 		for _, n := range names {
-			u.printf("  %s = %s\n", plan.Visible(n), plan.Visible(string(outValue(snap.Outputs[n]))))
+			o := snap.Outputs[n]
+			v, err := decodeOutput(o)
+			if err != nil {
+				return err
+			}
+			u.printf("  %s = %s\n", plan.Visible(n), indentLines(plan.FormatValue(v, o.Sensitive), "  "))
 		}
 	}
 	return nil

@@ -72,7 +72,8 @@ var helpTopics = map[string]helpTopic{
 	"output": {
 		usage: "output [options] [NAME]",
 		desc: "Show the output values recorded by the last apply: all of them, or the value of NAME.\n" +
-			"Sensitive values are hidden in the list but printed when asked for by name.",
+			"Sensitive values show as (sensitive), in the list and by name; -json and -raw print them.\n" +
+			"Lists and maps are written as HCL over several lines; -json writes JSON.",
 		examples: []string{"wxmedia output", "wxmedia output -json", "wxmedia output -raw banner_id"},
 		exit:     []string{"0  success", "1  an error, or no output NAME"},
 	},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -116,9 +117,11 @@ func loadWorkspaceDiags(u *ui, vars *varFlags, adjust func(*schema.Config, map[s
 	return w, diags, nil
 }
 
-// outputsFromState evaluates the outputs against what the state records
+// outputsFromState evaluates the outputs against what the state records;
+// it also names the outputs that could not be evaluated (kept at their
+// previous value, or not recorded)
 // and returns the records of the wholly known ones.
-func (w *workspace) outputsFromState(snap *state.Snapshot) (map[string]state.Output, hcl.Diagnostics) {
+func (w *workspace) outputsFromState(snap *state.Snapshot) (map[string]state.Output, []string, hcl.Diagnostics) {
 	values := map[string]schema.InstanceValue{}
 	for _, in := range w.ev.Instances {
 		if r, ok := snap.Resources[in.Addr]; ok {
@@ -127,6 +130,7 @@ func (w *workspace) outputsFromState(snap *state.Snapshot) (map[string]state.Out
 	}
 	outs, diags := w.ev.Outputs(values)
 	rec := map[string]state.Output{}
+	var unknown []string
 	for name, o := range outs {
 		if !o.Value.IsWhollyKnown() {
 			// An upload it depends on failed: keep what was published
@@ -134,6 +138,7 @@ func (w *workspace) outputsFromState(snap *state.Snapshot) (map[string]state.Out
 			if old, ok := snap.Outputs[name]; ok {
 				rec[name] = old
 			}
+			unknown = append(unknown, name)
 			continue
 		}
 		enc, err := plan.EncodeOutput(o)
@@ -143,7 +148,8 @@ func (w *workspace) outputsFromState(snap *state.Snapshot) (map[string]state.Out
 		}
 		rec[name] = enc
 	}
-	return rec, diags
+	sort.Strings(unknown)
+	return rec, unknown, diags
 }
 
 // warnKeyPermissions warns about private key files that others may read.

@@ -462,6 +462,9 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 	if d.HasErrors() {
 		return nil, diags
 	}
+	if len(p.Targets) > 0 {
+		keepOutsideTargets(in, values, outs)
+	}
 	oc, err := OutputChanges(outs, in.State.Outputs)
 	if err != nil {
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot encode output", Detail: err.Error()})
@@ -555,6 +558,45 @@ func (p *Plan) InstanceValues() map[string]schema.InstanceValue {
 		}
 	}
 	return out
+}
+
+// keepOutsideTargets previews, in a targeted plan, what apply does with an
+// output that refers to an instance left out by -target and never
+// uploaded: apply cannot evaluate it and keeps its recorded value (or
+// records none), so the plan shows no change for it. Such outputs are the
+// ones still not wholly known when every planned upload is given an
+// identifier.
+func keepOutsideTargets(in Input, values map[string]schema.InstanceValue, outs map[string]schema.OutputValue) {
+	known := make(map[string]schema.InstanceValue, len(values))
+	for a, v := range values {
+		if v.ID == "" {
+			v.ID = "planned"
+		}
+		known[a] = v
+	}
+	full, d := in.Eval.Outputs(known)
+	if d.HasErrors() {
+		return
+	}
+	for name, o := range full {
+		if o.Value.IsWhollyKnown() {
+			continue
+		}
+		old, ok := in.State.Outputs[name]
+		if !ok {
+			delete(outs, name)
+			continue
+		}
+		ty, err := ctyjson.UnmarshalType(old.Type)
+		if err != nil {
+			continue
+		}
+		v, err := ctyjson.Unmarshal(old.Value, ty)
+		if err != nil {
+			continue
+		}
+		outs[name] = schema.OutputValue{Value: v, Sensitive: old.Sensitive}
+	}
 }
 
 // OutputChanges compares evaluated outputs with the recorded ones.

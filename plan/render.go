@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/fatih/color"
-	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // Styles colours a human view in Terraform's conventions.
@@ -87,7 +85,8 @@ func Render(w io.Writer, p *Plan, st Styles) {
 			sym := map[string]string{"create": st.Upload.Sprint("+"), "update": st.Reupload.Sprint("~"), "delete": st.Forget.Sprint("-")}[o.Action]
 			val := "(removed)"
 			if o.Action != "delete" {
-				val = formatJSONValue(o.After, o.AfterUnknown, o.Sensitive)
+				// A multi-line value's lines stand under its name.
+				val = strings.ReplaceAll(formatJSONValue(o.After, o.AfterUnknown, o.Sensitive), "\n", "\n    ")
 			}
 			fmt.Fprintf(w, "  %s %s = %s\n", sym, o.Name, val)
 		}
@@ -145,31 +144,6 @@ func SummaryLine(s Summary, st Styles) string {
 		withBytes(s.Upload, s.UploadBytes-s.ReuploadBytes, st.Upload.Sprint(s.Upload)+" to upload"),
 		withBytes(s.Reupload, s.ReuploadBytes, st.Reupload.Sprint(s.Reupload)+" to re-upload"),
 		st.Reuse.Sprint(s.Reuse), st.Forget.Sprint(s.Forget), s.NoOp)
-}
-
-// FormatValue renders an output value for humans, control and format
-// characters shown as escapes.
-func FormatValue(v cty.Value, sensitive bool) string {
-	if sensitive {
-		return "(sensitive)"
-	}
-	if !v.IsWhollyKnown() {
-		if !v.IsKnown() {
-			return "(known after apply)"
-		}
-		return "(known after apply, in part)"
-	}
-	if v.IsNull() {
-		return "null"
-	}
-	if v.Type() == cty.String {
-		return fmt.Sprintf("%q", v.AsString())
-	}
-	b, err := ctyjson.Marshal(v, v.Type())
-	if err != nil {
-		return Visible(v.GoString())
-	}
-	return Visible(string(b))
 }
 
 func short(sha string) string {

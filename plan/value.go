@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -88,31 +87,4 @@ func anyUnknown(unknown json.RawMessage) bool {
 		return false
 	}
 	return walk(doc)
-}
-
-// formatJSONValue renders a planned value for humans: a string in quotes,
-// anything else as compact JSON, and what is not known yet as such.
-func formatJSONValue(val, unknown json.RawMessage, sensitive bool) string {
-	if sensitive {
-		return "(sensitive)"
-	}
-	switch {
-	case bytes.Equal(bytes.TrimSpace(unknown), []byte("true")):
-		return "(known after apply)"
-	case anyUnknown(unknown):
-		return "(known after apply, in part)"
-	}
-	if len(val) == 0 {
-		return "null"
-	}
-	var s string
-	if err := json.Unmarshal(val, &s); err == nil {
-		return fmt.Sprintf("%q", s)
-	}
-	var b bytes.Buffer
-	if err := json.Compact(&b, val); err != nil {
-		return Visible(string(val))
-	}
-	// JSON leaves DEL, C1 controls and format characters as they are.
-	return Visible(b.String())
 }

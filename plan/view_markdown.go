@@ -51,7 +51,7 @@ func markdown(p *Plan, limit int) string {
 		sym := map[string]string{"create": "+", "update": "~", "delete": "-"}[o.Action]
 		val := "(removed)"
 		if o.Action != "delete" {
-			val = formatJSONValue(o.After, o.AfterUnknown, o.Sensitive)
+			val = strings.ReplaceAll(formatJSONValue(o.After, o.AfterUnknown, o.Sensitive), "\n", "\n  ")
 		}
 		outputs = append(outputs, fmt.Sprintf("%s %s = %s", sym, o.Name, val))
 	}
