@@ -878,6 +878,12 @@ func (s *scope) resourceValue(addr string) cty.Value {
 		return v
 	}
 	r := s.byAddr[addr]
+	if r.Source == nil {
+		// Its missing source was reported: unknown, so that references
+		// to it report nothing more.
+		s.resVals[addr] = cty.DynamicVal
+		return cty.DynamicVal
+	}
 	ty := InstanceType(r.Spec)
 	inst := func(in *Instance) cty.Value {
 		iv, ok := s.values[in.Addr]
