@@ -70,3 +70,23 @@ func FuzzParseV2XML(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecryptCertificates feeds arbitrary certificate download bodies to
+// the decoder: it never panics, and what it accepts is certificates only.
+func FuzzDecryptCertificates(f *testing.F) {
+	f.Add([]byte(`{"data":[{"serial_no":"A1","encrypt_certificate":{"algorithm":"AEAD_AES_256_GCM","nonce":"4aab3fd0d5e1","associated_data":"certificate","ciphertext":"bETtH5WSjBkgP7nJwW/Yt6KMI2cgjGGmEGZKfqZAetFXaxkENYZn/BZ8XrI++O7jPIR+bfv343SQnK96GAP+nd06cuCqZO29i+CpzlvSC73H4Q9vHzXn4pLf"}}]}`))
+	f.Add([]byte(`{"data":[]}`))
+	f.Add([]byte(`{"data":[{"encrypt_certificate":{"algorithm":"AEAD_AES_256_GCM","nonce":"","ciphertext":""}}]}`))
+	c := &Client{cfg: Config{APIv3Key: "0123456789abcdefghijklmnopqrstuv"}}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		certs, err := c.decryptCertificates(body)
+		if err == nil && len(certs) == 0 {
+			t.Fatal("no error and no certificate")
+		}
+		for _, cert := range certs {
+			if cert == nil || cert.PublicKey == nil {
+				t.Fatal("accepted an empty certificate")
+			}
+		}
+	})
+}
