@@ -605,6 +605,9 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 			})
 		}
 		if fe.IsMarked() {
+			if isCredential(fe) {
+				return fail("The for_each value derives from a credential (" + credentialNote + "): instance keys are shown in plans and kept in state.")
+			}
 			return fail("Sensitive values cannot be used as for_each arguments: instance keys are shown in plans and kept in state.")
 		}
 		if fe.IsNull() {
@@ -841,6 +844,9 @@ func evalString(expr hcl.Expression, ctx *hcl.EvalContext, attr, addr string) (s
 		})
 	}
 	if v.IsMarked() {
+		if isCredential(v) {
+			return fail("the value derives from a credential (" + credentialNote + "): it would be shown in plans and kept in state.")
+		}
 		return fail("a sensitive value cannot be used here: it would be shown in plans and kept in state.")
 	}
 	if !v.IsKnown() {

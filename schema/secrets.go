@@ -30,6 +30,9 @@ const CredentialMark = "credential"
 // argument is adding its name here.
 var credentialAttributes = []string{"api_v2_key", "api_v3_key", "conn_str"}
 
+// credentialNote says what a credential is, for diagnostics.
+var credentialNote = "whatever feeds " + strings.Join(credentialAttributes, ", ") + " or is read from a private key file"
+
 // credentialFileAttributes are the arguments naming a file whose content is
 // a credential: file() of that file is a credential.
 var credentialFileAttributes = []string{"private_key_file"}

@@ -244,3 +244,32 @@ func TestCredentialTaintJSONSyntax(t *testing.T) {
 		t.Fatal("the ordinary output is missing")
 	}
 }
+
+// A resource argument cannot use a credential: it is shown in plans and
+// kept in state.
+func TestCredentialInResourceArgument(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"main.wxm.hcl": `
+variable "key" {}
+merchant "m" {
+  sandbox    = true
+  api_v2_key = var.key
+}
+resource "wechatpay_image" "a" {
+  source   = "a.png"
+  filename = "${var.key}.png"
+}
+resource "wechatpay_image" "b" {
+  for_each = toset([var.key])
+  source   = "a.png"
+}
+`})
+	_, diags := loadEval(t, dir, map[string]VarValue{"key": {Raw: "resource-secret-value"}})
+	if len(diags) != 2 {
+		t.Fatalf("diagnostics %v, want both arguments refused", diags)
+	}
+	for _, d := range diags {
+		if !strings.Contains(d.Detail, "derives from a credential") || strings.Contains(d.Detail, "resource-secret-value") {
+			t.Errorf("diagnostic %q: %s", d.Summary, d.Detail)
+		}
+	}
+}
