@@ -124,8 +124,19 @@ var rootSchema = &hcl.BodySchema{
 // refused with a pointer to for_each.
 var resourceSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
-		{Name: "merchant"}, {Name: "for_each"}, {Name: "source", Required: true}, {Name: "filename"}, {Name: "count"},
+		{Name: "merchant"}, {Name: "for_each"}, {Name: "source", Required: true}, {Name: "filename"},
+		{Name: "count"}, {Name: "depends_on"}, {Name: "provider"},
 	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "lifecycle"}},
+}
+
+// terraformMetaArguments are Terraform's resource meta-arguments, with
+// what wxmedia does instead.
+var terraformMetaArguments = map[string]string{
+	"count":      `wxmedia has no count: a resource makes one instance per file with for_each, e.g. for_each = fileset("assets", "*.png") and source = "assets/${each.value}".`,
+	"depends_on": "wxmedia has no depends_on: uploads do not depend on each other, and outputs follow the resources they refer to.",
+	"provider":   "wxmedia has no providers: a resource names its merchant block with merchant = merchant.NAME.",
+	"lifecycle":  "wxmedia has no lifecycle block: apply -replace=ADDR uploads an instance again, and a removed resource is forgotten (WeChat Pay media are never deleted).",
 }
 
 // outputSchema is an output block's body.
@@ -172,10 +183,17 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 	}
 	sort.Strings(cfg.Filenames)
 	if len(cfg.Filenames) == 0 {
+		detail := fmt.Sprintf("The directory %s contains no *%s or *%s files.", abs, ConfigSuffix, ConfigJSONSuffix)
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), ".tf") || strings.HasSuffix(e.Name(), ".tf.json") {
+				detail += fmt.Sprintf(" wxmedia does not read Terraform's *.tf files (such as %s): its configuration files end in %s.", e.Name(), ConfigSuffix)
+				break
+			}
+		}
 		return cfg, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "No configuration files",
-			Detail:   fmt.Sprintf("The directory %s contains no *%s or *%s files.", abs, ConfigSuffix, ConfigJSONSuffix),
+			Detail:   detail,
 		}}
 	}
 
@@ -396,12 +414,22 @@ func decodeResource(b *hcl.Block) (*Resource, hcl.Diagnostics) {
 		return nil
 	}
 	r.Source, r.ForEach, r.Filename = attr("source"), attr("for_each"), attr("filename")
-	if a, ok := content.Attributes["count"]; ok {
+	for _, name := range []string{"count", "depends_on", "provider"} {
+		if a, ok := content.Attributes[name]; ok {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Unsupported argument",
+				Detail:   terraformMetaArguments[name],
+				Subject:  a.NameRange.Ptr(),
+			})
+		}
+	}
+	for _, blk := range content.Blocks {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
-			Summary:  "Unsupported argument",
-			Detail:   `wxmedia has no count: a resource makes one instance per file with for_each, e.g. for_each = fileset("assets", "*.png") and source = "assets/${each.value}".`,
-			Subject:  a.NameRange.Ptr(),
+			Summary:  "Unsupported block type",
+			Detail:   terraformMetaArguments[blk.Type],
+			Subject:  blk.DefRange.Ptr(),
 		})
 	}
 	if m := attr("merchant"); m != nil {
