@@ -21,6 +21,7 @@ import (
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/state"
+	"github.com/wxmedia/wxmedia/uploader"
 )
 
 // maxParallelism bounds -parallelism: every upload in flight holds a
@@ -450,6 +451,7 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 		return err
 	}
 	styles := u.styles()
+	skips := &quotaSkips{byType: map[string]*quotaSkip{}}
 	prog := u.startProgress("uploading", p.Summary.Upload+p.Summary.Reupload, p.Summary.UploadBytes)
 	res, err := apply.Apply(ctx, p, apply.Options{
 		Store: st, Uploaders: ups, Parallelism: *parallelism,
@@ -458,11 +460,14 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 			if a := e.Change.Action; (a == plan.Upload || a == plan.Reupload) && !errors.Is(e.Err, apply.ErrInterrupted) {
 				prog.uploaded(e.Change.After.Size, e.Err != nil)
 			}
-			reportEvent(u, styles, e)
+			if !skips.add(e.Err) {
+				reportEvent(u, styles, e)
+			}
 		},
 		Stop: stopCh,
 	})
 	prog.finish()
+	skips.report(u, styles)
 	if err != nil {
 		return err
 	}
@@ -477,11 +482,13 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 			u.errorf(nil, "%s failed:", words.Count(failed, "change"))
 			var errs []error
 			for _, f := range res.Failures {
-				if !errors.Is(f.Err, apply.ErrInterrupted) {
+				var qs *uploader.QuotaSkipError
+				if !errors.Is(f.Err, apply.ErrInterrupted) && !errors.As(f.Err, &qs) {
 					u.detailf("%s: %v", f.Addr, failureOf(f.Err))
 					errs = append(errs, f.Err)
 				}
 			}
+			errs = append(errs, skips.details(u)...)
 			u.hints(hintsForAll(errs))
 		}
 		if res.Interrupted() {

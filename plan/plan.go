@@ -325,11 +325,15 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 	for i, inst := range insts {
 		o := &outcomes[i]
 		if o.err != nil {
-			// A refused file name is the filename argument's when given.
+			// A refused file name (its characters, length or suffix) is
+			// the filename argument's when one is given.
 			subject := inst.SourceRange().Ptr()
 			var re *uploader.RuleError
-			if errors.As(o.err, &re) && re.Rule == uploader.RuleFilename && inst.Resource.Filename != nil {
-				subject = inst.Resource.Filename.Range().Ptr()
+			if errors.As(o.err, &re) && inst.Resource.Filename != nil {
+				switch re.Rule {
+				case uploader.RuleFilename, uploader.RuleFilenameLength, uploader.RuleSuffix:
+					subject = inst.Resource.Filename.Range().Ptr()
+				}
 			}
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/fatih/color"
+	"github.com/rivo/uniseg"
 )
 
 // Styles colours a human view in Terraform's conventions.
@@ -52,13 +53,16 @@ func (s Styles) symbol(a Action) string {
 // counted, not listed), the output changes and the summary line.
 func Render(w io.Writer, p *Plan, st Styles) {
 	if !p.HasChanges() {
+		renameNotes(w, p, st)
 		fmt.Fprintf(w, "%s Your media match the configuration: %d unchanged, nothing to upload.\n", st.Bold.Sprint("No changes."), p.Summary.NoOp)
 		return
 	}
+	// Columns are aligned by display width: a CJK character takes two
+	// columns, a combining mark none.
 	width := 0
 	for _, c := range p.Changes {
-		if c.Action != NoOp && len(Visible(c.Addr)) > width {
-			width = len(Visible(c.Addr))
+		if c.Action != NoOp {
+			width = max(width, uniseg.StringWidth(Visible(c.Addr)))
 		}
 	}
 	listed := p.Summary.Upload + p.Summary.Reupload + p.Summary.Reuse + p.Summary.Forget
@@ -69,7 +73,8 @@ func Render(w io.Writer, p *Plan, st Styles) {
 			if c.Action == NoOp {
 				continue
 			}
-			fmt.Fprintf(w, "  %s %-*s  %s\n", st.symbol(c.Action), width, Visible(c.Addr), describe(c, st))
+			addr := Visible(c.Addr)
+			fmt.Fprintf(w, "  %s %s%s  %s\n", st.symbol(c.Action), addr, strings.Repeat(" ", width-uniseg.StringWidth(addr)), describe(c, st))
 		}
 		fmt.Fprintln(w)
 	}
@@ -92,10 +97,38 @@ func Render(w io.Writer, p *Plan, st Styles) {
 		}
 		fmt.Fprintln(w)
 	}
+	renameNotes(w, p, st)
 	if len(p.Targets) > 0 {
 		fmt.Fprintf(w, "%s resource targeting is in effect (-target %s): the plan may be incomplete.\n\n", st.Bold.Sprint("Note:"), Visible(strings.Join(p.Targets, ", -target ")))
 	}
 	fmt.Fprintln(w, SummaryLine(p.Summary, st))
+}
+
+// renameNotes says, for each unchanged instance whose filename alone
+// changed, that nothing is uploaded for it: WeChat Pay keeps the media
+// under the name they were uploaded with, and -replace uploads them again
+// under the new one. Apply records the new filename in the state.
+func renameNotes(w io.Writer, p *Plan, st Styles) {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Action != NoOp || c.Before == nil || c.After == nil || c.Before.Filename == c.After.Filename {
+			continue
+		}
+		fmt.Fprintf(w, "%s %s: filename %s → %s only; the media keep the name they were uploaded with and nothing is uploaded (-replace=%s uploads them again under the new name).\n",
+			st.Bold.Sprint("Note:"), Visible(c.Addr), Visible(fmt.Sprintf("%q", c.Before.Filename)), Visible(fmt.Sprintf("%q", c.After.Filename)), Visible(quoteForShell(c.Addr)))
+		n++
+	}
+	if n > 0 {
+		fmt.Fprintln(w)
+	}
+}
+
+// quoteForShell quotes an address for a command line when it has a key.
+func quoteForShell(addr string) string {
+	if strings.ContainsAny(addr, "[\"") {
+		return "'" + addr + "'"
+	}
+	return addr
 }
 
 // describe says what a change does. Its sources, identifiers and

@@ -96,6 +96,23 @@ var ErrNotUploadable = errors.New("api is not uploadable by this client")
 // without a request: that API stops for the run, the others go on.
 var ErrDailyQuota = errors.New("the day's upload quota of this API is reached")
 
+// QuotaSkipError is an upload not attempted because its API's daily quota
+// was reached earlier in the run. It wraps ErrDailyQuota; callers group
+// these by API instead of reporting each file.
+type QuotaSkipError struct {
+	Filename     string
+	ResourceType string
+	API          API
+	// Cause is the reply that said the quota was reached.
+	Cause error
+}
+
+func (e *QuotaSkipError) Error() string {
+	return fmt.Sprintf("upload %q to %s skipped: %v earlier in this run (%v); retry tomorrow", e.Filename, e.ResourceType, ErrDailyQuota, e.Cause)
+}
+
+func (e *QuotaSkipError) Unwrap() error { return ErrDailyQuota }
+
 // APIError is a non-2xx reply. Code and Message come from the reply's JSON
 // {"code":"…","message":"…"}; both are empty when the body was not such JSON,
 // and Body then holds its beginning.
@@ -575,7 +592,7 @@ func (c *Client) Upload(ctx context.Context, r Request) (Result, error) {
 	stopped := c.quota[spec.API]
 	c.mu.Unlock()
 	if stopped != nil {
-		return Result{}, fmt.Errorf("upload %q to %s skipped: %w earlier in this run (%v); retry tomorrow", r.Filename, spec.ResourceType, ErrDailyQuota, stopped)
+		return Result{}, &QuotaSkipError{Filename: r.Filename, ResourceType: spec.ResourceType, API: spec.API, Cause: stopped}
 	}
 	if err := CheckFile(spec, r.Filename, int64(len(r.Content)), r.Content); err != nil {
 		return Result{}, fmt.Errorf("upload %q to %s: %w", r.Filename, spec.ResourceType, err)
