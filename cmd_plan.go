@@ -245,9 +245,11 @@ func (v view) render(u *ui, p *plan.Plan) error {
 // twice. The plan command therefore runs without collections, under a soft
 // memory limit that starts them should the heap grow well past what the
 // plan needs: planMinHeap, raised to planHeapPerInstance per instance once
-// the configuration is evaluated.
+// the configuration is evaluated. planMinHeap is also what a hostile
+// configuration, which makes mostly garbage, can take before collections
+// start: it keeps every configuration bomb under 300 MB.
 const (
-	planMinHeap         = 512 << 20
+	planMinHeap         = 160 << 20
 	planHeapPerInstance = 8 << 10
 )
 

@@ -36,7 +36,7 @@ func Functions(baseDir string) map[string]function.Function {
 		"contains":        stdlib.ContainsFunc,
 		"convert":         typeexpr.ConvertFunc,
 		"csvdecode":       stdlib.CSVDecodeFunc,
-		"distinct":        stdlib.DistinctFunc,
+		"distinct":        distinctFunc,
 		"element":         stdlib.ElementFunc,
 		"flatten":         stdlib.FlattenFunc,
 		"floor":           stdlib.FloorFunc,
@@ -215,12 +215,24 @@ func Functions(baseDir string) map[string]function.Function {
 			return cty.StringVal(""), nil
 		},
 	})
+	// Conversions to collections of any type are made linear, and
+	// setproduct checks the size of its result before building it (see
+	// limits.go).
+	to := map[string]cty.Type{
+		"toset":  cty.Set(cty.DynamicPseudoType),
+		"tolist": cty.List(cty.DynamicPseudoType),
+		"tomap":  cty.Map(cty.DynamicPseudoType),
+	}
 	for name, f := range fs {
 		var check func([]cty.Value) error
 		if name == "setproduct" {
 			check = checkProductSize
 		}
-		fs[name] = linearArgs(f, check)
+		ty, ok := to[name]
+		if !ok {
+			ty = cty.NilType
+		}
+		fs[name] = linearArgs(f, ty, check)
 	}
 	return fs
 }

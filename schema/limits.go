@@ -7,6 +7,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
 
 // Limits on what a configuration may make wxmedia do. Each is a diagnostic
@@ -66,141 +67,188 @@ func CheckText(src []byte, filename string) hcl.Diagnostics {
 // textBudget counts the configuration text parsed against MaxConfigSize.
 type textBudget struct{ used int64 }
 
-// take counts n bytes of the text named what; the error says which text
-// went over the limit.
+// take counts n bytes of the text named what, or, with n < 0, a text that
+// is alone larger than what is left; the error says which text went over
+// the limit.
 func (b *textBudget) take(n int64, what string) error {
-	b.used += n
-	if b.used > MaxConfigSize {
-		return fmt.Errorf("%s brings the configuration text to more than %d KiB (%d bytes); wxmedia reads at most %d KiB of configuration and variables files: list many files with fileset() instead of writing them out", what, MaxConfigSize>>10, b.used, MaxConfigSize>>10)
+	if n >= 0 {
+		b.used += n
+	}
+	if n < 0 || b.used > MaxConfigSize {
+		b.used = MaxConfigSize + 1
+		return fmt.Errorf("%s takes the configuration text past %d KiB: wxmedia reads at most %d KiB of configuration and variables files in all; list many files with fileset() instead of writing them out", what, MaxConfigSize>>10, MaxConfigSize>>10)
 	}
 	return nil
 }
 
-// collectionOfAny reports whether ty is a list, set or map of any type,
-// the parameter types whose conversion from a tuple or object go-cty
-// unifies the element types of pairwise (quadratic in the elements).
-func collectionOfAny(ty cty.Type) bool {
-	return (ty.IsListType() || ty.IsSetType() || ty.IsMapType()) && ty.ElementType() == cty.DynamicPseudoType
+// isCollection reports whether ty is a list, set or map type.
+func isCollection(ty cty.Type) bool {
+	return ty.IsListType() || ty.IsSetType() || ty.IsMapType()
 }
 
-// linearConvert converts a known tuple or object v to the collection type
-// want (a list, set or map of any type) in linear time: it unifies the
-// distinct element types once, then converts to a collection of the
-// unified type, which gives what convert.Convert(v, want) gives. go-cty
-// unifies all element types pairwise, which took 41 s for toset over
-// 40,000 strings. Any other case is v unchanged, for the caller's own
-// conversion (and its error messages).
-func linearConvert(v cty.Value, want cty.Type) cty.Value {
-	if !collectionOfAny(want) {
+// linearConvert converts a known tuple or object v to the list, set or map
+// type want in linear time, with the result convert.Convert(v, want) gives.
+// go-cty unifies the element types of a tuple converted to a list (and,
+// for a collection of any type, to a set or map) pairwise, even when they
+// are all one type: toset over 40,000 strings took 41 s. Here the distinct
+// element types are unified once (for a collection of any type), each
+// element converted to the element type, and the collection built from
+// them. Any other case, or any failure, is v unchanged, for the caller's
+// own conversion and its error messages.
+func linearConvert(v cty.Value, want cty.Type) (out cty.Value) {
+	if !want.IsListType() && !want.IsSetType() && !want.IsMapType() {
 		return v
 	}
 	uv, marks := v.Unmark()
 	if !uv.IsKnown() || uv.IsNull() {
 		return v
 	}
-	var etys []cty.Type
-	switch t := uv.Type(); {
-	case t.IsTupleType() && !want.IsMapType():
-		etys = t.TupleElementTypes()
-	case t.IsObjectType() && want.IsMapType():
-		for _, at := range t.AttributeTypes() {
-			etys = append(etys, at)
-		}
-	default:
+	t := uv.Type()
+	tuple := t.IsTupleType() && !want.IsMapType()
+	object := t.IsObjectType() && want.IsMapType()
+	if !tuple && !object || uv.LengthInt() < 2 {
 		return v
 	}
-	if len(etys) < 2 {
+	ety := want.ElementType()
+	if ety == cty.DynamicPseudoType {
+		var etys []cty.Type
+		if tuple {
+			etys = t.TupleElementTypes()
+		} else {
+			for _, at := range t.AttributeTypes() {
+				etys = append(etys, at)
+			}
+		}
+		var distinct []cty.Type
+		for _, t := range etys {
+			seen := false
+			for _, d := range distinct {
+				if d.Equals(t) {
+					seen = true
+					break
+				}
+			}
+			if !seen {
+				if len(distinct) == 8 {
+					return v // many distinct types: no shortcut
+				}
+				distinct = append(distinct, t)
+			}
+		}
+		ety = distinct[0]
+		if len(distinct) > 1 {
+			ety, _ = convert.UnifyUnsafe(distinct)
+		}
+	}
+	if ety == cty.NilType || ety.HasDynamicTypes() {
 		return v
 	}
-	var distinct []cty.Type
-	for _, t := range etys {
-		seen := false
-		for _, d := range distinct {
-			if d.Equals(t) {
-				seen = true
-				break
-			}
+	defer func() {
+		if recover() != nil {
+			out = v // cty refused the collection: let the caller say why
 		}
-		if !seen {
-			if len(distinct) == 8 {
-				return v // many distinct types: no shortcut
+	}()
+	if object {
+		m := make(map[string]cty.Value, uv.LengthInt())
+		for it := uv.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			c, err := convert.Convert(e, ety)
+			if err != nil {
+				return v
 			}
-			distinct = append(distinct, t)
+			m[k.AsString()] = c
 		}
+		return cty.MapVal(m).WithMarks(marks)
 	}
-	ety := distinct[0]
-	if len(distinct) > 1 {
-		if ety, _ = convert.UnifyUnsafe(distinct); ety == cty.NilType {
+	elems := make([]cty.Value, 0, uv.LengthInt())
+	for it := uv.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		c, err := convert.Convert(e, ety)
+		if err != nil {
 			return v
 		}
+		elems = append(elems, c)
 	}
-	var target cty.Type
-	switch {
-	case want.IsListType():
-		target = cty.List(ety)
-	case want.IsSetType():
-		target = cty.Set(ety)
-	default:
-		target = cty.Map(ety)
+	if want.IsSetType() {
+		return cty.SetVal(elems).WithMarks(marks)
 	}
-	out, err := convert.Convert(uv, target)
-	if err != nil {
-		return v
-	}
-	return out.WithMarks(marks)
+	return cty.ListVal(elems).WithMarks(marks)
 }
 
-// linearArgs wraps f so that its arguments for list, set or map of any
-// type parameters are converted by linearConvert; f itself is returned
-// when it has none. check, when set, vets the converted arguments before
+// linearArgs wraps f so that its arguments for list, set or map
+// parameters are converted by linearConvert, then to the parameter's type
+// as HCL converts arguments (the wrapper's parameters for them are of any
+// type, so HCL leaves that to it); f itself is returned when it has none
+// and needs no check. check, when set, vets the converted arguments before
 // f runs.
-func linearArgs(f function.Function, check func(args []cty.Value) error) function.Function {
+//
+// to is the type a conversion function (toset, tolist, tomap) converts its
+// one argument to, its parameter being of any type; cty.NilType otherwise.
+// Its argument is only given linearConvert's shortcut, and f converts it.
+func linearArgs(f function.Function, to cty.Type, check func(args []cty.Value) error) function.Function {
 	params := f.Params()
 	vp := f.VarParam()
+	var want []cty.Type // the types to convert each parameter's arguments to
+	var hard []bool     // whether a failed conversion is the argument's error
 	wrap := false
 	for i := range params {
-		if collectionOfAny(params[i].Type) {
+		want = append(want, params[i].Type)
+		hard = append(hard, isCollection(params[i].Type))
+		if hard[i] {
 			params[i].Type, wrap = cty.DynamicPseudoType, true
 		}
 	}
-	var want []cty.Type
-	for _, p := range f.Params() {
-		want = append(want, p.Type)
+	if to != cty.NilType && len(want) == 1 {
+		want[0], wrap = to, true
 	}
 	var vpType cty.Type
-	if vp != nil {
-		vpType = vp.Type
-		if collectionOfAny(vp.Type) {
-			c := *vp
-			c.Type, vp, wrap = cty.DynamicPseudoType, &c, true
-		}
+	vpHard := false
+	if vp != nil && isCollection(vp.Type) {
+		c := *vp
+		vpType, vpHard = c.Type, true
+		c.Type, vp, wrap = cty.DynamicPseudoType, &c, true
 	}
 	if !wrap && check == nil {
 		return f
 	}
-	convertArgs := func(args []cty.Value) []cty.Value {
+	convertArgs := func(args []cty.Value) ([]cty.Value, error) {
 		out := make([]cty.Value, len(args))
 		for i, a := range args {
-			ty := vpType
+			ty, strict := vpType, vpHard
 			if i < len(want) {
-				ty = want[i]
+				ty, strict = want[i], hard[i]
 			}
 			out[i] = a
-			if ty != cty.NilType {
-				out[i] = linearConvert(a, ty)
+			if ty == cty.NilType {
+				continue
+			}
+			out[i] = linearConvert(a, ty)
+			if strict {
+				c, err := convert.Convert(out[i], ty)
+				if err != nil {
+					return nil, function.NewArgError(i, err)
+				}
+				out[i] = c
 			}
 		}
-		return out
+		return out, nil
 	}
 	return function.New(&function.Spec{
 		Description: f.Description(),
 		Params:      params,
 		VarParam:    vp,
 		Type: func(args []cty.Value) (cty.Type, error) {
-			return f.ReturnTypeForValues(convertArgs(args))
+			args, err := convertArgs(args)
+			if err != nil {
+				return cty.NilType, err
+			}
+			return f.ReturnTypeForValues(args)
 		},
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			args = convertArgs(args)
+			args, err := convertArgs(args)
+			if err != nil {
+				return cty.NilVal, err
+			}
 			if check != nil {
 				if err := check(args); err != nil {
 					return cty.NilVal, err
@@ -247,3 +295,43 @@ func lengths(args []cty.Value) string {
 	}
 	return s
 }
+
+// distinctFunc is go-cty's distinct in linear time: go-cty compares each
+// element with every element kept before it (quadratic; 40,000 strings
+// took minutes). Elements are bucketed by their hash, as go-cty's sets
+// do, and compared only within a bucket.
+var distinctFunc = function.New(&function.Spec{
+	Description: stdlib.DistinctFunc.Description(),
+	Params:      []function.Parameter{{Name: "list", Type: cty.List(cty.DynamicPseudoType)}},
+	Type: func(args []cty.Value) (cty.Type, error) {
+		return args[0].Type(), nil
+	},
+	RefineResult: func(b *cty.RefinementBuilder) *cty.RefinementBuilder { return b.NotNull() },
+	Impl: func(args []cty.Value, retType cty.Type) (cty.Value, error) {
+		list := args[0]
+		if !list.IsWhollyKnown() {
+			return cty.UnknownVal(retType), nil
+		}
+		var out []cty.Value
+		buckets := map[int][]int{}
+		for it := list.ElementIterator(); it.Next(); {
+			_, v := it.Element()
+			h := v.Hash()
+			dup := false
+			for _, i := range buckets[h] {
+				if eq := out[i].Equals(v); eq.IsKnown() && eq.True() {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				buckets[h] = append(buckets[h], len(out))
+				out = append(out, v)
+			}
+		}
+		if len(out) == 0 {
+			return cty.ListValEmpty(retType.ElementType()), nil
+		}
+		return cty.ListVal(out), nil
+	},
+})

@@ -557,7 +557,7 @@ func keys[V any](m map[string]V) []string {
 func (cfg *Config) readText(path, name, kind string) ([]byte, hcl.Diagnostics) {
 	src, err := safefile.ReadFile(path, MaxConfigSize-cfg.text.used)
 	if errors.Is(err, safefile.ErrTooLarge) {
-		err = cfg.text.take(MaxConfigSize+1, name)
+		err = cfg.text.take(-1, name)
 	} else if err == nil {
 		err = cfg.text.take(int64(len(src)), name)
 	}
