@@ -93,3 +93,26 @@ func TestDamagedPagesRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestOutputsFileChecksum flips a bit in an identifier in outputs.json, as
+// another configuration reads it: refused as corrupt, not used.
+func TestOutputsFileChecksum(t *testing.T) {
+	path := filepath.Join(t.TempDir(), OutputsFileName)
+	must(t, WriteOutputsFile(path, outputs))
+	got, err := ReadOutputsFile(path)
+	must(t, err)
+	if len(got) != len(outputs) {
+		t.Fatalf("read %d outputs", len(got))
+	}
+	b, err := os.ReadFile(path)
+	must(t, err)
+	i := bytes.Index(b, []byte("media-000001"))
+	if i < 0 {
+		t.Fatalf("no identifier in %s", b)
+	}
+	b[i+7] ^= 1
+	must(t, os.WriteFile(path, b, 0o600))
+	if _, err := ReadOutputsFile(path); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("damaged identifier: %v, want ErrCorrupt", err)
+	}
+}

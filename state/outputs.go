@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"path/filepath"
 
 	"github.com/wxmedia/wxmedia/internal/safefile"
@@ -26,6 +27,23 @@ const outputsFormatVersion = 1
 type outputsFile struct {
 	FormatVersion int               `json:"format_version"`
 	Outputs       map[string]Output `json:"outputs"`
+	// Checksum is outputsSum of Outputs, so that a reader finds a damaged
+	// identifier instead of using it; files written before it have none.
+	Checksum string `json:"checksum,omitempty"`
+}
+
+// outputsSum is the CRC-32C of the outputs as compact JSON, keys sorted.
+func outputsSum(outputs map[string]Output) (string, error) {
+	norm := make(map[string]Output, len(outputs))
+	for name, o := range outputs {
+		o.Value, o.Type = compactJSON(o.Value), compactJSON(o.Type)
+		norm[name] = o
+	}
+	b, err := json.Marshal(norm)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("crc32c:%08x", crc32.Checksum(b, castagnoli)), nil
 }
 
 // OutputsPath returns the outputs file of the local state at statePath.
@@ -44,7 +62,11 @@ func WriteOutputsFile(path string, outputs map[string]Output) error {
 	if outputs == nil {
 		outputs = map[string]Output{}
 	}
-	data, err := json.MarshalIndent(outputsFile{FormatVersion: outputsFormatVersion, Outputs: outputs}, "", "  ")
+	sum, err := outputsSum(outputs)
+	if err != nil {
+		return fmt.Errorf("write outputs %s: %w", path, err)
+	}
+	data, err := json.MarshalIndent(outputsFile{FormatVersion: outputsFormatVersion, Outputs: outputs, Checksum: sum}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("write outputs %s: %w", path, err)
 	}
@@ -79,6 +101,11 @@ func ReadOutputsFile(path string) (map[string]Output, error) {
 	}
 	if f.Outputs == nil {
 		f.Outputs = map[string]Output{}
+	}
+	if f.Checksum != "" {
+		if sum, err := outputsSum(f.Outputs); err != nil || sum != f.Checksum {
+			return nil, fmt.Errorf("read outputs %s: %w: %w", path, ErrCorrupt, errChecksum)
+		}
 	}
 	return f.Outputs, nil
 }
