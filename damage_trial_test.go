@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -72,7 +73,7 @@ func TestBitFlipTrialCLI(t *testing.T) {
 		for _, args := range [][]string{{"plan", "-json", "-detailed-exitcode"}, {"show", "-json"}} {
 			code, stdout, stderr := run(args...)
 			switch {
-			case strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "fatal error"):
+			case crashRE.MatchString(stderr):
 				panics++
 				bad = true
 				t.Errorf("trial %d: %s: exit %d: %.300s", i, args[0], code, stderr)
@@ -106,6 +107,10 @@ func TestBitFlipTrialCLI(t *testing.T) {
 	t.Logf("%d damaged states of %d bytes, plan and show on each: %d refused as corrupt, %d read as recorded, %d panics, %d wrong identifiers, %d other errors, %d refused files changed",
 		trials, len(good), detected, unaffected, panics, wrong, other, changed)
 }
+
+// crashRE matches what the Go runtime prints when a program panics or
+// dies of a fault.
+var crashRE = regexp.MustCompile(`(?m)^(panic: |fatal error: |goroutine \d+ \[|unexpected fault address)`)
 
 // identifiers returns the (address, identifier) pairs that plan -json
 // (each change's before) or show -json (each resource) prints.

@@ -17,6 +17,7 @@ const (
 	boltMagic          = 0xED0CDAED
 	boltVersion        = 2
 	boltPageHeaderSize = 16
+	boltMetaPage       = 0x04 // a meta page's type flag
 	boltMetaSumOffset  = 56
 	boltMetaSize       = boltMetaSumOffset + 8
 	boltNoFreelist     = ^uint64(0)
@@ -135,6 +136,18 @@ func checkFile(path string, tree bool) error {
 	}
 	if int64(m.pageSize) != pageSize {
 		return fmt.Errorf("%w: meta pages disagree on the page size", ErrCorrupt)
+	}
+	// bbolt's checksum covers a meta page's record, not its page header,
+	// which bbolt asserts on too.
+	for id := int64(0); id < 2; id++ {
+		var head [boltPageHeaderSize]byte
+		if _, err := f.ReadAt(head[:], id*pageSize); err != nil {
+			return fmt.Errorf("%w: meta page %d: %w", ErrCorrupt, id, err)
+		}
+		ne := binary.NativeEndian
+		if ne.Uint64(head[0:]) != uint64(id) || ne.Uint16(head[8:]) != boltMetaPage {
+			return fmt.Errorf("%w: meta page %d has a damaged header", ErrCorrupt, id)
+		}
 	}
 	if m.freelist == boltNoFreelist {
 		// wxmedia always syncs the freelist; bbolt would rewrite it on open.

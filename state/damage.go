@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -255,7 +256,10 @@ func checkTx(tx *bolt.Tx) error {
 	var first error
 	for err := range tx.Check(bolt.WithKVStringer(quotedKV{})) {
 		if first == nil {
-			first = fmt.Errorf("%w: %w", ErrCorrupt, err)
+			// An assertion the check recovered reads "panic: …": it is
+			// reported, not raised.
+			msg, _ := strings.CutPrefix(err.Error(), "panic: ")
+			first = fmt.Errorf("%w: bbolt's consistency check: %s", ErrCorrupt, msg)
 		}
 	}
 	return first
