@@ -286,8 +286,8 @@ func cmdPlan(u *ui, _ globalOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return fmt.Errorf("plan takes no positional arguments: %s", strings.Join(pos, " "))
+	if err := noArguments("plan", pos); err != nil {
+		return err
 	}
 	if err := v.check(); err != nil {
 		return err

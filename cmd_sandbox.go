@@ -13,7 +13,11 @@ func cmdSandbox(u *ui, _ globalOptions, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:8787", "address to listen on")
 	dir := fs.String("dir", ".wxmedia-sandbox", "directory for the sandbox's keys, CA and database")
 	faults := fs.String("faults", "", "inject faults and limits, e.g. 500=0.2,429=0.1,reset=0.05,badsig=0.02,delay=50ms,rps=20,quota=100,sign=certificate")
-	if _, err := parseFlags(fs, args); err != nil {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArguments("sandbox", pos); err != nil {
 		return err
 	}
 	var f sandbox.Faults

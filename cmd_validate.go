@@ -10,7 +10,11 @@ func cmdValidate(u *ui, _ globalOptions, args []string) error {
 	fs := newFlags(u, "validate")
 	var vars varFlags
 	vars.register(fs)
-	if _, err := parseFlags(fs, args); err != nil {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArguments("validate", pos); err != nil {
 		return err
 	}
 	// Every phase's problems are shown together: the source files are

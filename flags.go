@@ -134,6 +134,20 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// noArguments refuses the positional arguments of a command that takes
+// none; a directory among them is what Terraform's older commands took,
+// and the hint says how wxmedia is pointed at one.
+func noArguments(cmd string, pos []string) error {
+	if len(pos) == 0 {
+		return nil
+	}
+	err := fmt.Errorf("%s takes no arguments, not %s", cmd, strings.Join(pos, " "))
+	if fi, serr := os.Stat(pos[0]); serr == nil && fi.IsDir() {
+		return withHints(err, fmt.Sprintf("to work in directory %s, run wxmedia -chdir=%s %s", pos[0], shellQuote(pos[0]), cmd))
+	}
+	return withHints(err, fmt.Sprintf("wxmedia %s -h shows its usage", cmd))
+}
+
 // globalAfterCommand refuses -chdir among a command's arguments, as
 // Terraform users write it, saying where it goes.
 func globalAfterCommand(cmd string, args []string) error {
