@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 )
 
 func TestVisible(t *testing.T) {
@@ -62,4 +63,34 @@ func TestRenderEscapes(t *testing.T) {
 			t.Errorf("%s view lacks the escaped source:\n%s", name, out)
 		}
 	}
+}
+
+// Whatever the input, Visible leaves no control or format character and
+// no invalid UTF-8, keeps printable text as it is, and changes nothing
+// it already made safe.
+func FuzzVisible(f *testing.F) {
+	for _, s := range []string{"logo.png", "\x1b[2K\r", "gpj.\u202eexe", "bad\xff\xfe", "横幅\u200b.png", "\x9b\u009b\x7f", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v := Visible(s)
+		if !utf8.ValidString(v) {
+			t.Fatalf("Visible(%q) = %q is not UTF-8", s, v)
+		}
+		for _, r := range v {
+			if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+				t.Fatalf("Visible(%q) = %q holds %U", s, v, r)
+			}
+		}
+		if Visible(v) != v {
+			t.Fatalf("Visible is not stable on %q", v)
+		}
+		safe := utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) })
+		if safe && v != s {
+			t.Fatalf("Visible(%q) = %q changed safe text", s, v)
+		}
+		if l := VisibleLines(s); strings.Count(l, "\n") != strings.Count(s, "\n") {
+			t.Fatalf("VisibleLines(%q) = %q lost or added newlines", s, l)
+		}
+	})
 }
