@@ -20,7 +20,7 @@ import (
 
 	"github.com/wxmedia/wxmedia/internal/suggest"
 	"github.com/wxmedia/wxmedia/internal/words"
-	"github.com/wxmedia/wxmedia/uploader"
+	"github.com/wxmedia/wxmedia/uploader/apis"
 )
 
 // SensitiveMark marks values that derive from a sensitive variable.
@@ -462,7 +462,7 @@ func badRef(root, kind string, rng hcl.Range) *hcl.Diagnostic {
 }
 
 func isResourceType(name string) bool {
-	_, ok := uploader.SpecFor(name)
+	_, ok := apis.SpecFor(name)
 	return ok
 }
 
@@ -867,7 +867,7 @@ func evalString(expr hcl.Expression, ctx *hcl.EvalContext, attr, addr string) (s
 }
 
 // InstanceType is the object type of one resource instance's value.
-func InstanceType(spec uploader.Spec) cty.Type {
+func InstanceType(spec apis.Spec) cty.Type {
 	return cty.Object(map[string]cty.Type{
 		"id":          cty.String,
 		spec.IDField:  cty.String,

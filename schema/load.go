@@ -14,7 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/wxmedia/wxmedia/internal/safefile"
-	"github.com/wxmedia/wxmedia/uploader"
+	"github.com/wxmedia/wxmedia/uploader/apis"
 )
 
 // File suffixes of configuration files.
@@ -89,7 +89,7 @@ type Resource struct {
 	ForEach       hcl.Expression // nil without for_each
 	Source        hcl.Expression
 	Filename      hcl.Expression // nil when not given
-	Spec          uploader.Spec
+	Spec          apis.Spec
 	DeclRange     hcl.Range
 }
 
@@ -390,12 +390,12 @@ func (cfg *Config) decodeVariable(b *hcl.Block) hcl.Diagnostics {
 
 func decodeResource(b *hcl.Block) (*Resource, hcl.Diagnostics) {
 	typ, name := b.Labels[0], b.Labels[1]
-	spec, ok := uploader.SpecFor(typ)
+	spec, ok := apis.SpecFor(typ)
 	if !ok {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Unsupported resource type",
-			Detail:   fmt.Sprintf("The resource type %q is not known; supported types are %s.", typ, strings.Join(uploader.ResourceTypes(), ", ")),
+			Detail:   fmt.Sprintf("The resource type %q is not known; supported types are %s.", typ, strings.Join(apis.ResourceTypes(), ", ")),
 			Subject:  b.LabelRanges[0].Ptr(),
 		}}
 	}

@@ -1,4 +1,10 @@
-package uploader
+// Package apis is the table of WeChat Pay upload APIs wxmedia knows and
+// their rules: path, protocol, accepted filename suffixes, size and filename
+// limits, digest and identifier field names, error codes, and the offline
+// file checks that apply them (CheckFile). It does no I/O, so the
+// configuration language (schema) can name resource types without
+// importing the HTTP client; package uploader re-exports it.
+package apis
 
 import (
 	"bytes"
