@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/wxmedia/wxmedia/apply"
 	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/state"
 )
@@ -31,7 +32,8 @@ type stateBackend struct {
 
 // configuredBackend reads the backend settings of the configuration in the
 // current directory, for commands that do not evaluate the whole
-// configuration; variables come from WXMEDIA_VAR_* and their defaults.
+// configuration: only the backend block and what it refers to are
+// evaluated, variables coming from WXMEDIA_VAR_* and their defaults.
 // Without a configuration, or without a backend block, the state is local.
 func configuredBackend() (stateBackend, error) {
 	cfg, _ := schema.Load(".")
@@ -42,10 +44,8 @@ func configuredBackend() (stateBackend, error) {
 	if diags.HasErrors() {
 		return stateBackend{}, fmt.Errorf("invalid variables: %s", diagSummary(diags))
 	}
-	// Errors elsewhere in the configuration do not matter here; those of
-	// the backend block do.
-	ev, _ := cfg.Evaluate(given)
-	return evaluatedBackend(ev)
+	s, diags := cfg.DecodeBackend(given, apply.RemoteState{})
+	return checkedBackend(s, diags)
 }
 
 // backend returns the workspace's backend settings, evaluated with its
@@ -53,7 +53,10 @@ func configuredBackend() (stateBackend, error) {
 func (w *workspace) backend() (stateBackend, error) { return evaluatedBackend(w.ev) }
 
 func evaluatedBackend(ev *schema.Evaluation) (stateBackend, error) {
-	s, diags := ev.BackendSettings()
+	return checkedBackend(ev.BackendSettings())
+}
+
+func checkedBackend(s schema.BackendSettings, diags hcl.Diagnostics) (stateBackend, error) {
 	if diags.HasErrors() {
 		return stateBackend{}, fmt.Errorf("invalid backend settings: %s", diagSummary(diags))
 	}
@@ -97,15 +100,6 @@ func (b stateBackend) where() string {
 	return b.localPath()
 }
 
-// stateWhere names the state configured in the current directory.
-func stateWhere() string {
-	b, err := configuredBackend()
-	if err != nil {
-		return statePath
-	}
-	return b.where()
-}
-
 // localPath is the local state's file.
 func (b stateBackend) localPath() string {
 	if b.Path != "" {
@@ -120,19 +114,11 @@ func (b stateBackend) isPostgres() bool { return b.Type == schema.BackendPostgre
 // a reader of a postgres state never waits for a writer. Read-only opens
 // of a missing state give an empty store.
 func (b stateBackend) open(readOnly bool, lockTimeout time.Duration, command string) (state.Backend, error) {
-	opts := state.Options{LockTimeout: lockTimeout, ReadOnly: readOnly, Command: command}
-	if b.isPostgres() {
-		st, err := state.OpenPostgres(b.ConnStr, b.SchemaName, opts)
-		if err != nil {
-			return nil, err
-		}
-		return st, nil
+	s := state.Settings(b.BackendSettings)
+	if !b.isPostgres() {
+		s.Path = b.localPath()
 	}
-	st, err := state.OpenLocal(b.localPath(), opts)
-	if err != nil {
-		return nil, err
-	}
-	return st, nil
+	return state.Open(s, state.Options{LockTimeout: lockTimeout, ReadOnly: readOnly, Command: command})
 }
 
 // exists reports whether the state was ever written.
@@ -217,16 +203,6 @@ func openState(readOnly bool, lockTimeout time.Duration, command string) (state.
 		return nil, err
 	}
 	return b.open(readOnly, lockTimeout, command)
-}
-
-// stateExists reports whether the state configured in the current
-// directory was ever written.
-func stateExists() (bool, error) {
-	b, err := configuredBackend()
-	if err != nil {
-		return false, err
-	}
-	return b.exists()
 }
 
 // readSnapshot reads the state configured in the current directory without

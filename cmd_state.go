@@ -70,12 +70,16 @@ func stateFlags(u *ui, sub string) (*flag.FlagSet, *time.Duration) {
 // openStateForWrite opens the state for a state-changing command, taking its
 // lock.
 func openStateForWrite(lockTimeout time.Duration, command string) (state.Backend, error) {
-	if ok, err := stateExists(); err != nil {
+	b, err := configuredBackend()
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := b.exists(); err != nil {
 		return nil, err
 	} else if !ok {
-		return nil, fmt.Errorf("no state in %s: nothing has been applied here", stateWhere())
+		return nil, fmt.Errorf("no state in %s: nothing has been applied here", b.where())
 	}
-	return openState(false, lockTimeout, command)
+	return b.open(false, lockTimeout, command)
 }
 
 // openStateForSurgery opens the state for a command that changes its

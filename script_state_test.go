@@ -5,9 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -17,6 +21,64 @@ func init() {
 	scriptCmds["v2keyvar"] = cmdV2KeyVar
 	scriptCmds["sha256of"] = cmdSHA256Of
 	scriptCmds["copyexample"] = cmdCopyExample
+	scriptCmds["stalledserver"] = cmdStalledServer
+	scriptCmds["timer"] = cmdTimer
+}
+
+// stalledserver NAME: listens on a TCP port of 127.0.0.1 that accepts
+// connections and never answers, as a server that hangs does, and sets
+// $NAME to its host:port. Connections are held until the script ends.
+func cmdStalledServer(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: stalledserver NAME")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	ts.Defer(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	ts.Setenv(args[0], ln.Addr().String())
+}
+
+// timer start NAME | timer NAME below DURATION: starts a stopwatch, or
+// fails unless the time since it started is below DURATION.
+func cmdTimer(ts *testscript.TestScript, neg bool, args []string) {
+	switch {
+	case neg:
+		ts.Fatalf("timer cannot be negated: say below")
+	case len(args) == 2 && args[0] == "start":
+		ts.Setenv("TIMER_"+args[1], strconv.FormatInt(time.Now().UnixNano(), 10))
+	case len(args) == 3 && args[1] == "below":
+		start, err := strconv.ParseInt(ts.Getenv("TIMER_"+args[0]), 10, 64)
+		if err != nil {
+			ts.Fatalf("timer %s was not started", args[0])
+		}
+		limit, err := time.ParseDuration(args[2])
+		ts.Check(err)
+		if took := time.Since(time.Unix(0, start)); took >= limit {
+			ts.Fatalf("%s took %v, not below %v", args[0], took.Round(time.Millisecond), limit)
+		}
+	default:
+		ts.Fatalf("usage: timer start NAME | timer NAME below DURATION")
+	}
 }
 
 // copyexample NAME: copies examples/NAME into $WORK/NAME.

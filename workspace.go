@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/wxmedia/wxmedia/apply"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/state"
@@ -80,7 +81,7 @@ func loadWorkspaceDiags(u *ui, vars *varFlags, adjust func(*schema.Config, map[s
 			return nil, nil, err
 		}
 	}
-	ev, d := cfg.Evaluate(given)
+	ev, d := cfg.EvaluateWith(given, apply.RemoteState{})
 	// Whatever the evaluation saw of credentials and sensitive values is
 	// redacted from every message from now on, its own diagnostics first.
 	logSecrets.add(ev.Secrets()...)

@@ -13,6 +13,18 @@ const (
 	BackendPostgres = "postgres"
 )
 
+// The backends' documented defaults, part of the language's contract: a
+// local state is the file DefaultStatePath of its configuration's
+// directory, and apply publishes its outputs in the file OutputsFileName
+// beside it; a postgres state is kept in the schema DefaultPostgresSchema
+// unless schema_name says otherwise. Package state, which keeps states,
+// agrees (its tests check).
+const (
+	DefaultStatePath      = ".wxmedia/state.db"
+	OutputsFileName       = "outputs.json"
+	DefaultPostgresSchema = "wxmedia"
+)
+
 // Backend is the `wxmedia { backend "TYPE" { … } }` setting as written;
 // its attributes are evaluated late (they may use variables and env()).
 type Backend struct {
@@ -64,6 +76,24 @@ func (cfg *Config) decodeSettings(b *hcl.Block) hcl.Diagnostics {
 		cfg.Backend = &Backend{Type: typ, Body: bb.Body, DeclRange: bb.DefRange}
 	}
 	return diags
+}
+
+// DecodeBackend evaluates the backend block alone, for commands that use
+// the state but not the rest of the configuration: the variables (from
+// given and their defaults), then only what the block refers to, locals
+// and, read through remote, data sources. Errors elsewhere in the
+// configuration do not matter here; those of what the block uses do.
+// Without a backend block it is the local backend with its default path.
+func (cfg *Config) DecodeBackend(given map[string]VarValue, remote RemoteStateReader) (BackendSettings, hcl.Diagnostics) {
+	if cfg.Backend == nil {
+		return BackendSettings{Type: BackendLocal}, nil
+	}
+	ev := newEvaluation(cfg, remote)
+	ev.lazyData = true
+	// A variable the block uses and that has no valid value shows as an
+	// error of the block's own.
+	ev.evalVariables(given)
+	return ev.BackendSettings()
 }
 
 // BackendSettings evaluates the backend block; without one it is the local

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,8 +13,6 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
-
-	"github.com/wxmedia/wxmedia/state"
 )
 
 // RemoteStateType is the one data source type: another configuration's
@@ -40,6 +39,36 @@ type DataSource struct {
 	// Config holds the backend's settings; nil when not given.
 	Config    hcl.Expression
 	DeclRange hcl.Range
+}
+
+// RemoteOutput is one output of another configuration's state: its value
+// and type in cty's JSON encoding.
+type RemoteOutput struct {
+	Value     json.RawMessage
+	Type      json.RawMessage
+	Sensitive bool
+}
+
+// RemoteStateReader reads another configuration's outputs for data
+// "wxmedia_remote_state" sources. The schema package never opens a state
+// itself: its caller passes a reader in (EvaluateWith, DecodeBackend).
+type RemoteStateReader interface {
+	// ReadOutputs reads, without waiting for any writer, the outputs of the
+	// state that s names. For the local backend, s.Path is the other
+	// configuration's state file, and its outputs are read from the file
+	// OutputsFileName beside it, which apply publishes; for postgres,
+	// s.SchemaName is never "". A state that was never written gives an
+	// error satisfying errors.Is(err, fs.ErrNotExist). Errors never contain
+	// s.ConnStr.
+	ReadOutputs(s BackendSettings) (map[string]RemoteOutput, error)
+}
+
+// readOutputs reads through the evaluation's remote state reader.
+func (ev *Evaluation) readOutputs(s BackendSettings) (map[string]RemoteOutput, error) {
+	if ev.remote == nil {
+		return nil, errors.New("remote state cannot be read here: no reader was given")
+	}
+	return ev.remote.ReadOutputs(s)
 }
 
 var remoteStateSchema = &hcl.BodySchema{
@@ -91,6 +120,33 @@ func (s *scope) readDataSources() hcl.Diagnostics {
 		if !ds.HasErrors() {
 			s.ev.Data[name] = v
 		}
+	}
+	return diags
+}
+
+// readOnDemand reads the data source a reference names, when the
+// evaluation reads data sources as they are referred to and this one was
+// not read yet. The data source's own arguments are evaluated as in
+// readDataSources: they cannot read other data sources on demand.
+func (s *scope) readOnDemand(trav hcl.Traversal) hcl.Diagnostics {
+	if !s.ev.lazyData || len(trav) < 3 {
+		return nil
+	}
+	typ, _ := trav[1].(hcl.TraverseAttr)
+	name, _ := trav[2].(hcl.TraverseAttr)
+	d := s.ev.Config.DataSources[name.Name]
+	if typ.Name != RemoteStateType || d == nil || s.ev.dataTried[name.Name] {
+		return nil
+	}
+	if s.ev.dataTried == nil {
+		s.ev.dataTried = map[string]bool{}
+	}
+	s.ev.dataTried[name.Name] = true
+	s.ev.lazyData = false
+	defer func() { s.ev.lazyData = true }()
+	v, diags := newScope(s.ev, nil).readRemoteState(d)
+	if !diags.HasErrors() {
+		s.ev.Data[name.Name] = v
 	}
 	return diags
 }
@@ -155,11 +211,12 @@ func (s *scope) readLocalRemoteState(d *DataSource, where string) (cty.Value, hc
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(s.ev.Config.Dir, dir)
 	}
-	file, err := producerOutputsFile(dir, written)
+	statePath, err := producerStatePath(dir, written)
 	if err != nil {
 		return cty.NilVal, cannotRead(d, fmt.Sprintf("%s: %v.", where, err))
 	}
-	outs, err := state.ReadOutputsFile(file)
+	file := filepath.Join(filepath.Dir(statePath), OutputsFileName)
+	outs, err := s.ev.readOutputs(BackendSettings{Type: BackendLocal, Path: statePath})
 	if err != nil {
 		detail := fmt.Sprintf("%s cannot read the outputs of the configuration in %s: %v.", where, dir, err)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -204,13 +261,13 @@ func (s *scope) readPostgresRemoteState(d *DataSource, where string) (cty.Value,
 	}
 	name := schemaName.AsString()
 	if name == "" {
-		name = state.DefaultPostgresSchema
+		name = DefaultPostgresSchema
 	}
 	loc := fmt.Sprintf("postgres schema %q", name)
 	if schemaName.IsMarked() {
 		loc = "the postgres schema given in config"
 	}
-	outs, err := readPostgresOutputs(connStr, name)
+	outs, err := s.ev.readOutputs(BackendSettings{Type: BackendPostgres, ConnStr: connStr, SchemaName: name})
 	if err != nil {
 		var detail string
 		switch {
@@ -234,15 +291,6 @@ func (s *scope) readPostgresRemoteState(d *DataSource, where string) (cty.Value,
 		"backend":     cty.StringVal(BackendPostgres),
 		"schema_name": cty.StringVal(name).WithMarks(schemaName.Marks()),
 	}), nil
-}
-
-func readPostgresOutputs(connStr, schemaName string) (map[string]state.Output, error) {
-	st, err := state.OpenPostgres(connStr, schemaName, state.Options{ReadOnly: true})
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	return st.Outputs()
 }
 
 // remotePostgresAttrs are the arguments of a postgres remote state's config.
@@ -335,7 +383,7 @@ func cannotRead(d *DataSource, detail string) hcl.Diagnostics {
 
 // outputValues decodes another configuration's outputs, read from, and
 // marks the sensitive ones.
-func outputValues(d *DataSource, where, from string, outs map[string]state.Output) (cty.Value, hcl.Diagnostics) {
+func outputValues(d *DataSource, where, from string, outs map[string]RemoteOutput) (cty.Value, hcl.Diagnostics) {
 	vals := make(map[string]cty.Value, len(outs))
 	for name, o := range outs {
 		ty, err := ctyjson.UnmarshalType(o.Type)

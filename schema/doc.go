@@ -6,6 +6,9 @@
 //
 // Every problem is reported as hcl.Diagnostics carrying the source range, so
 // callers can print file:line:column with the offending snippet. The package
-// never touches the network or the state; resource identifiers are supplied
-// by the caller when outputs are evaluated.
+// never touches the network or the state: data "wxmedia_remote_state"
+// sources are read through the RemoteStateReader its caller passes in
+// (EvaluateWith, DecodeBackend), and resource identifiers are supplied by
+// the caller when outputs are evaluated. Backend settings can be decoded
+// without evaluating the rest of the configuration (DecodeBackend).
 package schema

@@ -117,6 +117,12 @@ type Evaluation struct {
 	Instances []*Instance
 	// taint follows credentials through the evaluation.
 	taint *taint
+	// remote reads data sources; nil when none may be read.
+	remote RemoteStateReader
+	// lazyData: data sources are read when first referred to, not all
+	// at once (DecodeBackend); dataTried names those read so far.
+	lazyData  bool
+	dataTried map[string]bool
 }
 
 // InstanceValue carries what is known about an instance for evaluating
@@ -137,14 +143,23 @@ type OutputValue struct {
 	Sensitive bool
 }
 
-// newEvaluation is an evaluation of cfg with nothing evaluated yet.
-func newEvaluation(cfg *Config) *Evaluation {
-	return &Evaluation{Config: cfg, Vars: map[string]cty.Value{}, Data: map[string]cty.Value{}, Merchants: map[string]*Merchant{}, taint: newTaint(cfg)}
+// newEvaluation is an evaluation of cfg with nothing evaluated yet,
+// reading data sources through remote.
+func newEvaluation(cfg *Config, remote RemoteStateReader) *Evaluation {
+	return &Evaluation{Config: cfg, Vars: map[string]cty.Value{}, Data: map[string]cty.Value{}, Merchants: map[string]*Merchant{}, taint: newTaint(cfg), remote: remote}
 }
 
-// Evaluate evaluates variables, merchants and resource arguments.
+// Evaluate evaluates a configuration that reads no remote state: see
+// EvaluateWith.
 func (cfg *Config) Evaluate(given map[string]VarValue) (*Evaluation, hcl.Diagnostics) {
-	ev := newEvaluation(cfg)
+	return cfg.EvaluateWith(given, nil)
+}
+
+// EvaluateWith evaluates variables, data sources (read through remote;
+// without one, a data source cannot be read), merchants and resource
+// arguments.
+func (cfg *Config) EvaluateWith(given map[string]VarValue, remote RemoteStateReader) (*Evaluation, hcl.Diagnostics) {
+	ev := newEvaluation(cfg, remote)
 	diags := ev.evalVariables(given)
 	if diags.HasErrors() {
 		return ev, diags
@@ -424,6 +439,10 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 				}
 				resTypes[root][attr] = s.resourceValue(addr)
 			case root == "data":
+				if d := s.readOnDemand(trav); d.HasErrors() {
+					diags = append(diags, d...)
+					continue
+				}
 				diags = append(diags, s.checkDataRef(trav)...)
 			default:
 				diags = append(diags, &hcl.Diagnostic{

@@ -6,15 +6,13 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-
-	"github.com/wxmedia/wxmedia/state"
 )
 
-// producerOutputsFile finds the outputs file of the configuration in dir
-// (name is dir as the reader wrote it, for messages),
-// which apply publishes beside that configuration's local state: beside
-// the file its `backend "local" { path = … }` names (relative to dir), or
-// dir/.wxmedia/outputs.json without a backend block. The backend block is
+// producerStatePath finds the local state of the configuration in dir
+// (name is dir as the reader wrote it, for messages), beside which apply
+// publishes its outputs file: the file its `backend "local" { path = … }`
+// names (relative to dir), or dir/.wxmedia/state.db without a backend
+// block. The backend block is
 // evaluated as the producer's own commands evaluate it when run without
 // -var: with its variables' defaults, its *.auto.wxmvars.hcl files and
 // env(). A directory without a readable configuration is taken to keep
@@ -23,8 +21,8 @@ import (
 // A producer whose state is in postgres is an error that says how to read
 // it: its connection string is its own secret, not something a reader
 // borrows.
-func producerOutputsFile(dir, name string) (string, error) {
-	def := filepath.Join(dir, filepath.Dir(state.DefaultPath), state.OutputsFileName)
+func producerStatePath(dir, name string) (string, error) {
+	def := filepath.Join(dir, DefaultStatePath)
 	cfg, diags := Load(dir)
 	if diags.HasErrors() || cfg == nil || cfg.Backend == nil {
 		return def, nil
@@ -43,7 +41,7 @@ func producerOutputsFile(dir, name string) (string, error) {
 			}
 		}
 	}
-	ev := newEvaluation(cfg)
+	ev := newEvaluation(cfg, nil)
 	// Variables the backend does not use may lack a value; a missing one it
 	// uses is reported by BackendSettings.
 	_ = ev.evalVariables(given)
@@ -64,5 +62,5 @@ func producerOutputsFile(dir, name string) (string, error) {
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(dir, p)
 	}
-	return state.OutputsPath(p), nil
+	return p, nil
 }

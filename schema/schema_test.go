@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/wxmedia/wxmedia/state"
 )
 
 func writeFiles(t *testing.T, files map[string]string) string {
@@ -32,8 +34,24 @@ func loadEval(t *testing.T, dir string, vars map[string]VarValue) (*Evaluation, 
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	ev, d := cfg.Evaluate(vars)
+	ev, d := cfg.EvaluateWith(vars, stateReader{})
 	return ev, append(diags, d...)
+}
+
+// stateReader reads remote state from real states, as the command's
+// reader does (schema cannot import it: it imports schema).
+type stateReader struct{}
+
+func (stateReader) ReadOutputs(s BackendSettings) (map[string]RemoteOutput, error) {
+	outs, err := state.ReadOutputs(state.Settings(s))
+	if err != nil {
+		return nil, err
+	}
+	conv := make(map[string]RemoteOutput, len(outs))
+	for name, o := range outs {
+		conv[name] = RemoteOutput(o)
+	}
+	return conv, nil
 }
 
 const merchantBlock = `
