@@ -70,5 +70,8 @@ func CheckFile(spec Spec, filename string, size int64, head []byte) error {
 	return apis.CheckFile(spec, filename, size, head)
 }
 
+// CheckFilename checks the characters of a filename as CheckFile does.
+func CheckFilename(filename string) error { return apis.CheckFilename(filename) }
+
 // FormatSize renders a byte count for messages: "2 MiB", "512 KiB", "1000 bytes".
 func FormatSize(n int64) string { return apis.FormatSize(n) }
