@@ -26,8 +26,10 @@ var (
 var helpTopics = map[string]helpTopic{
 	"validate": {
 		usage: "validate [options]",
-		desc: "Check the configuration, its references and that every source file is acceptable to its API\n" +
-			"(suffix, size, filename, magic bytes). Offline: no network, no state.",
+		desc: "Check the configuration, its references, the merchants' keys and certificates (they exist,\n" +
+			"parse, are RSA and belong together; mchid, serial_no, api_v2_key), and that every source file\n" +
+			"is acceptable to its API (suffix, size, filename, magic bytes). Every problem is shown in one\n" +
+			"run. Offline: no network, no state.",
 		examples: []string{"wxmedia validate", "wxmedia -chdir=media validate -var env=prod"},
 		exit:     []string{"0  the configuration is valid", "1  it is not: every problem is shown with its file, line and column"},
 	},
@@ -312,8 +314,8 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "  %-20s %s\n", "-version", "show the version")
 	fmt.Fprintf(w, "\nEnvironment:\n")
 	fmt.Fprintf(w, "  %-27s %s\n", "WXMEDIA_VAR_name=VALUE", "set a variable (lowest precedence)")
-	fmt.Fprintf(w, "  %-27s %s\n", "WXMEDIA_LOG=debug|info", "structured logs on stderr, credentials redacted")
-	fmt.Fprintf(w, "  %-27s %s\n", "WXMEDIA_PROGRESS_INTERVAL", "how often progress lines are written when stderr is not a terminal (default 5s; off)")
+	fmt.Fprintf(w, "  %-27s %s\n", "WXMEDIA_LOG=debug|info|off", "structured logs on stderr, credentials redacted; debug: each upload attempt")
+	fmt.Fprintf(w, "  %-27s %s\n", "WXMEDIA_PROGRESS_INTERVAL", "how often progress lines are written when stderr is not a terminal (default 5s; off);\n"+strings.Repeat(" ", 30)+"another value of these two is an error")
 	fmt.Fprintf(w, "  %-27s %s\n", "NO_COLOR=1", "no colour")
 	writeExamples(w, globalExamples)
 	writeExit(w, []string{"0  success", "1  an error", "2  plan -detailed-exitcode: the plan has changes", "3  fmt -check: some file is not formatted"})
