@@ -66,6 +66,7 @@ type platformCerts struct {
 	loaded    bool                         // the cache was read
 	gen       int                          // bumped by every refresh
 	renewed   bool                         // a refresh for expiry was tried
+	renewErr  error                        // and failed with this
 	tried     map[string]bool              // serials a refresh was tried for
 	refreshes int                          // downloads for unknown serials so far
 	refreshMu sync.Mutex                   // one download at a time
@@ -131,21 +132,32 @@ func (c *Client) requestSerial(ctx context.Context) (string, error) {
 	pc.mu.Lock()
 	c.loadCache()
 	best := pc.newest(now)
-	due := !pc.renewed && (best == nil || best.NotAfter.Sub(now) < CertificateRenewal)
 	gen := pc.gen
 	pc.mu.Unlock()
-	if due {
+	if best == nil || best.NotAfter.Sub(now) < CertificateRenewal {
+		// One download for every upload in flight: the first one here
+		// downloads, the others wait for it and use what it got (or its
+		// error), and a failed renewal is not tried again by this Client.
+		pc.refreshMu.Lock()
 		pc.mu.Lock()
+		done, tried, err := pc.gen != gen, pc.renewed, pc.renewErr
 		pc.renewed = true
 		pc.mu.Unlock()
-		if err := c.refreshCertificates(ctx, gen); err != nil && best == nil {
-			return "", err
-		} else if err != nil {
-			c.log("refreshing platform certificates before expiry failed; using the current one", "error", err.Error())
+		if !done && !tried {
+			err = c.refreshLocked(ctx)
+			pc.mu.Lock()
+			pc.renewErr = err
+			pc.mu.Unlock()
 		}
+		pc.refreshMu.Unlock()
 		pc.mu.Lock()
 		best = pc.newest(now)
 		pc.mu.Unlock()
+		if err != nil && best == nil {
+			return "", err
+		} else if err != nil && !tried {
+			c.log("refreshing platform certificates before expiry failed; using the current one", "error", err.Error())
+		}
 	}
 	if best == nil {
 		return "", fmt.Errorf("%w: no downloaded platform certificate is valid now", ErrCertificates)
@@ -219,6 +231,13 @@ func (c *Client) refreshCertificates(ctx context.Context, gen int) error {
 	if done {
 		return nil
 	}
+	return c.refreshLocked(ctx)
+}
+
+// refreshLocked downloads the platform certificates and replaces the
+// Client's with them. Callers hold pc.refreshMu.
+func (c *Client) refreshLocked(ctx context.Context) error {
+	pc := c.pc
 	certs, err := c.downloadCertificates(ctx)
 	if err != nil {
 		return err

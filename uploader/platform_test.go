@@ -517,3 +517,50 @@ func TestCertificateCacheDamaged(t *testing.T) {
 		t.Fatalf("cache after download:\n%s", data)
 	}
 }
+
+// Uploads in flight when no certificate is known wait for one download
+// and all go through (a parallel first apply).
+func TestFirstDownloadShared(t *testing.T) {
+	now := time.Now()
+	a := newTestCert(t, 0, 0xA1, now.Add(-time.Hour), now.AddDate(1, 0, 0))
+	cs, srv := newCertServer(t, a)
+	c := certClient(t, srv, t.TempDir(), nil)
+	var wg sync.WaitGroup
+	errs := make([]error, 16)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = c.Upload(context.Background(), pngRequest("p"+strconv.Itoa(i)+".png"))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("upload %d: %v", i, err)
+		}
+	}
+	if d, u := cs.counts(); d != 1 || u != 16 {
+		t.Fatalf("downloads, uploads = %d, %d; want 1, 16", d, u)
+	}
+	// A failed download is not repeated by every upload.
+	cs2, srv2 := newCertServer(t, a)
+	cs2.downloadStatus = http.StatusNotFound
+	c2 := certClient(t, srv2, t.TempDir(), nil)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = c2.Upload(context.Background(), pngRequest("q"+strconv.Itoa(i)+".png"))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if !errors.Is(err, ErrCertificates) {
+			t.Fatalf("upload %d without certificates: %v", i, err)
+		}
+	}
+	if d, u := cs2.counts(); d != 1 || u != 0 {
+		t.Fatalf("downloads, uploads = %d, %d; want 1, 0", d, u)
+	}
+}
