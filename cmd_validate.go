@@ -24,8 +24,11 @@ func cmdValidate(u *ui, _ globalOptions, args []string) error {
 		return err
 	}
 	empty := &state.Snapshot{Resources: map[string]state.Resource{}, Outputs: map[string]state.Output{}}
-	_, d := plan.Make(plan.Input{Eval: w.ev, State: empty, Merchants: w.idents})
-	diags = append(diags, d...)
+	// A variable or data source in error leaves the rest unevaluated.
+	if !w.ev.Partial {
+		_, d := plan.Make(plan.Input{Eval: w.ev, State: empty, Merchants: w.idents})
+		diags = append(diags, d...)
+	}
 	u.diagnostics(w.cfg.Files(), diags)
 	if diags.HasErrors() {
 		return errReported

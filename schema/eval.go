@@ -115,6 +115,10 @@ type Evaluation struct {
 	Merchants map[string]*Merchant
 	// Instances in resource declaration order, then by key.
 	Instances []*Instance
+	// Partial is set when a variable or a data source could not be
+	// evaluated: nothing that may use them was, and evaluating outputs
+	// would only report consequences of those errors.
+	Partial bool
 	// taint follows credentials through the evaluation.
 	taint *taint
 	// remote reads data sources; nil when none may be read.
@@ -162,11 +166,13 @@ func (cfg *Config) EvaluateWith(given map[string]VarValue, remote RemoteStateRea
 	ev := newEvaluation(cfg, remote)
 	diags := ev.evalVariables(given)
 	if diags.HasErrors() {
+		ev.Partial = true
 		return ev, diags
 	}
 	s := newScope(ev, nil)
 	diags = append(diags, s.readDataSources()...)
 	if diags.HasErrors() {
+		ev.Partial = true
 		return ev, diags
 	}
 	s = newScope(ev, nil)
