@@ -68,8 +68,10 @@ type pageWalker struct {
 	pageSize uint64
 	hwm      uint64   // pages below this are in use or free
 	seen     []uint64 // bit set of the pages read
-	// bufs holds a buffer for each depth of the tree, reused from page
-	// to page.
+	// data is the file mapped into memory, when it could be: pages are
+	// then read from it without a copy. Otherwise bufs holds a buffer for
+	// each depth of the tree, reused from page to page.
+	data []byte
 	bufs [][]byte
 }
 
@@ -81,6 +83,12 @@ var errPage = errors.New("damaged page")
 // read.
 func walkPages(f *os.File, m boltMeta, tree bool) error {
 	w := &pageWalker{f: f, pageSize: uint64(m.pageSize), hwm: m.pgid, seen: make([]uint64, (m.pgid+63)/64)}
+	if tree {
+		if data, unmap, ok := mapFile(f, int64(m.pgid*w.pageSize)); ok {
+			defer unmap()
+			w.data = data
+		}
+	}
 	if err := w.freelist(m.freelist); err != nil || !tree {
 		return err
 	}
@@ -94,12 +102,17 @@ func (w *pageWalker) page(id uint64, depth int) ([]byte, error) {
 	if id < 2 || id >= w.hwm {
 		return nil, fmt.Errorf("%w: page number %d outside the file's %d pages", errPage, id, w.hwm)
 	}
-	for len(w.bufs) <= depth {
-		w.bufs = append(w.bufs, make([]byte, w.pageSize))
-	}
-	p := w.bufs[depth][:w.pageSize]
-	if _, err := w.f.ReadAt(p, int64(id*w.pageSize)); err != nil {
-		return nil, fmt.Errorf("%w %d: %w", errPage, id, err)
+	var p []byte
+	if w.data != nil {
+		p = w.data[id*w.pageSize : (id+1)*w.pageSize]
+	} else {
+		for len(w.bufs) <= depth {
+			w.bufs = append(w.bufs, make([]byte, w.pageSize))
+		}
+		p = w.bufs[depth][:w.pageSize]
+		if _, err := w.f.ReadAt(p, int64(id*w.pageSize)); err != nil {
+			return nil, fmt.Errorf("%w %d: %w", errPage, id, err)
+		}
 	}
 	ne := binary.NativeEndian
 	if got := ne.Uint64(p[0:]); got != id {
@@ -115,7 +128,9 @@ func (w *pageWalker) page(id uint64, depth int) ([]byte, error) {
 		}
 		w.seen[i/64] |= 1 << (i % 64)
 	}
-	if overflow > 0 {
+	if overflow > 0 && w.data != nil {
+		p = w.data[id*w.pageSize : (id+1+overflow)*w.pageSize]
+	} else if overflow > 0 {
 		if n := (overflow + 1) * w.pageSize; uint64(cap(w.bufs[depth])) < n {
 			w.bufs[depth] = make([]byte, n)
 		}

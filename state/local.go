@@ -142,7 +142,7 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 	}
 	// Now that the lock is held, no writer changes the file: check all of
 	// it before reading it.
-	err = checkFile(path, true)
+	err = guard(path, func() error { return checkFile(path, true) })
 	if err == nil {
 		err = guard(path, func() error { return validate(db, path) })
 	}
@@ -275,6 +275,9 @@ func validate(db *bolt.DB, path string) error {
 		if err := checkTx(tx); err != nil {
 			return err
 		}
+		// The check read every page: drop them from this process's memory
+		// (see releasePages), as a snapshot does.
+		releasePages(tx)
 		fi, err := os.Stat(path)
 		if err != nil {
 			return err
