@@ -240,8 +240,9 @@ func TestUncommittedUploadsAreBounded(t *testing.T) {
 	if err != nil || res.Uploaded != 40 {
 		t.Fatalf("%+v %v", res, err)
 	}
-	// 3 on the network, up to 9 more awaiting commit.
-	if limit := MaxUncommitted(3); maxSeen > limit || maxSeen < 4 {
+	// 3 on the network, up to 9 more awaiting commit: the contract's "never
+	// more than four times -parallelism".
+	if limit := 4 * 3; maxSeen > limit || maxSeen < 4 {
 		t.Fatalf("at most %d uploads were unrecorded at once, want between 4 and %d", maxSeen, limit)
 	}
 }
