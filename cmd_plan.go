@@ -351,7 +351,7 @@ func cmdPlan(u *ui, _ globalOptions, args []string) error {
 		return err
 	}
 	if *out != "" && !v.json && !v.markdown {
-		u.printf("\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n  wxmedia apply %s\n", *out, *out)
+		u.printf("\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n  %s\n", *out, withChdir("wxmedia apply "+shellQuote(*out), u.chdir))
 	}
 	if o.detailedExitcode && p.HasChanges() {
 		return exitError{2}
