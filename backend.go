@@ -114,11 +114,44 @@ func (b stateBackend) isPostgres() bool { return b.Type == schema.BackendPostgre
 // a reader of a postgres state never waits for a writer. Read-only opens
 // of a missing state give an empty store.
 func (b stateBackend) open(readOnly bool, lockTimeout time.Duration, command string) (state.Backend, error) {
-	s := state.Settings(b.BackendSettings)
+	set := state.Settings(b.BackendSettings)
 	if !b.isPostgres() {
-		s.Path = b.localPath()
+		set.Path = b.localPath()
 	}
-	return state.Open(s, state.Options{LockTimeout: lockTimeout, ReadOnly: readOnly, Command: command})
+	st, err := state.Open(set, state.Options{LockTimeout: lockTimeout, ReadOnly: readOnly, Command: command, OnWait: noteWaiting})
+	if err != nil {
+		return nil, err
+	}
+	if l, ok := st.(*state.Local); ok && stateNotes != nil {
+		if info := l.ReadingSnapshot(); info != nil {
+			stateNotes.infof("%s; run again once it has finished for the latest", info)
+		}
+	}
+	return st, nil
+}
+
+// stateNotes is where opening a state says that it waits for the lock, or
+// reads the copy a writer published; set by run.
+var stateNotes *ui
+
+// noteWaiting says that a command waits for the state lock and for whom,
+// before it waits.
+func noteWaiting(holder *state.LockInfo, timeout time.Duration) {
+	if stateNotes == nil {
+		return
+	}
+	who := "another wxmedia"
+	if holder != nil {
+		who = fmt.Sprintf("pid %d", holder.PID)
+		if holder.Command != "" {
+			who = fmt.Sprintf("%q (pid %d)", holder.Command, holder.PID)
+		}
+	}
+	if timeout < 0 {
+		stateNotes.infof("waiting for the state lock held by %s", who)
+		return
+	}
+	stateNotes.infof("waiting up to %s for the state lock held by %s", timeout, who)
 }
 
 // exists reports whether the state was ever written.

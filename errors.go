@@ -103,6 +103,9 @@ func runtimeHints(err error) []string {
 // until the timeout expired says that the holder still runs.
 func lockHints(e *state.LockedError) []string {
 	unlock := "if that process is gone, wxmedia force-unlock releases the lock"
+	if e.Session != 0 {
+		unlock = fmt.Sprintf("if that process is gone, wxmedia force-unlock %d ends its lock session", e.Session)
+	}
 	if e.Waited > 0 {
 		return []string{fmt.Sprintf("the holder kept the lock for all of -lock-timeout=%s and still runs: run the command again when it has finished", e.Waited), unlock}
 	}

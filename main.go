@@ -97,6 +97,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	u := newUI(stdin, stdout, stderr, g.NoColor)
 	u.chdir = g.Chdir
+	stateNotes = u
 	if len(args) == 0 {
 		usage(u.stderr)
 		return 1

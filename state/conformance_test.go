@@ -26,7 +26,7 @@ func TestConformanceLocal(t *testing.T) {
 			Open: func(opts state.Options) (state.Backend, error) {
 				return state.OpenLocal(path, opts)
 			},
-			ReadersBlockedByWriter: true,
+			ReadersSeeWriterStart: true,
 		}
 	})
 }

@@ -72,6 +72,10 @@ type LockedError struct {
 	// Waited is how long the lock was waited for (the lock timeout); 0
 	// when it was tried once.
 	Waited time.Duration
+	// Session is, for a postgres state, the PostgreSQL backend process ID
+	// of the holder's lock session: the ID force-unlock takes. 0 when
+	// unknown, and for a local state.
+	Session int
 }
 
 // Error describes the holder, e.g.
@@ -92,6 +96,9 @@ func (e *LockedError) Error() string {
 	}
 	if !h.Started.IsZero() {
 		fmt.Fprintf(&b, " since %s", h.Started.UTC().Format(time.RFC3339))
+	}
+	if e.Session != 0 {
+		fmt.Fprintf(&b, ", lock session %d", e.Session)
 	}
 	return b.String()
 }

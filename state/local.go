@@ -68,6 +68,10 @@ type Options struct {
 	// Command is the wxmedia command opening the state, e.g. apply. A
 	// writer records it, for a second wxmedia to name in its lock error.
 	Command string
+	// OnWait, when set, is called once before waiting for a lock that
+	// another wxmedia holds (holder nil when it left no details), so that
+	// a waiting command can say so.
+	OnWait func(holder *LockInfo, timeout time.Duration)
 }
 
 // Local is the local state backend: a bbolt file. It is safe for
@@ -80,6 +84,12 @@ type Local struct {
 	db *bolt.DB
 	// lockInfo is the lock details file this Local wrote; "" for a reader.
 	lockInfo string
+	// snapshot is the copy a writer published for readers; "" for a
+	// reader.
+	snapshot string
+	// fromSnapshot describes, for a reader that found the lock held, the
+	// writer whose published copy it reads; nil when it reads the state.
+	fromSnapshot *SnapshotInfo
 
 	closeOnce sync.Once
 	closeErr  error
@@ -128,10 +138,30 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 		bo.Timeout = opts.LockTimeout
 	}
 	var db *bolt.DB
-	err := guard(path, func() (err error) {
-		db, err = bolt.Open(path, 0o600, &bo)
-		return err
-	})
+	open := func(timeout time.Duration) error {
+		o := bo
+		o.Timeout = timeout
+		return guard(path, func() (err error) {
+			db, err = bolt.Open(path, 0o600, &o)
+			return err
+		})
+	}
+	// Try once; when another wxmedia holds the lock, a reader reads the
+	// copy that writer published, and a command that waits says so.
+	err := open(time.Millisecond)
+	if errors.Is(err, berrors.ErrTimeout) {
+		if opts.ReadOnly {
+			if r, ok := openPublished(path); ok {
+				return r, nil
+			}
+		}
+		if bo.Timeout != time.Millisecond {
+			if opts.OnWait != nil {
+				opts.OnWait(readLockInfo(path), opts.LockTimeout)
+			}
+			err = open(bo.Timeout)
+		}
+	}
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, &LockedError{Path: path, Holder: readLockInfo(path), Waited: max(opts.LockTimeout, 0)}
@@ -161,6 +191,12 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 			return nil, fmt.Errorf("open state %s: record lock holder: %w", path, err)
 		}
 		l.lockInfo = lockInfoPath(path)
+		if err := publishSnapshot(db, path); err != nil {
+			db.Close()
+			os.Remove(l.lockInfo)
+			return nil, fmt.Errorf("open state %s: publish a copy for readers: %w", path, err)
+		}
+		l.snapshot = SnapshotPath(path)
 	}
 	return l, nil
 }
@@ -719,8 +755,13 @@ func (l *Local) Close() error {
 				errs = append(errs, fmt.Errorf("rewrite the resources of state %s in order: %w", l.path, err))
 			}
 		}
-		// The details go before the lock: once it is released, the file
-		// may already describe the next holder.
+		// The published copy and the details go before the lock: once it
+		// is released, they may already be the next holder's.
+		if l.snapshot != "" {
+			if err := os.Remove(l.snapshot); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("remove the copy published for readers: %w", err))
+			}
+		}
 		if l.lockInfo != "" {
 			if err := os.Remove(l.lockInfo); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, fmt.Errorf("remove lock details: %w", err))

@@ -129,7 +129,7 @@ func OpenPostgres(connStr, schemaName string, opts Options) (*Postgres, error) {
 	if err != nil {
 		return nil, p.wrap("open state", err)
 	}
-	if err := p.acquireLock(ctx, opts.LockTimeout); err != nil {
+	if err := p.acquireLock(ctx, opts.LockTimeout, opts.OnWait); err != nil {
 		return nil, err
 	}
 	if err := p.migrate(ctx); err != nil {
@@ -184,10 +184,10 @@ var migrationLockKey = lockKey("\x00migrations")
 
 // acquireLock takes the state's advisory lock on p.conn, polling until
 // timeout (forever when negative).
-func (p *Postgres) acquireLock(ctx context.Context, timeout time.Duration) error {
+func (p *Postgres) acquireLock(ctx context.Context, timeout time.Duration, onWait func(*LockInfo, time.Duration)) error {
 	key := lockKey(p.schema)
 	deadline := time.Now().Add(timeout)
-	for {
+	for first := true; ; first = false {
 		var got bool
 		if err := p.conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil {
 			return p.wrap("open state: take lock", err)
@@ -196,11 +196,23 @@ func (p *Postgres) acquireLock(ctx context.Context, timeout time.Duration) error
 			return nil
 		}
 		if timeout >= 0 && !time.Now().Before(deadline) {
-			holder, err := p.LockHolder()
+			h, err := p.lockHolder(ctx)
 			if err != nil {
 				return err
 			}
-			return &LockedError{Path: p.where, Holder: holder, Waited: timeout}
+			le := &LockedError{Path: p.where, Waited: timeout}
+			if h != nil {
+				le.Holder, le.Session = &h.LockInfo, h.BackendPID
+			}
+			return le
+		}
+		if first && onWait != nil {
+			h, _ := p.lockHolder(ctx)
+			var info *LockInfo
+			if h != nil {
+				info = &h.LockInfo
+			}
+			onWait(info, timeout)
 		}
 		time.Sleep(lockPollInterval)
 	}

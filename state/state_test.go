@@ -124,7 +124,7 @@ func TestCreateSerialAndModes(t *testing.T) {
 		t.Errorf("RemoveResources() without addresses moved the serial to %d", got)
 	}
 
-	for p, want := range map[string]fs.FileMode{filepath.Dir(path): 0o700, path: 0o600, lockInfoPath(path): 0o600} {
+	for p, want := range map[string]fs.FileMode{filepath.Dir(path): 0o700, path: 0o600, lockInfoPath(path): 0o600, SnapshotPath(path): 0o600} {
 		fi, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)
@@ -141,7 +141,7 @@ func TestCreateSerialAndModes(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if want := []string{"state.db", "state.db.lock.json"}; !reflect.DeepEqual(names, want) {
+	if want := []string{"state.db", "state.db.lock.json", "state.db.snapshot"}; !reflect.DeepEqual(names, want) {
 		t.Errorf("state directory holds %q, want %q", names, want)
 	}
 
@@ -360,13 +360,38 @@ func TestLocked(t *testing.T) {
 		t.Errorf("holder started %v ago", d)
 	}
 
+	// A reader reads the copy the writer published, at once, and says so.
+	start = time.Now()
+	r, err := OpenLocal(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("reader while a writer holds the lock: %v", err)
+	}
+	if time.Since(start) > 500*time.Millisecond {
+		t.Errorf("reader waited %v", time.Since(start))
+	}
+	if info := r.ReadingSnapshot(); info == nil || info.Holder == nil || info.Holder.Command != "apply" {
+		t.Errorf("reader of the published copy: %+v, want the holder named", info)
+	}
+	must(t, r.Close())
+
+	// Without the published copy (a writer of an older wxmedia), a reader
+	// fails at once as before; with a timeout it says it waits.
+	must(t, os.Rename(SnapshotPath(path), path+".aside"))
 	start = time.Now()
 	if _, err := OpenLocal(path, Options{ReadOnly: true}); !errors.Is(err, ErrLocked) {
-		t.Errorf("reader while a writer holds the lock: %v, want ErrLocked", err)
+		t.Errorf("reader without a published copy: %v, want ErrLocked", err)
 	}
 	if time.Since(start) > 500*time.Millisecond {
 		t.Errorf("LockTimeout 0 waited %v", time.Since(start))
 	}
+	var waited *LockInfo
+	if _, err := OpenLocal(path, Options{ReadOnly: true, LockTimeout: 100 * time.Millisecond, OnWait: func(h *LockInfo, _ time.Duration) { waited = h }}); !errors.Is(err, ErrLocked) {
+		t.Errorf("reader with a timeout: %v, want ErrLocked", err)
+	}
+	if waited == nil || waited.Command != "apply" {
+		t.Errorf("OnWait was not told the holder: %+v", waited)
+	}
+	must(t, os.Rename(path+".aside", SnapshotPath(path)))
 
 	// Refused openers leave the holder's details alone.
 	if info := readLockInfo(path); info == nil || info.Command != "apply" {
@@ -374,6 +399,9 @@ func TestLocked(t *testing.T) {
 	}
 
 	must(t, holder.Close())
+	if _, err := os.Stat(SnapshotPath(path)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the published copy outlives the lock: %v", err)
+	}
 	l := open(t, path, Options{LockTimeout: 100 * time.Millisecond})
 	must(t, l.Close())
 }
