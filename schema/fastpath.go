@@ -281,36 +281,40 @@ func parseSimpleGlob(pattern string) (g simpleGlob, ok bool) {
 }
 
 // walkSimpleGlob lists the files matching g under root (a directory)
-// exactly as doublestar.Glob(os.DirFS(root), pattern, WithFilesOnly())
+// exactly as doublestar.Glob(newAcyclicFS(root), pattern, WithFilesOnly())
 // does, reading directories on every core: a directory entry is a
 // directory when it is one, or a symbolic link or irregular file whose
 // target is one (anything else, a dangling link included, is a file);
 // "**" descends into every directory so found; a directory that cannot be
-// read is skipped. The order of the result is unspecified.
+// read, or whose path is cyclic (see fileset_cycles.go), is skipped. The
+// order of the result is unspecified.
 func walkSimpleGlob(root string, g simpleGlob) []string {
-	base := root
 	rel := "."
 	if g.prefix != "" {
-		base = root + "/" + g.prefix
 		rel = g.prefix
-		if fi, err := os.Stat(base); err != nil || !fi.IsDir() {
+		if fi, err := os.Stat(root + "/" + g.prefix); err != nil || !fi.IsDir() {
 			return nil
 		}
 	}
+	above, ok := prefixChain(root, rel)
+	if !ok {
+		return nil
+	}
 	if !g.deep {
-		return listDir(root, rel, g.last, nil, nil)
+		return listDir(root, dirItem{rel, above}, g.last, nil, nil)
 	}
 	var (
 		mu      sync.Mutex
 		cond    = sync.NewCond(&mu)
-		queue   = []string{rel}
+		queue   = []dirItem{{rel, above}}
 		busy    int
 		results [][]string
 	)
 	worker := func() {
 		// Each worker gathers its matches on its own; they are joined
 		// once at the end.
-		var dirs, mine []string
+		var dirs []dirItem
+		var mine []string
 		mu.Lock()
 		for {
 			for len(queue) == 0 && busy > 0 {
@@ -350,6 +354,13 @@ func walkSimpleGlob(root string, g simpleGlob) []string {
 	return matches
 }
 
+// dirItem is a directory to list: its path relative to the root, and the
+// directories of the path above it.
+type dirItem struct {
+	rel   string
+	above *dirChain
+}
+
 // matchName reports whether a file name (no separator) matches the last
 // segment of a fileset pattern, as doublestar.Match does. The usual
 // "*.png" form, one star before literal text, is a suffix test.
@@ -375,10 +386,12 @@ const (
 	kindFollow
 )
 
-// listDir appends to out the files of root/dir whose names match last, as
-// paths relative to root; with subdirs, it appends the directories of
-// root/dir to it. A directory that cannot be listed adds nothing.
-func listDir(root, dir, last string, subdirs *[]string, out []string) []string {
+// listDir appends to out the files of root/d.rel whose names match last,
+// as paths relative to root; with subdirs, it appends the directories of
+// root/d.rel to it. A directory that cannot be listed, or is one of the
+// directories above it (a cycle), adds nothing.
+func listDir(root string, d dirItem, last string, subdirs *[]dirItem, out []string) []string {
+	dir := d.rel
 	full := root
 	if dir != "." {
 		full = root + "/" + dir
@@ -394,7 +407,18 @@ func listDir(root, dir, last string, subdirs *[]string, out []string) []string {
 		}
 		return dir + "/" + name
 	}
-	err := readDir(full, func(name string, kind entryKind) {
+	self := d.above
+	enter := func(k dirKey, known bool) bool {
+		if !known {
+			return true
+		}
+		if d.above.has(k) {
+			return false // a cycle closes here
+		}
+		self = &dirChain{key: k, parent: d.above}
+		return true
+	}
+	err := readDir(full, enter, func(name string, kind entryKind) {
 		isDir := kind == kindDir
 		if kind == kindFollow {
 			fi, err := os.Stat(full + "/" + name)
@@ -402,7 +426,7 @@ func listDir(root, dir, last string, subdirs *[]string, out []string) []string {
 		}
 		if isDir {
 			if subdirs != nil {
-				*subdirs = append(*subdirs, join(name))
+				*subdirs = append(*subdirs, dirItem{join(name), self})
 			}
 			return
 		}

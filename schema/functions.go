@@ -259,7 +259,7 @@ func filesetMatches(baseDir, dir, pattern string) ([]string, error) {
 	if g, ok := parseSimpleGlob(pattern); ok && fastPaths {
 		return walkSimpleGlob(root, g), nil
 	}
-	matches, err := doublestar.Glob(os.DirFS(root), pattern, doublestar.WithFilesOnly())
+	matches, err := doublestar.Glob(newAcyclicFS(root), pattern, doublestar.WithFilesOnly())
 	if err != nil {
 		return nil, function.NewArgError(1, err)
 	}

@@ -15,7 +15,10 @@ var direntBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &
 // then allocates nothing per entry. name is only valid during the call.
 // Entries whose type the file system does not report are looked up with
 // lstat, as os.ReadDir does; one that vanished meanwhile is skipped.
-func readDir(full string, fn func(name string, kind entryKind)) error {
+//
+// enter is called first with the directory's key (see fileset_cycles.go);
+// when it returns false, nothing is listed.
+func readDir(full string, enter func(k dirKey, known bool) bool, fn func(name string, kind entryKind)) error {
 	fd, err := unix.Open(full, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	for err == unix.EINTR {
 		fd, err = unix.Open(full, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -24,6 +27,13 @@ func readDir(full string, fn func(name string, kind entryKind)) error {
 		return err
 	}
 	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if !enter(dirKey{dev: uint64(st.Dev), ino: st.Ino}, true) {
+		return nil
+	}
 	bp := direntBufs.Get().(*[]byte)
 	defer direntBufs.Put(bp)
 	buf := *bp
