@@ -88,17 +88,11 @@ func diagSummary(diags hcl.Diagnostics) string {
 	return msg
 }
 
+// settings are the backend settings as the state package takes them.
+func (b stateBackend) settings() state.Settings { return state.Settings(b.BackendSettings) }
+
 // where names the state for messages; never the connection string.
-func (b stateBackend) where() string {
-	if b.isPostgres() {
-		name := b.SchemaName
-		if name == "" {
-			name = state.DefaultPostgresSchema
-		}
-		return fmt.Sprintf("postgres schema %q", name)
-	}
-	return b.localPath()
-}
+func (b stateBackend) where() string { return b.settings().Where() }
 
 // localPath is the local state's file.
 func (b stateBackend) localPath() string {
@@ -197,35 +191,15 @@ func (b stateBackend) snapshot(lockTimeout time.Duration, command string) (*stat
 	return snap, st.LookupCache, func() { st.Close() }, nil
 }
 
-// publishOutputsFile writes outputs.json beside a local state, for other
-// configurations to read while apply holds the lock. A postgres state
-// needs none: its readers never wait for the lock.
+// publishOutputsFile writes outputs.json beside a local state; see
+// state.PublishOutputs.
 func (b stateBackend) publishOutputsFile(outs map[string]state.Output) error {
-	if b.isPostgres() {
-		return nil
-	}
-	return state.WriteOutputsFile(state.OutputsPath(b.localPath()), outs)
+	return state.PublishOutputs(b.settings(), outs)
 }
 
-// forceUnlock releases the state's lock. For a local state, only a lock
-// whose holder is gone is released. For a postgres state, whose lock dies
-// with its holder's session, the holder's session is ended (when lockID is
-// given, only if it is that session's backend PID), which also stops it
-// from writing.
+// forceUnlock releases the state's lock; see state.ForceUnlock.
 func (b stateBackend) forceUnlock(lockID int) (*state.LockInfo, error) {
-	if !b.isPostgres() {
-		return state.ForceUnlockLocal(b.localPath())
-	}
-	if ok, err := b.exists(); err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, fmt.Errorf("force-unlock: %w", fs.ErrNotExist)
-	}
-	h, err := state.ForceUnlockPostgres(b.ConnStr, b.SchemaName, lockID)
-	if err != nil || h == nil {
-		return nil, err
-	}
-	return &h.LockInfo, nil
+	return state.ForceUnlock(b.settings(), lockID)
 }
 
 // openState opens the state configured in the current directory. See
