@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wxmedia/wxmedia/apply"
+	"github.com/wxmedia/wxmedia/internal/atomicfile"
 	"github.com/wxmedia/wxmedia/internal/safefile"
 	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
@@ -178,20 +177,12 @@ func hashWithProgress(u *ui, sc *plan.StatCache) func([]string) []plan.FileResul
 // writePlanFile saves p to path: written to a temporary file beside it,
 // then renamed, so that a failed write leaves no partial plan.
 func writePlanFile(path string, p *plan.Plan) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("saving the plan: %w", unwrapPath(err))
-	}
-	defer os.Remove(tmp.Name())
-	if err := plan.WriteFile(tmp, p); err != nil {
-		tmp.Close()
-		return fmt.Errorf("saving the plan to %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("saving the plan to %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	err := atomicfile.Write(path, 0o600, atomicfile.Replace, func(w io.Writer) error { return plan.WriteFile(w, p) })
+	var ce *atomicfile.CreateError
+	switch {
+	case errors.As(err, &ce):
+		return fmt.Errorf("saving the plan: %w", unwrapPath(ce.Err))
+	case err != nil:
 		return fmt.Errorf("saving the plan to %s: %w", path, unwrapPath(err))
 	}
 	return nil

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/wxmedia/wxmedia/internal/atomicfile"
 )
 
 // FileStat is the metadata that decides whether a file is unchanged:
@@ -301,23 +303,8 @@ func (c *StatCache) Save(path string) error {
 	binary.LittleEndian.PutUint32(buf[countAt:], n)
 	buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(buf, castagnoli))
 
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".statcache-*")
-	if err != nil {
-		return fmt.Errorf("saving the stat cache: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf); err != nil {
-		tmp.Close()
-		return fmt.Errorf("saving the stat cache: %w", err)
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("saving the stat cache: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("saving the stat cache: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	// A cache: it need not survive a crash (a lost one is made again).
+	if err := atomicfile.WriteBytes(path, buf, 0o600, atomicfile.Replace); err != nil {
 		return fmt.Errorf("saving the stat cache: %w", err)
 	}
 	return nil

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"runtime"
 	"time"
+
+	"github.com/wxmedia/wxmedia/internal/atomicfile"
 )
 
 // lockInfoPath returns the side file where the writer holding the lock on
@@ -50,38 +50,15 @@ func readLockInfo(path string) *LockInfo {
 	return &info
 }
 
-// writeFileAtomic replaces the file at path with data, mode 0600: it writes
-// a temporary file in the same directory, syncs it and renames it over path,
-// so that a reader sees either the old file or the new one.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return dirError(dir, err)
+// writeFileAtomic replaces the file at path with data, mode 0600, durably:
+// a reader sees either the old file or the new one.
+func writeFileAtomic(path string, data []byte) error {
+	err := atomicfile.WriteBytes(path, data, 0o600, atomicfile.Durable)
+	var ce *atomicfile.CreateError
+	if errors.As(err, &ce) {
+		return dirError(ce.Dir, ce.Err)
 	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
+	return err
 }
 
 // dirError explains a failure to create a file in dir.
@@ -93,20 +70,4 @@ func dirError(dir string, err error) error {
 }
 
 // syncDir makes a rename or link in dir durable.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
-}
+func syncDir(dir string) error { return atomicfile.SyncDir(dir) }

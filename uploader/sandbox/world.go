@@ -29,6 +29,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/wxmedia/wxmedia/internal/atomicfile"
 )
 
 // Files of a sandbox world, relative to its directory.
@@ -683,30 +685,9 @@ func writePEM(path, typ string, der []byte, perm os.FileMode) error {
 	return writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), perm)
 }
 
-// writeFileAtomic writes data to a temporary file beside path, then renames it.
+// writeFileAtomic replaces the file at path with data, durably.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Chmod(perm)
-	}
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-	}
-	return werr
+	return atomicfile.WriteBytes(path, data, perm, atomicfile.Durable)
 }
 
 // readPEM returns the DER bytes of the first PEM block of path, which
