@@ -66,9 +66,10 @@ type platformCerts struct {
 	loaded    bool                         // the cache was read
 	gen       int                          // bumped by every refresh
 	renewed   bool                         // a refresh for expiry was tried
-	renewErr  error                        // and failed with this
 	tried     map[string]bool              // serials a refresh was tried for
 	refreshes int                          // downloads for unknown serials so far
+	fails     int                          // downloads that failed so far
+	lastErr   error                        // the last download's error, nil after a success
 	refreshMu sync.Mutex                   // one download at a time
 }
 
@@ -132,35 +133,29 @@ func (c *Client) requestSerial(ctx context.Context) (string, error) {
 	pc.mu.Lock()
 	c.loadCache()
 	best := pc.newest(now)
-	gen := pc.gen
-	pc.mu.Unlock()
-	if best == nil || best.NotAfter.Sub(now) < CertificateRenewal {
-		// One download for every upload in flight: the first one here
-		// downloads, the others wait for it and use what it got (or its
-		// error), and a failed renewal is not tried again by this Client.
-		pc.refreshMu.Lock()
-		pc.mu.Lock()
-		done, tried, err := pc.gen != gen, pc.renewed, pc.renewErr
+	renew := best != nil && !pc.renewed && best.NotAfter.Sub(now) < CertificateRenewal
+	if renew {
 		pc.renewed = true
-		pc.mu.Unlock()
-		if !done && !tried {
-			err = c.refreshLocked(ctx)
-			pc.mu.Lock()
-			pc.renewErr = err
-			pc.mu.Unlock()
-		}
-		pc.refreshMu.Unlock()
-		pc.mu.Lock()
-		best = pc.newest(now)
-		pc.mu.Unlock()
-		if err != nil && best == nil {
+	}
+	gen, fails := pc.gen, pc.fails
+	pc.mu.Unlock()
+	switch {
+	case best == nil:
+		if err := c.firstCertificates(ctx, gen, fails); err != nil {
 			return "", err
-		} else if err != nil && !tried {
+		}
+	case renew:
+		if err := c.refreshCertificates(ctx, gen); err != nil {
 			c.log("refreshing platform certificates before expiry failed; using the current one", "error", err.Error())
 		}
 	}
+	if best == nil || renew {
+		pc.mu.Lock()
+		best = pc.newest(now)
+		pc.mu.Unlock()
+	}
 	if best == nil {
-		return "", fmt.Errorf("%w: no downloaded platform certificate is valid now", ErrCertificates)
+		return "", errNoneValid
 	}
 	return SerialHex(best), nil
 }
@@ -219,6 +214,42 @@ func (c *Client) replyKey(ctx context.Context, serial string) (*rsa.PublicKey, e
 	return cert.PublicKey.(*rsa.PublicKey), nil
 }
 
+// errNoneValid: the certificates downloaded are none of them valid now.
+var errNoneValid = fmt.Errorf("%w: no downloaded platform certificate is valid now", ErrCertificates)
+
+// firstCertificates downloads the platform certificates for a request
+// when none is valid, unless another download finished since the caller
+// saw generation gen and fails failed downloads. Concurrent requests share
+// one download: those that waited for it use its certificates, or get its
+// error when it failed. After a failure that cannot go away by itself (a
+// wrong api_v3_key, a reply that does not verify, certificates none of
+// which is valid now) no other download is made until one succeeds; after
+// a retryable one (5xx, 429, a network error) the request's next attempt
+// downloads again.
+func (c *Client) firstCertificates(ctx context.Context, gen, fails int) error {
+	pc := c.pc
+	pc.refreshMu.Lock()
+	defer pc.refreshMu.Unlock()
+	pc.mu.Lock()
+	changed, failed, lastErr := pc.gen != gen, pc.fails != fails, pc.lastErr
+	pc.mu.Unlock()
+	switch {
+	case changed:
+		return nil
+	case failed || lastErr != nil && !IsRetryable(lastErr):
+		return lastErr
+	}
+	if err := c.downloadAndKeep(ctx); err != nil {
+		return err
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.newest(c.cfg.Now()) == nil {
+		pc.lastErr = errNoneValid
+	}
+	return nil
+}
+
 // refreshCertificates downloads the platform certificates, unless another
 // download finished since the caller saw generation gen.
 func (c *Client) refreshCertificates(ctx context.Context, gen int) error {
@@ -231,15 +262,19 @@ func (c *Client) refreshCertificates(ctx context.Context, gen int) error {
 	if done {
 		return nil
 	}
-	return c.refreshLocked(ctx)
+	return c.downloadAndKeep(ctx)
 }
 
-// refreshLocked downloads the platform certificates and replaces the
-// Client's with them. Callers hold pc.refreshMu.
-func (c *Client) refreshLocked(ctx context.Context) error {
+// downloadAndKeep downloads the platform certificates and keeps them, or
+// records the failure. Callers hold pc.refreshMu.
+func (c *Client) downloadAndKeep(ctx context.Context) error {
 	pc := c.pc
 	certs, err := c.downloadCertificates(ctx)
 	if err != nil {
+		pc.mu.Lock()
+		pc.fails++
+		pc.lastErr = err
+		pc.mu.Unlock()
 		return err
 	}
 	pc.mu.Lock()
@@ -250,6 +285,7 @@ func (c *Client) refreshLocked(ctx context.Context) error {
 		serials = append(serials, SerialHex(cert))
 	}
 	pc.gen++
+	pc.lastErr = nil
 	pc.mu.Unlock()
 	sort.Strings(serials)
 	c.log("platform certificates downloaded", "serials", strings.Join(serials, ","))

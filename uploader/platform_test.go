@@ -115,6 +115,8 @@ type certServer struct {
 	serialHeader    func(string) string
 	plaintext       func(*testCert) []byte
 	downloadStatus  int
+	downloadFails   int           // the first downloadFails downloads answer 500
+	downloadDelay   time.Duration // each download answers after this long
 	downloads       int
 	uploads         int
 	uploadSerials   []string // Wechatpay-Serial of each upload request
@@ -140,6 +142,12 @@ func (cs *certServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case CertificatesPath:
 		cs.downloads++
 		cs.downloadSerials = append(cs.downloadSerials, r.Header.Get("Wechatpay-Serial"))
+		time.Sleep(cs.downloadDelay)
+		if cs.downloads <= cs.downloadFails {
+			w.WriteHeader(http.StatusInternalServerError)
+			w.Write([]byte(`{"code":"SYSTEM_ERROR","message":"系统错误"}`))
+			return
+		}
 		if cs.downloadStatus != 0 {
 			w.WriteHeader(cs.downloadStatus)
 			w.Write([]byte(`{"code":"RESOURCE_NOT_EXISTS","message":"无可用的平台证书,请在商户平台-API安全申请使用微信支付公钥"}`))
