@@ -357,6 +357,7 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 	autoApprove := fs.Bool("auto-approve", false, "skip the confirmation")
 	input := fs.Bool("input", true, "ask for confirmation on the terminal; -input=false fails instead")
 	parallelism := fs.Int("parallelism", 4, "concurrent uploads")
+	retryTimeout := fs.Duration("retry-timeout", uploader.DefaultRetryTimeout, "how long one upload keeps retrying rate limits (429), 5xx and network errors")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -367,6 +368,9 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 	if *parallelism < 1 || *parallelism > maxParallelism {
 		return withHints(fmt.Errorf("-parallelism must be between 1 and %d, not %d", maxParallelism, *parallelism),
 			"the default, 4, suits most merchants; the APIs rate-limit long before hundreds of concurrent uploads")
+	}
+	if *retryTimeout <= 0 {
+		return fmt.Errorf("-retry-timeout must be a positive duration such as 10m, not %s", *retryTimeout)
 	}
 	saved := len(pos) == 1
 	var w *workspace
@@ -438,7 +442,7 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 		u.errorf([]string{"press Ctrl-C again to abort at once"}, "interrupt received: starting no new uploads, finishing those in flight")
 	})
 	defer cancel()
-	ups, stop, err := w.uploaders(p, *parallelism)
+	ups, stop, err := w.uploaders(p, *parallelism, *retryTimeout)
 	defer stop()
 	if err != nil {
 		return err
@@ -544,7 +548,7 @@ func sameOutputs(a, b map[string]state.Output) bool {
 // savedPlanFlags refuses the planning flags that a saved plan fixes.
 func savedPlanFlags(fs *flag.FlagSet) error {
 	allowed := map[string]bool{
-		"lock-timeout": true, "parallelism": true, "input": true, "no-color": true,
+		"lock-timeout": true, "parallelism": true, "retry-timeout": true, "input": true, "no-color": true,
 		"auto-approve": true, "var": true, "var-file": true,
 	}
 	var refused []string

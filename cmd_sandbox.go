@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/wxmedia/wxmedia/uploader/sandbox"
 )
@@ -13,6 +15,7 @@ func cmdSandbox(u *ui, _ globalOptions, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:8787", "address to listen on")
 	dir := fs.String("dir", ".wxmedia-sandbox", "directory for the sandbox's keys, CA and database")
 	faults := fs.String("faults", "", "inject faults and limits, e.g. 500=0.2,429=0.1,reset=0.05,badsig=0.02,delay=50ms,rps=20,quota=100,sign=certificate")
+	mchids := fs.String("mchid", defaultSandboxMchID, "merchant IDs to register, comma-separated; the first gets merchant.wxm.hcl, each other merchant-MCHID.wxm.hcl with a block named sandbox_MCHID")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -38,8 +41,19 @@ func cmdSandbox(u *ui, _ globalOptions, args []string) error {
 	}
 	defer sb.Close()
 	sb.SetFaults(f)
-	if _, err := sb.RegisterMerchant(defaultSandboxMchID); err != nil {
-		return err
+	var ids []string
+	for _, id := range strings.Split(*mchids, ",") {
+		if id = strings.TrimSpace(id); id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return errors.New("-mchid: want at least one merchant ID")
+	}
+	for _, id := range ids {
+		if _, err := sb.RegisterMerchant(id); err != nil {
+			return fmt.Errorf("-mchid %s: %w", id, err)
+		}
 	}
 	srv, err := sb.Start(*listen)
 	if err != nil {
@@ -50,10 +64,16 @@ func cmdSandbox(u *ui, _ globalOptions, args []string) error {
 	ctx, cancel := contextWithInterrupt()
 	defer cancel()
 	hclPath := filepath.Join(sb.Dir(), "merchant.wxm.hcl")
-	if err := sb.WriteMerchantConfig(hclPath, srv.URL(), defaultSandboxMchID); err != nil {
+	if err := sb.WriteMerchantConfig(hclPath, srv.URL(), ids[0]); err != nil {
 		return errors.Join(err, srv.Close())
 	}
-	u.infof("sandbox %s listening on %s (merchant %s)", sb.ID(), srv.URL(), defaultSandboxMchID)
+	for _, id := range ids[1:] {
+		p := filepath.Join(sb.Dir(), "merchant-"+id+".wxm.hcl")
+		if err := sb.WriteMerchantBlock(p, srv.URL(), id, "sandbox_"+id); err != nil {
+			return errors.Join(err, srv.Close())
+		}
+	}
+	u.infof("sandbox %s listening on %s (merchant %s)", sb.ID(), srv.URL(), strings.Join(ids, ", "))
 	u.infof("merchant block written to %s", hclPath)
 	if f != (sandbox.Faults{}) {
 		u.infof("injecting %s", f)

@@ -70,6 +70,7 @@ func runtimeHints(err error) []string {
 		verify *uploader.VerifyError
 		ae     *uploader.APIError
 		v2     *uploader.V2Error
+		re     *uploader.RetryError
 	)
 	switch {
 	case errors.As(err, &locked):
@@ -91,6 +92,10 @@ func runtimeHints(err error) []string {
 		return []string{"the server's reply names an identifier WeChat Pay would not issue, so nothing was recorded: check endpoint; the upload may have been accepted and will be sent again by the next apply"}
 	case errors.Is(err, uploader.ErrBadReply):
 		return []string{"the server accepted the request but its reply names no identifier: apply again; if it persists, the endpoint may not be the WeChat Pay API"}
+	case errors.As(err, &re) && uploader.TooManyRequests(err):
+		return []string{fmt.Sprintf("the server kept rate limiting for the whole retry budget (-retry-timeout=%s): apply again later or with a longer -retry-timeout; what was uploaded is kept", re.Budget)}
+	case errors.As(err, &re) && re.BudgetSpent():
+		return []string{fmt.Sprintf("the server kept failing for the whole retry budget (-retry-timeout=%s): apply again later; what was uploaded is kept", re.Budget)}
 	case errors.As(err, &v2):
 		return v2Hints(v2)
 	case errors.As(err, &ae):

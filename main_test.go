@@ -44,6 +44,14 @@ func TestScript(t *testing.T) {
 			return copyDir("examples/quickstart", filepath.Join(env.WorkDir, "quickstart"))
 		},
 		Cmds: scriptCmds,
+		// [slow]: scripts that take more than a few seconds run when
+		// WXMEDIA_SLOW_TESTS is set, as CI does.
+		Condition: func(cond string) (bool, error) {
+			if cond == "slow" {
+				return os.Getenv("WXMEDIA_SLOW_TESTS") != "", nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 	})
 }
 

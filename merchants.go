@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
@@ -14,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -267,7 +267,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // uploaders builds one client per merchant that has something to upload,
 // with the protocols its uploads need. The returned stop function shuts
 // down an in-process sandbox.
-func (w *workspace) uploaders(p *plan.Plan, parallelism int) (map[string]apply.Uploader, func(), error) {
+func (w *workspace) uploaders(p *plan.Plan, parallelism int, retryTimeout time.Duration) (map[string]apply.Uploader, func(), error) {
 	type need struct{ v3, v2 bool }
 	needs := map[string]*need{}
 	for _, c := range p.Changes {
@@ -295,9 +295,21 @@ func (w *workspace) uploaders(p *plan.Plan, parallelism int) (map[string]apply.U
 	ua := fmt.Sprintf("wxmedia/%s (%s; %s)", version, runtime.GOOS, runtime.Version())
 	// One keep-alive pool per trust root, sized to the parallelism.
 	clients := apply.NewHTTPClients(parallelism)
-	// A 429 from any merchant slows the whole run (AIMD); each merchant's
-	// max_requests_per_second caps its own pace on top.
-	runLimit := apply.NewLimiter(0)
+	// The server limits each merchant ID: a 429 slows every upload of that
+	// merchant ID to the pace the server accepts (apply.Limiter), never
+	// above the lowest max_requests_per_second of its merchant blocks.
+	limiters := map[string]*apply.Limiter{}
+	ceilings := map[string]float64{}
+	limiterKey := func(name string) string {
+		id := w.idents[name]
+		return id.Service + "\x00" + id.MchID
+	}
+	for name := range needs {
+		k, c := limiterKey(name), w.ev.Merchants[name].MaxRequestsPerSecond
+		if old, ok := ceilings[k]; !ok || c > 0 && (old == 0 || c < old) {
+			ceilings[k] = c
+		}
+	}
 	for _, name := range sortedKeys(needs) {
 		n := needs[name]
 		m := w.ev.Merchants[name]
@@ -386,15 +398,14 @@ func (w *workspace) uploaders(p *plan.Plan, parallelism int) (map[string]apply.U
 		}
 		cfg.UserAgent = ua
 		cfg.Logger = w.log.With("merchant", name)
-		// 429s slow this merchant down (AIMD), never above max_requests_per_second.
-		ceiling := apply.NewLimiter(m.MaxRequestsPerSecond)
-		cfg.Throttle = func(ctx context.Context) error {
-			if err := runLimit.Throttle(ctx); err != nil {
-				return err
-			}
-			return ceiling.Throttle(ctx)
+		k := limiterKey(name)
+		lim := limiters[k]
+		if lim == nil {
+			lim = apply.NewLimiter(ceilings[k])
+			limiters[k] = lim
 		}
-		cfg.OnRetry = runLimit.OnRetry
+		cfg.Throttle, cfg.OnAttempt = lim.Throttle, lim.OnAttempt
+		cfg.RetryTimeout = retryTimeout
 		c, err := uploader.NewClient(cfg)
 		if err != nil {
 			return nil, stop, fmt.Errorf("merchant %q: %w", name, err)

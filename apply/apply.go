@@ -137,48 +137,47 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	// A state that cannot be written stops new uploads at once.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	sem := make(chan struct{}, o.Parallelism)
+	sched := newScheduler(uploads, o.Parallelism)
 	// Uploads whose identifier is not yet durable (on the network, or
 	// verified and waiting for their commit group) are bounded too, so a
 	// crash loses at most MaxUncommitted(parallelism) of them.
 	uncommitted := make(chan struct{}, MaxUncommitted(o.Parallelism))
 	var wg sync.WaitGroup
-	for _, c := range uploads {
-		if ctx.Err() != nil || stopped(o.Stop) {
+	notStarted := func() {
+		for _, c := range sched.drain() {
 			res.NotStarted++
 			fail(c, ErrInterrupted)
-			continue
+		}
+	}
+	for {
+		if ctx.Err() != nil || stopped(o.Stop) {
+			notStarted()
+			break
 		}
 		select {
 		case uncommitted <- struct{}{}:
 		case <-o.Stop:
-			res.NotStarted++
-			fail(c, ErrInterrupted)
+			notStarted()
 			continue
 		case <-ctx.Done():
-			res.NotStarted++
-			fail(c, ErrInterrupted)
+			notStarted()
 			continue
 		}
-		select {
-		case sem <- struct{}{}:
-		case <-o.Stop:
+		c := sched.next(ctx, o.Stop)
+		if c == nil {
 			<-uncommitted
-			res.NotStarted++
-			fail(c, ErrInterrupted)
-			continue
-		case <-ctx.Done():
-			<-uncommitted
-			res.NotStarted++
-			fail(c, ErrInterrupted)
-			continue
+			if ctx.Err() != nil || stopped(o.Stop) {
+				notStarted()
+			}
+			break
 		}
 		if stopped(o.Stop) {
-			<-sem
+			sched.release(c.Merchant)
 			<-uncommitted
 			res.NotStarted++
 			fail(c, ErrInterrupted)
-			continue
+			notStarted()
+			break
 		}
 		wg.Add(1)
 		go func(c *plan.ResourceChange) {
@@ -188,7 +187,7 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 			// upload starts while this one's commit waits for its group:
 			// the network stays busy while the state syncs.
 			var once sync.Once
-			release := func() { once.Do(func() { <-sem }) }
+			release := func() { once.Do(func() { sched.release(c.Merchant) }) }
 			defer release()
 			entry, err := upload(ctx, c, o, ids, release)
 			if err != nil {

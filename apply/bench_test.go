@@ -95,7 +95,7 @@ func BenchmarkApply(b *testing.B) {
 		c, err := uploader.NewClient(uploader.Config{
 			MchID: creds.MchID, SerialNo: creds.SerialNo, PrivateKey: key,
 			PlatformKeyID: creds.PlatformPublicKeyID, PlatformKey: pub, Endpoint: srv.URL(),
-			HTTPClient: hc, Throttle: lim.Throttle, OnRetry: lim.OnRetry,
+			HTTPClient: hc, Throttle: lim.Throttle, OnAttempt: lim.OnAttempt,
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -29,9 +29,12 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultMaxAttempts = 5
-	DefaultBaseDelay   = 200 * time.Millisecond
-	DefaultMaxDelay    = 5 * time.Second
+	// DefaultRetryTimeout is how long one upload keeps retrying 429s, 5xx
+	// and network errors: long enough to ride out a rate limit or a short
+	// outage, short enough that a run against a dead server ends.
+	DefaultRetryTimeout = 5 * time.Minute
+	DefaultBaseDelay    = 200 * time.Millisecond
+	DefaultMaxDelay     = 5 * time.Second
 	// ReplyMaxSkew is how far a reply's Wechatpay-Timestamp may be from the local clock.
 	ReplyMaxSkew = 300 * time.Second
 	// FallbackStickiness is how long a Client sends to the fallback endpoint
@@ -284,14 +287,20 @@ type Config struct {
 	// "wxmedia-" and 32 random hex characters.
 	Boundary  func() string
 	UserAgent string // e.g. "wxmedia/0.1.0 (linux; go1.26)"; default "wxmedia (GOOS; GOVERSION)"
-	// MaxAttempts bounds the attempts of one Upload. An attempt is one
-	// request, plus one immediate request to the other endpoint when the
-	// first cannot be reached and a fallback is configured. 0: DefaultMaxAttempts.
+	// RetryTimeout is the retry budget of one Upload, a span of time from
+	// its first request: retryable failures (429, 5xx, network errors) are
+	// retried until the next retry would start after it. 0: DefaultRetryTimeout.
+	RetryTimeout time.Duration
+	// MaxAttempts, when > 0, also bounds the attempts of one Upload. An
+	// attempt is one request, plus one immediate request to the other
+	// endpoint when the first cannot be reached and a fallback is
+	// configured. 0: no bound but RetryTimeout.
 	MaxAttempts int
 	// BaseDelay and MaxDelay shape the backoff: before retry n (n >= 1) the
 	// client sleeps a uniformly random duration in [0, min(MaxDelay,
-	// BaseDelay*2^(n-1))] (full jitter), or a reply's Retry-After when it is
-	// longer and not above MaxDelay. 0: DefaultBaseDelay, DefaultMaxDelay.
+	// BaseDelay*2^(n-1))] (full jitter), or a reply's Retry-After (seconds
+	// or an HTTP date) when it is longer, within RetryTimeout.
+	// 0: DefaultBaseDelay, DefaultMaxDelay.
 	BaseDelay, MaxDelay time.Duration
 	Now                 func() time.Time // default time.Now
 	Nonce               func() string    // default 32 random hex characters
@@ -304,6 +313,10 @@ type Config struct {
 	// OnRetry, optional, is called before each backoff sleep with the attempt
 	// that failed (1-based), its error and the delay chosen.
 	OnRetry func(attempt int, err error, delay time.Duration)
+	// OnAttempt, optional, is called after every attempt with its error,
+	// nil when its reply verified (client-side rate limiting learns the
+	// server's rate from it).
+	OnAttempt func(err error)
 }
 
 // Client uploads to one merchant's endpoint. It is safe for concurrent use.
@@ -367,8 +380,8 @@ func NewClient(cfg Config) (*Client, error) {
 			return nil, fmt.Errorf("uploader: v2 endpoint: %w", err)
 		}
 	}
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = DefaultMaxAttempts
+	if cfg.RetryTimeout <= 0 {
+		cfg.RetryTimeout = DefaultRetryTimeout
 	}
 	if cfg.BaseDelay <= 0 {
 		cfg.BaseDelay = DefaultBaseDelay
@@ -619,8 +632,19 @@ func (c *Client) Upload(ctx context.Context, r Request) (Result, error) {
 	}
 
 	var res Result
+	var last error // the last retryable failure
 	for attempt := 1; ; attempt++ {
 		id, err := c.attempt(ctx, u, &res)
+		if errors.Is(err, errBudgetSpent) {
+			if last == nil {
+				last = err
+			}
+			return res, fmt.Errorf("upload %q to %s: %w", r.Filename, spec.ResourceType,
+				&RetryError{Attempts: attempt - 1, Elapsed: c.cfg.RetryTimeout - time.Until(u.budgetEnd), Budget: c.cfg.RetryTimeout, Paced: true, Err: last})
+		}
+		if c.cfg.OnAttempt != nil {
+			c.cfg.OnAttempt(err)
+		}
 		if err == nil {
 			res.ID = id
 			return res, nil
@@ -637,13 +661,16 @@ func (c *Client) Upload(ctx context.Context, r Request) (Result, error) {
 			c.log("daily upload quota reached, the API stops for this run", "api", string(spec.API), "error", err.Error())
 			return res, fmt.Errorf("upload %q to %s: %w: %w", r.Filename, spec.ResourceType, ErrDailyQuota, err)
 		}
-		if !IsRetryable(err) || attempt >= c.cfg.MaxAttempts {
-			if IsRetryable(err) {
-				err = fmt.Errorf("giving up after %d attempts: %w", attempt, err)
-			}
+		if !IsRetryable(err) {
 			return res, fmt.Errorf("upload %q to %s: %w", r.Filename, spec.ResourceType, err)
 		}
+		last = err
 		delay := c.backoff(attempt, err)
+		left := time.Until(u.budgetEnd)
+		if c.cfg.MaxAttempts > 0 && attempt >= c.cfg.MaxAttempts || delay > left {
+			return res, fmt.Errorf("upload %q to %s: %w", r.Filename, spec.ResourceType,
+				&RetryError{Attempts: attempt, Elapsed: c.cfg.RetryTimeout - left, Budget: c.cfg.RetryTimeout, Next: delay, Err: err})
+		}
 		if c.cfg.OnRetry != nil {
 			c.cfg.OnRetry(attempt, err, delay)
 		}
@@ -654,11 +681,73 @@ func (c *Client) Upload(ctx context.Context, r Request) (Result, error) {
 	}
 }
 
+// RetryError is an upload whose retryable failures outlasted its retry
+// budget (Config.RetryTimeout, apply's -retry-timeout) or MaxAttempts. Err
+// is the last failure.
+type RetryError struct {
+	Attempts int
+	Elapsed  time.Duration // from the first request to the end
+	Budget   time.Duration // the retry budget
+	Next     time.Duration // the wait the next retry needed
+	Paced    bool          // the client-side pace had no slot left within the budget
+	Err      error
+}
+
+// BudgetSpent reports whether the retry budget, not MaxAttempts, ended the upload.
+func (e *RetryError) BudgetSpent() bool { return e.Paced || e.Elapsed+e.Next > e.Budget }
+
+func (e *RetryError) Error() string {
+	if !e.BudgetSpent() {
+		return fmt.Sprintf("giving up after %d attempts: %v", e.Attempts, e.Err)
+	}
+	why := ""
+	switch {
+	case e.Paced:
+		why = ", the pace the server allows leaves no slot in it"
+	case e.Next > time.Second:
+		why = fmt.Sprintf(", the next in %s", e.Next.Round(100*time.Millisecond))
+	}
+	return fmt.Sprintf("giving up after %d attempts in %s (retry budget %s%s): %v",
+		e.Attempts, e.Elapsed.Round(100*time.Millisecond), e.Budget, why, e.Err)
+}
+
+func (e *RetryError) Unwrap() error { return e.Err }
+
 type upload struct {
 	spec        Spec
 	meta        []byte
 	body        []byte
 	contentType string
+	// budgetEnd is the end of the retry budget, set when the first request
+	// is sent: no later request waits for the client-side pace beyond it.
+	budgetEnd time.Time
+}
+
+// errBudgetSpent is returned by throttle when the pace would send the
+// request after the retry budget's end.
+var errBudgetSpent = errors.New("the retry budget ends before the next request may be sent")
+
+// throttle waits for the client-side pace (Config.Throttle), within the
+// retry budget once the first request of the upload was sent.
+func (c *Client) throttle(ctx context.Context, u *upload) error {
+	if c.cfg.Throttle == nil {
+		if u.budgetEnd.IsZero() {
+			u.budgetEnd = time.Now().Add(c.cfg.RetryTimeout)
+		}
+		return nil
+	}
+	if u.budgetEnd.IsZero() {
+		err := c.cfg.Throttle(ctx)
+		u.budgetEnd = time.Now().Add(c.cfg.RetryTimeout)
+		return err
+	}
+	tctx, cancel := context.WithDeadline(ctx, u.budgetEnd)
+	defer cancel()
+	err := c.cfg.Throttle(tctx)
+	if err != nil && ctx.Err() == nil {
+		return errBudgetSpent
+	}
+	return err
 }
 
 // retryAfterError carries a reply's Retry-After hint along with its error.
@@ -718,10 +807,8 @@ func (c *Client) attempt(ctx context.Context, u *upload, res *Result) (string, e
 
 // send makes one HTTP request and interprets its reply.
 func (c *Client) send(ctx context.Context, endpoint string, u *upload, res *Result) (string, error) {
-	if c.cfg.Throttle != nil {
-		if err := c.cfg.Throttle(ctx); err != nil {
-			return "", err
-		}
+	if err := c.throttle(ctx, u); err != nil {
+		return "", err
 	}
 	serial, err := c.requestSerial(ctx)
 	if err != nil {
@@ -753,7 +840,7 @@ func (c *Client) send(ctx context.Context, endpoint string, u *upload, res *Resu
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		apiErr := parseAPIError(resp, body)
-		if d, ok := retryAfter(resp.Header.Get("Retry-After")); ok && apiErr.Retryable() {
+		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && apiErr.Retryable() {
 			return "", &retryAfterError{error: apiErr, after: d}
 		}
 		return "", apiErr
@@ -823,12 +910,18 @@ func parseAPIError(resp *http.Response, body []byte) *APIError {
 	return e
 }
 
-func retryAfter(v string) (time.Duration, bool) {
+// retryAfter reads a Retry-After header: delay seconds, or an HTTP date
+// (RFC 9110 §10.2.3), taken relative to now. A date in the past is no delay.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second, true
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil && secs >= 0 {
+		return time.Duration(min(secs, int64(24*time.Hour/time.Second))) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
 	}
 	return 0, false
 }
@@ -847,7 +940,7 @@ func (c *Client) verifyReply(ctx context.Context, h http.Header, body []byte) er
 }
 
 // backoff returns the delay before retry n (n >= 1): full jitter over
-// min(MaxDelay, BaseDelay*2^(n-1)), or a longer Retry-After within MaxDelay.
+// min(MaxDelay, BaseDelay*2^(n-1)), or a longer Retry-After.
 func (c *Client) backoff(n int, err error) time.Duration {
 	ceiling := c.cfg.MaxDelay
 	if n-1 < 30 {
@@ -855,12 +948,35 @@ func (c *Client) backoff(n int, err error) time.Duration {
 			ceiling = d
 		}
 	}
+	// A rate-limit reply through a client-side pace (Throttle) needs no
+	// growing backoff: the pace already slows every request down to what
+	// the server accepts, and a long sleep would only leave the pace idle.
+	if c.cfg.Throttle != nil && TooManyRequests(err) {
+		ceiling = c.cfg.BaseDelay
+	}
 	delay := time.Duration(mrand.Int64N(int64(ceiling) + 1))
 	var ra *retryAfterError
 	if errors.As(err, &ra) && ra.after > delay {
-		delay = min(ra.after, c.cfg.MaxDelay)
+		delay = ra.after
 	}
 	return delay
+}
+
+// TooManyRequests reports whether err is a "too many requests" reply that
+// may succeed later: HTTP 429 or the v2 FREQUENCY_LIMITED, not a day's quota.
+func TooManyRequests(err error) bool {
+	if err == nil || errors.Is(err, ErrDailyQuota) {
+		return false
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.StatusCode == http.StatusTooManyRequests && !apiErr.DailyQuotaReached()
+	}
+	var v2Err *V2Error
+	if errors.As(err, &v2Err) {
+		return (v2Err.ErrCode == "FREQUENCY_LIMITED" || v2Err.StatusCode == http.StatusTooManyRequests) && !v2Err.DailyQuotaReached()
+	}
+	return false
 }
 
 // Sleep waits for d, or until ctx is done, and then returns ctx's error,

@@ -432,7 +432,7 @@ func TestUploadRefusesBeforeSending(t *testing.T) {
 
 func TestUploadHonoursCancellation(t *testing.T) {
 	_, srv := newFake(t, fail(500, "SYSTEMERROR", "System error"))
-	c := testClient(t, srv, func(c *Config) { c.BaseDelay = time.Hour; c.MaxDelay = time.Hour })
+	c := testClient(t, srv, func(c *Config) { c.BaseDelay = time.Hour; c.MaxDelay = time.Hour; c.RetryTimeout = 3 * time.Hour })
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()

@@ -234,10 +234,8 @@ func quotaMessage(m string) bool {
 // sendV2 makes one v2 request and interprets its reply.
 func (c *Client) sendV2(ctx context.Context, u *upload, res *Result) (string, error) {
 	endpoint := c.v2endpoint
-	if c.cfg.Throttle != nil {
-		if err := c.cfg.Throttle(ctx); err != nil {
-			return "", err
-		}
+	if err := c.throttle(ctx, u); err != nil {
+		return "", err
 	}
 	res.Attempts++
 	res.Endpoint = endpoint

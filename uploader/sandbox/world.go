@@ -579,6 +579,12 @@ func (s *Sandbox) createMerchant(mchid string) error {
 // and v2_endpoint, and its literal test secrets (api_v2_key, and api_v3_key
 // for downloading the platform certificates).
 func (s *Sandbox) WriteMerchantConfig(path, url, mchid string) error {
+	return s.WriteMerchantBlock(path, url, mchid, "sandbox")
+}
+
+// WriteMerchantBlock is WriteMerchantConfig with the merchant block named
+// name, for configurations with several sandbox merchants.
+func (s *Sandbox) WriteMerchantBlock(path, url, mchid, name string) error {
 	endpoint := strings.TrimRight(url, "/")
 	u, err := neturl.Parse(endpoint)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
@@ -596,7 +602,7 @@ func (s *Sandbox) WriteMerchantConfig(path, url, mchid string) error {
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, merchantConfigMarker+"%s: test credentials for the local emulator only.\n", s.id)
-	b.WriteString("merchant \"sandbox\" {\n")
+	fmt.Fprintf(&b, "merchant %s {\n", hclString(name))
 	for _, kv := range [][2]string{
 		{"mchid", c.MchID},
 		{"serial_no", c.SerialNo},
