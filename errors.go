@@ -92,6 +92,8 @@ func runtimeHints(err error) []string {
 		return []string{"the server's reply names an identifier WeChat Pay would not issue, so nothing was recorded: check endpoint; the upload may have been accepted and will be sent again by the next apply"}
 	case errors.Is(err, uploader.ErrBadReply):
 		return []string{"the server accepted the request but its reply names no identifier: apply again; if it persists, the endpoint may not be the WeChat Pay API"}
+	case errors.Is(err, uploader.ErrEndpointDown):
+		return append(networkHints(err), "the endpoint stopped answering, so its other uploads were not sent: apply again once it answers (or set fallback_endpoint); what was uploaded is kept")
 	case errors.As(err, &re) && uploader.TooManyRequests(err):
 		return []string{fmt.Sprintf("the server kept rate limiting for the whole retry budget (-retry-timeout=%s): apply again later or with a longer -retry-timeout; what was uploaded is kept", re.Budget)}
 	case errors.As(err, &re) && re.BudgetSpent():

@@ -299,6 +299,9 @@ func (w *workspace) uploaders(p *plan.Plan, parallelism int, retryTimeout time.D
 	// merchant ID to the pace the server accepts (apply.Limiter), never
 	// above the lowest max_requests_per_second of its merchant blocks.
 	limiters := map[string]*apply.Limiter{}
+	// An endpoint that stops answering is taken out of the run for every
+	// merchant using it.
+	breakers := uploader.NewBreakers()
 	ceilings := map[string]float64{}
 	limiterKey := func(name string) string {
 		id := w.idents[name]
@@ -406,6 +409,7 @@ func (w *workspace) uploaders(p *plan.Plan, parallelism int, retryTimeout time.D
 		}
 		cfg.Throttle, cfg.OnAttempt = lim.Throttle, lim.OnAttempt
 		cfg.RetryTimeout = retryTimeout
+		cfg.Breakers = breakers
 		c, err := uploader.NewClient(cfg)
 		if err != nil {
 			return nil, stop, fmt.Errorf("merchant %q: %w", name, err)

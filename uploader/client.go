@@ -17,6 +17,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"path"
@@ -219,7 +220,7 @@ func (e *NetworkError) Retryable() bool {
 // Verification failures, rule and digest errors, other 4xx and context
 // cancellation are not retryable.
 func IsRetryable(err error) bool {
-	if err == nil || errors.Is(err, ErrVerify) || errors.Is(err, ErrBadReply) {
+	if err == nil || errors.Is(err, ErrVerify) || errors.Is(err, ErrBadReply) || errors.Is(err, ErrEndpointDown) {
 		return false
 	}
 	if errors.Is(err, ErrDailyQuota) {
@@ -313,6 +314,13 @@ type Config struct {
 	// OnRetry, optional, is called before each backoff sleep with the attempt
 	// that failed (1-based), its error and the delay chosen.
 	OnRetry func(attempt int, err error, delay time.Duration)
+	// HeaderTimeout bounds the wait for a reply's headers once the request
+	// was written, BodyTimeout the reading of its body once the headers
+	// came; 0: DefaultHeaderTimeout, DefaultBodyTimeout.
+	HeaderTimeout, BodyTimeout time.Duration
+	// Breakers, optional, are the per-endpoint circuit breakers of the run,
+	// shared by its clients; nil: the Client has its own.
+	Breakers *Breakers
 	// OnAttempt, optional, is called after every attempt with its error,
 	// nil when its reply verified (client-side rate limiting learns the
 	// server's rate from it).
@@ -322,6 +330,7 @@ type Config struct {
 // Client uploads to one merchant's endpoint. It is safe for concurrent use.
 type Client struct {
 	cfg        Config
+	breakers   *Breakers
 	v3, v2     bool // which protocols are configured
 	endpoint   string
 	fallback   string
@@ -383,6 +392,15 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.RetryTimeout <= 0 {
 		cfg.RetryTimeout = DefaultRetryTimeout
 	}
+	if cfg.HeaderTimeout <= 0 {
+		cfg.HeaderTimeout = DefaultHeaderTimeout
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
+	if cfg.Breakers == nil {
+		cfg.Breakers = NewBreakers()
+	}
 	if cfg.BaseDelay <= 0 {
 		cfg.BaseDelay = DefaultBaseDelay
 	}
@@ -416,7 +434,7 @@ func NewClient(cfg Config) (*Client, error) {
 		hc = *def
 	}
 	hc.CheckRedirect = noRedirect
-	c := &Client{cfg: cfg, v3: v3, v2: v2, endpoint: endpoint, fallback: fallback, http: &hc,
+	c := &Client{cfg: cfg, breakers: cfg.Breakers, v3: v3, v2: v2, endpoint: endpoint, fallback: fallback, http: &hc,
 		v2endpoint: v2endpoint, quota: map[API]error{}}
 	if v3 && cfg.APIv3Key != "" {
 		c.pc = newPlatformCerts()
@@ -783,6 +801,12 @@ func (c *Client) attempt(ctx context.Context, u *upload, res *Result) (string, e
 	}
 	var err error
 	for i, ep := range endpoints {
+		if down := c.breakers.check(ep); down != nil {
+			if err == nil {
+				err = down
+			}
+			continue
+		}
 		var id string
 		id, err = c.send(ctx, ep, u, res)
 		var netErr *NetworkError
@@ -800,6 +824,16 @@ func (c *Client) attempt(ctx context.Context, u *upload, res *Result) (string, e
 			if i+1 < len(endpoints) {
 				c.log("endpoint unreachable, trying the other", "endpoint", ep, "error", err.Error())
 			}
+		}
+	}
+	// When the last request took the last endpoint out of the run, say so.
+	if down := c.breakers.check(endpoints[0]); down != nil && !errors.Is(err, ErrEndpointDown) {
+		all := true
+		for _, ep := range endpoints[1:] {
+			all = all && c.breakers.check(ep) != nil
+		}
+		if all {
+			err = down
 		}
 	}
 	return "", err
@@ -865,19 +899,63 @@ func (c *Client) send(ctx context.Context, endpoint string, u *upload, res *Resu
 
 // roundTrip sends one upload request and reads its reply (bounded),
 // logging both; the reply's body is closed when it returns. Transport
-// failures are *NetworkError.
+// failures are *NetworkError; a reply whose headers do not come within
+// HeaderTimeout of the request being written, or whose body is not complete
+// within BodyTimeout of them, is a *NetworkError wrapping a *StallError.
+// Both count against the endpoint's breaker; any reply resets it.
 func (c *Client) roundTrip(hc *http.Client, req *http.Request, endpoint string, u *upload, res *Result) (*http.Response, []byte, error) {
 	start := time.Now()
-	resp, err := hc.Do(req)
+	ctx, cancel := context.WithCancelCause(req.Context())
+	defer cancel(nil)
+	var mu sync.Mutex
+	var headers *time.Timer
+	stopHeaders := func() {
+		mu.Lock()
+		if headers != nil {
+			headers.Stop()
+		}
+		headers = nil
+		mu.Unlock()
+	}
+	trace := &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) {
+			mu.Lock()
+			defer mu.Unlock()
+			if headers != nil {
+				headers.Stop()
+			}
+			headers = time.AfterFunc(c.cfg.HeaderTimeout, func() {
+				cancel(&StallError{Phase: "headers", After: c.cfg.HeaderTimeout})
+			})
+		},
+	}
+	netErr := func(err error) error {
+		var stall *StallError
+		if cause := context.Cause(ctx); errors.As(cause, &stall) {
+			err = stall
+		} else {
+			err = unwrapURLError(err)
+		}
+		c.breakers.failed(endpoint, start, err)
+		return &NetworkError{Endpoint: endpoint, Err: err}
+	}
+	resp, err := hc.Do(req.WithContext(httptrace.WithClientTrace(ctx, trace)))
+	stopHeaders()
 	if err != nil {
 		c.log("upload request failed", "endpoint", endpoint, "path", u.spec.Path, "attempt", res.Attempts, "error", err.Error())
-		return nil, nil, &NetworkError{Endpoint: endpoint, Err: unwrapURLError(err)}
+		return nil, nil, netErr(err)
 	}
 	defer resp.Body.Close()
+	bodyTimer := time.AfterFunc(c.cfg.BodyTimeout, func() {
+		cancel(&StallError{Phase: "body", After: c.cfg.BodyTimeout})
+	})
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBody))
+	bodyTimer.Stop()
 	if err != nil {
-		return nil, nil, &NetworkError{Endpoint: endpoint, Err: fmt.Errorf("reading reply: %w", err)}
+		c.log("upload reply failed", "endpoint", endpoint, "path", u.spec.Path, "attempt", res.Attempts, "error", err.Error())
+		return nil, nil, netErr(fmt.Errorf("reading reply: %w", err))
 	}
+	c.breakers.answered(endpoint)
 	res.RequestID = resp.Header.Get("Request-ID")
 	c.log("upload reply", "endpoint", endpoint, "path", u.spec.Path, "attempt", res.Attempts,
 		"status", resp.StatusCode, "request_id", res.RequestID, "elapsed", time.Since(start))

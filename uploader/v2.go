@@ -234,6 +234,9 @@ func quotaMessage(m string) bool {
 // sendV2 makes one v2 request and interprets its reply.
 func (c *Client) sendV2(ctx context.Context, u *upload, res *Result) (string, error) {
 	endpoint := c.v2endpoint
+	if err := c.breakers.check(endpoint); err != nil {
+		return "", err
+	}
 	if err := c.throttle(ctx, u); err != nil {
 		return "", err
 	}

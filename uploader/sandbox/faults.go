@@ -20,6 +20,12 @@ type Faults struct {
 	Reset  float64       // read the request, then drop the connection without a reply; nothing is issued
 	BadSig float64       // issue and count the identifier, but spoil the reply signature
 	Delay  time.Duration // wait this long before handling each upload request; >= 0
+	// Stall: read the request, then send nothing until the client goes
+	// away; nothing is issued.
+	Stall float64
+	// Trickle: answer at once with headers and then a system-error body of
+	// one byte a second; nothing is issued.
+	Trickle float64
 	// RateLimit is the most upload requests per second accepted per merchant
 	// and API (burst: the same number, at least 1); more are answered 429.
 	// 0 means no limit.
@@ -59,6 +65,8 @@ func (f Faults) String() string {
 		parts = append(parts, "delay="+f.Delay.String())
 	}
 	add("reset", f.Reset)
+	add("stall", f.Stall)
+	add("trickle", f.Trickle)
 	add("quota", float64(f.Quota))
 	add("rps", f.RateLimit)
 	if f.ID != "" {
@@ -128,7 +136,7 @@ func ParseFaults(spec string) (Faults, error) {
 				return Faults{}, fmt.Errorf("fault rps=%s: want a non-negative number", v)
 			}
 			f.RateLimit = r
-		case "500", "429", "reset", "badsig":
+		case "500", "429", "reset", "badsig", "stall", "trickle":
 			p, err := strconv.ParseFloat(v, 64)
 			if err != nil || !(p >= 0 && p <= 1) {
 				return Faults{}, fmt.Errorf("fault %s=%s: want a probability between 0 and 1", k, v)
@@ -142,6 +150,10 @@ func ParseFaults(spec string) (Faults, error) {
 				f.Reset = p
 			case "badsig":
 				f.BadSig = p
+			case "stall":
+				f.Stall = p
+			case "trickle":
+				f.Trickle = p
 			}
 		default:
 			return Faults{}, fmt.Errorf("unknown fault %q (known: 500, 429, reset, badsig, delay, rps, quota, id, sign)", k)
@@ -160,6 +172,7 @@ func (s *Sandbox) SetFaults(f Faults) {
 		return math.Min(p, 1)
 	}
 	f.P500, f.P429, f.Reset, f.BadSig = clamp(f.P500), clamp(f.P429), clamp(f.Reset), clamp(f.BadSig)
+	f.Stall, f.Trickle = clamp(f.Stall), clamp(f.Trickle)
 	f.Delay = max(f.Delay, 0)
 	f.Quota = max(f.Quota, 0)
 	if !slices.Contains(idFaults, f.ID) {

@@ -185,6 +185,34 @@ func (s *Sandbox) prologue(c *call, def *apiDef, fail func(status int, code, msg
 		}
 		panic(http.ErrAbortHandler)
 	}
+	if faults.Stall > 0 && s.roll() < faults.Stall {
+		c.status, c.code = 0, "stall"
+		_, _ = io.Copy(io.Discard, c.r.Body)
+		<-c.r.Context().Done()
+		return faults, false
+	}
+	if faults.Trickle > 0 && s.roll() < faults.Trickle {
+		c.status, c.code = http.StatusInternalServerError, "trickle"
+		_, _ = io.Copy(io.Discard, c.r.Body)
+		body := errorBody(def.system, "System error (injected fault: a body of one byte a second)")
+		c.w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		c.w.WriteHeader(http.StatusInternalServerError)
+		rc := http.NewResponseController(c.w)
+		_ = rc.Flush()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for i := range body {
+			select {
+			case <-c.r.Context().Done():
+				return faults, false
+			case <-tick.C:
+			}
+			if _, err := c.w.Write(body[i : i+1]); err != nil || rc.Flush() != nil {
+				return faults, false
+			}
+		}
+		return faults, false
+	}
 	if faults.P500 > 0 && s.roll() < faults.P500 {
 		fail(http.StatusInternalServerError, def.system, "System error (injected fault)")
 		return faults, false
