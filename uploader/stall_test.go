@@ -35,15 +35,22 @@ func stalled(t *testing.T, trickle bool) (*httptest.Server, *atomic.Int64) {
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for {
+			var gone <-chan struct{}
+			if !trickle {
+				gone = r.Context().Done()
+			}
 			select {
-			case <-r.Context().Done():
+			case <-gone:
 				return
 			case <-done:
 				return
 			case <-tick.C:
+				// A trickle ends only when the client is gone: the
+				// write fails.
 				if trickle {
-					_, _ = w.Write([]byte(" "))
-					w.(http.Flusher).Flush()
+					if _, err := w.Write([]byte(" ")); err != nil || http.NewResponseController(w).Flush() != nil {
+						return
+					}
 				}
 			}
 		}
