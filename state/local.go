@@ -170,6 +170,14 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 	case err != nil:
 		return nil, fmt.Errorf("open state %s: %w", path, err)
 	}
+	// A copy left by a writer that crashed describes an older state: it
+	// goes first, and the writer publishes a fresh one once ready.
+	if !opts.ReadOnly {
+		if err := os.Remove(SnapshotPath(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			db.Close()
+			return nil, fmt.Errorf("open state %s: remove a stale copy: %w", path, err)
+		}
+	}
 	// Now that the lock is held, no writer changes the file: check all of
 	// it before reading it.
 	err = guard(path, func() error { return checkFile(path, true) })
