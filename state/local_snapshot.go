@@ -2,11 +2,13 @@ package state
 
 import (
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/wxmedia/wxmedia/internal/atomicfile"
 )
 
 // While a writer (apply, state surgery) holds a local state's lock, bbolt's
@@ -14,7 +16,8 @@ import (
 // show and the state subcommands that only read need not wait for an apply
 // that may last hours, a writer publishes, as it takes the lock, a
 // consistent copy of the state beside it (SnapshotPath, written from one
-// read transaction by bbolt's Tx.WriteTo, then renamed into place), and
+// read transaction by bbolt's Tx.WriteTo, then renamed into place by
+// atomicfile), and
 // removes it before releasing the lock. A reader that finds the lock held
 // reads that copy instead: the state as it was when the writer started.
 // Saved plans made from it are refused as stale once the writer has
@@ -40,29 +43,17 @@ type SnapshotInfo struct {
 // taken; nil when it reads the state itself.
 func (l *Local) ReadingSnapshot() *SnapshotInfo { return l.fromSnapshot }
 
-// publishSnapshot writes a consistent copy of db for readers, atomically.
+// publishSnapshot writes a consistent copy of db for readers, replacing
+// the previous one atomically. It need not survive a crash: it is a
+// reader's convenience, removed with the lock and made again by the next
+// writer.
 func publishSnapshot(db *bolt.DB, path string) error {
-	dst := SnapshotPath(path)
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(dst)+".new-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	err = db.View(func(tx *bolt.Tx) error {
-		_, err := tx.WriteTo(f)
-		return err
+	return atomicfile.Write(SnapshotPath(path), 0o600, atomicfile.Replace, func(w io.Writer) error {
+		return db.View(func(tx *bolt.Tx) error {
+			_, err := tx.WriteTo(w)
+			return err
+		})
 	})
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp, dst)
 }
 
 // openPublished opens, read-only, the copy that the writer holding the
