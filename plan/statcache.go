@@ -18,6 +18,7 @@ import (
 	"unsafe"
 
 	"github.com/wxmedia/wxmedia/internal/atomicfile"
+	"github.com/wxmedia/wxmedia/internal/safefile"
 )
 
 // FileStat is the metadata that decides whether a file is unchanged:
@@ -103,15 +104,12 @@ func NewStatCache() *StatCache {
 // file gives an empty cache: the cache only ever saves work.
 func LoadStatCache(path string) *StatCache {
 	c := NewStatCache()
-	f, err := os.Open(path)
+	// Opened without blocking, and only a regular file is read.
+	f, st, err := safefile.Open(path)
 	if err != nil {
 		return c
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return c
-	}
 	data := make([]byte, st.Size())
 	if _, err := io.ReadFull(f, data); err != nil {
 		return c

@@ -19,13 +19,14 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
-	"os"
 	"path"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wxmedia/wxmedia/internal/safefile"
 )
 
 // Defaults of Config.
@@ -549,7 +550,7 @@ func newHTTPClient(caFile string, cert *tls.Certificate) (*http.Client, error) {
 		tlsConf.Certificates = []tls.Certificate{*cert}
 	}
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pem, err := safefile.ReadFile(caFile, maxPEMFile)
 		if err != nil {
 			return nil, fmt.Errorf("ca certificate: %w", err)
 		}

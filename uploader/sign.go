@@ -13,9 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
+
+	"github.com/wxmedia/wxmedia/internal/safefile"
 )
 
 // AuthScheme is the Authorization scheme of WeChat Pay APIv3 requests.
@@ -258,10 +259,15 @@ func checkBoundary(boundary string) error {
 	return nil
 }
 
+// maxPEMFile bounds the key and certificate files read: they are opened
+// without blocking, must be regular files, and are read up to this size
+// plus one byte (see safefile).
+const maxPEMFile = 1 << 20
+
 // LoadPrivateKey reads an RSA private key from a PEM file, PKCS#8
 // ("PRIVATE KEY") or PKCS#1 ("RSA PRIVATE KEY").
 func LoadPrivateKey(path string) (*rsa.PrivateKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, maxPEMFile)
 	if err != nil {
 		return nil, fmt.Errorf("private key: %w", err)
 	}
@@ -310,7 +316,7 @@ func ParsePrivateKey(data []byte) (*rsa.PrivateKey, error) {
 // LoadPublicKey reads an RSA public key from a PEM file: PKIX ("PUBLIC KEY"),
 // PKCS#1 ("RSA PUBLIC KEY"), or the key of a certificate ("CERTIFICATE").
 func LoadPublicKey(path string) (*rsa.PublicKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, maxPEMFile)
 	if err != nil {
 		return nil, fmt.Errorf("public key: %w", err)
 	}
@@ -360,7 +366,7 @@ func ParsePublicKey(data []byte) (*rsa.PublicKey, error) {
 // CertificateSerial returns the serial number of the first certificate in a
 // PEM file as uppercase hex of its bytes, the form WeChat Pay uses for serial_no.
 func CertificateSerial(path string) (string, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, maxPEMFile)
 	if err != nil {
 		return "", fmt.Errorf("certificate: %w", err)
 	}
