@@ -90,6 +90,7 @@ func TestRetryAfterParse(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for v, want := range map[string]time.Duration{
 		"0":                              0,
+		"99999999999999999":              24 * time.Hour, // bounded, then past any budget
 		" 7 ":                            7 * time.Second,
 		"Fri, 02 Jan 2026 03:04:35 GMT":  30 * time.Second,
 		"Fri, 02 Jan 2026 03:00:00 GMT":  0, // in the past
