@@ -5,12 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"os"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/wxmedia/wxmedia/internal/safefile"
 	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
@@ -314,11 +313,14 @@ func statePush(u *ui, rest []string) error {
 	if len(pos) != 1 {
 		return errors.New("state push needs exactly one file (- for stdin)")
 	}
+	// The document comes from outside: a regular file opened without
+	// blocking (a named pipe or a device is refused at once), or stdin,
+	// read up to a limit either way.
 	var data []byte
 	if pos[0] == "-" {
-		data, err = io.ReadAll(u.stdin)
+		data, err = safefile.ReadLimited(u.stdin, "-", plan.MaxStateDocumentSize)
 	} else {
-		data, err = os.ReadFile(pos[0])
+		data, err = safefile.ReadFile(pos[0], plan.MaxStateDocumentSize)
 	}
 	if err != nil {
 		return fmt.Errorf("read %s: %w", pos[0], unwrapPath(err))

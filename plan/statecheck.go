@@ -187,6 +187,12 @@ func isLowerHex(s string, n int) bool {
 	return true
 }
 
+// MaxStateDocumentSize bounds the state document state push reads (from
+// a file or stdin): some hundreds of thousands of resources and cache
+// entries, so that a wrong file (a device, an endless stream) is refused
+// instead of growing the process's memory without bound.
+const MaxStateDocumentSize = 256 << 20
+
 // DecodeStateDocument decodes a state document as state push reads it. A
 // field of the wrong JSON type or a timestamp that does not parse is a
 // *FieldError naming the record and the field.

@@ -104,6 +104,13 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 	return readAll(f, path, st.Size(), limit)
 }
 
+// ReadLimited reads r (a stream such as stdin, named name in errors) to
+// its end, refusing it with a *TooLargeError (in an *fs.PathError) once it
+// holds more than limit bytes: it reads at most limit+1 bytes.
+func ReadLimited(r io.Reader, name string, limit int64) ([]byte, error) {
+	return readAll(r, name, 0, limit)
+}
+
 func readAll(f io.Reader, path string, size, limit int64) ([]byte, error) {
 	if size > limit {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: &TooLargeError{Limit: limit}}
