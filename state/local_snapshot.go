@@ -17,11 +17,10 @@ import (
 // that may last hours, a writer publishes, as it takes the lock, a
 // consistent copy of the state beside it (SnapshotPath, written from one
 // read transaction by bbolt's Tx.WriteTo, then renamed into place by
-// atomicfile), and
-// removes it before releasing the lock. A reader that finds the lock held
-// reads that copy instead: the state as it was when the writer started.
-// Saved plans made from it are refused as stale once the writer has
-// written, as for any plan made before an apply.
+// atomicfile), and removes it before releasing the lock. A reader that
+// finds the lock held reads that copy instead: the state as it was when
+// the writer started. Saved plans made from it are refused as stale once
+// the writer has written, as for any plan made before an apply.
 
 // SnapshotSuffix is appended to the state's path to name the copy a
 // writer publishes for readers.
