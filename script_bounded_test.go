@@ -14,12 +14,13 @@ func init() {
 }
 
 // mkbomb FILE KIND N: write a configuration file that is a bomb of size N:
-// nest, an output nested in N parentheses; list, a local list of N
+// nest, an output nested in N parentheses; unary, an output of N "!"
+// before true; chain, an output of N additions over N lines; list, a local list of N
 // distinct strings (local.x); numbers, of N distinct numbers; bytes, a
 // comment line of N bytes after a valid configuration.
 func cmdMkbomb(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 3 {
-		ts.Fatalf("usage: mkbomb FILE nest|list|numbers|bytes N")
+		ts.Fatalf("usage: mkbomb FILE nest|unary|chain|list|numbers|bytes N")
 	}
 	n, err := strconv.Atoi(args[2])
 	ts.Check(err)
@@ -29,6 +30,10 @@ func cmdMkbomb(ts *testscript.TestScript, neg bool, args []string) {
 		b.WriteString(`output "x" { value = `)
 		b.WriteString(strings.Repeat("(", n) + "1" + strings.Repeat(")", n))
 		b.WriteString(" }\n")
+	case "unary":
+		b.WriteString(`output "x" { value = ` + strings.Repeat("!", n) + "true }\n")
+	case "chain":
+		b.WriteString(`output "x" { value = (1` + strings.Repeat("\n+ 1", n) + ") }\n")
 	case "list", "numbers":
 		b.WriteString("locals {\n  x = [")
 		for i := range n {

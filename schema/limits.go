@@ -2,8 +2,10 @@ package schema
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
@@ -34,10 +36,100 @@ const (
 
 // CheckText refuses a configuration text that nests deeper than
 // MaxNesting, before HCL's recursive parser sees it: a few hundred
-// thousand opening parentheses would overflow its stack, which ends the
-// process. The count goes over every byte: an opening bracket inside a
-// quoted string counts too, which only ever makes it higher.
+// thousand opening parentheses, or unary operators, would overflow its
+// stack, which ends the process, and a long chain of binary operators
+// builds a tree as deep, which evaluation walks recursively. The native
+// syntax is scanned by HCL's own lexer (which does not recurse): each
+// open parenthesis, bracket, brace, interpolation or template directive
+// (if, for) is a level, and so is each operator, index or attribute access
+// of one expression (an element, argument or attribute starts a new one).
+// A JSON text (by filename) counts its brackets and braces over every byte,
+// strings included, since its strings are templates parsed alike.
 func CheckText(src []byte, filename string) hcl.Diagnostics {
+	if strings.HasSuffix(filename, ".json") {
+		return checkJSONNesting(src, filename)
+	}
+	toks, _ := hclsyntax.LexConfig(src, filename, hcl.InitialPos)
+	// ops[i] counts the operators of the expression open at level i, and
+	// kinds[i] is the token that opened level i (0 for the file).
+	ops := []int{0}
+	kinds := []hclsyntax.TokenType{0}
+	depth := 0 // levels open
+	total := 0 // depth plus every operator counted in ops
+	var prev hclsyntax.TokenType
+	for _, t := range toks {
+		switch t.Type {
+		case hclsyntax.TokenOParen, hclsyntax.TokenOBrack, hclsyntax.TokenOBrace,
+			hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
+			if t.Type == hclsyntax.TokenOBrack && closesTerm(prev) {
+				// An index: one more step on the expression before it.
+				ops[len(ops)-1]++
+				total++
+			}
+			depth++
+			total++
+			ops = append(ops, 0)
+			kinds = append(kinds, t.Type)
+		case hclsyntax.TokenCParen, hclsyntax.TokenCBrack, hclsyntax.TokenCBrace, hclsyntax.TokenTemplateSeqEnd:
+			if len(ops) > 1 {
+				total -= ops[len(ops)-1] + 1
+				ops = ops[:len(ops)-1]
+				kinds = kinds[:len(kinds)-1]
+				depth--
+			}
+		case hclsyntax.TokenNewline:
+			// Ends an expression in a body or an object only: inside
+			// parentheses and brackets one expression spans lines.
+			if k := kinds[len(kinds)-1]; k == 0 || k == hclsyntax.TokenOBrace {
+				total -= ops[len(ops)-1]
+				ops[len(ops)-1] = 0
+			}
+		case hclsyntax.TokenComma, hclsyntax.TokenEqual, hclsyntax.TokenFatArrow:
+			total -= ops[len(ops)-1]
+			ops[len(ops)-1] = 0
+		case hclsyntax.TokenIdent:
+			if prev == hclsyntax.TokenTemplateControl {
+				switch string(t.Bytes) {
+				case "if", "for":
+					ops[len(ops)-2]++ // the directive's body is a level
+					total++
+				case "endif", "endfor":
+					if ops[len(ops)-2] > 0 {
+						ops[len(ops)-2]--
+						total--
+					}
+				}
+			}
+		case hclsyntax.TokenBang, hclsyntax.TokenMinus, hclsyntax.TokenPlus, hclsyntax.TokenStar,
+			hclsyntax.TokenSlash, hclsyntax.TokenPercent, hclsyntax.TokenAnd, hclsyntax.TokenOr,
+			hclsyntax.TokenEqualOp, hclsyntax.TokenNotEqual, hclsyntax.TokenLessThan, hclsyntax.TokenLessThanEq,
+			hclsyntax.TokenGreaterThan, hclsyntax.TokenGreaterThanEq, hclsyntax.TokenQuestion, hclsyntax.TokenDot:
+			ops[len(ops)-1]++
+			total++
+		}
+		if t.Type != hclsyntax.TokenComment {
+			prev = t.Type
+		}
+		if total > MaxNesting {
+			return tooDeep(filename, t.Range.Start.Line, t.Range.Start.Column)
+		}
+	}
+	return nil
+}
+
+// closesTerm reports whether a token of type t ends an expression term, so
+// that a "[" after it is an index rather than a tuple.
+func closesTerm(t hclsyntax.TokenType) bool {
+	switch t {
+	case hclsyntax.TokenIdent, hclsyntax.TokenCParen, hclsyntax.TokenCBrack, hclsyntax.TokenCBrace,
+		hclsyntax.TokenCQuote, hclsyntax.TokenCHeredoc, hclsyntax.TokenNumberLit:
+		return true
+	}
+	return false
+}
+
+// checkJSONNesting is CheckText for the JSON syntax.
+func checkJSONNesting(src []byte, filename string) hcl.Diagnostics {
 	depth := 0
 	line, col := 1, 1
 	for _, c := range src {
@@ -45,14 +137,7 @@ func CheckText(src []byte, filename string) hcl.Diagnostics {
 		case '(', '[', '{':
 			depth++
 			if depth > MaxNesting {
-				pos := hcl.Pos{Line: line, Column: col, Byte: 0}
-				return hcl.Diagnostics{{
-					Severity: hcl.DiagError,
-					Summary:  "Configuration nested too deeply",
-					Detail: fmt.Sprintf("Parentheses, brackets and braces nest more than %d levels deep here (%s:%d,%d); "+
-						"wxmedia refuses deeper nesting. Split the expression into locals.", MaxNesting, filename, line, col),
-					Subject: &hcl.Range{Filename: filename, Start: pos, End: pos},
-				}}
+				return tooDeep(filename, line, col)
 			}
 		case ')', ']', '}':
 			depth = max(0, depth-1)
@@ -62,6 +147,17 @@ func CheckText(src []byte, filename string) hcl.Diagnostics {
 		col++
 	}
 	return nil
+}
+
+func tooDeep(filename string, line, col int) hcl.Diagnostics {
+	pos := hcl.Pos{Line: line, Column: col}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Configuration nested too deeply",
+		Detail: fmt.Sprintf("Parentheses, brackets, braces and operators nest more than %d levels deep here (%s:%d,%d); "+
+			"wxmedia refuses deeper nesting. Split the expression into locals.", MaxNesting, filename, line, col),
+		Subject: &hcl.Range{Filename: filename, Start: pos, End: pos},
+	}}
 }
 
 // textBudget counts the configuration text parsed against MaxConfigSize.

@@ -34,6 +34,34 @@ func TestCheckTextNesting(t *testing.T) {
 	if d := CheckText(at(200000), "c.hcl"); !d.HasErrors() {
 		t.Fatal("200,000 levels accepted")
 	}
+	// Chains of operators build trees as deep: unary operators, binary
+	// operators over lines inside parentheses, conditionals, indexes,
+	// template directives; JSON counts its brackets.
+	for name, text := range map[string]string{
+		"unary":       "x = " + strings.Repeat("!", 300) + "true",
+		"binary":      "x = (1" + strings.Repeat("\n+ 1", 300) + ")",
+		"conditional": "x = " + strings.Repeat("true ? 1 : ", 300) + "2",
+		"index":       "x = y" + strings.Repeat("[0]", 300),
+		"template":    `x = "` + strings.Repeat("%{ if true }", 300) + strings.Repeat("%{ endif }", 300) + `"`,
+		"c.json":      `{"x": ` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + "}",
+	} {
+		if d := CheckText([]byte(text), name); !d.HasErrors() {
+			t.Errorf("%s: 300 levels accepted", name)
+		}
+	}
+	// What configurations are made of passes: many attributes, long
+	// lists of names with operators' characters, long expressions that
+	// are not deep.
+	var ok strings.Builder
+	ok.WriteString("locals {\n")
+	for i := range 2000 {
+		fmt.Fprintf(&ok, "  a%d = \"my-logo-%d*.png\" # a - b + c\n  b%d = 1 + 2 * 3 - var.x[0].y\n", i, i, i)
+	}
+	ok.WriteString("  l = [" + strings.Repeat(`"a-b", `, 2000) + "]\n")
+	ok.WriteString("  t = \"" + strings.Repeat("%{ if x }a%{ endif }", 500) + "\"\n}\n")
+	if d := CheckText([]byte(ok.String()), "ok.hcl"); d.HasErrors() {
+		t.Fatalf("an ordinary configuration refused: %s", d.Error())
+	}
 }
 
 // TestLinearConvertMatchesConvert: the linear conversion gives what
