@@ -110,7 +110,9 @@ func TestStalledEndpointFallsBack(t *testing.T) {
 	c := testClient(t, good, func(c *Config) {
 		c.Endpoint, c.FallbackEndpoint = primary.URL, good.URL
 		c.HTTPClient = good.Client() // trusts both: same httptest CA
-		c.HeaderTimeout = 200 * time.Millisecond
+		// Long enough for the good fallback to answer on a loaded machine
+		// (-race): only the primary may stall.
+		c.HeaderTimeout = time.Second
 		c.Breakers = quickBreakers()
 	})
 	upload := func() {
