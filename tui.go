@@ -195,6 +195,7 @@ func (u *ui) diagnostics(files map[string]*hcl.File, diags hcl.Diagnostics) {
 		}
 	}
 	var buf bytes.Buffer
+	files = safeSources(files)
 	w := hcl.NewDiagnosticTextWriter(&buf, files, uint(width), u.errColor)
 	for _, d := range diags {
 		d = safeDiagnostic(d)
