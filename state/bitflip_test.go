@@ -318,6 +318,9 @@ func TestPlanKey(t *testing.T) {
 		if err := meta.Delete(keyPlanKey); err != nil {
 			return err
 		}
+		if err := meta.Delete(keySchemaSum); err != nil {
+			return err
+		}
 		return meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, 2))
 	}))
 	must(t, l.Close())
@@ -370,6 +373,9 @@ func TestUpgradeSealsRecords(t *testing.T) {
 			if err := tx.Bucket(bucketOutputs).Put([]byte(name), v); err != nil {
 				return err
 			}
+		}
+		if err := tx.Bucket(bucketMeta).Delete(keySchemaSum); err != nil {
+			return err
 		}
 		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, 2))
 	}))

@@ -44,15 +44,16 @@ func compactScattered(db *bolt.DB) error {
 // form changes.
 func upgrade(db *bolt.DB) error {
 	var version uint64
-	var hasKey bool
+	var hasKey, hasSum bool
 	if err := db.View(func(tx *bolt.Tx) error {
 		version = getUint64(tx.Bucket(bucketMeta), keySchema)
 		hasKey = len(tx.Bucket(bucketMeta).Get(keyPlanKey)) > 0
+		hasSum = tx.Bucket(bucketMeta).Get(keySchemaSum) != nil
 		return nil
 	}); err != nil {
 		return err
 	}
-	if version >= SchemaVersion && hasKey {
+	if version >= SchemaVersion && hasKey && hasSum {
 		return nil
 	}
 	return db.Update(func(tx *bolt.Tx) error {
@@ -66,7 +67,7 @@ func upgrade(db *bolt.DB) error {
 			}
 		}
 		if version >= SchemaVersion {
-			return nil
+			return putSchemaVersion(tx.Bucket(bucketMeta))
 		}
 		if err := rewriteResources(tx, false); err != nil {
 			return err
@@ -83,8 +84,36 @@ func upgrade(db *bolt.DB) error {
 		}); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, SchemaVersion))
+		return putSchemaVersion(tx.Bucket(bucketMeta))
 	})
+}
+
+// putSchemaVersion records SchemaVersion in meta, with its checksum.
+func putSchemaVersion(meta *bolt.Bucket) error {
+	v := binary.BigEndian.AppendUint64(nil, SchemaVersion)
+	if err := meta.Put(keySchema, v); err != nil {
+		return err
+	}
+	return meta.Put(keySchemaSum, seal(keySchema, v))
+}
+
+// checkSchemaVersion checks the schema version v read from meta against
+// its checksum. A state written before the checksum existed has none: it
+// is accepted up to this wxmedia's own version, and a newer version
+// without it can only be damage, since every version from 3 on writes it.
+func checkSchemaVersion(meta *bolt.Bucket, v []byte) error {
+	s := meta.Get(keySchemaSum)
+	if s == nil {
+		if binary.BigEndian.Uint64(v) > SchemaVersion {
+			return fmt.Errorf("%w: schema version %d has no checksum", ErrCorrupt, binary.BigEndian.Uint64(v))
+		}
+		return nil
+	}
+	p, err := unseal(keySchema, s)
+	if err != nil || !bytes.Equal(p, v) {
+		return fmt.Errorf("%w: the schema version does not match its checksum", ErrCorrupt)
+	}
+	return nil
 }
 
 // sealBucket adds a checksum to every value of the named bucket, after

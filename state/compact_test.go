@@ -117,6 +117,9 @@ func TestUpgradeFromSchema1(t *testing.T) {
 		if err := meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, 41)); err != nil {
 			return err
 		}
+		if err := meta.Delete(keySchemaSum); err != nil {
+			return err
+		}
 		return meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, 1))
 	}))
 	before := snapshot(t, l)

@@ -39,6 +39,11 @@ var (
 	keyLineage = []byte("lineage")        // non-empty string
 	keySerial  = []byte("serial")         // 8 bytes, big-endian
 	keySchema  = []byte("schema_version") // 8 bytes, big-endian, >= 1
+	// keySchemaSum holds keySchema's value sealed with its checksum
+	// (damage.go), written with it from schema version 3 on: a flipped bit
+	// in the version would otherwise turn a damaged state into "upgrade
+	// wxmedia", or make a reader skip the records' checksums.
+	keySchemaSum = []byte("schema_version_sum")
 	// keyScattered counts the resources recorded, since the resources
 	// were last rewritten in order, under an address that sorts before
 	// the last one recorded then: each may have split a page in two half
@@ -271,7 +276,7 @@ func initState(path string) error {
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
-		if err := meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, SchemaVersion)); err != nil {
+		if err := putSchemaVersion(meta); err != nil {
 			return err
 		}
 		if err := meta.Put(keyLineage, []byte(lineage)); err != nil {
@@ -336,6 +341,9 @@ func validate(db *bolt.DB, path string) error {
 		v := meta.Get(keySchema)
 		if len(v) != 8 || binary.BigEndian.Uint64(v) == 0 {
 			return fmt.Errorf("%w: no schema version", ErrCorrupt)
+		}
+		if err := checkSchemaVersion(meta, v); err != nil {
+			return err
 		}
 		if n := binary.BigEndian.Uint64(v); n > SchemaVersion {
 			return fmt.Errorf("%w: state has schema version %d, this wxmedia reads up to %d; upgrade wxmedia", ErrSchemaVersion, n, SchemaVersion)

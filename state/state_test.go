@@ -551,12 +551,43 @@ func TestCorruptFilesAreLeftAlone(t *testing.T) {
 func TestNewerSchemaRefused(t *testing.T) {
 	path := statePath(t)
 	l := open(t, path, Options{})
+	// A newer wxmedia writes the version with its checksum.
+	v := binary.BigEndian.AppendUint64(nil, SchemaVersion+1)
 	must(t, l.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, SchemaVersion+1))
+		if err := tx.Bucket(bucketMeta).Put(keySchema, v); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keySchemaSum, seal(keySchema, v))
 	}))
 	must(t, l.Close())
 	if _, err := OpenLocal(path, Options{}); !errors.Is(err, ErrSchemaVersion) {
 		t.Errorf("OpenLocal: %v, want ErrSchemaVersion", err)
+	}
+}
+
+// TestFlippedSchemaVersionCorrupt: a bit flipped in the schema version is
+// damage, not a state of another version: a higher one is not "upgrade
+// wxmedia", and a lower one does not turn the records' checksums off.
+func TestFlippedSchemaVersionCorrupt(t *testing.T) {
+	for _, n := range []uint64{SchemaVersion ^ 1, SchemaVersion ^ 4, SchemaVersion ^ 1<<40} {
+		path := statePath(t)
+		l := open(t, path, Options{})
+		must(t, l.db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, n))
+		}))
+		must(t, l.Close())
+		before, err := os.ReadFile(path)
+		must(t, err)
+		for _, ro := range []bool{true, false} {
+			if _, err := OpenLocal(path, Options{ReadOnly: ro}); !errors.Is(err, ErrCorrupt) {
+				t.Errorf("version %d, read-only %v: %v, want ErrCorrupt", n, ro, err)
+			}
+		}
+		after, err := os.ReadFile(path)
+		must(t, err)
+		if !bytes.Equal(before, after) {
+			t.Errorf("version %d: the refused file changed", n)
+		}
 	}
 }
 
