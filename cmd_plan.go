@@ -342,7 +342,12 @@ func cmdPlan(u *ui, _ globalOptions, args []string) error {
 		return err
 	}
 	if *out != "" && !v.json && !v.markdown {
-		u.printf("\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n  %s\n", *out, withChdir("wxmedia apply "+shellQuote(*out), u.chdir))
+		cmd, again := applyCommand(&o, p, *out)
+		u.printf("\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n  %s\n", *out, withChdir(cmd, u.chdir))
+		if len(again) > 0 {
+			u.printf("Give the sensitive %s %s again (-var or WXMEDIA_VAR_name): a saved plan never holds sensitive values.\n",
+				words.Noun(len(again), "variable"), strings.Join(again, ", "))
+		}
 	}
 	if o.detailedExitcode && p.HasChanges() {
 		return exitError{2}
@@ -654,4 +659,30 @@ func signAgainstNewState(u *ui, w *workspace, lockTimeout time.Duration, p *plan
 	}
 	p.Lineage = snap.Lineage
 	p.Sign(snap.PlanKey)
+}
+
+// applyCommand is the command that applies the saved plan out. A plan
+// records its sensitive variables by name only, so when it has any, the
+// -var-file flags given at planning come along, and again names the
+// sensitive variables given with -var, whose values must be given again.
+func applyCommand(o *planOptions, p *plan.Plan, out string) (cmd string, again []string) {
+	sensitive := map[string]bool{}
+	for _, v := range p.Variables {
+		if v.Sensitive {
+			sensitive[v.Name] = true
+		}
+	}
+	cmd = "wxmedia apply "
+	if len(sensitive) > 0 {
+		for _, a := range o.vars.args {
+			name, _, _ := strings.Cut(a.text, "=")
+			switch {
+			case a.file:
+				cmd += "-var-file=" + shellQuote(a.text) + " "
+			case sensitive[name] && !slices.Contains(again, name):
+				again = append(again, name)
+			}
+		}
+	}
+	return cmd + shellQuote(out), again
 }
