@@ -197,17 +197,23 @@ func (ev *Evaluation) evalVariables(given map[string]VarValue) hcl.Diagnostics {
 	for _, name := range keys(given) {
 		gv := given[name]
 		if _, ok := ev.Config.Variables[name]; !ok && !gv.FromEnv {
+			// The value may be another configuration's credential (a
+			// variables file shared by several): the diagnostic names
+			// where it was given but quotes no source line, which would
+			// show it.
+			source := gv.Source
+			if gv.Expr != nil {
+				r := gv.Expr.Range()
+				source = fmt.Sprintf("%s:%d", r.Filename, r.Start.Line)
+			}
 			d := &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Value for undeclared variable",
-				Detail:   fmt.Sprintf("A value was given for the variable %q (%s), but no variable of that name is declared.%s", name, gv.Source, didYouMean(name, keys(ev.Config.Variables))),
+				Detail:   fmt.Sprintf("A value was given for the variable %q (%s), but no variable of that name is declared.%s", name, source, didYouMean(name, keys(ev.Config.Variables))),
 			}
 			if gv.FromFile {
 				d.Severity = hcl.DiagWarning
 				d.Detail += " The value is ignored."
-			}
-			if gv.Expr != nil {
-				d.Subject = gv.Expr.Range().Ptr()
 			}
 			diags = append(diags, d)
 		}
