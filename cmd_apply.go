@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/wxmedia/wxmedia/apply"
+	"github.com/wxmedia/wxmedia/internal/words"
+	"github.com/wxmedia/wxmedia/plan"
+	"github.com/wxmedia/wxmedia/schema"
+	"github.com/wxmedia/wxmedia/state"
+	"github.com/wxmedia/wxmedia/uploader"
+)
+
+// cmdApply applies a saved plan, or plans and, once approved, applies.
+func cmdApply(u *ui, _ globalOptions, args []string) error {
+	fs := newFlags(u, "apply")
+	var o planOptions
+	o.register(fs)
+	autoApprove := fs.Bool("auto-approve", false, "skip the confirmation")
+	input := fs.Bool("input", true, "ask for confirmation on the terminal; -input=false fails instead")
+	parallelism := fs.Int("parallelism", 4, "concurrent uploads")
+	retryTimeout := fs.Duration("retry-timeout", uploader.DefaultRetryTimeout, "how long one upload keeps retrying rate limits (429), 5xx and network errors")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return fmt.Errorf("apply takes at most one plan file, not %d arguments: %s", len(pos), strings.Join(pos, " "))
+	}
+	if *parallelism < 1 || *parallelism > maxParallelism {
+		return withHints(fmt.Errorf("-parallelism must be between 1 and %d, not %d", maxParallelism, *parallelism),
+			"the default, 4, suits most merchants; the APIs rate-limit long before hundreds of concurrent uploads")
+	}
+	if *retryTimeout <= 0 {
+		return fmt.Errorf("-retry-timeout must be a positive duration such as 10m, not %s", *retryTimeout)
+	}
+	saved := len(pos) == 1
+	var w *workspace
+	var st state.Backend
+	var p *plan.Plan
+	if saved {
+		if err := savedPlanFlags(fs); err != nil {
+			return err
+		}
+		w, st, p, err = loadSavedPlan(u, &o, pos[0])
+		if st != nil {
+			defer st.Close()
+		}
+		if err != nil {
+			return err
+		}
+		if !p.HasChanges() {
+			u.printf("%s\n", plan.SummaryLine(p.Summary, u.styles()))
+			pub, err := publishOutputs(u, w, st)
+			if err == nil {
+				u.outputsSection(w, pub)
+			}
+			return err
+		}
+	} else {
+		if !o.refreshHashes {
+			o.statCache = loadStatCacheEarly()
+		}
+		w, err = loadWorkspace(u, &o.vars)
+		if err != nil {
+			return err
+		}
+		st, err = w.openState(false, o.lockTimeout, "apply")
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		snap, err := st.Snapshot()
+		if err != nil {
+			return err
+		}
+		p, err = makePlan(u, &o, w, snap, st.LookupCache)
+		if err != nil {
+			return err
+		}
+		plan.Render(u.stdout, p, u.styles())
+		if !p.HasChanges() {
+			pub, err := publishOutputs(u, w, st)
+			if err == nil {
+				u.outputsSection(w, pub)
+			}
+			return err
+		}
+	}
+	// A saved plan was reviewed when it was made: no confirmation.
+	if !*autoApprove && !saved {
+		if !*input || !isTerminal(u.stdin) {
+			return withHints(errors.New("apply needs confirmation, but input is disabled or not a terminal"), "review the plan and run apply -auto-approve")
+		}
+		u.printf("\nDo you want to perform these actions? Only 'yes' will be accepted.\n  Enter a value: ")
+		line, _ := bufio.NewReader(u.stdin).ReadString('\n')
+		if strings.TrimSpace(line) != "yes" {
+			u.printf("\nApply cancelled.\n")
+			return exitError{1}
+		}
+	}
+	u.printf("\n")
+	ctx, stopCh, cancel := gracefulInterrupt(func() {
+		u.errorf([]string{"press Ctrl-C again to abort at once"}, "interrupt received: starting no new uploads, finishing those in flight")
+	})
+	defer cancel()
+	ups, stop, err := w.uploaders(p, *parallelism, *retryTimeout)
+	defer stop()
+	if err != nil {
+		return err
+	}
+	styles := u.styles()
+	skips := &quotaSkips{byType: map[string]*quotaSkip{}}
+	prog := u.startProgress("uploading", p.Summary.Upload+p.Summary.Reupload, p.Summary.UploadBytes)
+	res, err := apply.Apply(ctx, p, apply.Options{
+		Store: st, Uploaders: ups, Parallelism: *parallelism,
+		OnEvent: func(e apply.Event) {
+			// Count first: the line's redraw of the bar shows this change.
+			if a := e.Change.Action; (a == plan.Upload || a == plan.Reupload) && !errors.Is(e.Err, apply.ErrInterrupted) {
+				prog.uploaded(e.Change.After.Size, e.Err != nil)
+			}
+			if !skips.add(e.Err) {
+				reportEvent(u, styles, e)
+			}
+		},
+		Stop: stopCh,
+	})
+	prog.finish()
+	skips.report(u, styles)
+	if err != nil {
+		return err
+	}
+	pub, err := publishOutputs(u, w, st)
+	if err != nil {
+		return err
+	}
+	u.applySummary(res)
+	u.outputsSection(w, pub)
+	if len(res.Failures) > 0 {
+		if failed := res.Failed(); failed > 0 {
+			u.errorf(nil, "%s failed:", words.Count(failed, "change"))
+			var errs []error
+			for _, f := range res.Failures {
+				var qs *uploader.QuotaSkipError
+				if !errors.Is(f.Err, apply.ErrInterrupted) && !errors.As(f.Err, &qs) {
+					u.detailf("%s: %v", f.Addr, failureOf(f.Err))
+					errs = append(errs, f.Err)
+				}
+			}
+			errs = append(errs, skips.details(u)...)
+			u.hints(hintsForAll(errs))
+		}
+		if res.Interrupted() {
+			u.errorf([]string{"run apply again to carry on: every identifier recorded so far is kept"}, "apply was interrupted: %s not started", words.Count(res.NotStarted, "upload"))
+		}
+		return exitError{1}
+	}
+	return nil
+}
+
+// errAbandoned describes an upload that the second interrupt abandoned
+// while it was in flight.
+var errAbandoned = errors.New("abandoned by the second interrupt; it may have reached the server, and the next apply uploads it again")
+
+// failureOf is the error shown for a failed change: an upload abandoned by
+// the second interrupt says so rather than "context canceled".
+func failureOf(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return errAbandoned
+	}
+	return err
+}
+
+func reportEvent(u *ui, st plan.Styles, e apply.Event) {
+	c := e.Change
+	if errors.Is(e.Err, apply.ErrInterrupted) {
+		return
+	}
+	// Addresses and server messages come from outside.
+	addr := plan.Visible(c.Addr)
+	if e.Err != nil {
+		u.printf("%s: %s %s\n", addr, st.Forget.Sprint("failed:"), message("%v", failureOf(e.Err)))
+		return
+	}
+	switch c.Action {
+	case plan.Upload:
+		u.printf("%s: %s\n", addr, st.Upload.Sprint("uploaded"))
+	case plan.Reupload:
+		u.printf("%s: %s\n", addr, st.Reupload.Sprint("re-uploaded"))
+	case plan.Reuse:
+		u.printf("%s: %s\n", addr, st.Reuse.Sprint("reused"))
+	case plan.Forget:
+		u.printf("%s: %s\n", addr, st.Forget.Sprint("forgotten"))
+	}
+}
+
+func sameOutputs(a, b map[string]state.Output) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, x := range a {
+		y, ok := b[k]
+		if !ok || x.Sensitive != y.Sensitive || string(x.Value) != string(y.Value) || string(x.Type) != string(y.Type) {
+			return false
+		}
+	}
+	return true
+}
+
+// savedPlanFlags refuses the planning flags that a saved plan fixes.
+func savedPlanFlags(fs *flag.FlagSet) error {
+	allowed := map[string]bool{
+		"lock-timeout": true, "parallelism": true, "retry-timeout": true, "input": true, "no-color": true,
+		"auto-approve": true, "var": true, "var-file": true,
+	}
+	var refused []string
+	fs.Visit(func(f *flag.Flag) {
+		if !allowed[f.Name] {
+			refused = append(refused, "-"+f.Name)
+		}
+	})
+	if len(refused) > 0 {
+		return withHints(fmt.Errorf("%s cannot be used with a saved plan: the plan already fixes what is applied", strings.Join(refused, ", ")), "give planning flags to plan -out=FILE instead")
+	}
+	return nil
+}
+
+// loadSavedPlan reads a saved plan and checks it against this wxmedia, the
+// configuration, the variables, the state and the source files, in that
+// order. It returns the state open for writing (also on error, for the
+// caller to close).
+func loadSavedPlan(u *ui, o *planOptions, path string) (*workspace, state.Backend, *plan.Plan, error) {
+	saved, err := readPlanFile(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	refuse := func(err error) error { return fmt.Errorf("cannot apply %s: %w", path, err) }
+	if err := saved.CheckVersion(version); err != nil {
+		return nil, nil, nil, refuse(err)
+	}
+	w, err := loadWorkspaceWith(u, &o.vars, func(cfg *schema.Config, given map[string]schema.VarValue) error {
+		digest, err := plan.DigestConfig(cfg)
+		if err != nil {
+			return err
+		}
+		if err := saved.CheckConfig(digest); err != nil {
+			return refuse(err)
+		}
+		if err := saved.CheckGivenVariables(cfg, given); err != nil {
+			return refuse(err)
+		}
+		recorded, err := saved.VariableValues(cfg)
+		if err != nil {
+			return refuse(err)
+		}
+		for name, vv := range recorded {
+			given[name] = vv
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := saved.CheckVariables(w.ev); err != nil {
+		return nil, nil, nil, refuse(err)
+	}
+	st, err := w.openState(false, o.lockTimeout, "apply")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	snap, err := st.Snapshot()
+	if err != nil {
+		return nil, st, nil, err
+	}
+	if err := saved.CheckState(snap); err != nil {
+		return nil, st, nil, refuse(err)
+	}
+	again := &planOptions{targets: saved.Targets, replace: saved.Replace}
+	fresh, err := makePlan(u, again, w, snap, st.LookupCache)
+	if err != nil {
+		return nil, st, nil, err
+	}
+	if err := saved.Match(fresh); err != nil {
+		return nil, st, nil, refuse(err)
+	}
+	// What is applied is the plan as computed here, which Match found
+	// equal to the saved one in every field.
+	return w, st, fresh, nil
+}
