@@ -87,7 +87,7 @@ func loadWorkspaceDiags(u *ui, vars *varFlags, adjust func(*schema.Config, map[s
 	logSecrets.add(ev.Secrets()...)
 	diags = append(diags, d...)
 	// Merchants that decoded are checked even when others did not.
-	diags = append(diags, checkMerchants(ev)...)
+	diags = append(diags, plan.CheckMerchants(ev)...)
 	w := &workspace{cfg: cfg, ev: ev, idents: map[string]plan.MerchantIdentity{}, log: newLogger(u.stderr)}
 	for _, m := range ev.Merchants {
 		logSecrets.add(m.APIV2Key, m.APIV3Key)

@@ -1,8 +1,10 @@
 // Package plan computes what an apply would do, as a pure value: it hashes
 // and checks the configured source files, compares them with the state and
 // the content-addressed cache, and decides one Action per resource instance.
-// It never touches the network and never writes the state. The human view
-// of a plan (Render) lives here too; other views render the same value.
+// It never touches the network and never writes the state. Before any of
+// that, CheckMerchants holds the merchant blocks to the rules of the uploads
+// their resources make (credentials, key and certificate files). The human
+// view of a plan (Render) lives here too; other views render the same value.
 package plan
 
 import (
