@@ -1,0 +1,331 @@
+package schema
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/wxmedia/wxmedia/internal/words"
+)
+
+// expand evaluates a resource's for_each and its per-instance arguments.
+func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
+	if r.Source == nil {
+		return nil, nil // reported by Load: Missing required argument
+	}
+	ctx, diags := s.evalContext([]hcl.Expression{r.ForEach, r.Source, r.Filename}, "A resource argument")
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	type each struct {
+		key string
+		val cty.Value
+		// str: val is cty.StringVal(key), key already NFC normalised,
+		// and val is built only when needed.
+		str bool
+	}
+	var items []each
+	if r.ForEach == nil {
+		for _, e := range []hcl.Expression{r.Source, r.Filename} {
+			if e == nil {
+				continue
+			}
+			for _, t := range e.Variables() {
+				if t.RootName() == "each" {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  `Reference to "each" in context without for_each`,
+						Detail:   `The "each" object can be used only in resource blocks that have for_each set.`,
+						Subject:  t.SourceRange().Ptr(),
+					})
+				}
+			}
+		}
+		if diags.HasErrors() {
+			return nil, diags
+		}
+		items = []each{{}}
+	} else if keys, ok := s.fastFileset(r.ForEach, ctx); ok {
+		items = make([]each, len(keys))
+		for i, k := range keys {
+			items[i] = each{key: k, str: true}
+		}
+	} else {
+		fe, d := r.ForEach.Value(ctx)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			return nil, diags
+		}
+		fail := func(detail string) ([]*Instance, hcl.Diagnostics) {
+			return nil, append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid for_each argument",
+				Detail:   detail,
+				Subject:  r.ForEach.Range().Ptr(),
+			})
+		}
+		if fe.IsMarked() {
+			if isCredential(fe) {
+				return fail("The for_each value derives from a credential (" + credentialNote + "): instance keys are shown in plans and kept in state.")
+			}
+			return fail("Sensitive values cannot be used as for_each arguments: instance keys are shown in plans and kept in state.")
+		}
+		if fe.IsNull() {
+			return fail("The for_each value is null; it must be a map or a set of strings.")
+		}
+		if !fe.IsKnown() {
+			return fail("The for_each value depends on values that are not known until apply.")
+		}
+		ty := fe.Type()
+		switch {
+		case ty.IsSetType():
+			if !ty.ElementType().Equals(cty.String) && ty.ElementType() != cty.DynamicPseudoType {
+				conv, err := convert.Convert(fe, cty.Set(cty.String))
+				if err != nil {
+					return fail(fmt.Sprintf("The for_each set must contain strings, not %s.", ty.ElementType().FriendlyName()))
+				}
+				fe = conv
+			}
+			// One pass over the elements: a cty set sorts them on every walk.
+			for _, v := range fe.AsValueSlice() {
+				if !v.IsKnown() {
+					return fail("The for_each value depends on values that are not known until apply.")
+				}
+				if v.IsNull() {
+					return fail("The for_each set contains a null value.")
+				}
+				items = append(items, each{key: v.AsString(), val: v})
+			}
+		case ty.IsMapType() || ty.IsObjectType():
+			if !fe.IsWhollyKnown() {
+				return fail("The for_each value depends on values that are not known until apply.")
+			}
+			for it := fe.ElementIterator(); it.Next(); {
+				k, v := it.Element()
+				items = append(items, each{key: k.AsString(), val: v})
+			}
+		case ty.IsListType() || ty.IsTupleType():
+			return fail(fmt.Sprintf("The for_each argument must be a map or a set of strings, and you have provided %s; convert it with toset(…) to use its elements as keys.", words.Article(ty.FriendlyName())))
+		default:
+			return fail(fmt.Sprintf("The for_each argument must be a map or a set of strings, not %s.", ty.FriendlyName()))
+		}
+		sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
+	}
+
+	var srcT, fnT *template
+	if r.ForEach != nil {
+		srcT, fnT = compileTemplate(r.Source), compileTemplate(r.Filename)
+	}
+	// One allocation for all the instances. The address prefix and the
+	// directory are computed once.
+	backing := make([]Instance, len(items))
+	addr := r.Addr()
+	dir := s.ev.Config.Dir
+	dirClean := filepath.Separator == '/' && dir != "" && dir != "." && filepath.Clean(dir) == dir
+	dirSlash := dir + "/"
+	// setSource sets the source, and the path made from it unless path
+	// gives it already.
+	setSource := func(in *Instance, src, path string) {
+		in.Source = src
+		in.Path = src
+		switch {
+		case path != "":
+			in.Path = path
+		case filepath.IsAbs(src):
+		case dirClean && cleanRel(src):
+			if dir == "/" {
+				in.Path = "/" + src
+			} else {
+				in.Path = dirSlash + src
+			}
+		default:
+			in.Path = filepath.Join(dir, src)
+		}
+		in.Filename = filepath.Base(src)
+	}
+	start := func(i int) *Instance {
+		it := items[i]
+		in := &backing[i]
+		*in = Instance{Resource: r, Merchant: r.Merchant}
+		if r.ForEach != nil {
+			in.Key, in.HasKey = it.key, true
+			in.Addr = InstanceAddress(addr, it.key)
+		} else {
+			in.Addr = addr
+		}
+		return in
+	}
+	// fast builds instance i from the compiled templates alone; false
+	// when the general evaluator must build it.
+	fast := func(i int) bool {
+		it := items[i]
+		if !it.str || srcT == nil || r.Filename != nil && fnT == nil {
+			return false
+		}
+		fn := ""
+		if r.Filename != nil {
+			var ok bool
+			if fn, ok = fnT.fillStr(it.key, it.key, true); !ok {
+				return false
+			}
+		}
+		var src, path string
+		if dirClean && dir != "/" {
+			// The source made inside its absolute path: one allocation.
+			if p, ok := srcT.fillStrIn(dirSlash, it.key, it.key, true); ok && cleanRel(p[len(dirSlash):]) {
+				src, path = p[len(dirSlash):], p
+			}
+		}
+		if path == "" {
+			var ok bool
+			if src, ok = srcT.fillStr(it.key, it.key, true); !ok {
+				return false
+			}
+		}
+		in := start(i)
+		setSource(in, src, path)
+		if r.Filename != nil {
+			in.Filename = fn
+		}
+		return true
+	}
+	// general builds instance i, evaluating what the templates cannot
+	// give; false when a diagnostic leaves it out.
+	general := func(i int) bool {
+		it := items[i]
+		in := start(i)
+		ictx := ctx
+		if r.ForEach != nil {
+			ictx = nil // built on first use
+		}
+		instCtx := func() *hcl.EvalContext {
+			if ictx == nil {
+				if it.str {
+					it.val = cty.StringVal(it.key)
+				}
+				ictx = ctx.NewChild()
+				ictx.Variables = map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{
+					"key":   cty.StringVal(it.key),
+					"value": it.val,
+				})}
+			}
+			return ictx
+		}
+		fill := func(t *template) (string, bool) {
+			if it.str {
+				return t.fillStr(it.key, it.key, true)
+			}
+			return t.fill(it.key, it.val)
+		}
+		src, ok := fill(srcT)
+		if !ok {
+			var d hcl.Diagnostics
+			src, d = evalString(r.Source, instCtx(), "source", in.Addr)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				return false
+			}
+		}
+		setSource(in, src, "")
+		if r.Filename != nil {
+			fn, ok := fill(fnT)
+			if !ok {
+				var d hcl.Diagnostics
+				fn, d = evalString(r.Filename, instCtx(), "filename", in.Addr)
+				diags = append(diags, d...)
+				if d.HasErrors() {
+					return false
+				}
+			}
+			in.Filename = fn
+		}
+		return true
+	}
+	// The template fast path first, on every core for many instances;
+	// then, in order, the general evaluator for the rest, so that
+	// diagnostics come in instance order.
+	done := make([]bool, len(items))
+	parallelChunks(len(items), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			done[i] = fast(i)
+		}
+	})
+	out := make([]*Instance, 0, len(items))
+	for i := range items {
+		if done[i] || general(i) {
+			out = append(out, &backing[i])
+		}
+	}
+	return out, diags
+}
+
+// plainKey reports whether k is printable ASCII without '"' or '\\', so
+// that it can stand between double quotes as it is (but for ${ and %{).
+func plainKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanRel reports whether src is a non-empty relative slash path that
+// filepath.Clean leaves unchanged, so that joining it to a clean directory
+// needs no cleaning: no empty, "." or ".." element and no trailing slash.
+func cleanRel(src string) bool {
+	if src == "" || src[0] == '/' || src[len(src)-1] == '/' {
+		return false
+	}
+	start := 0
+	for i := 0; i <= len(src); i++ {
+		if i == len(src) || src[i] == '/' {
+			switch src[start:i] {
+			case "", ".", "..":
+				return false
+			}
+			start = i + 1
+		}
+	}
+	return true
+}
+
+func evalString(expr hcl.Expression, ctx *hcl.EvalContext, attr, addr string) (string, hcl.Diagnostics) {
+	v, diags := expr.Value(ctx)
+	if diags.HasErrors() {
+		return "", diags
+	}
+	fail := func(detail string) (string, hcl.Diagnostics) {
+		return "", append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("Invalid %s argument", attr),
+			Detail:   fmt.Sprintf("In %s: %s", addr, detail),
+			Subject:  expr.Range().Ptr(),
+		})
+	}
+	if v.IsMarked() {
+		if isCredential(v) {
+			return fail("the value derives from a credential (" + credentialNote + "): it would be shown in plans and kept in state.")
+		}
+		return fail("a sensitive value cannot be used here: it would be shown in plans and kept in state.")
+	}
+	if !v.IsKnown() {
+		return fail("the value depends on values that are not known until apply.")
+	}
+	if v.IsNull() {
+		return fail("the value must not be null.")
+	}
+	sv, err := convert.Convert(v, cty.String)
+	if err != nil {
+		return fail(fmt.Sprintf("a string is required, not %s.", v.Type().FriendlyName()))
+	}
+	str := sv.AsString()
+	if str == "" {
+		return fail("the value must not be empty.")
+	}
+	return str, diags
+}

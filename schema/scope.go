@@ -1,0 +1,262 @@
+package schema
+
+import (
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/wxmedia/wxmedia/uploader/apis"
+)
+
+// scope evaluates expressions: variables, lazily computed locals, and
+// resource values (unknown identifiers when values is nil).
+type scope struct {
+	ev         *Evaluation
+	values     map[string]InstanceValue
+	allowRes   bool
+	locals     map[string]cty.Value
+	inProgress map[string]bool
+	funcs      map[string]function.Function
+	resVals    map[string]cty.Value
+	byAddr     map[string]*Resource
+	instances  map[string][]*Instance
+}
+
+func newScope(ev *Evaluation, values map[string]InstanceValue) *scope {
+	s := &scope{
+		ev:         ev,
+		values:     values,
+		allowRes:   values != nil,
+		locals:     map[string]cty.Value{},
+		inProgress: map[string]bool{},
+		funcs:      ev.functions(),
+		resVals:    map[string]cty.Value{},
+		byAddr:     map[string]*Resource{},
+		instances:  map[string][]*Instance{},
+	}
+	for _, r := range ev.Config.Resources {
+		s.byAddr[r.Addr()] = r
+	}
+	for _, in := range ev.Instances {
+		a := in.Resource.Addr()
+		s.instances[a] = append(s.instances[a], in)
+	}
+	return s
+}
+
+// what describes where an expression is, for diagnostics ("a resource argument").
+func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalContext, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	vars := map[string]cty.Value{}
+	locals := map[string]cty.Value{}
+	resTypes := map[string]map[string]cty.Value{}
+	for _, expr := range exprs {
+		if expr == nil {
+			continue
+		}
+		for _, trav := range expr.Variables() {
+			root := trav.RootName()
+			rng := trav.SourceRange()
+			attr := ""
+			if len(trav) > 1 {
+				if a, ok := trav[1].(hcl.TraverseAttr); ok {
+					attr = a.Name
+				}
+			}
+			switch {
+			case root == "var":
+				if attr == "" {
+					diags = append(diags, badRef("var", "input variable", rng))
+					continue
+				}
+				if _, ok := s.ev.Config.Variables[attr]; !ok {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Reference to undeclared input variable",
+						Detail:   fmt.Sprintf("An input variable named %q has not been declared.%s", attr, didYouMean(attr, keys(s.ev.Config.Variables))),
+						Subject:  rng.Ptr(),
+					})
+				}
+			case root == "local":
+				if attr == "" {
+					diags = append(diags, badRef("local", "local value", rng))
+					continue
+				}
+				v, d := s.local(attr, rng)
+				diags = append(diags, d...)
+				if !d.HasErrors() {
+					locals[attr] = v
+				}
+			case root == "each":
+				// Provided per instance by the caller; checked in expand.
+			case root == "path":
+				// path.module and path.cwd.
+			case root == "merchant":
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Merchant attributes are not values",
+					Detail:   "A merchant can only be named by a resource's merchant argument; its attributes (keys and secrets among them) cannot be read by expressions.",
+					Subject:  rng.Ptr(),
+				})
+			case isResourceType(root):
+				if attr == "" {
+					diags = append(diags, badRef(root, "resource", rng))
+					continue
+				}
+				addr := root + "." + attr
+				if _, ok := s.byAddr[addr]; !ok {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Reference to undeclared resource",
+						Detail:   fmt.Sprintf("A resource %q has not been declared.%s", addr, didYouMean(addr, keys(s.byAddr))),
+						Subject:  rng.Ptr(),
+					})
+					continue
+				}
+				if !s.allowRes {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Invalid reference to a resource",
+						Detail:   fmt.Sprintf("%s cannot refer to resource %s: its identifiers are only known after apply. Only outputs and the locals they use may refer to resources.", where, addr),
+						Subject:  rng.Ptr(),
+					})
+					continue
+				}
+				if resTypes[root] == nil {
+					resTypes[root] = map[string]cty.Value{}
+				}
+				resTypes[root][attr] = s.resourceValue(addr)
+			case root == "data":
+				if d := s.readOnDemand(trav); d.HasErrors() {
+					diags = append(diags, d...)
+					continue
+				}
+				diags = append(diags, s.checkDataRef(trav)...)
+			default:
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Unknown reference",
+					Detail:   fmt.Sprintf("%q is not a known name. References start with var., local., each., path. or a resource type such as wechatpay_image.%s", root, didYouMean(root, []string{"var", "local", "each", "path"})),
+					Subject:  rng.Ptr(),
+				})
+			}
+		}
+	}
+	varVals := map[string]cty.Value{}
+	for n, v := range s.ev.Vars {
+		varVals[n] = v
+	}
+	vars["var"] = cty.ObjectVal(varVals)
+	vars["local"] = cty.ObjectVal(locals)
+	vars["path"] = cty.ObjectVal(map[string]cty.Value{
+		"module": cty.StringVal("."),
+		"cwd":    cty.StringVal(filepath.ToSlash(s.ev.Config.Dir)),
+	})
+	for t, m := range resTypes {
+		vars[t] = cty.ObjectVal(m)
+	}
+	vars["data"] = s.ev.dataObject()
+	return &hcl.EvalContext{Variables: vars, Functions: s.funcs}, diags
+}
+
+func badRef(root, kind string, rng hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Invalid reference",
+		Detail:   fmt.Sprintf("A reference to a %s must be followed by its name, such as %s.NAME.", kind, root),
+		Subject:  rng.Ptr(),
+	}
+}
+
+func isResourceType(name string) bool {
+	_, ok := apis.SpecFor(name)
+	return ok
+}
+
+func (s *scope) local(name string, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+	if v, ok := s.locals[name]; ok {
+		return v, nil
+	}
+	l, ok := s.ev.Config.Locals[name]
+	if !ok {
+		return cty.DynamicVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Reference to undeclared local value",
+			Detail:   fmt.Sprintf("A local value named %q has not been declared.%s", name, didYouMean(name, keys(s.ev.Config.Locals))),
+			Subject:  rng.Ptr(),
+		}}
+	}
+	if s.inProgress[name] {
+		return cty.DynamicVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cycle in local values",
+			Detail:   fmt.Sprintf("The local value %q refers to itself, directly or through other local values (%s).", name, strings.Join(keys(s.inProgress), ", ")),
+			Subject:  l.Expr.Range().Ptr(),
+		}}
+	}
+	s.inProgress[name] = true
+	defer delete(s.inProgress, name)
+	ctx, diags := s.evalContext([]hcl.Expression{l.Expr}, "A local value used by a resource argument")
+	if diags.HasErrors() {
+		return cty.DynamicVal, diags
+	}
+	v, d := l.Expr.Value(ctx)
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return cty.DynamicVal, diags
+	}
+	if s.ev.taint.in.locals[name] {
+		v = v.Mark(CredentialMark)
+		s.ev.taint.remember(v)
+	}
+	s.locals[name] = v
+	return v, diags
+}
+
+func (s *scope) decodeMerchant(mb *MerchantBlock) (*Merchant, hcl.Diagnostics) {
+	attrs, diags := mb.Body.JustAttributes()
+	var exprs []hcl.Expression
+	for _, a := range attrs {
+		exprs = append(exprs, a.Expr)
+	}
+	// Merchant attributes may use sensitive variables and credentials:
+	// decode unmarked, and never show the values in a diagnostic.
+	ctx, d := s.evalContext(exprs, "A merchant argument")
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return nil, diags
+	}
+	unmarkContext(ctx, s.ev.Config.Dir)
+	m := &Merchant{Name: mb.Name, DeclRange: mb.DeclRange, AttrRanges: map[string]hcl.Range{}}
+	for n, a := range attrs {
+		m.AttrRanges[n] = a.Expr.Range()
+	}
+	// An unsupported argument is reported and the others are decoded, so
+	// that their own problems are reported in the same run; a value that
+	// does not decode leaves the merchant out.
+	bodySchema, _ := gohcl.ImpliedBodySchema(m)
+	content, d := mb.Body.Content(bodySchema)
+	diags = append(diags, d...)
+	rv := reflect.ValueOf(m).Elem()
+	valid := true
+	for i := 0; i < rv.NumField(); i++ {
+		name, _, _ := strings.Cut(rv.Type().Field(i).Tag.Get("hcl"), ",")
+		a, ok := content.Attributes[name]
+		if name == "" || !ok {
+			continue
+		}
+		d := hideValues(gohcl.DecodeExpression(a.Expr, ctx, rv.Field(i).Addr().Interface()))
+		diags = append(diags, d...)
+		valid = valid && !d.HasErrors()
+	}
+	if !valid {
+		return nil, diags
+	}
+	return m, diags
+}
