@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"os"
+
+	"github.com/wxmedia/wxmedia/internal/safefile"
 )
 
 // The layout of a bbolt meta page (go.etcd.io/bbolt/internal/common): a
@@ -67,18 +68,16 @@ func parseBoltMeta(b []byte) (boltMeta, bool) {
 // of the tree (walkPages), which only makes sense once the file's lock is
 // held: a writer may be changing the tree meanwhile.
 func checkFile(path string, tree bool) error {
-	f, err := os.Open(path)
+	// Opened without blocking: a named pipe in the state's place would
+	// otherwise block the open for ever.
+	f, fi, err := safefile.Open(path)
+	if errors.Is(err, safefile.ErrNotRegular) {
+		return fmt.Errorf("%w: not a regular file", ErrCorrupt)
+	}
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%w: not a regular file", ErrCorrupt)
-	}
 	size := fi.Size()
 	if size == 0 {
 		return fmt.Errorf("%w: file is empty", ErrCorrupt)
