@@ -184,10 +184,10 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 		}
 	}
 	// Now that the lock is held, no writer changes the file: check all of
-	// it before reading it.
+	// it before reading it (see checkOnOpen).
 	err = guard(path, func() error { return checkFile(path, true) })
 	if err == nil {
-		err = guard(path, func() error { return validate(db, path) })
+		err = guard(path, func() error { return validate(db, path, checkOnOpen(opts.ReadOnly)) })
 	}
 	if err != nil {
 		db.Close()
@@ -318,15 +318,17 @@ func newLineage() (string, error) {
 }
 
 // validate refuses a database that is not a wxmedia state this package can
-// read.
-func validate(db *bolt.DB, path string) error {
+// read. With full set it first runs bbolt's consistency check (checkTx).
+func validate(db *bolt.DB, path string, full bool) error {
 	return db.View(func(tx *bolt.Tx) error {
-		if err := checkTx(tx); err != nil {
-			return err
+		if full {
+			if err := checkTx(tx); err != nil {
+				return err
+			}
+			// The check read every page: drop them from this process's
+			// memory (see releasePages), as a snapshot does.
+			releasePages(tx)
 		}
-		// The check read every page: drop them from this process's memory
-		// (see releasePages), as a snapshot does.
-		releasePages(tx)
 		fi, err := os.Stat(path)
 		if err != nil {
 			return err

@@ -64,6 +64,11 @@ func openPublished(path string) (*Local, bool) {
 	if err != nil || !st.Mode().IsRegular() {
 		return nil, false
 	}
+	// Nothing writes a published copy once it is in place (it is renamed
+	// there whole), so all of it is checked before bbolt opens it.
+	if err := checkFile(snap, true); err != nil {
+		return nil, false
+	}
 	var db *bolt.DB
 	err = guard(snap, func() (err error) {
 		db, err = bolt.Open(snap, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Millisecond})
@@ -72,7 +77,7 @@ func openPublished(path string) (*Local, bool) {
 	if err != nil {
 		return nil, false
 	}
-	if err := guard(snap, func() error { return validate(db, snap) }); err != nil {
+	if err := guard(snap, func() error { return validate(db, snap, checkOnOpen(true)) }); err != nil {
 		db.Close()
 		return nil, false
 	}
