@@ -74,7 +74,17 @@ type pageWalker struct {
 	// each depth of the tree, reused from page to page.
 	data []byte
 	bufs [][]byte
+	// mapped counts the bytes of data read since it was last released
+	// from memory (releaseMapped), from offset lo to hi: the walk reads
+	// each page once, so its map need not stay resident, and a large
+	// state would otherwise add its whole size to the process's memory
+	// while it is walked.
+	mapped, lo, hi uint64
 }
+
+// walkResident is how many bytes of the walk's map are read before it is
+// released from memory.
+const walkResident = 16 << 20
 
 var errPage = errors.New("damaged page")
 
@@ -128,6 +138,19 @@ func (w *pageWalker) page(id uint64, depth int) ([]byte, error) {
 			return nil, fmt.Errorf("%w %d: used twice", errPage, i)
 		}
 		w.seen[i/64] |= 1 << (i % 64)
+	}
+	if w.data != nil {
+		// Pages still in use up the tree are mapped again when read; the
+		// file is only read, so they read the same.
+		start, end := id*w.pageSize, (id+1+overflow)*w.pageSize
+		if w.mapped == 0 || start < w.lo {
+			w.lo = start
+		}
+		w.hi = max(w.hi, end)
+		if w.mapped += end - start; w.mapped >= walkResident {
+			releaseMapped(w.data[w.lo:w.hi])
+			w.mapped, w.hi = 0, 0
+		}
 	}
 	if overflow > 0 && w.data != nil {
 		p = w.data[id*w.pageSize : (id+1+overflow)*w.pageSize]

@@ -18,3 +18,11 @@ func releasePages(tx *bolt.Tx) {
 	}
 	syscall.Syscall(syscall.SYS_MADVISE, info.Data, uintptr(tx.Size()), syscall.MADV_DONTNEED)
 }
+
+// releaseMapped drops data, a read-only shared map of a file (mapFile),
+// from this process's memory, as releasePages does for bbolt's map.
+func releaseMapped(data []byte) {
+	if len(data) > 0 {
+		syscall.Madvise(data, syscall.MADV_DONTNEED)
+	}
+}

@@ -6,3 +6,6 @@ import bolt "go.etcd.io/bbolt"
 
 // releasePages does nothing here: see decode_linux.go.
 func releasePages(*bolt.Tx) {}
+
+// releaseMapped does nothing here: see decode_linux.go.
+func releaseMapped([]byte) {}
