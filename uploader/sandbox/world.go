@@ -31,6 +31,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/wxmedia/wxmedia/internal/atomicfile"
+	"github.com/wxmedia/wxmedia/internal/safefile"
 )
 
 // Files of a sandbox world, relative to its directory.
@@ -175,7 +176,7 @@ func Open(dir string) (*Sandbox, error) {
 		buckets:   make(map[string]*bucket),
 		servers:   make(map[*Server]struct{}),
 	}
-	data, err := os.ReadFile(s.path(worldFile))
+	data, err := safefile.ReadFile(s.path(worldFile), maxWorldFileSize)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		err = s.create()
@@ -692,6 +693,14 @@ func writePEM(path, typ string, der []byte, perm os.FileMode) error {
 }
 
 // writeFileAtomic replaces the file at path with data, durably.
+// maxWorldFileSize bounds the reads of the sandbox's own files (its
+// sandbox.json, keys and certificates, each a few KiB): they are opened
+// without blocking and must be regular files, so that a directory that
+// came with a link to a device or a named pipe in their place (a link is
+// all a repository can hold) is refused instead of hanging the process or
+// exhausting its memory.
+const maxWorldFileSize = 1 << 20
+
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return atomicfile.WriteBytes(path, data, perm, atomicfile.Durable)
 }
@@ -699,7 +708,7 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 // readPEM returns the DER bytes of the first PEM block of path, which
 // must be of type typ.
 func readPEM(path, typ string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, maxWorldFileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -784,7 +793,7 @@ func (s *Sandbox) createPlatformCert() error {
 }
 
 func readECKey(path string) (*ecdsa.PrivateKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, maxWorldFileSize)
 	if err != nil {
 		return nil, err
 	}
