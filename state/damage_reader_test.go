@@ -140,10 +140,11 @@ func TestReaderSkipsConsistencyCheck(t *testing.T) {
 		trials, same, bothRefused, onlyFull)
 }
 
-// TestReaderFreedPageInUse lists a page of the tree in the freelist, a
-// damage only bbolt's consistency check finds: a reader reads the state as
-// it was, and a writer, which would reuse that page, refuses it.
-func TestReaderFreedPageInUse(t *testing.T) {
+// TestFreedPageInUse lists a page of the tree in the freelist in place of
+// a free one: a page both in use and free, and one neither, which a writer
+// would go on to overwrite and lose. Readers and writers alike refuse the
+// state, leaving it as it was.
+func TestFreedPageInUse(t *testing.T) {
 	b := damagedStateBase(t)
 	content := bytes.Clone(b.file)
 	m0, ok0 := parseBoltMeta(content)
@@ -167,27 +168,14 @@ func TestReaderFreedPageInUse(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	must(t, os.WriteFile(path, content, 0o600))
 
-	keys := make([]CacheKey, 0, len(b.cache))
-	for k := range b.cache {
-		keys = append(keys, k)
-	}
-	fast := readOnlyView(path, keys, false)
-	if fast.err != nil || fast.panic != nil {
-		t.Fatalf("reader: %v %v", fast.err, fast.panic)
-	}
-	if !reflect.DeepEqual(fast.snap, b.snap) || !reflect.DeepEqual(fast.hits, b.cache) {
-		t.Errorf("the reader read %d resources and %d cache entries, not the state's %d and %d",
-			len(fast.snap.Resources), len(fast.hits), len(b.snap.Resources), len(b.cache))
-	}
-	if full := readOnlyView(path, keys, true); !errors.Is(full.err, ErrCorrupt) {
-		t.Errorf("reader with the full check: %v, want a corrupt state", full.err)
-	}
-	l, err := OpenLocal(path, Options{Command: "apply"})
-	if err == nil {
-		l.Close()
-	}
-	if !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("writer: %v, want a corrupt state", err)
+	for _, ro := range []bool{true, false} {
+		l, err := OpenLocal(path, Options{ReadOnly: ro, Command: "apply"})
+		if err == nil {
+			l.Close()
+		}
+		if !errors.Is(err, ErrCorrupt) {
+			t.Errorf("read-only %v: %v, want a corrupt state", ro, err)
+		}
 	}
 	if now, err := os.ReadFile(path); err != nil || !bytes.Equal(now, content) {
 		t.Errorf("the refused file was changed")
