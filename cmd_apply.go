@@ -199,19 +199,6 @@ func reportEvent(u *ui, st plan.Styles, e apply.Event) {
 	}
 }
 
-func sameOutputs(a, b map[string]state.Output) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, x := range a {
-		y, ok := b[k]
-		if !ok || x.Sensitive != y.Sensitive || string(x.Value) != string(y.Value) || string(x.Type) != string(y.Type) {
-			return false
-		}
-	}
-	return true
-}
-
 // savedPlanFlags refuses the planning flags that a saved plan fixes.
 func savedPlanFlags(fs *flag.FlagSet) error {
 	allowed := map[string]bool{

@@ -7,51 +7,28 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/wxmedia/wxmedia/apply"
 	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
 	"github.com/wxmedia/wxmedia/uploader"
 )
 
-// published is what an apply recorded as outputs: the values, and the
-// outputs it could not evaluate because an instance they refer to has no
-// identifier (its upload failed or was not started).
-type published struct {
-	outputs map[string]state.Output
-	// unevaluated are the names of those outputs, sorted; each keeps the
-	// value recorded before, if any.
-	unevaluated []string
-	// before holds which of them had a value before.
-	before map[string]bool
-}
-
 // publishOutputs evaluates the outputs against the state and records them
-// in the state and in outputs.json for other configurations.
-func publishOutputs(u *ui, w *workspace, st state.Backend) (*published, error) {
-	snap, err := st.Snapshot()
-	if err != nil {
-		return nil, err
-	}
-	outs, unknown, diags := w.outputsFromState(snap)
-	u.diagnostics(w.cfg.Files(), diags)
-	if diags.HasErrors() {
-		return nil, errReported
-	}
-	if !sameOutputs(outs, snap.Outputs) {
-		if err := st.SetOutputs(outs); err != nil {
-			return nil, fmt.Errorf("recording outputs: %w", err)
-		}
-	}
+// in the state and in outputs.json for other configurations; see
+// apply.PublishOutputs.
+func publishOutputs(u *ui, w *workspace, st state.Backend) (*apply.Published, error) {
 	b, err := w.backend()
 	if err != nil {
 		return nil, err
 	}
-	if err := b.publishOutputsFile(outs); err != nil {
-		return nil, fmt.Errorf("publishing outputs: %w", err)
+	pub, diags, err := apply.PublishOutputs(w.ev, st, b.settings())
+	u.diagnostics(w.cfg.Files(), diags)
+	if err != nil {
+		return nil, err
 	}
-	pub := &published{outputs: outs, unevaluated: unknown, before: map[string]bool{}}
-	for _, n := range unknown {
-		_, pub.before[n] = snap.Outputs[n]
+	if diags.HasErrors() {
+		return nil, errReported
 	}
 	return pub, nil
 }
@@ -59,12 +36,12 @@ func publishOutputs(u *ui, w *workspace, st state.Backend) (*published, error) {
 // outputsSection ends an apply as Terraform's does: "Outputs:" and each
 // recorded output as name = value, sensitive ones hidden; then a warning
 // for each output that could not be evaluated, saying what it holds now.
-func (u *ui) outputsSection(w *workspace, pub *published) {
+func (u *ui) outputsSection(w *workspace, pub *apply.Published) {
 	if pub == nil || len(w.cfg.Outputs) == 0 {
 		return
 	}
-	names := make([]string, 0, len(pub.outputs))
-	for n := range pub.outputs {
+	names := make([]string, 0, len(pub.Outputs))
+	for n := range pub.Outputs {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -72,7 +49,7 @@ func (u *ui) outputsSection(w *workspace, pub *published) {
 		var b strings.Builder
 		b.WriteString("\nOutputs:\n\n")
 		for _, n := range names {
-			o := pub.outputs[n]
+			o := pub.Outputs[n]
 			v, err := decodeOutput(o)
 			text := "(cannot be shown: " + fmt.Sprint(err) + ")"
 			if err == nil {
@@ -82,9 +59,9 @@ func (u *ui) outputsSection(w *workspace, pub *published) {
 		}
 		u.printf("%s", b.String())
 	}
-	for _, n := range pub.unevaluated {
+	for _, n := range pub.Unevaluated {
 		what := "it is not recorded"
-		if pub.before[n] {
+		if pub.Before[n] {
 			what = "it keeps the value recorded before"
 		}
 		u.warnf("output %q could not be evaluated: it refers to a resource instance without an identifier (an upload that failed or was not started); %s until the next apply completes", plan.Visible(n), what)

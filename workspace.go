@@ -4,14 +4,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/wxmedia/wxmedia/apply"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/schema"
-	"github.com/wxmedia/wxmedia/state"
 	"github.com/wxmedia/wxmedia/uploader/sandbox"
 )
 
@@ -116,41 +114,6 @@ func loadWorkspaceDiags(u *ui, vars *varFlags, adjust func(*schema.Config, map[s
 		w.idents[name] = plan.MerchantIdentity{MchID: m.MchID, Service: plan.Service(m.Endpoint), V2Service: plan.Service(m.V2Endpoint)}
 	}
 	return w, diags, nil
-}
-
-// outputsFromState evaluates the outputs against what the state records;
-// it also names the outputs that could not be evaluated (kept at their
-// previous value, or not recorded)
-// and returns the records of the wholly known ones.
-func (w *workspace) outputsFromState(snap *state.Snapshot) (map[string]state.Output, []string, hcl.Diagnostics) {
-	values := map[string]schema.InstanceValue{}
-	for _, in := range w.ev.Instances {
-		if r, ok := snap.Resources[in.Addr]; ok {
-			values[in.Addr] = schema.InstanceValue{ID: r.ID, SHA256: r.SHA256, Size: r.Size, Filename: r.Filename, Source: r.Source, UploadedAt: r.UploadedAt}
-		}
-	}
-	outs, diags := w.ev.Outputs(values)
-	rec := map[string]state.Output{}
-	var unknown []string
-	for name, o := range outs {
-		if !o.Value.IsWhollyKnown() {
-			// An upload it depends on failed: keep what was published
-			// before, so that consumers lose nothing they had.
-			if old, ok := snap.Outputs[name]; ok {
-				rec[name] = old
-			}
-			unknown = append(unknown, name)
-			continue
-		}
-		enc, err := plan.EncodeOutput(o)
-		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot encode output", Detail: fmt.Sprintf("output %q: %v", name, err)})
-			continue
-		}
-		rec[name] = enc
-	}
-	sort.Strings(unknown)
-	return rec, unknown, diags
 }
 
 // warnKeyPermissions warns about private key files that others may read.
