@@ -6,27 +6,17 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptrace"
-	"net/url"
-	"path"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/wxmedia/wxmedia/internal/safefile"
 )
 
 // Defaults of Config.
@@ -44,203 +34,6 @@ const (
 	FallbackStickiness = time.Minute
 	maxReplyBody       = 1 << 20
 )
-
-// ErrVerify is returned when a 2xx reply cannot be trusted: its
-// Wechatpay-Serial is not the configured platform key ID nor a valid
-// platform certificate (downloaded with Config.APIv3Key), its
-// Wechatpay-Timestamp is missing or more than 300 s from the local clock, or
-// its Wechatpay-Signature does not verify. The server may have accepted the
-// upload; no identifier is returned, and the upload is not retried.
-var ErrVerify = errors.New("reply verification failed")
-
-// VerifyError is a 2xx reply that cannot be trusted, and says why in terms
-// callers branch on. It wraps ErrVerify (errors.Is(err, ErrVerify) holds).
-type VerifyError struct {
-	// Protocol is ProtocolV3 (Wechatpay-* headers, platform key) or
-	// ProtocolV2 (the reply's sign, API v2 key).
-	Protocol string
-	// Skew is how far the reply's timestamp is from the local clock, when
-	// that is why it is not trusted; 0 otherwise.
-	Skew time.Duration
-	// Reason says what did not verify.
-	Reason string
-	// Err is the cause, when another error made the reply unverifiable
-	// (a failed download of the platform certificates); it may be nil.
-	Err error
-}
-
-func (e *VerifyError) Error() string { return ErrVerify.Error() + ": " + e.Reason }
-
-// Unwrap returns ErrVerify, and the cause when there is one.
-func (e *VerifyError) Unwrap() []error {
-	if e.Err == nil {
-		return []error{ErrVerify}
-	}
-	return []error{ErrVerify, e.Err}
-}
-
-func verifyErr(protocol, format string, args ...any) *VerifyError {
-	return &VerifyError{Protocol: protocol, Reason: fmt.Sprintf(format, args...)}
-}
-
-// ErrBadReply is returned when a verified 2xx reply carries no usable
-// identifier. The upload is not retried.
-var ErrBadReply = errors.New("reply carries no identifier")
-
-// ErrDigestMismatch is returned by Upload when Request.SHA256 is not the
-// SHA-256 of Request.Content: the bytes changed since they were hashed.
-var ErrDigestMismatch = errors.New("content does not match its sha256")
-
-// ErrNotUploadable is returned by Upload for an API the Client does not
-// know, or whose protocol (v3 or v2) it was not configured for.
-var ErrNotUploadable = errors.New("api is not uploadable by this client")
-
-// ErrDailyQuota is returned when an API answered that the merchant's upload
-// quota for the day is reached. It is not retried, and every later upload
-// to the same API through the same Client fails at once with it (wrapped),
-// without a request: that API stops for the run, the others go on.
-var ErrDailyQuota = errors.New("the day's upload quota of this API is reached")
-
-// QuotaSkipError is an upload not attempted because its API's daily quota
-// was reached earlier in the run. It wraps ErrDailyQuota; callers group
-// these by API instead of reporting each file.
-type QuotaSkipError struct {
-	Filename     string
-	ResourceType string
-	API          API
-	// Cause is the reply that said the quota was reached.
-	Cause error
-}
-
-func (e *QuotaSkipError) Error() string {
-	return fmt.Sprintf("upload %q to %s skipped: %v earlier in this run (%v); retry tomorrow", e.Filename, e.ResourceType, ErrDailyQuota, e.Cause)
-}
-
-func (e *QuotaSkipError) Unwrap() error { return ErrDailyQuota }
-
-// APIError is a non-2xx reply. Code and Message come from the reply's JSON
-// {"code":"…","message":"…"}; both are empty when the body was not such JSON,
-// and Body then holds its beginning.
-type APIError struct {
-	StatusCode int    // HTTP status, never 2xx
-	Code       string // e.g. "PARAM_ERROR"; may be empty
-	Message    string // the server's message; may be empty
-	RequestID  string // the Request-ID header, when present
-	Body       string // the first bytes of a body that was not error JSON
-	// Sandbox is the instance ID a wxmedia sandbox names in its replies'
-	// SandboxHeader; "" for any other server.
-	Sandbox string
-}
-
-// SandboxHeader is the reply header in which a wxmedia sandbox names its
-// instance, so that errors can say what to do with the sandbox.
-const SandboxHeader = "Wxmedia-Sandbox"
-
-func (e *APIError) Error() string {
-	msg := e.Message
-	if msg == "" {
-		msg = CodeDescription(e.Code)
-	}
-	if msg == "" {
-		msg = e.Body
-	}
-	if msg == "" {
-		msg = http.StatusText(e.StatusCode)
-	}
-	if e.Code == "" {
-		return fmt.Sprintf("HTTP %d: %s", e.StatusCode, msg)
-	}
-	return fmt.Sprintf("%s (HTTP %d): %s", e.Code, e.StatusCode, msg)
-}
-
-// Retryable reports whether the same request may succeed later: 5xx, and 429
-// unless the day's upload quota is reached.
-func (e *APIError) Retryable() bool {
-	if e.StatusCode == http.StatusTooManyRequests {
-		return !e.DailyQuotaReached()
-	}
-	return e.StatusCode >= 500
-}
-
-// DailyQuotaReached reports a 429 saying the day's upload quota is reached
-// (the video API's 当天上传文件数已达上限), as opposed to "too fast".
-func (e *APIError) DailyQuotaReached() bool {
-	if e.StatusCode != http.StatusTooManyRequests {
-		return false
-	}
-	return quotaMessage(e.Message)
-}
-
-var codeDescriptions = map[string]string{
-	"SYSTEMERROR":            "system error, retry later",
-	"SYSTEM_ERROR":           "system error, retry later",
-	"PARAM_ERROR":            "invalid parameter",
-	"INVALID_REQUEST":        "request does not meet the API's rules",
-	"SIGN_ERROR":             "signature verification failed",
-	"SIGNERROR":              "signature verification failed",
-	"NO_AUTH":                "no permission to call this API",
-	"NOAUTH":                 "no permission to call this API",
-	"FREQUENCY_LIMIT_EXCEED": "calls are too frequent, retry later",
-	"FREQUENCY_LIMITED":      "calls are too frequent, retry later",
-	"RATELIMIT_EXCEEDED":     "calls exceed the API's rate limit, retry later",
-}
-
-// CodeDescription describes a WeChat Pay error code any of the upload pages
-// uses, or returns "" for an unknown code.
-func CodeDescription(code string) string { return codeDescriptions[code] }
-
-// NetworkError is a request that got no HTTP reply: the endpoint could not
-// be reached, the connection broke, or it timed out. The upload may or may
-// not have reached the server.
-type NetworkError struct {
-	Endpoint string // the endpoint base URL tried
-	Err      error
-}
-
-func (e *NetworkError) Error() string { return fmt.Sprintf("%s: %v", e.Endpoint, e.Err) }
-func (e *NetworkError) Unwrap() error { return e.Err }
-
-// Retryable reports whether trying again may help: false for certificate
-// and TLS configuration errors, true otherwise.
-func (e *NetworkError) Retryable() bool {
-	var unknownAuthority x509.UnknownAuthorityError
-	var hostname x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	var verification *tls.CertificateVerificationError
-	var record tls.RecordHeaderError
-	switch {
-	case errors.As(e.Err, &unknownAuthority), errors.As(e.Err, &hostname), errors.As(e.Err, &invalid),
-		errors.As(e.Err, &verification), errors.As(e.Err, &record):
-		return false
-	}
-	return true
-}
-
-// IsRetryable reports whether an upload error may go away on its own: 5xx,
-// 429 (unless the day's quota is reached), timeouts and connection errors.
-// Verification failures, rule and digest errors, other 4xx and context
-// cancellation are not retryable.
-func IsRetryable(err error) bool {
-	if err == nil || errors.Is(err, ErrVerify) || errors.Is(err, ErrBadReply) || errors.Is(err, ErrEndpointDown) {
-		return false
-	}
-	if errors.Is(err, ErrDailyQuota) {
-		return false
-	}
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.Retryable()
-	}
-	var v2Err *V2Error
-	if errors.As(err, &v2Err) {
-		return v2Err.Retryable()
-	}
-	var netErr *NetworkError
-	if errors.As(err, &netErr) {
-		return netErr.Retryable()
-	}
-	return false
-}
 
 // Config configures a Client for one merchant. The v3 settings (SerialNo,
 // PrivateKey, PlatformKeyID, PlatformKey, Endpoint) are needed for the v3
@@ -448,136 +241,6 @@ func NewClient(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// CheckEndpoint validates an endpoint base URL and returns its canonical
-// form (see CanonicalEndpoint): https, or http when the host is loopback or
-// localhost; no query, fragment or user info.
-func CheckEndpoint(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		// url.Parse's error quotes the whole URL, password included.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			return "", fmt.Errorf("not a valid URL: %w", ue.Err)
-		}
-		return "", errors.New("not a valid URL")
-	}
-	// The messages show the URL with its password hidden.
-	shown := u.Redacted()
-	if u.Host == "" {
-		return "", fmt.Errorf("%q is not an absolute URL", shown)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.ForceQuery {
-		return "", fmt.Errorf("%q must not have a query, fragment or user info", shown)
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return "", fmt.Errorf("%q: plain http is only allowed to a loopback host", shown)
-		}
-	default:
-		return "", fmt.Errorf("%q: scheme must be https", shown)
-	}
-	return canonicalURL(u), nil
-}
-
-// CanonicalEndpoint returns the canonical form of an endpoint base URL:
-// scheme and host in lower case, the scheme's default port dropped, the
-// path cleaned ("/v3/./x/" is "/v3/x", "/" and "/." are nothing) and no
-// trailing slash. Two spellings of one endpoint have one canonical form,
-// so it can identify a service. Text that is not an absolute http(s) URL
-// without query, fragment or user info is returned unchanged.
-func CanonicalEndpoint(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.ForceQuery {
-		return raw
-	}
-	if s := strings.ToLower(u.Scheme); s != "https" && s != "http" {
-		return raw
-	}
-	return canonicalURL(u)
-}
-
-func canonicalURL(u *url.URL) string {
-	scheme := strings.ToLower(u.Scheme)
-	host, port := strings.ToLower(u.Hostname()), u.Port()
-	if port == "443" && scheme == "https" || port == "80" && scheme == "http" {
-		port = ""
-	}
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if port != "" {
-		host += ":" + port
-	}
-	c := url.URL{Scheme: scheme, Host: host}
-	if p := path.Clean("/" + u.Path); p != "/" {
-		c.Path = p
-	}
-	return c.String()
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// NewHTTPClient returns an HTTP client with sane timeouts (10 s to connect
-// and handshake, 60 s for the reply headers, 3 min per request) that trusts
-// the system roots plus, when caFile is not empty, the certificates of that
-// PEM file (private endpoints, the sandbox).
-func NewHTTPClient(caFile string) (*http.Client, error) {
-	return newHTTPClient(caFile, nil)
-}
-
-// NewHTTPClientCert is NewHTTPClient presenting a client certificate: the
-// merchant's API certificate (certFile, PEM) and its private key (keyFile,
-// PEM, PKCS#8 or PKCS#1), as the v2 API requires.
-func NewHTTPClientCert(caFile, certFile, keyFile string) (*http.Client, error) {
-	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("client certificate %s with key %s: %w", certFile, keyFile, err)
-	}
-	return newHTTPClient(caFile, &pair)
-}
-
-func newHTTPClient(caFile string, cert *tls.Certificate) (*http.Client, error) {
-	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
-	if cert != nil {
-		tlsConf.Certificates = []tls.Certificate{*cert}
-	}
-	if caFile != "" {
-		pem, err := safefile.ReadFile(caFile, maxPEMFile)
-		if err != nil {
-			return nil, fmt.Errorf("ca certificate: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca certificate %s: no PEM certificate found", caFile)
-		}
-		tlsConf.RootCAs = pool
-	}
-	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       tlsConf,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 60 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   32,
-		ForceAttemptHTTP2:     true,
-	}
-	return &http.Client{Transport: tr, Timeout: 3 * time.Minute}, nil
-}
-
 func randomHex32() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
@@ -700,38 +363,6 @@ func (c *Client) Upload(ctx context.Context, r Request) (Result, error) {
 	}
 }
 
-// RetryError is an upload whose retryable failures outlasted its retry
-// budget (Config.RetryTimeout, apply's -retry-timeout) or MaxAttempts. Err
-// is the last failure.
-type RetryError struct {
-	Attempts int
-	Elapsed  time.Duration // from the first request to the end
-	Budget   time.Duration // the retry budget
-	Next     time.Duration // the wait the next retry needed
-	Paced    bool          // the client-side pace had no slot left within the budget
-	Err      error
-}
-
-// BudgetSpent reports whether the retry budget, not MaxAttempts, ended the upload.
-func (e *RetryError) BudgetSpent() bool { return e.Paced || e.Elapsed+e.Next > e.Budget }
-
-func (e *RetryError) Error() string {
-	if !e.BudgetSpent() {
-		return fmt.Sprintf("giving up after %d attempts: %v", e.Attempts, e.Err)
-	}
-	why := ""
-	switch {
-	case e.Paced:
-		why = ", the pace the server allows leaves no slot in it"
-	case e.Next > time.Second:
-		why = fmt.Sprintf(", the next in %s", e.Next.Round(100*time.Millisecond))
-	}
-	return fmt.Sprintf("giving up after %d attempts in %s (retry budget %s%s): %v",
-		e.Attempts, e.Elapsed.Round(100*time.Millisecond), e.Budget, why, e.Err)
-}
-
-func (e *RetryError) Unwrap() error { return e.Err }
-
 type upload struct {
 	spec        Spec
 	meta        []byte
@@ -740,47 +371,6 @@ type upload struct {
 	// budgetEnd is the end of the retry budget, set when the first request
 	// is sent: no later request waits for the client-side pace beyond it.
 	budgetEnd time.Time
-}
-
-// errBudgetSpent is returned by throttle when the pace would send the
-// request after the retry budget's end.
-var errBudgetSpent = errors.New("the retry budget ends before the next request may be sent")
-
-// throttle waits for the client-side pace (Config.Throttle), within the
-// retry budget once the first request of the upload was sent.
-func (c *Client) throttle(ctx context.Context, u *upload) error {
-	if c.cfg.Throttle == nil {
-		if u.budgetEnd.IsZero() {
-			u.budgetEnd = time.Now().Add(c.cfg.RetryTimeout)
-		}
-		return nil
-	}
-	if u.budgetEnd.IsZero() {
-		err := c.cfg.Throttle(ctx)
-		u.budgetEnd = time.Now().Add(c.cfg.RetryTimeout)
-		return err
-	}
-	tctx, cancel := context.WithDeadline(ctx, u.budgetEnd)
-	defer cancel()
-	err := c.cfg.Throttle(tctx)
-	if err != nil && ctx.Err() == nil {
-		return errBudgetSpent
-	}
-	return err
-}
-
-// retryAfterError carries a reply's Retry-After hint along with its error.
-type retryAfterError struct {
-	error
-	after time.Duration
-}
-
-func (e *retryAfterError) Unwrap() error { return e.error }
-
-func quotaReached(err error) bool {
-	var apiErr *APIError
-	var v2Err *V2Error
-	return errors.As(err, &apiErr) && apiErr.DailyQuotaReached() || errors.As(err, &v2Err) && v2Err.DailyQuotaReached()
 }
 
 // attempt sends the upload once, to the preferred endpoint and, on a
@@ -963,48 +553,6 @@ func (c *Client) roundTrip(hc *http.Client, req *http.Request, endpoint string, 
 	return resp, body, nil
 }
 
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s %s: %w", ue.Op, ue.URL, ue.Err)
-	}
-	return err
-}
-
-func parseAPIError(resp *http.Response, body []byte) *APIError {
-	e := &APIError{StatusCode: resp.StatusCode, RequestID: resp.Header.Get("Request-ID"), Sandbox: resp.Header.Get(SandboxHeader)}
-	var v struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(body, &v) == nil && (v.Code != "" || v.Message != "") {
-		e.Code, e.Message = v.Code, v.Message
-		return e
-	}
-	b := strings.TrimSpace(string(body))
-	if len(b) > 200 {
-		b = b[:200] + "…"
-	}
-	e.Body = b
-	return e
-}
-
-// retryAfter reads a Retry-After header: delay seconds, or an HTTP date
-// (RFC 9110 §10.2.3), taken relative to now. A date in the past is no delay.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil && secs >= 0 {
-		return time.Duration(min(secs, int64(24*time.Hour/time.Second))) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
-}
-
 // verifyReply checks a 2xx reply's headers, then its signature with the
 // key its Wechatpay-Serial names (see replyKey). Errors wrap ErrVerify.
 func (c *Client) verifyReply(ctx context.Context, h http.Header, body []byte) error {
@@ -1016,62 +564,6 @@ func (c *Client) verifyReply(ctx context.Context, h http.Header, body []byte) er
 		return err
 	}
 	return c.checkReplySignature(h, body, key)
-}
-
-// backoff returns the delay before retry n (n >= 1): full jitter over
-// min(MaxDelay, BaseDelay*2^(n-1)), or a longer Retry-After.
-func (c *Client) backoff(n int, err error) time.Duration {
-	ceiling := c.cfg.MaxDelay
-	if n-1 < 30 {
-		if d := c.cfg.BaseDelay << (n - 1); d > 0 && d < ceiling {
-			ceiling = d
-		}
-	}
-	// A rate-limit reply through a client-side pace (Throttle) needs no
-	// growing backoff: the pace already slows every request down to what
-	// the server accepts, and a long sleep would only leave the pace idle.
-	if c.cfg.Throttle != nil && TooManyRequests(err) {
-		ceiling = c.cfg.BaseDelay
-	}
-	delay := time.Duration(mrand.Int64N(int64(ceiling) + 1))
-	var ra *retryAfterError
-	if errors.As(err, &ra) && ra.after > delay {
-		delay = ra.after
-	}
-	return delay
-}
-
-// TooManyRequests reports whether err is a "too many requests" reply that
-// may succeed later: HTTP 429 or the v2 FREQUENCY_LIMITED, not a day's quota.
-func TooManyRequests(err error) bool {
-	if err == nil || errors.Is(err, ErrDailyQuota) {
-		return false
-	}
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.StatusCode == http.StatusTooManyRequests && !apiErr.DailyQuotaReached()
-	}
-	var v2Err *V2Error
-	if errors.As(err, &v2Err) {
-		return (v2Err.ErrCode == "FREQUENCY_LIMITED" || v2Err.StatusCode == http.StatusTooManyRequests) && !v2Err.DailyQuotaReached()
-	}
-	return false
-}
-
-// Sleep waits for d, or until ctx is done, and then returns ctx's error,
-// if any.
-func Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func (c *Client) log(msg string, args ...any) {
