@@ -3,14 +3,12 @@ package plan
 import (
 	"cmp"
 	"crypto/rsa"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/wxmedia/wxmedia/internal/safefile"
 	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/uploader"
 )
@@ -190,7 +189,7 @@ func checkMerchantValues(m *schema.Merchant) hcl.Diagnostics {
 	}
 	var key *rsa.PrivateKey
 	if m.PrivateKeyFile != "" {
-		b, err := os.ReadFile(merchantFile(m.PrivateKeyFile))
+		b, err := safefile.ReadFile(merchantFile(m.PrivateKeyFile), uploader.MaxPEMFile)
 		if err == nil {
 			key, err = uploader.ParsePrivateKey(b)
 		}
@@ -209,7 +208,7 @@ func checkMerchantValues(m *schema.Merchant) hcl.Diagnostics {
 		}
 	}
 	if f := m.ClientCertificateFile; f != "" && key != nil {
-		pair, err := tls.LoadX509KeyPair(merchantFile(f), merchantFile(m.PrivateKeyFile))
+		pair, err := uploader.LoadKeyPair(merchantFile(f), merchantFile(m.PrivateKeyFile))
 		switch {
 		case err != nil:
 			bad("client_certificate_file", "Invalid client certificate", "%s with private_key_file %s: %s. It must be the merchant API certificate (apiclient_cert.pem) issued for that private key.", f, m.PrivateKeyFile, fileErr(err))
@@ -230,7 +229,7 @@ func checkMerchantValues(m *schema.Merchant) hcl.Diagnostics {
 // checkPublicKeyFile checks that path holds an RSA public key in PEM, as
 // a certificate when cert is set.
 func checkPublicKeyFile(path string, cert bool) error {
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFile(path, uploader.MaxPEMFile)
 	if err != nil {
 		return err
 	}
@@ -256,7 +255,7 @@ func checkPublicKeyFile(path string, cert bool) error {
 // checkCAFile checks that a trust-root file holds at least one PEM
 // certificate, as the HTTP client will need.
 func checkCAFile(path string) error {
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFile(path, uploader.MaxPEMFile)
 	if err != nil {
 		return err
 	}

@@ -110,11 +110,25 @@ func NewHTTPClient(caFile string) (*http.Client, error) {
 // merchant's API certificate (certFile, PEM) and its private key (keyFile,
 // PEM, PKCS#8 or PKCS#1), as the v2 API requires.
 func NewHTTPClientCert(caFile, certFile, keyFile string) (*http.Client, error) {
-	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	pair, err := LoadKeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("client certificate %s with key %s: %w", certFile, keyFile, err)
 	}
 	return newHTTPClient(caFile, &pair)
+}
+
+// LoadKeyPair is tls.LoadX509KeyPair reading both files as LoadPrivateKey
+// does: opened without blocking, regular files only, up to MaxPEMFile.
+func LoadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := safefile.ReadFile(certFile, maxPEMFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyPEM, err := safefile.ReadFile(keyFile, maxPEMFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(certPEM, keyPEM)
 }
 
 func newHTTPClient(caFile string, cert *tls.Certificate) (*http.Client, error) {

@@ -264,6 +264,10 @@ func checkBoundary(boundary string) error {
 // plus one byte (see safefile).
 const maxPEMFile = 1 << 20
 
+// MaxPEMFile is the bound on key and certificate files, for callers that
+// check them before a Client loads them.
+const MaxPEMFile = maxPEMFile
+
 // LoadPrivateKey reads an RSA private key from a PEM file, PKCS#8
 // ("PRIVATE KEY") or PKCS#1 ("RSA PRIVATE KEY").
 func LoadPrivateKey(path string) (*rsa.PrivateKey, error) {
