@@ -45,8 +45,8 @@ func TestDamagedPagesRefused(t *testing.T) {
 	}
 	_, rv := elem(b.file, "resources")
 	resRoot := ne.Uint64(page(b.file, m.root)[rv:])
-	if resRoot == 0 {
-		t.Fatal("the resources bucket is inline: the base state is too small")
+	if resRoot == 0 || ne.Uint16(page(b.file, resRoot)[8:]) != pageBranch {
+		t.Fatal("the resources bucket's root is not a branch: the base state is too small")
 	}
 	cases := map[string]func(c []byte){
 		"freelist of another type": func(c []byte) { ne.PutUint16(page(c, m.freelist)[8:], 0x04) },
@@ -55,11 +55,14 @@ func TestDamagedPagesRefused(t *testing.T) {
 			ne.PutUint16(p[10:], 0xFFFF)
 			ne.PutUint64(p[16:], 1<<40)
 		},
-		"page naming another number":     func(c []byte) { ne.PutUint64(page(c, resRoot), 8316213599780548146) },
-		"page of unexpected type":        func(c []byte) { ne.PutUint16(page(c, resRoot)[8:], 0x20) },
-		"bucket root past the file":      func(c []byte) { ne.PutUint64(page(c, m.root)[rv:], 1<<40) },
-		"bucket root referenced twice":   func(c []byte) { ne.PutUint64(page(c, m.root)[rv:], m.root) },
-		"overflow past the file":         func(c []byte) { ne.PutUint32(page(c, resRoot)[12:], 1<<30) },
+		"page naming another number":   func(c []byte) { ne.PutUint64(page(c, resRoot), 8316213599780548146) },
+		"page of unexpected type":      func(c []byte) { ne.PutUint16(page(c, resRoot)[8:], 0x20) },
+		"bucket root past the file":    func(c []byte) { ne.PutUint64(page(c, m.root)[rv:], 1<<40) },
+		"bucket root referenced twice": func(c []byte) { ne.PutUint64(page(c, m.root)[rv:], m.root) },
+		"overflow past the file":       func(c []byte) { ne.PutUint32(page(c, resRoot)[12:], 1<<30) },
+		// A tree that loops, which bbolt would read for ever
+		// (etcd-io/bbolt#174): the resources bucket's root is a branch.
+		"branch child naming its branch": func(c []byte) { ne.PutUint64(page(c, resRoot)[16+8:], resRoot) },
 		"element count past its page":    func(c []byte) { ne.PutUint16(page(c, resRoot)[10:], 0xFFFF) },
 		"element key past its page":      func(c []byte) { ne.PutUint32(page(c, resRoot)[16+8:], 1<<31) },
 		"element position past its page": func(c []byte) { ne.PutUint32(page(c, resRoot)[16+4:], 1<<31) },
