@@ -178,7 +178,7 @@ func (w *pageWalker) page(id uint64, depth int) ([]byte, error) {
 		}
 		w.hi = max(w.hi, end)
 		if w.mapped += end - start; w.mapped >= walkResident {
-			releaseMapped(w.data[w.lo:w.hi])
+			releaseMapped(w.data, w.lo, w.hi)
 			w.mapped, w.hi = 0, 0
 		}
 	}

@@ -19,10 +19,13 @@ func releasePages(tx *bolt.Tx) {
 	syscall.Syscall(syscall.SYS_MADVISE, info.Data, uintptr(tx.Size()), syscall.MADV_DONTNEED)
 }
 
-// releaseMapped drops data, a read-only shared map of a file (mapFile),
-// from this process's memory, as releasePages does for bbolt's map.
-func releaseMapped(data []byte) {
-	if len(data) > 0 {
-		syscall.Madvise(data, syscall.MADV_DONTNEED)
+// releaseMapped drops data[lo:hi] of a read-only shared map of a file
+// (mapFile) from this process's memory, as releasePages does for bbolt's
+// map. lo is rounded down to the system's page size, which may be larger
+// than the state's.
+func releaseMapped(data []byte, lo, hi uint64) {
+	lo &^= uint64(syscall.Getpagesize() - 1)
+	if lo < hi && hi <= uint64(len(data)) {
+		syscall.Madvise(data[lo:hi], syscall.MADV_DONTNEED)
 	}
 }

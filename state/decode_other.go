@@ -8,4 +8,4 @@ import bolt "go.etcd.io/bbolt"
 func releasePages(*bolt.Tx) {}
 
 // releaseMapped does nothing here: see decode_linux.go.
-func releaseMapped([]byte) {}
+func releaseMapped([]byte, uint64, uint64) {}
