@@ -19,7 +19,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"os"
 	"strconv"
@@ -77,17 +76,7 @@ func (s *Sandbox) RotatePlatformCertificate() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	serialBytes := make([]byte, 20)
-	_, _ = rand.Read(serialBytes)
-	serialBytes[0] = 0x10 + serialBytes[0]%0x70
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: new(big.Int).SetBytes(serialBytes),
-		Subject:      pkix.Name{CommonName: "wxmedia sandbox platform", Organization: []string{"wxmedia sandbox"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(5, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
+	tmpl := platformCertTemplate(time.Now())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -765,18 +765,24 @@ func (s *Sandbox) loadPlatformCert() error {
 	return s.createPlatformCert()
 }
 
-func (s *Sandbox) createPlatformCert() error {
+// platformCertTemplate is the template of a platform certificate made at
+// now: a random 20-byte serial whose first byte keeps it positive and
+// 40 hex digits long, valid for five years.
+func platformCertTemplate(now time.Time) *x509.Certificate {
 	serialBytes := make([]byte, 20)
 	_, _ = rand.Read(serialBytes)
 	serialBytes[0] = 0x10 + serialBytes[0]%0x70
-	now := time.Now()
-	tmpl := &x509.Certificate{
+	return &x509.Certificate{
 		SerialNumber: new(big.Int).SetBytes(serialBytes),
 		Subject:      pkix.Name{CommonName: "wxmedia sandbox platform", Organization: []string{"wxmedia sandbox"}},
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.AddDate(5, 0, 0),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 	}
+}
+
+func (s *Sandbox) createPlatformCert() error {
+	tmpl := platformCertTemplate(time.Now())
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, s.caCert, &s.platformKey.PublicKey, s.caKey)
 	if err != nil {
 		return err
