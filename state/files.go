@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wxmedia/wxmedia/internal/atomicfile"
+	"github.com/wxmedia/wxmedia/internal/safefile"
 )
 
 // lockInfoPath returns the side file where the writer holding the lock on
@@ -36,7 +37,7 @@ func writeLockInfo(path, command string) error {
 // when there is none, it cannot be read, or it was left by a process of this
 // host that no longer runs.
 func readLockInfo(path string) *LockInfo {
-	data, err := os.ReadFile(lockInfoPath(path))
+	data, err := readLockFile(path)
 	if err != nil {
 		return nil
 	}
@@ -48,6 +49,17 @@ func readLockInfo(path string) *LockInfo {
 		return nil
 	}
 	return &info
+}
+
+// maxLockInfoSize bounds a read of the lock details, a few hundred bytes
+// of JSON that anyone who can write beside the state may have replaced.
+const maxLockInfoSize = 64 << 10
+
+// readLockFile reads the lock details beside the state at path as any file
+// from outside is read (safefile): a named pipe or a device in their place
+// is refused at once, never waited on or read without end.
+func readLockFile(path string) ([]byte, error) {
+	return safefile.ReadFile(lockInfoPath(path), maxLockInfoSize)
 }
 
 // writeFileAtomic replaces the file at path with data, mode 0600, durably:

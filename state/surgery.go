@@ -355,7 +355,7 @@ func ForceUnlockLocal(path string) (*LockInfo, error) {
 		return nil, fmt.Errorf("force-unlock %s: %w", path, err)
 	}
 	var stale *LockInfo
-	if data, err := os.ReadFile(lockInfoPath(path)); err == nil {
+	if data, err := readLockFile(path); err == nil {
 		var info LockInfo
 		if json.Unmarshal(data, &info) == nil && info.PID > 0 {
 			stale = &info
