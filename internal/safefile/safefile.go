@@ -16,6 +16,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+
+	"github.com/wxmedia/wxmedia/internal/words"
 )
 
 // ErrNotRegular is matched (errors.Is) by every *NotRegularError.
@@ -61,15 +63,7 @@ func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
 // FormatLimit writes a limit in bytes the way the messages do: 2 MiB,
 // 512 KiB, or a number of bytes.
-func FormatLimit(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
+func FormatLimit(n int64) string { return words.Size(n) }
 
 // Open opens path for reading without blocking and returns it with its
 // metadata, read from the open descriptor. Anything but a regular file

@@ -1,5 +1,5 @@
-// Package words has the few rules of English that messages need: plurals
-// and articles.
+// Package words has the few rules of English that messages need: plurals,
+// articles and sizes in bytes.
 package words
 
 import (
@@ -46,4 +46,16 @@ func Be(n int) string {
 		return "is"
 	}
 	return "are"
+}
+
+// Size is a byte count the way messages write sizes and limits: "2 MiB",
+// "512 KiB", or "1000 bytes" when it is not a whole number of either.
+func Size(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/wxmedia/wxmedia/internal/words"
 )
 
 // API is the stable identifier of one upload API. It is stored in state and
@@ -403,12 +405,4 @@ func checkFilenameChars(filename string) error {
 func isFormatChar(r rune) bool { return unicode.Is(unicode.Cf, r) }
 
 // FormatSize renders a byte count for messages: "2 MiB", "512 KiB", "1000 bytes".
-func FormatSize(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
+func FormatSize(n int64) string { return words.Size(n) }
