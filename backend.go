@@ -149,25 +149,7 @@ func noteWaiting(holder *state.LockInfo, timeout time.Duration) {
 }
 
 // exists reports whether the state was ever written.
-func (b stateBackend) exists() (bool, error) {
-	if !b.isPostgres() {
-		_, err := os.Stat(b.localPath())
-		if errors.Is(err, fs.ErrNotExist) {
-			return false, nil
-		}
-		return err == nil, err
-	}
-	st, err := b.open(true, 0, "")
-	if err != nil {
-		return false, err
-	}
-	defer st.Close()
-	snap, err := st.Snapshot()
-	if err != nil {
-		return false, err
-	}
-	return snap.Lineage != "", nil
-}
+func (b stateBackend) exists() (bool, error) { return state.Exists(b.settings()) }
 
 // snapshot reads the state without taking the writer's lock; a missing
 // state is empty. The lookup function reads the cache until done is
