@@ -266,21 +266,8 @@ func (s *Sandbox) serveCertificates(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusInternalServerError, "SYSTEM_ERROR", "sandbox is closed")
 		return
 	}
-	auth, err := parseAuth(r.Header.Get("Authorization"))
-	if err != nil {
-		fail(http.StatusUnauthorized, "SIGN_ERROR", err.Error())
-		return
-	}
-	c.mchid = auth["mchid"]
-	s.mu.Lock()
-	m := s.merchants[c.mchid]
-	s.mu.Unlock()
-	if m == nil {
-		fail(http.StatusForbidden, "NO_AUTH", "merchant "+c.mchid+" is not registered with this sandbox: no permission to call this API")
-		return
-	}
-	if !strings.EqualFold(auth["serial_no"], m.serialNo) {
-		fail(http.StatusUnauthorized, "SIGN_ERROR", fmt.Sprintf("serial_no %s is not the certificate serial of merchant %s", auth["serial_no"], c.mchid))
+	auth, m, ok := s.authMerchant(c, "SIGN_ERROR", "NO_AUTH", fail)
+	if !ok {
 		return
 	}
 	ts, err := strconv.ParseInt(auth["timestamp"], 10, 64)

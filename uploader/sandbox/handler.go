@@ -298,6 +298,33 @@ func (s *Sandbox) logCall(api string, c *call) {
 // (uploader.SandboxHeader is the same name).
 const InstanceHeader = "Wxmedia-Sandbox"
 
+// authMerchant reads the request's Authorization header and the merchant
+// it names, and checks the certificate serial it gives. On failure it
+// replies through fail with signCode (a bad header or serial) or
+// noAuthCode (an unknown merchant) and returns false. It sets c.mchid.
+func (s *Sandbox) authMerchant(c *call, signCode, noAuthCode string, fail func(status int, code, msg string)) (map[string]string, *merchant, bool) {
+	auth, err := parseAuth(c.r.Header.Get("Authorization"))
+	if err != nil {
+		fail(http.StatusUnauthorized, signCode, err.Error())
+		return nil, nil, false
+	}
+	c.mchid = auth["mchid"]
+	s.mu.Lock()
+	m := s.merchants[c.mchid]
+	s.mu.Unlock()
+	if m == nil {
+		fail(http.StatusForbidden, noAuthCode, "merchant "+c.mchid+" is not registered with this sandbox: no permission to call this API")
+		return nil, nil, false
+	}
+	// Certificate serials are hex: any case names the same certificate
+	// (wechatpay-node-v3 sends the lowercase form its x509 parser gives).
+	if !strings.EqualFold(auth["serial_no"], m.serialNo) {
+		fail(http.StatusUnauthorized, signCode, fmt.Sprintf("serial_no %s is not the certificate serial of merchant %s", auth["serial_no"], c.mchid))
+		return nil, nil, false
+	}
+	return auth, m, true
+}
+
 // v3Handler serves one APIv3 upload API.
 type v3Handler struct {
 	s   *Sandbox
@@ -324,23 +351,8 @@ func (h *v3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// Authorization: who, with which key, when.
-	auth, err := parseAuth(r.Header.Get("Authorization"))
-	if err != nil {
-		fail(http.StatusUnauthorized, def.sign, err.Error())
-		return
-	}
-	c.mchid = auth["mchid"]
-	s.mu.Lock()
-	m := s.merchants[c.mchid]
-	s.mu.Unlock()
-	if m == nil {
-		fail(http.StatusForbidden, def.noAuth, "merchant "+c.mchid+" is not registered with this sandbox: no permission to call this API")
-		return
-	}
-	// Certificate serials are hex: any case names the same certificate
-	// (wechatpay-node-v3 sends the lowercase form its x509 parser gives).
-	if !strings.EqualFold(auth["serial_no"], m.serialNo) {
-		fail(http.StatusUnauthorized, def.sign, fmt.Sprintf("serial_no %s is not the certificate serial of merchant %s", auth["serial_no"], c.mchid))
+	auth, m, ok := s.authMerchant(c, def.sign, def.noAuth, fail)
+	if !ok {
 		return
 	}
 	ts, err := strconv.ParseInt(auth["timestamp"], 10, 64)
