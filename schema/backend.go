@@ -103,18 +103,10 @@ func (ev *Evaluation) BackendSettings() (BackendSettings, hcl.Diagnostics) {
 	if b == nil {
 		return BackendSettings{Type: BackendLocal}, nil
 	}
-	s := newScope(ev, nil)
-	attrs, diags := b.Body.JustAttributes()
-	var exprs []hcl.Expression
-	for _, a := range attrs {
-		exprs = append(exprs, a.Expr)
-	}
-	ctx, d := s.evalContext(exprs, "A backend argument")
-	diags = append(diags, d...)
-	if d.HasErrors() {
+	_, ctx, diags, ok := newScope(ev, nil).unmarkedContext(b.Body, "A backend argument")
+	if !ok {
 		return BackendSettings{}, diags
 	}
-	unmarkContext(ctx, ev.Config.Dir)
 	out := BackendSettings{Type: b.Type}
 	diags = append(diags, hideValues(gohcl.DecodeBody(b.Body, ctx, &out))...)
 	ev.taint.rememberString(out.ConnStr)

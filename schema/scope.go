@@ -219,20 +219,31 @@ func (s *scope) local(name string, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
 	return v, diags
 }
 
-func (s *scope) decodeMerchant(mb *MerchantBlock) (*Merchant, hcl.Diagnostics) {
-	attrs, diags := mb.Body.JustAttributes()
+// unmarkedContext evaluates what the arguments of body refer to, for
+// decoding them unmarked: merchant and backend arguments may use
+// sensitive variables and credentials, whose values never show in a
+// diagnostic. It returns the arguments, and false when what they refer to
+// has errors.
+func (s *scope) unmarkedContext(body hcl.Body, where string) (hcl.Attributes, *hcl.EvalContext, hcl.Diagnostics, bool) {
+	attrs, diags := body.JustAttributes()
 	var exprs []hcl.Expression
 	for _, a := range attrs {
 		exprs = append(exprs, a.Expr)
 	}
-	// Merchant attributes may use sensitive variables and credentials:
-	// decode unmarked, and never show the values in a diagnostic.
-	ctx, d := s.evalContext(exprs, "A merchant argument")
+	ctx, d := s.evalContext(exprs, where)
 	diags = append(diags, d...)
 	if d.HasErrors() {
-		return nil, diags
+		return attrs, nil, diags, false
 	}
 	unmarkContext(ctx, s.ev.Config.Dir)
+	return attrs, ctx, diags, true
+}
+
+func (s *scope) decodeMerchant(mb *MerchantBlock) (*Merchant, hcl.Diagnostics) {
+	attrs, ctx, diags, ok := s.unmarkedContext(mb.Body, "A merchant argument")
+	if !ok {
+		return nil, diags
+	}
 	m := &Merchant{Name: mb.Name, DeclRange: mb.DeclRange, AttrRanges: map[string]hcl.Range{}}
 	for n, a := range attrs {
 		m.AttrRanges[n] = a.Expr.Range()
