@@ -1,29 +1,21 @@
 package sandbox
 
 import (
-	"bytes"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"math/big"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
-	neturl "net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -304,84 +296,6 @@ func (s *Sandbox) load(data []byte) error {
 	return nil
 }
 
-// loadServerCert loads the server certificate, renewing it when it is
-// missing, about to expire, or not signed by this world's CA.
-func (s *Sandbox) loadServerCert() error {
-	pair, err := tls.LoadX509KeyPair(s.path(serverCertFile), s.path(serverKeyFile))
-	if err == nil {
-		leaf, perr := x509.ParseCertificate(pair.Certificate[0])
-		if perr == nil && leaf.CheckSignatureFrom(s.caCert) == nil && time.Until(leaf.NotAfter) > serverCertRenewal {
-			s.serverCert = pair
-			return nil
-		}
-	}
-	return s.createServerCert()
-}
-
-func (s *Sandbox) createCA() error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          randomSerial(),
-		Subject:               pkix.Name{CommonName: "wxmedia sandbox CA", Organization: []string{"wxmedia sandbox"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(20, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	if s.caCert, err = x509.ParseCertificate(der); err != nil {
-		return err
-	}
-	s.caKey = key
-	if err := writeKey(s.path(caKeyFile), key); err != nil {
-		return err
-	}
-	return writePEM(s.path(caCertFile), "CERTIFICATE", der, 0o644)
-}
-
-func (s *Sandbox) createServerCert() error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: randomSerial(),
-		Subject:      pkix.Name{CommonName: "localhost", Organization: []string{"wxmedia sandbox"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(2, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, s.caCert, &key.PublicKey, s.caKey)
-	if err != nil {
-		return err
-	}
-	if err := writeKey(s.path(serverKeyFile), key); err != nil {
-		return err
-	}
-	if err := writePEM(s.path(serverCertFile), "CERTIFICATE", der, 0o644); err != nil {
-		return err
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return err
-	}
-	s.serverCert = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
-	return nil
-}
-
 // saveWorld writes sandbox.json atomically. Callers hold s.mu or own s exclusively.
 func (s *Sandbox) saveWorld() error {
 	data, err := json.MarshalIndent(s.world, "", "  ")
@@ -496,163 +410,6 @@ func (s *Sandbox) SetLogger(l *slog.Logger) {
 	s.mu.Unlock()
 }
 
-var mchidPattern = regexp.MustCompile(`^[0-9A-Za-z_-]{1,32}$`)
-
-// RegisterMerchant returns the credentials of mchid, generating them once
-// (an RSA 2048 key, a merchant certificate signed by the sandbox CA whose
-// serial is 40 uppercase hex characters, a v2 API key) and persisting them
-// under dir/merchants/<mchid>/. mchid is 1 to 32 letters, digits, '-' or '_'.
-func (s *Sandbox) RegisterMerchant(mchid string) (MerchantCreds, error) {
-	if !mchidPattern.MatchString(mchid) {
-		return MerchantCreds{}, fmt.Errorf("sandbox: mchid %q must be 1 to 32 letters, digits, '-' or '_'", mchid)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return MerchantCreds{}, ErrClosed
-	}
-	if _, ok := s.merchants[mchid]; !ok {
-		if err := s.createMerchant(mchid); err != nil {
-			return MerchantCreds{}, fmt.Errorf("sandbox: register merchant %s: %w", mchid, err)
-		}
-	}
-	e := s.world.Merchants[mchid]
-	return MerchantCreds{
-		MchID:                   mchid,
-		SerialNo:                e.SerialNo,
-		PrivateKeyFile:          s.path(merchantsDir, mchid, merchantKeyFile),
-		CertificateFile:         s.path(merchantsDir, mchid, merchantCertFile),
-		APIv2Key:                e.APIv2Key,
-		APIv3Key:                e.APIv3Key,
-		PlatformPublicKeyID:     s.platformKeyID,
-		PlatformPublicKeyFile:   s.path(platformPubFile),
-		PlatformCertificateFile: s.path(platformCertFile),
-		CAFile:                  s.path(caCertFile),
-	}, nil
-}
-
-// createMerchant generates and persists a merchant. Callers hold s.mu.
-func (s *Sandbox) createMerchant(mchid string) error {
-	dir := s.path(merchantsDir, mchid)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return err
-	}
-	// 20 bytes whose first is 0x10..0x7F: a positive serial of exactly 40 hex digits.
-	serialBytes := make([]byte, 20)
-	_, _ = rand.Read(serialBytes)
-	serialBytes[0] = 0x10 + serialBytes[0]%0x70
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: new(big.Int).SetBytes(serialBytes),
-		Subject:      pkix.Name{CommonName: mchid, Organization: []string{"wxmedia sandbox merchant"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(5, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, s.caCert, &key.PublicKey, s.caKey)
-	if err != nil {
-		return err
-	}
-	if err := writeKey(filepath.Join(dir, merchantKeyFile), key); err != nil {
-		return err
-	}
-	if err := writePEM(filepath.Join(dir, merchantCertFile), "CERTIFICATE", der, 0o644); err != nil {
-		return err
-	}
-	serial := strings.ToUpper(hex.EncodeToString(serialBytes))
-	e := merchantEntry{SerialNo: serial, APIv2Key: randomHex(16), APIv3Key: randomHex(16), RegisteredAt: now.UTC().Truncate(time.Second)}
-	s.world.Merchants[mchid] = e
-	if err := s.saveWorld(); err != nil {
-		delete(s.world.Merchants, mchid)
-		return err
-	}
-	s.merchants[mchid] = &merchant{serialNo: serial, pub: &key.PublicKey, apiV2Key: e.APIv2Key, apiV3Key: e.APIv3Key}
-	return nil
-}
-
-// WriteMerchantConfig writes to path a ready HCL merchant "sandbox" block for
-// mchid (registering it if needed) with absolute paths, url as its endpoint
-// and v2_endpoint, and its literal test secrets (api_v2_key, and api_v3_key
-// for downloading the platform certificates).
-func (s *Sandbox) WriteMerchantConfig(path, url, mchid string) error {
-	return s.WriteMerchantBlock(path, url, mchid, "sandbox")
-}
-
-// WriteMerchantBlock is WriteMerchantConfig with the merchant block named
-// name, for configurations with several sandbox merchants.
-func (s *Sandbox) WriteMerchantBlock(path, url, mchid, name string) error {
-	endpoint := strings.TrimRight(url, "/")
-	u, err := neturl.Parse(endpoint)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return fmt.Errorf("sandbox: merchant config endpoint %q is not an http(s) URL", url)
-	}
-	if ip := net.ParseIP(u.Hostname()); u.Scheme == "http" && u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("sandbox: merchant config endpoint %q: plain http is only for a loopback host", url)
-	}
-	if err := CheckMerchantConfig(path); err != nil {
-		return fmt.Errorf("sandbox: %w", err)
-	}
-	c, err := s.RegisterMerchant(mchid)
-	if err != nil {
-		return err
-	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, merchantConfigMarker+"%s: test credentials for the local emulator only.\n", s.id)
-	fmt.Fprintf(&b, "merchant %s {\n", hclString(name))
-	for _, kv := range [][2]string{
-		{"mchid", c.MchID},
-		{"serial_no", c.SerialNo},
-		{"private_key_file", c.PrivateKeyFile},
-		{"platform_public_key_id", c.PlatformPublicKeyID},
-		{"platform_public_key_file", c.PlatformPublicKeyFile},
-		{"ca_certificate_file", c.CAFile},
-		{"endpoint", endpoint},
-		{"v2_endpoint", endpoint},
-		{"api_v2_key", c.APIv2Key},
-		{"api_v3_key", c.APIv3Key},
-		{"client_certificate_file", c.CertificateFile},
-	} {
-		fmt.Fprintf(&b, "  %-24s = %s\n", kv[0], hclString(kv[1]))
-	}
-	b.WriteString("}\n")
-	if err := writeFileAtomic(path, b.Bytes(), 0o600); err != nil {
-		return fmt.Errorf("sandbox: %w", err)
-	}
-	return nil
-}
-
-// hclString quotes s as an HCL string literal, escaping template sequences.
-func hclString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\r':
-			b.WriteString(`\r`)
-		case c == '\t':
-			b.WriteString(`\t`)
-		case (c == '$' || c == '%') && i+1 < len(s) && s[i+1] == '{':
-			b.WriteByte(c)
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
 // Close stops every server started from s, and closes the issued record.
 // Later uploads answer 500; a second Close is a no-op.
 func (s *Sandbox) Close() error {
@@ -680,18 +437,6 @@ func (s *Sandbox) Close() error {
 	return errors.Join(errs...)
 }
 
-func writeKey(path string, key any) error {
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return err
-	}
-	return writePEM(path, "PRIVATE KEY", der, 0o600)
-}
-
-func writePEM(path, typ string, der []byte, perm os.FileMode) error {
-	return writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), perm)
-}
-
 // writeFileAtomic replaces the file at path with data, durably.
 // maxWorldFileSize bounds the reads of the sandbox's own files (its
 // sandbox.json, keys and certificates, each a few KiB): they are opened
@@ -703,127 +448,6 @@ const maxWorldFileSize = 1 << 20
 
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return atomicfile.WriteBytes(path, data, perm, atomicfile.Durable)
-}
-
-// readPEM returns the DER bytes of the first PEM block of path, which
-// must be of type typ.
-func readPEM(path, typ string) ([]byte, error) {
-	data, err := safefile.ReadFile(path, maxWorldFileSize)
-	if err != nil {
-		return nil, err
-	}
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != typ {
-		return nil, fmt.Errorf("%s: no PEM %s", path, strings.ToLower(typ))
-	}
-	return block.Bytes, nil
-}
-
-func readCert(path string) (*x509.Certificate, error) {
-	der, err := readPEM(path, "CERTIFICATE")
-	if err != nil {
-		return nil, err
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
-}
-
-func readRSAKey(path string) (*rsa.PrivateKey, error) {
-	der, err := readPEM(path, "PRIVATE KEY")
-	if err != nil {
-		return nil, err
-	}
-	k, err := x509.ParsePKCS8PrivateKey(der)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: not an RSA key", path)
-	}
-	return rk, nil
-}
-
-// serialHex renders a certificate serial as WeChat Pay does: uppercase hex of its bytes.
-func serialHex(c *x509.Certificate) string {
-	return strings.ToUpper(hex.EncodeToString(c.SerialNumber.Bytes()))
-}
-
-// loadPlatformCert loads the platform key's certificate, creating it for a
-// world made before it existed or when it does not match the key.
-func (s *Sandbox) loadPlatformCert() error {
-	c, err := readCert(s.path(platformCertFile))
-	if err == nil {
-		if pub, ok := c.PublicKey.(*rsa.PublicKey); ok && pub.Equal(&s.platformKey.PublicKey) {
-			s.platformCert, s.platformSN = c, serialHex(c)
-			return nil
-		}
-	}
-	return s.createPlatformCert()
-}
-
-// platformCertTemplate is the template of a platform certificate made at
-// now: a random 20-byte serial whose first byte keeps it positive and
-// 40 hex digits long, valid for five years.
-func platformCertTemplate(now time.Time) *x509.Certificate {
-	serialBytes := make([]byte, 20)
-	_, _ = rand.Read(serialBytes)
-	serialBytes[0] = 0x10 + serialBytes[0]%0x70
-	return &x509.Certificate{
-		SerialNumber: new(big.Int).SetBytes(serialBytes),
-		Subject:      pkix.Name{CommonName: "wxmedia sandbox platform", Organization: []string{"wxmedia sandbox"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(5, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
-}
-
-func (s *Sandbox) createPlatformCert() error {
-	tmpl := platformCertTemplate(time.Now())
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, s.caCert, &s.platformKey.PublicKey, s.caKey)
-	if err != nil {
-		return err
-	}
-	if err := writePEM(s.path(platformCertFile), "CERTIFICATE", der, 0o644); err != nil {
-		return err
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		return err
-	}
-	s.platformCert, s.platformSN = c, serialHex(c)
-	return nil
-}
-
-func readECKey(path string) (*ecdsa.PrivateKey, error) {
-	data, err := safefile.ReadFile(path, maxWorldFileSize)
-	if err != nil {
-		return nil, err
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, fmt.Errorf("%s: no PEM key", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	ek, ok := k.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: not an ECDSA key", path)
-	}
-	return ek, nil
-}
-
-func randomSerial() *big.Int {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[0] &= 0x7F
-	b[0] |= 0x10
-	return new(big.Int).SetBytes(b)
 }
 
 func randomHex(nBytes int) string {

@@ -1,0 +1,176 @@
+package sandbox
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"net"
+	neturl "net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+var mchidPattern = regexp.MustCompile(`^[0-9A-Za-z_-]{1,32}$`)
+
+// RegisterMerchant returns the credentials of mchid, generating them once
+// (an RSA 2048 key, a merchant certificate signed by the sandbox CA whose
+// serial is 40 uppercase hex characters, a v2 API key) and persisting them
+// under dir/merchants/<mchid>/. mchid is 1 to 32 letters, digits, '-' or '_'.
+func (s *Sandbox) RegisterMerchant(mchid string) (MerchantCreds, error) {
+	if !mchidPattern.MatchString(mchid) {
+		return MerchantCreds{}, fmt.Errorf("sandbox: mchid %q must be 1 to 32 letters, digits, '-' or '_'", mchid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return MerchantCreds{}, ErrClosed
+	}
+	if _, ok := s.merchants[mchid]; !ok {
+		if err := s.createMerchant(mchid); err != nil {
+			return MerchantCreds{}, fmt.Errorf("sandbox: register merchant %s: %w", mchid, err)
+		}
+	}
+	e := s.world.Merchants[mchid]
+	return MerchantCreds{
+		MchID:                   mchid,
+		SerialNo:                e.SerialNo,
+		PrivateKeyFile:          s.path(merchantsDir, mchid, merchantKeyFile),
+		CertificateFile:         s.path(merchantsDir, mchid, merchantCertFile),
+		APIv2Key:                e.APIv2Key,
+		APIv3Key:                e.APIv3Key,
+		PlatformPublicKeyID:     s.platformKeyID,
+		PlatformPublicKeyFile:   s.path(platformPubFile),
+		PlatformCertificateFile: s.path(platformCertFile),
+		CAFile:                  s.path(caCertFile),
+	}, nil
+}
+
+// createMerchant generates and persists a merchant. Callers hold s.mu.
+func (s *Sandbox) createMerchant(mchid string) error {
+	dir := s.path(merchantsDir, mchid)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	// 20 bytes whose first is 0x10..0x7F: a positive serial of exactly 40 hex digits.
+	serialBytes := make([]byte, 20)
+	_, _ = rand.Read(serialBytes)
+	serialBytes[0] = 0x10 + serialBytes[0]%0x70
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: new(big.Int).SetBytes(serialBytes),
+		Subject:      pkix.Name{CommonName: mchid, Organization: []string{"wxmedia sandbox merchant"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(5, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, s.caCert, &key.PublicKey, s.caKey)
+	if err != nil {
+		return err
+	}
+	if err := writeKey(filepath.Join(dir, merchantKeyFile), key); err != nil {
+		return err
+	}
+	if err := writePEM(filepath.Join(dir, merchantCertFile), "CERTIFICATE", der, 0o644); err != nil {
+		return err
+	}
+	serial := strings.ToUpper(hex.EncodeToString(serialBytes))
+	e := merchantEntry{SerialNo: serial, APIv2Key: randomHex(16), APIv3Key: randomHex(16), RegisteredAt: now.UTC().Truncate(time.Second)}
+	s.world.Merchants[mchid] = e
+	if err := s.saveWorld(); err != nil {
+		delete(s.world.Merchants, mchid)
+		return err
+	}
+	s.merchants[mchid] = &merchant{serialNo: serial, pub: &key.PublicKey, apiV2Key: e.APIv2Key, apiV3Key: e.APIv3Key}
+	return nil
+}
+
+// WriteMerchantConfig writes to path a ready HCL merchant "sandbox" block for
+// mchid (registering it if needed) with absolute paths, url as its endpoint
+// and v2_endpoint, and its literal test secrets (api_v2_key, and api_v3_key
+// for downloading the platform certificates).
+func (s *Sandbox) WriteMerchantConfig(path, url, mchid string) error {
+	return s.WriteMerchantBlock(path, url, mchid, "sandbox")
+}
+
+// WriteMerchantBlock is WriteMerchantConfig with the merchant block named
+// name, for configurations with several sandbox merchants.
+func (s *Sandbox) WriteMerchantBlock(path, url, mchid, name string) error {
+	endpoint := strings.TrimRight(url, "/")
+	u, err := neturl.Parse(endpoint)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("sandbox: merchant config endpoint %q is not an http(s) URL", url)
+	}
+	if ip := net.ParseIP(u.Hostname()); u.Scheme == "http" && u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("sandbox: merchant config endpoint %q: plain http is only for a loopback host", url)
+	}
+	if err := CheckMerchantConfig(path); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	c, err := s.RegisterMerchant(mchid)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, merchantConfigMarker+"%s: test credentials for the local emulator only.\n", s.id)
+	fmt.Fprintf(&b, "merchant %s {\n", hclString(name))
+	for _, kv := range [][2]string{
+		{"mchid", c.MchID},
+		{"serial_no", c.SerialNo},
+		{"private_key_file", c.PrivateKeyFile},
+		{"platform_public_key_id", c.PlatformPublicKeyID},
+		{"platform_public_key_file", c.PlatformPublicKeyFile},
+		{"ca_certificate_file", c.CAFile},
+		{"endpoint", endpoint},
+		{"v2_endpoint", endpoint},
+		{"api_v2_key", c.APIv2Key},
+		{"api_v3_key", c.APIv3Key},
+		{"client_certificate_file", c.CertificateFile},
+	} {
+		fmt.Fprintf(&b, "  %-24s = %s\n", kv[0], hclString(kv[1]))
+	}
+	b.WriteString("}\n")
+	if err := writeFileAtomic(path, b.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	return nil
+}
+
+// hclString quotes s as an HCL string literal, escaping template sequences.
+func hclString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case (c == '$' || c == '%') && i+1 < len(s) && s[i+1] == '{':
+			b.WriteByte(c)
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
