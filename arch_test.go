@@ -40,4 +40,15 @@ func TestImportDirection(t *testing.T) {
 			}
 		}
 	}
+	// apply executes a plan through the uploaders it is given: HTTP
+	// clients, pools and the rate limiter are uploader's.
+	out, err := exec.Command(goTool, "list", "-f", "{{join .Imports \" \"}}", "./apply").Output()
+	if err != nil {
+		t.Fatalf("go list ./apply: %v", err)
+	}
+	for _, b := range []string{"net/http", "golang.org/x/time/rate"} {
+		if slices.Contains(strings.Fields(string(out)), b) {
+			t.Errorf("apply imports %s: HTTP belongs to uploader", b)
+		}
+	}
 }

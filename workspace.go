@@ -10,6 +10,7 @@ import (
 	"github.com/wxmedia/wxmedia/apply"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/schema"
+	"github.com/wxmedia/wxmedia/uploader"
 	"github.com/wxmedia/wxmedia/uploader/sandbox"
 )
 
@@ -111,7 +112,7 @@ func loadWorkspaceDiags(u *ui, vars *varFlags, adjust func(*schema.Config, map[s
 			w.idents[name] = plan.MerchantIdentity{MchID: m.MchID, Service: w.sandbox.ID(), V2Service: w.sandbox.ID()}
 			continue
 		}
-		w.idents[name] = plan.MerchantIdentity{MchID: m.MchID, Service: plan.Service(m.Endpoint), V2Service: plan.Service(m.V2Endpoint)}
+		w.idents[name] = plan.MerchantIdentity{MchID: m.MchID, Service: uploader.Service(m.Endpoint), V2Service: uploader.Service(m.V2Endpoint)}
 	}
 	return w, diags, nil
 }

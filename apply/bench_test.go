@@ -86,12 +86,12 @@ func BenchmarkApply(b *testing.B) {
 	}
 
 	b.Run("apply", func(b *testing.B) {
-		clients := NewHTTPClients(parallelism)
+		clients := uploader.NewHTTPClients(parallelism)
 		hc, err := clients.Client(creds.CAFile)
 		if err != nil {
 			b.Fatal(err)
 		}
-		lim := NewLimiter(0)
+		lim := uploader.NewLimiter(0)
 		c, err := uploader.NewClient(uploader.Config{
 			MchID: creds.MchID, SerialNo: creds.SerialNo, PrivateKey: key,
 			PlatformKeyID: creds.PlatformPublicKeyID, PlatformKey: pub, Endpoint: srv.URL(),

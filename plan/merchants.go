@@ -140,7 +140,7 @@ func CheckMerchants(ev *schema.Evaluation) hcl.Diagnostics {
 		// Identifiers are cached per service: a fallback must be the same
 		// service as the endpoint, or an identifier issued by one would be
 		// offered as the other's.
-		if m.FallbackEndpoint != "" && Service(m.FallbackEndpoint) != Service(m.Endpoint) {
+		if m.FallbackEndpoint != "" && uploader.Service(m.FallbackEndpoint) != uploader.Service(m.Endpoint) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagWarning,
 				Summary:  "Fallback endpoint of another service",

@@ -10,7 +10,6 @@ package plan
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"runtime"
 	"slices"
 	"sort"
@@ -60,26 +59,6 @@ type Input struct {
 	Replace []string
 	// Hash computes file facts; nil uses HashFiles.
 	Hash func(paths []string) []FileResult
-}
-
-// Service returns the cache service for an endpoint: "wechatpay" for
-// WeChat Pay's own hosts, the endpoint's canonical URL otherwise (see
-// uploader.CanonicalEndpoint), so that cosmetic rewrites of an endpoint
-// (case, default port, trailing "/" or "/.") keep its identifiers. Sandbox
-// merchants use their sandbox's instance ID instead.
-func Service(endpoint string) string {
-	if endpoint == "" {
-		return "wechatpay"
-	}
-	c := uploader.CanonicalEndpoint(endpoint)
-	u, err := url.Parse(c)
-	if err == nil && u.Scheme == "https" {
-		h := u.Hostname()
-		if h == "mch.weixin.qq.com" || strings.HasSuffix(h, ".mch.weixin.qq.com") {
-			return "wechatpay"
-		}
-	}
-	return strings.TrimRight(c, "/")
 }
 
 // Make computes the plan. Diagnostics name the resource, the file and the
@@ -396,7 +375,7 @@ func (c *ResourceChange) unchanged(prior state.Resource) bool {
 // sameService compares a recorded service with a planned one; a record
 // written before services were canonical holds the endpoint as written.
 func sameService(recorded, planned string) bool {
-	return recorded == planned || strings.Contains(recorded, "://") && Service(recorded) == planned
+	return recorded == planned || strings.Contains(recorded, "://") && uploader.Service(recorded) == planned
 }
 
 func objectOf(r state.Resource) *Object {

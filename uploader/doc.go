@@ -20,6 +20,11 @@
 // CertificateCache such as FileCertificateCache) and refreshes them when a
 // reply names an unknown serial or the newest is about to expire.
 //
+// A run's wiring lives here too: NewSet builds the Clients of all of a
+// configuration's merchants from plain Merchant settings, with keep-alive
+// pools shared per CA file (HTTPClients), one rate Limiter per merchant ID,
+// shared endpoint Breakers, and Service, the identity of an endpoint.
+//
 // The package knows nothing of configuration files, state or plans: callers
 // give it keys, endpoints and exact bytes, and get back an identifier or a
 // classified error (*APIError, *V2Error, *RuleError, *NetworkError, ErrVerify,

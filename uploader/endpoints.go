@@ -21,6 +21,26 @@ const (
 	DefaultV2Endpoint = "https://apihk.mch.weixin.qq.com"
 )
 
+// Service returns the cache service for an endpoint: "wechatpay" for
+// WeChat Pay's own hosts, the endpoint's canonical URL otherwise (see
+// CanonicalEndpoint), so that cosmetic rewrites of an endpoint
+// (case, default port, trailing "/" or "/.") keep its identifiers. Sandbox
+// merchants use their sandbox's instance ID instead.
+func Service(endpoint string) string {
+	if endpoint == "" {
+		return "wechatpay"
+	}
+	c := CanonicalEndpoint(endpoint)
+	u, err := url.Parse(c)
+	if err == nil && u.Scheme == "https" {
+		h := u.Hostname()
+		if h == "mch.weixin.qq.com" || strings.HasSuffix(h, ".mch.weixin.qq.com") {
+			return "wechatpay"
+		}
+	}
+	return strings.TrimRight(c, "/")
+}
+
 // CheckEndpoint validates an endpoint base URL and returns its canonical
 // form (see CanonicalEndpoint): https, or http when the host is loopback or
 // localhost; no query, fragment or user info.

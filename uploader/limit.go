@@ -1,4 +1,4 @@
-package apply
+package uploader
 
 import (
 	"context"
@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
-
-	"github.com/wxmedia/wxmedia/uploader"
 )
 
 // Limiter paces the requests of one merchant ID, all its uploads
@@ -25,7 +23,7 @@ import (
 // (AIMD), never above max_requests_per_second. So the pace settles within
 // about a second at the server's rate and stays just under it.
 //
-// Its Throttle and OnAttempt methods are the uploader.Config hooks of the
+// Its Throttle and OnAttempt methods are the Config hooks of the
 // same names; one Limiter serves every client of one merchant ID. The
 // spacing of requests is x/time/rate's; the Limiter only sets its rate. It
 // is safe for concurrent use.
@@ -77,7 +75,7 @@ const (
 // NewLimiter returns the limiter of one merchant ID; maxPerSecond is its
 // max_requests_per_second, 0 for none.
 func NewLimiter(maxPerSecond float64) *Limiter {
-	l := &Limiter{ceiling: math.Inf(1), cur: math.Inf(1), pace: rate.NewLimiter(rate.Inf, 1), now: time.Now, wait: uploader.Sleep}
+	l := &Limiter{ceiling: math.Inf(1), cur: math.Inf(1), pace: rate.NewLimiter(rate.Inf, 1), now: time.Now, wait: Sleep}
 	if maxPerSecond > 0 {
 		l.ceiling = math.Max(maxPerSecond, MinRequestsPerSecond)
 		l.cur = l.ceiling
@@ -135,7 +133,7 @@ func (l *Limiter) Throttle(ctx context.Context) error {
 // flight together cut it once); any other reply counts as accepted; a
 // request that got no reply says nothing about the server's rate.
 func (l *Limiter) OnAttempt(err error) {
-	var netErr *uploader.NetworkError
+	var netErr *NetworkError
 	if errors.As(err, &netErr) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return
 	}
@@ -281,4 +279,4 @@ func (r *ring) since(t time.Time) int {
 
 // RateLimited reports whether err is a "too many requests" reply that may
 // succeed later: HTTP 429 or FREQUENCY_LIMITED, but not a day's quota.
-func RateLimited(err error) bool { return uploader.TooManyRequests(err) }
+func RateLimited(err error) bool { return TooManyRequests(err) }

@@ -1,10 +1,8 @@
-package apply
+package uploader
 
 import (
 	"net/http"
 	"sync"
-
-	"github.com/wxmedia/wxmedia/uploader"
 )
 
 // SizeTransport sizes t's keep-alive pool for parallelism concurrent
@@ -38,14 +36,14 @@ func NewHTTPClients(parallelism int) *HTTPClients {
 
 // Client returns the shared client that trusts the system roots plus
 // caFile's certificates when caFile is not empty (see
-// uploader.NewHTTPClient).
+// NewHTTPClient).
 func (h *HTTPClients) Client(caFile string) (*http.Client, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if c, ok := h.byCA[caFile]; ok {
 		return c, nil
 	}
-	c, err := uploader.NewHTTPClient(caFile)
+	c, err := NewHTTPClient(caFile)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +58,7 @@ func (h *HTTPClients) Client(caFile string) (*http.Client, error) {
 // API), sized like the others; it is not shared, as the certificate is the
 // merchant's own.
 func (h *HTTPClients) ClientCert(caFile, certFile, keyFile string) (*http.Client, error) {
-	c, err := uploader.NewHTTPClientCert(caFile, certFile, keyFile)
+	c, err := NewHTTPClientCert(caFile, certFile, keyFile)
 	if err != nil {
 		return nil, err
 	}

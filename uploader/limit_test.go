@@ -1,4 +1,4 @@
-package apply
+package uploader
 
 import (
 	"context"
@@ -9,8 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/wxmedia/wxmedia/uploader"
 )
 
 // fakeClock drives a Limiter: waits advance the clock instead of sleeping.
@@ -47,7 +45,7 @@ func testLimiter(max float64) (*Limiter, *fakeClock) {
 	return l, c
 }
 
-var tooMany = fmt.Errorf("upload %q: %w", "a.png", &uploader.APIError{StatusCode: http.StatusTooManyRequests, Code: "FREQUENCY_LIMIT_EXCEED"})
+var tooMany = fmt.Errorf("upload %q: %w", "a.png", &APIError{StatusCode: http.StatusTooManyRequests, Code: "FREQUENCY_LIMIT_EXCEED"})
 
 func TestLimiterUnpacedUntilRateLimited(t *testing.T) {
 	l, c := testLimiter(0)
@@ -176,10 +174,10 @@ func TestLimiterConvergesToServerRate(t *testing.T) {
 func TestLimiterIgnoresOtherErrors(t *testing.T) {
 	l, _ := testLimiter(10)
 	for _, err := range []error{
-		&uploader.APIError{StatusCode: 500, Code: "SYSTEM_ERROR"},
-		&uploader.APIError{StatusCode: 400, Code: "PARAM_ERROR"},
-		&uploader.APIError{StatusCode: 429, Code: "FREQUENCY_LIMIT_EXCEED", Message: "当天上传文件数已达上限"},
-		&uploader.NetworkError{Endpoint: "https://x", Err: errors.New("connection reset")},
+		&APIError{StatusCode: 500, Code: "SYSTEM_ERROR"},
+		&APIError{StatusCode: 400, Code: "PARAM_ERROR"},
+		&APIError{StatusCode: 429, Code: "FREQUENCY_LIMIT_EXCEED", Message: "当天上传文件数已达上限"},
+		&NetworkError{Endpoint: "https://x", Err: errors.New("connection reset")},
 		errors.New("other"),
 	} {
 		l.OnAttempt(err)
@@ -187,7 +185,7 @@ func TestLimiterIgnoresOtherErrors(t *testing.T) {
 			t.Fatalf("%v cut the rate to %v", err, r)
 		}
 	}
-	if !RateLimited(&uploader.V2Error{ErrCode: "FREQUENCY_LIMITED"}) || !RateLimited(tooMany) {
+	if !RateLimited(&V2Error{ErrCode: "FREQUENCY_LIMITED"}) || !RateLimited(tooMany) {
 		t.Fatal("v2 FREQUENCY_LIMITED and a wrapped 429 are rate limits")
 	}
 }
