@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/wxmedia/wxmedia/apply"
+	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/state"
 )
@@ -21,7 +22,7 @@ const (
 	sandboxDir  = dataDir + "/sandbox"
 	// defaultSandboxMchID is the merchant a sandbox merchant block gets
 	// when it names none.
-	defaultSandboxMchID = "1900000001"
+	defaultSandboxMchID = arguments.DefaultSandboxMchID
 )
 
 // stateBackend is where the configuration keeps its state: the evaluated
@@ -40,7 +41,7 @@ func configuredBackend() (stateBackend, error) {
 	if cfg == nil || cfg.Backend == nil {
 		return stateBackend{schema.BackendSettings{Type: schema.BackendLocal}}, nil
 	}
-	given, diags := (*varFlags)(nil).values(cfg)
+	given, diags := varValues(cfg, nil)
 	if diags.HasErrors() {
 		return stateBackend{}, fmt.Errorf("invalid variables: %s", diagSummary(diags))
 	}

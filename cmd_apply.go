@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strings"
 
 	"github.com/wxmedia/wxmedia/apply"
+	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/schema"
@@ -16,38 +16,16 @@ import (
 	"github.com/wxmedia/wxmedia/uploader"
 )
 
-// cmdApply applies a saved plan, or plans and, once approved, applies.
-func cmdApply(u *ui, _ globalOptions, args []string) error {
-	fs := newFlags(u, "apply")
-	var o planOptions
-	o.register(fs)
-	autoApprove := fs.Bool("auto-approve", false, "skip the confirmation")
-	input := fs.Bool("input", true, "ask for confirmation on the terminal; -input=false fails instead")
-	parallelism := fs.Int("parallelism", 4, "concurrent uploads")
-	retryTimeout := fs.Duration("retry-timeout", uploader.DefaultRetryTimeout, "how long one upload keeps retrying rate limits (429), 5xx and network errors")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 1 {
-		return fmt.Errorf("apply takes at most one plan file, not %d arguments: %s", len(pos), strings.Join(pos, " "))
-	}
-	if *parallelism < 1 || *parallelism > maxParallelism {
-		return withHints(fmt.Errorf("-parallelism must be between 1 and %d, not %d", maxParallelism, *parallelism),
-			"the default, 4, suits most merchants; the APIs rate-limit long before hundreds of concurrent uploads")
-	}
-	if *retryTimeout <= 0 {
-		return fmt.Errorf("-retry-timeout must be a positive duration such as 10m, not %s", *retryTimeout)
-	}
-	saved := len(pos) == 1
+// runApply applies a saved plan, or plans and, once approved, applies.
+func runApply(u *ui, a *arguments.Apply) error {
+	o := planOptions{Operation: a.Operation}
+	saved := a.PlanPath != ""
 	var w *workspace
 	var st state.Backend
 	var p *plan.Plan
+	var err error
 	if saved {
-		if err := savedPlanFlags(fs); err != nil {
-			return err
-		}
-		w, st, p, err = loadSavedPlan(u, &o, pos[0])
+		w, st, p, err = loadSavedPlan(u, &o, a.PlanPath)
 		if st != nil {
 			defer st.Close()
 		}
@@ -63,14 +41,14 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 			return err
 		}
 	} else {
-		if !o.refreshHashes {
+		if !o.RefreshHashes {
 			o.statCache = loadStatCacheEarly()
 		}
-		w, err = loadWorkspace(u, &o.vars)
+		w, err = loadWorkspace(u, o.Vars)
 		if err != nil {
 			return err
 		}
-		st, err = w.openState(false, o.lockTimeout, "apply")
+		st, err = w.openState(false, o.LockTimeout, "apply")
 		if err != nil {
 			return err
 		}
@@ -93,8 +71,8 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 		}
 	}
 	// A saved plan was reviewed when it was made: no confirmation.
-	if !*autoApprove && !saved {
-		if !*input || !isTerminal(u.stdin) {
+	if !a.AutoApprove && !saved {
+		if !a.Input || !isTerminal(u.stdin) {
 			return withHints(errors.New("apply needs confirmation, but input is disabled or not a terminal"), "review the plan and run apply -auto-approve")
 		}
 		u.printf("\nDo you want to perform these actions? Only 'yes' will be accepted.\n  Enter a value: ")
@@ -109,7 +87,7 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 		u.errorf([]string{"press Ctrl-C again to abort at once"}, "interrupt received: starting no new uploads, finishing those in flight")
 	})
 	defer cancel()
-	ups, stop, err := w.uploaders(p, *parallelism, *retryTimeout)
+	ups, stop, err := w.uploaders(p, a.Parallelism, a.RetryTimeout)
 	defer stop()
 	if err != nil {
 		return err
@@ -118,7 +96,7 @@ func cmdApply(u *ui, _ globalOptions, args []string) error {
 	skips := &quotaSkips{byType: map[string]*quotaSkip{}}
 	prog := u.startProgress("uploading", p.Summary.Upload+p.Summary.Reupload, p.Summary.UploadBytes)
 	res, err := apply.Apply(ctx, p, apply.Options{
-		Store: st, Uploaders: ups, Parallelism: *parallelism,
+		Store: st, Uploaders: ups, Parallelism: a.Parallelism,
 		OnEvent: func(e apply.Event) {
 			// Count first: the line's redraw of the bar shows this change.
 			if a := e.Change.Action; (a == plan.Upload || a == plan.Reupload) && !errors.Is(e.Err, apply.ErrInterrupted) {
@@ -199,24 +177,6 @@ func reportEvent(u *ui, st plan.Styles, e apply.Event) {
 	}
 }
 
-// savedPlanFlags refuses the planning flags that a saved plan fixes.
-func savedPlanFlags(fs *flag.FlagSet) error {
-	allowed := map[string]bool{
-		"lock-timeout": true, "parallelism": true, "retry-timeout": true, "input": true, "no-color": true,
-		"auto-approve": true, "var": true, "var-file": true,
-	}
-	var refused []string
-	fs.Visit(func(f *flag.Flag) {
-		if !allowed[f.Name] {
-			refused = append(refused, "-"+f.Name)
-		}
-	})
-	if len(refused) > 0 {
-		return withHints(fmt.Errorf("%s cannot be used with a saved plan: the plan already fixes what is applied", strings.Join(refused, ", ")), "give planning flags to plan -out=FILE instead")
-	}
-	return nil
-}
-
 // loadSavedPlan reads a saved plan and checks it against this wxmedia, the
 // configuration, the variables, the state and the source files, in that
 // order. It returns the state open for writing (also on error, for the
@@ -230,7 +190,7 @@ func loadSavedPlan(u *ui, o *planOptions, path string) (*workspace, state.Backen
 	if err := saved.CheckVersion(version); err != nil {
 		return nil, nil, nil, refuse(err)
 	}
-	w, err := loadWorkspaceWith(u, &o.vars, func(cfg *schema.Config, given map[string]schema.VarValue) error {
+	w, err := loadWorkspaceWith(u, o.Vars, func(cfg *schema.Config, given map[string]schema.VarValue) error {
 		digest, err := plan.DigestConfig(cfg)
 		if err != nil {
 			return err
@@ -256,7 +216,7 @@ func loadSavedPlan(u *ui, o *planOptions, path string) (*workspace, state.Backen
 	if err := saved.CheckVariables(w.ev); err != nil {
 		return nil, nil, nil, refuse(err)
 	}
-	st, err := w.openState(false, o.lockTimeout, "apply")
+	st, err := w.openState(false, o.LockTimeout, "apply")
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -267,7 +227,7 @@ func loadSavedPlan(u *ui, o *planOptions, path string) (*workspace, state.Backen
 	if err := saved.CheckState(snap); err != nil {
 		return nil, st, nil, refuse(err)
 	}
-	again := &planOptions{targets: saved.Targets, replace: saved.Replace}
+	again := &planOptions{Operation: arguments.Operation{Targets: saved.Targets, Replace: saved.Replace}}
 	fresh, err := makePlan(u, again, w, snap, st.LookupCache)
 	if err != nil {
 		return nil, st, nil, err

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
+	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/wxmedia/wxmedia/internal/safefile"
 	"github.com/wxmedia/wxmedia/schema"
 )
@@ -21,22 +22,9 @@ import (
 // canonical format: 3, as terraform fmt -check.
 const fmtCheckExit = 3
 
-func cmdFmt(u *ui, _ globalOptions, args []string) error {
-	f := newFlags(u, "fmt")
-	check := f.Bool("check", false, "write nothing; list the files that are not formatted and exit 3 if there are any")
-	diff := f.Bool("diff", false, "show the changes as a unified diff")
-	recursive := f.Bool("recursive", false, "also process the subdirectories")
-	list := f.Bool("list", true, "list the files whose formatting differs")
-	write := f.Bool("write", true, "write the formatted files back (off with -check)")
-	pos, err := parseFlags(f, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) == 0 {
-		pos = []string{"."}
-	}
+func runFmt(u *ui, a *arguments.Fmt) error {
 	var files []string
-	for _, p := range pos {
+	for _, p := range a.Paths {
 		fi, err := os.Stat(p)
 		if err != nil {
 			return fmt.Errorf("no file or directory %s: %w", p, unwrapPath(err))
@@ -45,7 +33,7 @@ func cmdFmt(u *ui, _ globalOptions, args []string) error {
 			files = append(files, p)
 			continue
 		}
-		found, err := fmtFiles(p, *recursive)
+		found, err := fmtFiles(p, a.Recursive)
 		if err != nil {
 			return err
 		}
@@ -74,13 +62,13 @@ func cmdFmt(u *ui, _ globalOptions, args []string) error {
 			continue
 		}
 		unformatted++
-		if *list {
+		if a.List {
 			u.printf("%s\n", filepath.ToSlash(name))
 		}
-		if *diff {
+		if a.Diff {
 			u.printf("%s", unifiedDiff(filepath.ToSlash(name), string(src), string(out)))
 		}
-		if *write && !*check {
+		if a.Write && !a.Check {
 			fi, err := os.Stat(name)
 			if err != nil {
 				return err
@@ -94,7 +82,7 @@ func cmdFmt(u *ui, _ globalOptions, args []string) error {
 		u.diagnostics(parsed, diags)
 		return errReported
 	}
-	if *check && unformatted > 0 {
+	if a.Check && unformatted > 0 {
 		return exitError{fmtCheckExit}
 	}
 	return nil

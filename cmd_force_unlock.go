@@ -6,30 +6,23 @@ import (
 	"io/fs"
 	"strconv"
 
+	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/wxmedia/wxmedia/state"
 )
 
-func cmdForceUnlock(u *ui, _ globalOptions, args []string) error {
-	f := newFlags(u, "force-unlock")
-	pos, err := parseFlags(f, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 1 {
-		return errors.New("force-unlock takes no arguments besides an optional lock ID")
-	}
+func runForceUnlock(u *ui, a *arguments.ForceUnlock) error {
 	b, err := configuredBackend()
 	if err != nil {
 		return err
 	}
 	lockID := 0
-	if len(pos) == 1 && !b.isPostgres() {
-		return withHints(fmt.Errorf("force-unlock takes no lock ID on a local state, not %q: it releases only a lock whose holder is gone", pos[0]),
+	if a.LockID != "" && !b.isPostgres() {
+		return withHints(fmt.Errorf("force-unlock takes no lock ID on a local state, not %q: it releases only a lock whose holder is gone", a.LockID),
 			"run wxmedia force-unlock without an argument")
 	}
-	if len(pos) == 1 && b.isPostgres() {
-		if lockID, err = strconv.Atoi(pos[0]); err != nil || lockID <= 0 {
-			return fmt.Errorf("lock ID %q is not a session ID: the lock error shows it", pos[0])
+	if a.LockID != "" && b.isPostgres() {
+		if lockID, err = strconv.Atoi(a.LockID); err != nil || lockID <= 0 {
+			return fmt.Errorf("lock ID %q is not a session ID: the lock error shows it", a.LockID)
 		}
 	}
 	stale, err := b.forceUnlock(lockID)

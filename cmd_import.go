@@ -5,32 +5,22 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
 	"github.com/wxmedia/wxmedia/uploader"
 )
 
-func cmdImport(u *ui, _ globalOptions, args []string) error {
-	fs := newFlags(u, "import")
-	var vars varFlags
-	vars.register(fs)
-	lockTimeout := lockTimeoutFlag(fs)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 2 {
-		return errors.New("import needs exactly two arguments: ADDR ID")
-	}
-	addr, id := pos[0], pos[1]
-	a, err := plan.ParseAddress(addr)
+func runImport(u *ui, args *arguments.Import) error {
+	id := args.ID
+	a, err := plan.ParseAddress(args.Addr)
 	if err != nil {
 		return err
 	}
 	if id == "" {
 		return errors.New("import needs a non-empty identifier")
 	}
-	w, err := loadWorkspace(u, &vars)
+	w, err := loadWorkspace(u, args.Vars)
 	if err != nil {
 		return err
 	}
@@ -69,7 +59,7 @@ func cmdImport(u *ui, _ globalOptions, args []string) error {
 			CacheKey: state.CacheKey{Service: r.Service, MchID: r.MchID, API: r.API, SHA256: r.SHA256},
 			ID:       id, Filename: r.Filename, Size: r.Size, UploadedAt: now,
 		}
-		st, err := w.openState(false, *lockTimeout, "import")
+		st, err := w.openState(false, args.LockTimeout, "import")
 		if err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,45 +9,29 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
+	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
 )
 
-func cmdOutput(u *ui, _ globalOptions, args []string) error {
-	fs := newFlags(u, "output")
-	asJSON := fs.Bool("json", false, "print as JSON: {name: {value, type, sensitive}}, or the value of NAME")
-	raw := fs.Bool("raw", false, "print the value of NAME, a string, number or bool, without quotes or newline")
-	lockTimeout := lockTimeoutFlag(fs)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if *asJSON && *raw {
-		return errors.New("-json and -raw cannot be used together")
-	}
-	if len(pos) > 1 {
-		return fmt.Errorf("output takes at most one output name, not %d", len(pos))
-	}
-	if *raw && len(pos) == 0 {
-		return errors.New("-raw needs an output name")
-	}
-	snap, _, done, err := readSnapshot(*lockTimeout)
+func runOutput(u *ui, a *arguments.Output) error {
+	snap, _, done, err := readSnapshot(a.LockTimeout)
 	if err != nil {
 		return err
 	}
 	defer done()
 	decode := decodeOutput
-	if len(pos) == 1 {
-		name := pos[0]
+	if a.Name != "" {
+		name := a.Name
 		o, ok := snap.Outputs[name]
 		if !ok {
 			return withHints(fmt.Errorf("output %q not found", name), "the outputs are recorded by apply; run wxmedia output to list them")
 		}
 		switch {
-		case *asJSON:
+		case a.JSON:
 			u.printf("%s\n", o.Value)
-		case *raw:
+		case a.Raw:
 			v, err := decode(o)
 			if err != nil {
 				return err
@@ -73,7 +56,7 @@ func cmdOutput(u *ui, _ globalOptions, args []string) error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	if *asJSON {
+	if a.JSON {
 		doc := map[string]any{}
 		for _, n := range names {
 			o := snap.Outputs[n]

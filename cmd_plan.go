@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -11,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/wxmedia/wxmedia/internal/atomicfile"
 	"github.com/wxmedia/wxmedia/internal/safefile"
 	"github.com/wxmedia/wxmedia/internal/words"
@@ -19,18 +19,9 @@ import (
 	"github.com/wxmedia/wxmedia/state"
 )
 
-// maxParallelism bounds -parallelism: every upload in flight holds a
-// worker, a connection and a file's bytes, and the APIs rate-limit long
-// before this many.
-const maxParallelism = 256
-
+// planOptions are what is planned: the flags plan and apply share.
 type planOptions struct {
-	vars             varFlags
-	replace          stringList
-	targets          stringList
-	lockTimeout      time.Duration
-	detailedExitcode bool
-	refreshHashes    bool
+	arguments.Operation
 	// statCache, when set, gives the stat cache a command started loading
 	// early; makePlanReading loads it itself otherwise.
 	statCache func() *plan.StatCache
@@ -42,14 +33,6 @@ func loadStatCacheEarly() func() *plan.StatCache {
 	ch := make(chan *plan.StatCache, 1)
 	go func() { ch <- plan.LoadStatCache(statCachePath) }()
 	return sync.OnceValue(func() *plan.StatCache { return <-ch })
-}
-
-func (o *planOptions) register(fs *flag.FlagSet) {
-	o.vars.register(fs)
-	fs.Var(&o.replace, "replace", "force an upload of this resource address even if unchanged (repeatable)")
-	fs.Var(&o.targets, "target", "plan only this resource or instance address, e.g. wechatpay_image.banner[\"a.png\"] (repeatable)")
-	fs.Var(&durationValue{d: &o.lockTimeout}, "lock-timeout", lockTimeoutUsage)
-	fs.BoolVar(&o.refreshHashes, "refresh-hashes", false, "hash every source file again, ignoring the stat cache")
 }
 
 // lookupFunc looks up content-addressed cache entries in the state.
@@ -74,11 +57,11 @@ func makePlanReading(u *ui, o *planOptions, w *workspace, read func() (*state.Sn
 	} else {
 		sc = plan.LoadStatCache(statCachePath)
 	}
-	if o.refreshHashes {
+	if o.RefreshHashes {
 		sc = plan.NewStatCache()
 	}
 	hash := hashWithProgress(u, sc)
-	if len(o.targets) == 0 {
+	if len(o.Targets) == 0 {
 		// plan.Make hashes the paths of all instances, in this order.
 		paths := make([]string, len(w.ev.Instances))
 		for i, inst := range w.ev.Instances {
@@ -96,7 +79,7 @@ func makePlanReading(u *ui, o *planOptions, w *workspace, read func() (*state.Sn
 	if err != nil {
 		return nil, err
 	}
-	p, diags := plan.Make(plan.Input{Eval: w.ev, State: snap, Cache: lookup, Merchants: w.idents, Targets: o.targets, Replace: o.replace, Hash: hash})
+	p, diags := plan.Make(plan.Input{Eval: w.ev, State: snap, Cache: lookup, Merchants: w.idents, Targets: o.Targets, Replace: o.Replace, Hash: hash})
 	u.diagnostics(w.cfg.Files(), diags)
 	if diags.HasErrors() {
 		return nil, errReported
@@ -200,26 +183,12 @@ func readPlanFile(path string) (*plan.Plan, error) {
 	return p, nil
 }
 
-// view is how a plan is shown: human, -json or -markdown.
-type view struct{ json, markdown bool }
-
-func (v *view) register(fs *flag.FlagSet) {
-	fs.BoolVar(&v.json, "json", false, "write the plan as one JSON document (see \"Plan JSON format\" in docs/reference.md)")
-	fs.BoolVar(&v.markdown, "markdown", false, "write the plan as Markdown for a pull-request comment")
-}
-
-func (v view) check() error {
-	if v.json && v.markdown {
-		return errors.New("-json and -markdown cannot be used together")
-	}
-	return nil
-}
-
-func (v view) render(u *ui, p *plan.Plan) error {
-	switch {
-	case v.json:
+// renderPlan shows p as the view asks: human, -json or -markdown.
+func renderPlan(u *ui, view arguments.ViewType, p *plan.Plan) error {
+	switch view {
+	case arguments.ViewJSON:
 		return plan.RenderJSON(u.stdout, p)
-	case v.markdown:
+	case arguments.ViewMarkdown:
 		return plan.RenderMarkdown(u.stdout, p)
 	}
 	plan.Render(u.stdout, p, u.styles())
@@ -258,33 +227,14 @@ func fitHeapLimit(n int) {
 	}
 }
 
-func cmdPlan(u *ui, _ globalOptions, args []string) error {
-	fs := newFlags(u, "plan")
-	var o planOptions
-	o.register(fs)
-	fs.BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error")
-	out := fs.String("out", "", "save the plan to this file, for apply FILE")
-	// As in Terraform, plan accepts -input; it never asks anything (a
-	// variable without a value is an error), so both values behave alike.
-	fs.Bool("input", true, "accepted as in Terraform; plan never asks for input, so -input=false changes nothing")
-	var v view
-	v.register(fs)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArguments("plan", pos); err != nil {
-		return err
-	}
-	if err := v.check(); err != nil {
-		return err
-	}
+func runPlan(u *ui, a *arguments.Plan) error {
+	o := planOptions{Operation: a.Operation}
 	defer collectLess()()
-	if !o.refreshHashes {
+	if !o.RefreshHashes {
 		o.statCache = loadStatCacheEarly()
 	}
-	early := startEarlySnapshot(o.lockTimeout)
-	w, err := loadWorkspace(u, &o.vars)
+	early := startEarlySnapshot(o.LockTimeout)
+	w, err := loadWorkspace(u, o.Vars)
 	if err != nil {
 		if early != nil {
 			early.discard()
@@ -311,7 +261,7 @@ func cmdPlan(u *ui, _ globalOptions, args []string) error {
 		if early != nil {
 			snap, lookup, done, err = early.wait()
 		} else {
-			snap, lookup, done, err = w.readSnapshot(o.lockTimeout)
+			snap, lookup, done, err = w.readSnapshot(o.LockTimeout)
 		}
 		if err != nil {
 			return nil, nil, err
@@ -326,26 +276,26 @@ func cmdPlan(u *ui, _ globalOptions, args []string) error {
 		}
 		return err
 	}
-	if *out != "" {
+	if a.Out != "" {
 		if p.Lineage == "" {
-			signAgainstNewState(u, w, o.lockTimeout, p)
+			signAgainstNewState(u, w, o.LockTimeout, p)
 		}
-		if err := writePlanFile(*out, p); err != nil {
+		if err := writePlanFile(a.Out, p); err != nil {
 			return err
 		}
 	}
-	if err := v.render(u, p); err != nil {
+	if err := renderPlan(u, a.View, p); err != nil {
 		return err
 	}
-	if *out != "" && !v.json && !v.markdown {
-		cmd, again := applyCommand(&o, p, *out)
-		u.printf("\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n  %s\n", *out, withChdir(cmd, u.chdir))
+	if a.Out != "" && a.View == arguments.ViewHuman {
+		cmd, again := applyCommand(&o, p, a.Out)
+		u.printf("\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n  %s\n", a.Out, withChdir(cmd, u.chdir))
 		if len(again) > 0 {
 			u.printf("Give the sensitive %s %s again (-var or WXMEDIA_VAR_name): a saved plan never holds sensitive values.\n",
 				words.Noun(len(again), "variable"), strings.Join(again, ", "))
 		}
 	}
-	if o.detailedExitcode && p.HasChanges() {
+	if a.DetailedExitcode && p.HasChanges() {
 		return exitError{2}
 	}
 	return nil
@@ -394,11 +344,11 @@ func applyCommand(o *planOptions, p *plan.Plan, out string) (cmd string, again [
 	}
 	cmd = "wxmedia apply "
 	if len(sensitive) > 0 {
-		for _, a := range o.vars.args {
-			name, _, _ := strings.Cut(a.text, "=")
+		for _, a := range o.Vars {
+			name, _ := a.NameValue()
 			switch {
-			case a.file:
-				cmd += "-var-file=" + shellQuote(a.text) + " "
+			case a.File:
+				cmd += "-var-file=" + shellQuote(a.Text) + " "
 			case sensitive[name] && !slices.Contains(again, name):
 				again = append(again, name)
 			}

@@ -4,58 +4,38 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 
+	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/wxmedia/wxmedia/uploader/sandbox"
 )
 
-func cmdSandbox(u *ui, _ globalOptions, args []string) error {
-	fs := newFlags(u, "sandbox")
-	listen := fs.String("listen", "127.0.0.1:8787", "address to listen on")
-	dir := fs.String("dir", ".wxmedia-sandbox", "directory for the sandbox's keys, CA and database")
-	faults := fs.String("faults", "", "inject faults and limits, e.g. 500=0.2,429=0.1,reset=0.05,badsig=0.02,delay=50ms,rps=20,quota=100,sign=certificate")
-	mchids := fs.String("mchid", defaultSandboxMchID, "merchant IDs to register, comma-separated; the first gets merchant.wxm.hcl, each other merchant-MCHID.wxm.hcl with a block named sandbox_MCHID")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArguments("sandbox", pos); err != nil {
-		return err
-	}
+func runSandbox(u *ui, a *arguments.Sandbox) error {
 	var f sandbox.Faults
-	if *faults != "" {
+	if a.Faults != "" {
 		var err error
-		if f, err = sandbox.ParseFaults(*faults); err != nil {
+		if f, err = sandbox.ParseFaults(a.Faults); err != nil {
 			return fmt.Errorf("-faults: %w", err)
 		}
 	}
 	// Nothing of the user's is overwritten: the merchant block is checked
 	// before the sandbox writes anything.
-	if err := sandbox.CheckMerchantConfig(filepath.Join(*dir, "merchant.wxm.hcl")); err != nil {
+	if err := sandbox.CheckMerchantConfig(filepath.Join(a.Dir, "merchant.wxm.hcl")); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	sb, err := sandbox.Open(*dir)
+	sb, err := sandbox.Open(a.Dir)
 	if err != nil {
 		return err
 	}
 	defer sb.Close()
 	sb.SetFaults(f)
-	var ids []string
-	for _, id := range strings.Split(*mchids, ",") {
-		if id = strings.TrimSpace(id); id != "" && !slices.Contains(ids, id) {
-			ids = append(ids, id)
-		}
-	}
-	if len(ids) == 0 {
-		return errors.New("-mchid: want at least one merchant ID")
-	}
+	ids := a.MchIDs
 	for _, id := range ids {
 		if _, err := sb.RegisterMerchant(id); err != nil {
 			return fmt.Errorf("-mchid %s: %w", id, err)
 		}
 	}
-	srv, err := sb.Start(*listen)
+	srv, err := sb.Start(a.Listen)
 	if err != nil {
 		return err
 	}

@@ -7,37 +7,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
 )
 
-func cmdShow(u *ui, _ globalOptions, args []string) error {
-	fs := newFlags(u, "show")
-	var v view
-	v.register(fs)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
+func runShow(u *ui, a *arguments.Show) error {
+	if a.PlanPath == "" {
+		return showState(u, a.View)
 	}
-	if err := v.check(); err != nil {
-		return err
-	}
-	switch len(pos) {
-	case 0:
-		return showState(u, v)
-	case 1:
-	default:
-		return fmt.Errorf("show takes at most one plan file, not %d arguments: %s", len(pos), strings.Join(pos, " "))
-	}
-	p, err := readPlanFile(pos[0])
+	p, err := readPlanFile(a.PlanPath)
 	if err != nil {
 		return err
 	}
 	if err := p.CheckVersion(version); err != nil {
 		u.warnf("%v", err)
 	}
-	return v.render(u, p)
+	return renderPlan(u, a.View, p)
 }
 
 // stateJSON is the JSON view of the current state (show -json).
@@ -73,7 +60,7 @@ type stateOutputJSON struct {
 
 // showState renders the current state: every resource with its
 // identifier, and the outputs, sensitive ones hidden.
-func showState(u *ui, v view) error {
+func showState(u *ui, view arguments.ViewType) error {
 	snap, _, done, err := readSnapshot(0)
 	if err != nil {
 		return err
@@ -95,8 +82,8 @@ func showState(u *ui, v view) error {
 		}
 		return o.Value
 	}
-	switch {
-	case v.json:
+	switch view {
+	case arguments.ViewJSON:
 		doc := stateJSON{FormatVersion: plan.JSONFormatVersion, WxmediaVersion: version, Lineage: snap.Lineage, Serial: snap.Serial,
 			Resources: []stateResourceJSON{}, Outputs: map[string]stateOutputJSON{}}
 		for _, a := range addrs {
@@ -117,7 +104,7 @@ func showState(u *ui, v view) error {
 		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
 		return enc.Encode(doc)
-	case v.markdown:
+	case arguments.ViewMarkdown:
 		var b strings.Builder
 		fmt.Fprintf(&b, "### wxmedia state\n\n%s, %s.\n\n<details><summary>Show the resources</summary>\n\n```\n", words.Count(len(addrs), "resource instance"), words.Count(len(names), "output"))
 		shown := 0

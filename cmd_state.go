@@ -3,12 +3,12 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/wxmedia/wxmedia/internal/safefile"
 	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
@@ -16,54 +16,35 @@ import (
 	"github.com/wxmedia/wxmedia/uploader"
 )
 
-func cmdState(u *ui, _ globalOptions, args []string) error {
+// runState runs a subcommand of state: its table entry is "state SUB".
+func runState(u *ui, args []string) error {
+	state, _ := lookupCommand("state")
 	if len(args) == 0 {
-		printHelp(u.stderr, "state", nil)
+		printHelp(u.stderr, state)
 		return exitError{1}
 	}
 	if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
-		printHelp(u.stdout, "state", nil)
+		printHelp(u.stdout, state)
 		return nil
 	}
 	sub, rest := args[0], args[1:]
-	switch sub {
-	case "list", "show":
-		return stateRead(u, sub, rest)
-	case "rm":
-		return stateRm(u, rest)
-	case "mv":
-		return stateMv(u, rest)
-	case "pull":
-		return statePull(u, rest)
-	case "push":
-		return statePush(u, rest)
-	case "cache":
+	if sub == "cache" {
 		if len(rest) == 0 || rest[0] == "-h" || rest[0] == "-help" || rest[0] == "--help" {
 			return withHints(errors.New("state cache needs a subcommand: list or rm"), "wxmedia help state cache list, wxmedia help state cache rm")
 		}
-		switch rest[0] {
-		case "list", "ls":
-			return stateCacheList(u, rest[1:])
-		case "rm":
-			return stateCacheRm(u, rest[1:])
+		if rest[0] == "ls" {
+			rest[0] = "list"
 		}
-		return withHints(fmt.Errorf("unknown state cache subcommand %q", rest[0]), "the subcommands are state cache list and state cache rm")
+		c, ok := lookupCommand("state cache " + rest[0])
+		if !ok {
+			return withHints(fmt.Errorf("unknown state cache subcommand %q", rest[0]), "the subcommands are state cache list and state cache rm")
+		}
+		return runCommand(u, c, rest[1:])
+	}
+	if c, ok := lookupCommand("state " + sub); ok {
+		return runCommand(u, c, rest)
 	}
 	return withHints(fmt.Errorf("unknown state subcommand %q%s", sub, suggestFrom(sub, []string{"list", "show", "rm", "mv", "pull", "push", "cache"})), "wxmedia state -help lists the subcommands")
-}
-
-func suggestFrom(name string, options []string) string {
-	if best := nearest(name, options); best != "" {
-		return fmt.Sprintf(" (did you mean %q?)", best)
-	}
-	return ""
-}
-
-// stateFlags starts the flag set of a state subcommand with the
-// -lock-timeout that every one of them takes.
-func stateFlags(u *ui, sub string) (*flag.FlagSet, *time.Duration) {
-	fs := newFlags(u, "state "+sub)
-	return fs, lockTimeoutFlag(fs)
 }
 
 // openStateForWrite opens the state for a state-changing command, taking its
@@ -119,38 +100,36 @@ func readState(lockTimeout time.Duration, command string, withSharedCache bool, 
 	return fn(st)
 }
 
-func stateRead(u *ui, sub string, rest []string) error {
-	fs, lockTimeout := stateFlags(u, sub)
-	pos, err := parseFlags(fs, rest)
-	if err != nil {
-		return err
-	}
-	snap, _, done, err := readSnapshot(*lockTimeout)
+func runStateList(u *ui, args *arguments.StateList) error {
+	snap, _, done, err := readSnapshot(args.LockTimeout)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if sub == "list" {
-		for _, a := range sortedAddrs(snap.Resources) {
-			if len(pos) == 0 || matchesAny(a, pos) {
-				u.printf("%s\n", plan.Visible(a))
-			}
+	for _, a := range sortedAddrs(snap.Resources) {
+		if len(args.Addrs) == 0 || matchesAny(a, args.Addrs) {
+			u.printf("%s\n", plan.Visible(a))
 		}
-		return nil
 	}
-	if len(pos) != 1 {
-		return errors.New("state show needs exactly one resource instance address")
+	return nil
+}
+
+func runStateShow(u *ui, args *arguments.StateShow) error {
+	snap, _, done, err := readSnapshot(args.LockTimeout)
+	if err != nil {
+		return err
 	}
-	r, ok := snap.Resources[pos[0]]
+	defer done()
+	r, ok := snap.Resources[args.Addr]
 	if !ok {
 		// The address as list shows it: keys with escapes (\u202e, \r)
 		// are parsed back to the key they stand for.
-		if a, err := plan.ParseAddress(pos[0]); err == nil {
+		if a, err := plan.ParseAddress(args.Addr); err == nil {
 			r, ok = snap.Resources[a.String()]
 		}
 	}
 	if !ok {
-		return instanceNotFound(snap, pos[0])
+		return instanceNotFound(snap, args.Addr)
 	}
 	spec, _ := uploader.SpecFor(r.Type)
 	u.printf("# %s:\nresource %q %q {\n", plan.Visible(r.Address), r.Type, r.Name)
@@ -178,21 +157,14 @@ func sortedAddrs(rs map[string]state.Resource) []string {
 	return addrs
 }
 
-func stateRm(u *ui, rest []string) error {
-	fs, lockTimeout := stateFlags(u, "rm")
-	pos, err := parseFlags(fs, rest)
-	if err != nil {
-		return err
-	}
-	if len(pos) == 0 {
-		return errors.New("state rm needs at least one resource address")
-	}
+func runStateRm(u *ui, args *arguments.StateRm) error {
+	pos := args.Addrs
 	for _, p := range pos {
 		if _, err := plan.ParseAddress(p); err != nil {
 			return addressHint(err)
 		}
 	}
-	st, snap, err := openStateForSurgery(*lockTimeout, "state rm")
+	st, snap, err := openStateForSurgery(args.LockTimeout, "state rm")
 	if err != nil {
 		return err
 	}
@@ -220,27 +192,19 @@ func stateRm(u *ui, rest []string) error {
 	return st.Close()
 }
 
-func stateMv(u *ui, rest []string) error {
-	fs, lockTimeout := stateFlags(u, "mv")
-	pos, err := parseFlags(fs, rest)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 2 {
-		return errors.New("state mv needs exactly two addresses: SRC DST")
-	}
-	src, err := plan.ParseAddress(pos[0])
+func runStateMv(u *ui, args *arguments.StateMv) error {
+	src, err := plan.ParseAddress(args.Src)
 	if err != nil {
 		return addressHint(err)
 	}
-	dst, err := plan.ParseAddress(pos[1])
+	dst, err := plan.ParseAddress(args.Dst)
 	if err != nil {
 		return addressHint(err)
 	}
 	if src.Type != dst.Type {
 		return fmt.Errorf("cannot move %s to %s: the resource type cannot change (an identifier belongs to its API)", src, dst)
 	}
-	st, snap, err := openStateForSurgery(*lockTimeout, "state mv")
+	st, snap, err := openStateForSurgery(args.LockTimeout, "state mv")
 	if err != nil {
 		return err
 	}
@@ -278,17 +242,10 @@ func stateMv(u *ui, rest []string) error {
 	return st.Close()
 }
 
-func statePull(u *ui, rest []string) error {
-	fs, lockTimeout := stateFlags(u, "pull")
-	pos, err := parseFlags(fs, rest)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return errors.New("state pull takes no arguments")
-	}
+func runStatePull(u *ui, args *arguments.StatePull) error {
+	var err error
 	doc := &state.Export{FormatVersion: state.ExportFormatVersion, Resources: []state.Resource{}, Outputs: map[string]state.Output{}, Cache: []state.CacheEntry{}}
-	err = readState(*lockTimeout, "state pull", false, func(st state.Backend) error {
+	err = readState(args.LockTimeout, "state pull", false, func(st state.Backend) error {
 		doc, err = st.Export()
 		return err
 	})
@@ -303,16 +260,9 @@ func statePull(u *ui, rest []string) error {
 	return nil
 }
 
-func statePush(u *ui, rest []string) error {
-	fs, lockTimeout := stateFlags(u, "push")
-	force := fs.Bool("force", false, "push even when the lineage differs or the serial is behind")
-	pos, err := parseFlags(fs, rest)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return errors.New("state push needs exactly one file (- for stdin)")
-	}
+func runStatePush(u *ui, args *arguments.StatePush) error {
+	pos := []string{args.Path}
+	var err error
 	// The document comes from outside: a regular file opened without
 	// blocking (a named pipe or a device is refused at once), or stdin,
 	// read up to a limit either way.
@@ -342,12 +292,12 @@ func statePush(u *ui, rest []string) error {
 	if err := state.CheckExport(&doc); err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
-	st, err := openState(false, *lockTimeout, "state push")
+	st, err := openState(false, args.LockTimeout, "state push")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Push(&doc, *force); err != nil {
+	if err := st.Push(&doc, args.Force); err != nil {
 		if errors.Is(err, state.ErrLineage) || errors.Is(err, state.ErrSerialBehind) {
 			return withHints(err, "state pull the current state to compare; -force overwrites it")
 		}
@@ -360,20 +310,6 @@ func statePush(u *ui, rest []string) error {
 	u.printf("Pushed %s, %s and %s; the state is now at serial %d.\n",
 		words.Count(len(doc.Resources), "resource instance"), words.Count(len(doc.Outputs), "output"), words.Count(len(doc.Cache), "cache entry"), after.Serial)
 	return st.Close()
-}
-
-// cacheFilterFlags registers the selector flags of state cache list and rm.
-func cacheFilterFlags(fs interface {
-	String(name, value, usage string) *string
-}) (mchid, api, service *string) {
-	mchid = fs.String("mchid", "", "only entries of this merchant ID")
-	var apis []string
-	for _, spec := range uploader.Specs() {
-		apis = append(apis, string(spec.API))
-	}
-	api = fs.String("api", "", "only entries of this API: "+strings.Join(apis, ", "))
-	service = fs.String("service", "", "only entries of this service: wechatpay, a sandbox ID or an endpoint URL")
-	return
 }
 
 func selectCache(entries []state.CacheEntry, base state.CacheFilter, shas []string) []state.CacheEntry {
@@ -399,24 +335,23 @@ func hasPrefixAny(s string, prefixes []string) bool {
 	return false
 }
 
-func stateCacheList(u *ui, rest []string) error {
-	fs, lockTimeout := stateFlags(u, "cache list")
-	mchid, api, service := cacheFilterFlags(fs)
-	asJSON := fs.Bool("json", false, "print the entries as a JSON array")
-	pos, err := parseFlags(fs, rest)
-	if err != nil {
-		return err
-	}
+// cacheFilter is the state's filter for the selector flags.
+func cacheFilter(f arguments.CacheFilter) state.CacheFilter {
+	return state.CacheFilter{MchID: f.MchID, API: f.API, Service: f.Service}
+}
+
+func runStateCacheList(u *ui, args *arguments.StateCacheList) error {
+	var err error
 	entries := []state.CacheEntry{}
-	err = readState(*lockTimeout, "state cache list", true, func(st state.Backend) error {
+	err = readState(args.LockTimeout, "state cache list", true, func(st state.Backend) error {
 		entries, err = st.ListCache()
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	sel := selectCache(entries, state.CacheFilter{MchID: *mchid, API: *api, Service: *service}, pos)
-	if *asJSON {
+	sel := selectCache(entries, cacheFilter(args.Filter), args.Digests)
+	if args.JSON {
 		if sel == nil {
 			sel = []state.CacheEntry{}
 		}
@@ -434,33 +369,15 @@ func stateCacheList(u *ui, rest []string) error {
 	return nil
 }
 
-func stateCacheRm(u *ui, rest []string) error {
-	fs, lockTimeout := stateFlags(u, "cache rm")
-	mchid, api, service := cacheFilterFlags(fs)
-	all := fs.Bool("all", false, "remove every entry")
-	pos, err := parseFlags(fs, rest)
-	if err != nil {
-		return err
-	}
-	base := state.CacheFilter{MchID: *mchid, API: *api, Service: *service}
-	if !*all && len(pos) == 0 && base == (state.CacheFilter{}) {
-		return errors.New("state cache rm needs SHA-256 digests, -mchid/-api/-service, or -all")
-	}
-	if *all && (len(pos) > 0 || base != (state.CacheFilter{})) {
-		return errors.New("-all cannot be combined with other selectors")
-	}
-	for _, p := range pos {
-		if len(p) < minDigestPrefix || len(p) > 64 || strings.Trim(strings.ToLower(p), "0123456789abcdef") != "" {
-			return withHints(fmt.Errorf("%q is not a SHA-256 or a prefix of one (%d to 64 hex digits)", p, minDigestPrefix),
-				"wxmedia state cache list shows the digests")
-		}
-	}
-	st, err := openStateForWrite(*lockTimeout, "state cache rm")
+func runStateCacheRm(u *ui, args *arguments.StateCacheRm) error {
+	base := cacheFilter(args.Filter)
+	st, err := openStateForWrite(args.LockTimeout, "state cache rm")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if pos, err = expandDigests(st, base, pos); err != nil {
+	pos, err := expandDigests(st, base, args.Digests)
+	if err != nil {
 		return err
 	}
 	removed := 0
@@ -525,10 +442,6 @@ func instanceNotFound(snap *state.Snapshot, given string) error {
 	}
 	return withHints(err, hints...)
 }
-
-// minDigestPrefix is the shortest SHA-256 prefix state cache rm takes, as
-// git takes abbreviated object names.
-const minDigestPrefix = 6
 
 // expandDigests turns the SHA-256 prefixes given to state cache rm into
 // the full digests of the entries base selects, as state cache list

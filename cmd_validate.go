@@ -1,25 +1,16 @@
 package main
 
 import (
+	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
 )
 
-func cmdValidate(u *ui, _ globalOptions, args []string) error {
-	fs := newFlags(u, "validate")
-	var vars varFlags
-	vars.register(fs)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArguments("validate", pos); err != nil {
-		return err
-	}
+func runValidate(u *ui, a *arguments.Validate) error {
 	// Every phase's problems are shown together: the source files are
 	// checked even when the configuration has errors elsewhere.
-	w, diags, err := loadWorkspaceDiags(u, &vars, nil)
+	w, diags, err := loadWorkspaceDiags(u, a.Vars, nil)
 	if err != nil {
 		return err
 	}

@@ -1,21 +1,13 @@
 package main
 
 import (
-	"fmt"
 	"runtime"
 	"runtime/debug"
-	"strings"
+
+	"github.com/wxmedia/wxmedia/internal/arguments"
 )
 
-func cmdVersion(u *ui, _ globalOptions, args []string) error {
-	fs := newFlags(u, "version")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return withHints(fmt.Errorf("version takes no arguments, not %q", strings.Join(pos, " ")), "run wxmedia version")
-	}
+func runVersion(u *ui, _ *arguments.Version) error {
 	u.printf("wxmedia v%s\non %s_%s, built with %s\n", version, runtime.GOOS, runtime.GOARCH, runtime.Version())
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {

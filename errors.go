@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/wxmedia/wxmedia/apply"
+	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
 	"github.com/wxmedia/wxmedia/uploader"
@@ -239,12 +240,7 @@ func withChdir(hint, dir string) string {
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+func shellQuote(s string) string { return arguments.ShellQuote(s) }
 
 func unwrapPath(err error) error {
 	var pe *fs.PathError

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/wxmedia/wxmedia/apply"
+	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/uploader"
@@ -35,14 +36,14 @@ type workspace struct {
 
 // loadWorkspace reads and evaluates the configuration of the current
 // directory, printing its diagnostics.
-func loadWorkspace(u *ui, vars *varFlags) (*workspace, error) {
+func loadWorkspace(u *ui, vars arguments.Vars) (*workspace, error) {
 	return loadWorkspaceWith(u, vars, nil)
 }
 
 // loadWorkspaceWith is loadWorkspace with adjust, when not nil, called with
 // the given variable values before evaluation (apply of a saved plan puts
 // back the values the plan recorded).
-func loadWorkspaceWith(u *ui, vars *varFlags, adjust func(*schema.Config, map[string]schema.VarValue) error) (*workspace, error) {
+func loadWorkspaceWith(u *ui, vars arguments.Vars, adjust func(*schema.Config, map[string]schema.VarValue) error) (*workspace, error) {
 	w, diags, err := loadWorkspaceDiags(u, vars, adjust)
 	if err != nil {
 		return nil, err
@@ -60,7 +61,7 @@ func loadWorkspaceWith(u *ui, vars *varFlags, adjust func(*schema.Config, map[st
 // input is incomplete would only report consequences), so that one run
 // shows every mistake. The error is set, and the diagnostics printed, only
 // when the workspace cannot be used at all.
-func loadWorkspaceDiags(u *ui, vars *varFlags, adjust func(*schema.Config, map[string]schema.VarValue) error) (*workspace, hcl.Diagnostics, error) {
+func loadWorkspaceDiags(u *ui, vars arguments.Vars, adjust func(*schema.Config, map[string]schema.VarValue) error) (*workspace, hcl.Diagnostics, error) {
 	cfg, diags := schema.Load(".")
 	stop := func() (*workspace, hcl.Diagnostics, error) {
 		u.diagnostics(cfg.Files(), diags)
@@ -69,7 +70,7 @@ func loadWorkspaceDiags(u *ui, vars *varFlags, adjust func(*schema.Config, map[s
 	if diags.HasErrors() && cfg.Partial() {
 		return stop()
 	}
-	given, d := vars.values(cfg)
+	given, d := varValues(cfg, vars)
 	diags = append(diags, d...)
 	if d.HasErrors() {
 		return stop()

@@ -1,4 +1,15 @@
-package main
+// Package arguments parses the command line of every wxmedia command into
+// a typed value (Plan, Apply, StateRm…), with Terraform's
+// internal/command/arguments as the model: each ParseX takes the arguments
+// after the command's name and returns every flag and positional argument
+// as a field, or an error that names the flag and says what to do. It does
+// no I/O beyond telling whether a stray argument is a directory, so that
+// parsing is tested on its own, without running a command.
+//
+// Flags may stand anywhere among the positional arguments, as in
+// Terraform. -h and -help make a parse return ErrHelp; the command's
+// options are listed by WriteOptions.
+package arguments
 
 import (
 	"errors"
@@ -10,118 +21,52 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
-
-	"github.com/wxmedia/wxmedia/schema"
+	"github.com/wxmedia/wxmedia/internal/suggest"
 )
 
-// varFlags collects -var name=value and -var-file FILE flags, in
-// command-line order.
-type varFlags struct{ args []varArg }
+// ErrHelp is returned by a parse when -h or -help was given: the caller
+// shows the command's help and exits 0.
+var ErrHelp = errors.New("help requested")
 
-type varArg struct {
-	file bool   // -var-file
-	text string // name=value, or the file name
+// Error is a command-line error with hints a user can act on, each shown
+// on its own line after the message.
+type Error struct {
+	Err   error
+	Hints []string
 }
 
-func (v *varFlags) String() string { return "" }
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
 
-// Set records a -var flag.
-func (v *varFlags) Set(s string) error {
-	if !strings.Contains(s, "=") {
-		return fmt.Errorf("%q is not name=value", s)
-	}
-	v.args = append(v.args, varArg{text: s})
-	return nil
+func withHints(err error, hints ...string) error { return &Error{Err: err, Hints: hints} }
+
+// Common holds the flags every command takes.
+type Common struct {
+	// NoColor is -no-color, also accepted after the command.
+	NoColor bool
 }
 
-// varFileFlag records -var-file flags into the same ordered list.
-type varFileFlag struct{ v *varFlags }
-
-func (f varFileFlag) String() string { return "" }
-
-func (f varFileFlag) Set(s string) error {
-	if s == "" {
-		return errors.New("-var-file needs a file name")
-	}
-	f.v.args = append(f.v.args, varArg{file: true, text: s})
-	return nil
-}
-
-// register adds -var and -var-file to fs.
-func (v *varFlags) register(fs *flag.FlagSet) {
-	fs.Var(v, "var", "set a variable: -var name=value (repeatable)")
-	fs.Var(varFileFlag{v}, "var-file", "set variables from an HCL file of name = value lines (repeatable)")
-}
-
-// values merges the variables given from outside the configuration, each
-// source overriding the ones before it, as Terraform does: WXMEDIA_VAR_name
-// (lowest), then the *.auto.wxmvars.hcl files of the configuration directory
-// in lexical order, then -var and -var-file in command-line order.
-func (v *varFlags) values(cfg *schema.Config) (map[string]schema.VarValue, hcl.Diagnostics) {
-	out := map[string]schema.VarValue{}
-	for _, kv := range os.Environ() {
-		if name, val, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(name, "WXMEDIA_VAR_") {
-			n := strings.TrimPrefix(name, "WXMEDIA_VAR_")
-			out[n] = schema.VarValue{Raw: val, Source: name, FromEnv: true}
-		}
-	}
-	var diags hcl.Diagnostics
-	merge := func(file string) {
-		vals, d := cfg.ParseVarFile(file)
-		diags = append(diags, d...)
-		for n, val := range vals {
-			out[n] = val
-		}
-	}
-	autos, err := cfg.AutoVarFiles()
-	if err != nil {
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot list variables files", Detail: err.Error()})
-	}
-	for _, f := range autos {
-		merge(f)
-	}
-	if v == nil {
-		return out, diags
-	}
-	for _, a := range v.args {
-		if a.file {
-			merge(a.text)
-			continue
-		}
-		name, val, _ := strings.Cut(a.text, "=")
-		out[name] = schema.VarValue{Raw: val, Source: "-var " + name}
-	}
-	return out, diags
-}
-
-// newFlags makes the flag set of a command; its long help (description,
-// examples, exit statuses) is in help.go under the same name. Flag errors
-// are reported by parseFlags, help goes to stdout.
-func newFlags(u *ui, name string) *flag.FlagSet {
+// newFlagSet makes the flag set of a command, with the flags every command
+// takes. Errors are reported by parse, in wxmedia's words.
+func newFlagSet(name string, c *Common) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() { printHelp(u.stdout, name, fs) }
-	fs.Bool("no-color", false, "no colour in the output")
+	fs.Usage = func() {}
+	fs.BoolVar(&c.NoColor, "no-color", false, "no colour in the output")
 	return fs
 }
 
-// parseFlags parses flags wherever they stand among the arguments and
-// returns the positional arguments. -h and -help print the command's help;
-// a flag error names the nearest flag.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+// parse parses flags wherever they stand among the arguments and returns
+// the positional arguments. A flag error names the nearest flag.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	if err := globalAfterCommand(fs.Name(), args); err != nil {
 		return nil, err
 	}
-	help := fs.Usage
-	fs.Usage = func() {}
-	defer func() { fs.Usage = help }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				help()
-				return nil, exitError{0}
+				return nil, ErrHelp
 			}
 			return nil, flagError(fs, args, err)
 		}
@@ -143,7 +88,7 @@ func noArguments(cmd string, pos []string) error {
 	}
 	err := fmt.Errorf("%s takes no arguments, not %s", cmd, strings.Join(pos, " "))
 	if fi, serr := os.Stat(pos[0]); serr == nil && fi.IsDir() {
-		return withHints(err, fmt.Sprintf("to work in directory %s, run wxmedia -chdir=%s %s", pos[0], shellQuote(pos[0]), cmd))
+		return withHints(err, fmt.Sprintf("to work in directory %s, run wxmedia -chdir=%s %s", pos[0], ShellQuote(pos[0]), cmd))
 	}
 	return withHints(err, fmt.Sprintf("wxmedia %s -h shows its usage", cmd))
 }
@@ -166,7 +111,7 @@ func globalAfterCommand(cmd string, args []string) error {
 			dir = "DIR"
 		}
 		return withHints(errors.New("-chdir is a global option: it goes before the command"),
-			fmt.Sprintf("run wxmedia -chdir=%s %s", shellQuote(dir), cmd))
+			fmt.Sprintf("run wxmedia -chdir=%s %s", ShellQuote(dir), cmd))
 	}
 	return nil
 }
@@ -216,7 +161,7 @@ func checkFlagNames(fs *flag.FlagSet, args []string) error {
 			var names []string
 			fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 			suggestion := ""
-			if best := nearest(name, names); best != "" {
+			if best := suggest.Nearest(name, names); best != "" {
 				suggestion = fmt.Sprintf(" (did you mean -%s?)", best)
 			}
 			return fmt.Errorf("unknown flag -%s%s", name, suggestion)
@@ -236,18 +181,25 @@ func checkFlagNames(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-const lockTimeoutUsage = "how long to wait for the state lock, e.g. 30s or 2m (default 0: fail at once)"
-
-// lockTimeoutFlag registers -lock-timeout.
-func lockTimeoutFlag(fs *flag.FlagSet) *time.Duration {
-	d := new(time.Duration)
-	fs.Var(&durationValue{d: d}, "lock-timeout", lockTimeoutUsage)
-	return d
+// ShellQuote quotes s for a POSIX shell when it needs it, for the command
+// lines that messages suggest.
+func ShellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// durationValue is a duration flag that keeps its parse error, so that
-// flagError can say how to write the value: a number without a unit is
-// the usual mistake (-lock-timeout=5 for 5s).
+const lockTimeoutUsage = "how long to wait for the state lock, e.g. 30s or 2m (default 0: fail at once)"
+
+// durationFlag registers a duration flag that keeps its parse error, so
+// that flagError can say how to write the value.
+func durationFlag(fs *flag.FlagSet, d *time.Duration, name, usage string) {
+	fs.Var(&durationValue{d: d}, name, usage)
+}
+
+// durationValue is a duration flag that keeps its parse error: a number
+// without a unit is the usual mistake (-lock-timeout=5 for 5s).
 type durationValue struct {
 	d   *time.Duration
 	err *durationError
@@ -289,6 +241,7 @@ func (v *durationValue) Set(s string) error {
 	return nil
 }
 
+// stringList is a repeatable string flag.
 type stringList []string
 
 func (s *stringList) String() string { return strings.Join(*s, ",") }
