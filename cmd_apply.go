@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/wxmedia/wxmedia/apply"
@@ -177,65 +176,28 @@ func reportEvent(u *ui, st plan.Styles, e apply.Event) {
 	}
 }
 
-// loadSavedPlan reads a saved plan and checks it against this wxmedia, the
-// configuration, the variables, the state and the source files, in that
-// order. It returns the state open for writing (also on error, for the
-// caller to close).
-func loadSavedPlan(u *ui, o *planOptions, path string) (*workspace, state.Backend, *plan.Plan, error) {
-	saved, err := readPlanFile(path)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	refuse := func(err error) error { return fmt.Errorf("cannot apply %s: %w", path, err) }
-	if err := saved.CheckVersion(version); err != nil {
-		return nil, nil, nil, refuse(err)
-	}
-	w, err := loadWorkspaceWith(u, o.Vars, func(cfg *schema.Config, given map[string]schema.VarValue) error {
-		digest, err := plan.DigestConfig(cfg)
-		if err != nil {
-			return err
-		}
-		if err := saved.CheckConfig(digest); err != nil {
-			return refuse(err)
-		}
-		if err := saved.CheckGivenVariables(cfg, given); err != nil {
-			return refuse(err)
-		}
-		recorded, err := saved.VariableValues(cfg)
-		if err != nil {
-			return refuse(err)
-		}
-		for name, vv := range recorded {
-			given[name] = vv
-		}
-		return nil
+// loadSavedPlan reads a saved plan and re-checks it (plan.RecheckSaved),
+// loading the workspace and opening the state for writing on the way. It
+// returns the state open (also on error, for the caller to close).
+func loadSavedPlan(u *ui, o *planOptions, path string) (w *workspace, st state.Backend, p *plan.Plan, err error) {
+	p, err = plan.RecheckSaved(path, plan.Recheck{
+		Version: version,
+		Load: func(adjust func(*schema.Config, map[string]schema.VarValue) error) (*schema.Evaluation, error) {
+			if w, err = loadWorkspaceWith(u, o.Vars, adjust); err != nil {
+				return nil, err
+			}
+			return w.ev, nil
+		},
+		State: func() (*state.Snapshot, error) {
+			if st, err = w.openState(false, o.LockTimeout, "apply"); err != nil {
+				return nil, err
+			}
+			return st.Snapshot()
+		},
+		Plan: func(in plan.Input) (*plan.Plan, error) {
+			again := &planOptions{Operation: arguments.Operation{Targets: in.Targets, Replace: in.Replace}}
+			return makePlan(u, again, w, in.State, st.LookupCache)
+		},
 	})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if err := saved.CheckVariables(w.ev); err != nil {
-		return nil, nil, nil, refuse(err)
-	}
-	st, err := w.openState(false, o.LockTimeout, "apply")
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	snap, err := st.Snapshot()
-	if err != nil {
-		return nil, st, nil, err
-	}
-	if err := saved.CheckState(snap); err != nil {
-		return nil, st, nil, refuse(err)
-	}
-	again := &planOptions{Operation: arguments.Operation{Targets: saved.Targets, Replace: saved.Replace}}
-	fresh, err := makePlan(u, again, w, snap, st.LookupCache)
-	if err != nil {
-		return nil, st, nil, err
-	}
-	if err := saved.Match(fresh); err != nil {
-		return nil, st, nil, refuse(err)
-	}
-	// What is applied is the plan as computed here, which Match found
-	// equal to the saved one in every field.
-	return w, st, fresh, nil
+	return w, st, p, err
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -11,8 +9,6 @@ import (
 	"time"
 
 	"github.com/wxmedia/wxmedia/internal/arguments"
-	"github.com/wxmedia/wxmedia/internal/atomicfile"
-	"github.com/wxmedia/wxmedia/internal/safefile"
 	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/schema"
@@ -79,7 +75,7 @@ func makePlanReading(u *ui, o *planOptions, w *workspace, read func() (*state.Sn
 	if err != nil {
 		return nil, err
 	}
-	p, diags := plan.Make(plan.Input{Eval: w.ev, State: snap, Cache: lookup, Merchants: w.idents, Targets: o.Targets, Replace: o.Replace, Hash: hash})
+	p, diags := plan.Make(plan.Input{Eval: w.ev, State: snap, Cache: lookup, Merchants: w.idents, Targets: o.Targets, Replace: o.Replace, Hash: hash, Version: version})
 	u.diagnostics(w.cfg.Files(), diags)
 	if diags.HasErrors() {
 		return nil, errReported
@@ -87,16 +83,6 @@ func makePlanReading(u *ui, o *planOptions, w *workspace, read func() (*state.Sn
 	if err := sc.Save(statCachePath); err != nil {
 		u.warnf("%v", err)
 	}
-	p.Version = version
-	digest, err := plan.DigestConfig(w.cfg)
-	if err != nil {
-		return nil, err
-	}
-	p.Config = digest
-	if p.Variables, err = plan.RecordVariables(w.ev); err != nil {
-		return nil, err
-	}
-	p.Sign(snap.PlanKey)
 	return p, nil
 }
 
@@ -151,36 +137,6 @@ func hashWithProgress(u *ui, sc *plan.StatCache) func([]string) []plan.FileResul
 		defer func() { sc.OnFile = nil }()
 		return sc.Hash(paths)
 	}
-}
-
-// writePlanFile saves p to path: written to a temporary file beside it,
-// then renamed, so that a failed write leaves no partial plan.
-func writePlanFile(path string, p *plan.Plan) error {
-	err := atomicfile.Write(path, 0o600, atomicfile.Replace, func(w io.Writer) error { return plan.WriteFile(w, p) })
-	var ce *atomicfile.CreateError
-	switch {
-	case errors.As(err, &ce):
-		return fmt.Errorf("saving the plan: %w", unwrapPath(ce.Err))
-	case err != nil:
-		return fmt.Errorf("saving the plan to %s: %w", path, unwrapPath(err))
-	}
-	return nil
-}
-
-// readPlanFile reads a saved plan, naming the file in errors.
-func readPlanFile(path string) (*plan.Plan, error) {
-	// A plan is a regular file: opening one does not block on a named
-	// pipe, and its size bounds the read.
-	f, st, err := safefile.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading the plan %s: %w", path, unwrapPath(err))
-	}
-	defer f.Close()
-	p, err := plan.ReadFile(io.LimitReader(f, st.Size()))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return p, nil
 }
 
 // renderPlan shows p as the view asks: human, -json or -markdown.
@@ -280,7 +236,7 @@ func runPlan(u *ui, a *arguments.Plan) error {
 		if p.Lineage == "" {
 			signAgainstNewState(u, w, o.LockTimeout, p)
 		}
-		if err := writePlanFile(a.Out, p); err != nil {
+		if err := plan.Save(a.Out, p); err != nil {
 			return err
 		}
 	}

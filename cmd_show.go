@@ -17,7 +17,7 @@ func runShow(u *ui, a *arguments.Show) error {
 	if a.PlanPath == "" {
 		return showState(u, a.View)
 	}
-	p, err := readPlanFile(a.PlanPath)
+	p, err := plan.Open(a.PlanPath)
 	if err != nil {
 		return err
 	}

@@ -117,7 +117,7 @@ func TestGoldenPlan(t *testing.T) {
 	}
 	golden(t, "plan.txt", []byte(stdout))
 
-	p, err := readPlanFile("first.plan")
+	p, err := plan.Open("first.plan")
 	if err != nil {
 		t.Fatal(err)
 	}

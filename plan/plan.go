@@ -59,10 +59,16 @@ type Input struct {
 	Replace []string
 	// Hash computes file facts; nil uses HashFiles.
 	Hash func(paths []string) []FileResult
+	// Version is the wxmedia version making the plan (Plan.Version).
+	Version string
 }
 
-// Make computes the plan. Diagnostics name the resource, the file and the
-// rule for every source file that its API would refuse.
+// Make computes the plan, complete: its changes and outputs, the version,
+// the digest of the configuration's files, the variables (sensitive ones by
+// name only) and the signature of its inputs under the state's plan key
+// (see Sign; unsigned when the state has none yet). Diagnostics name the
+// resource, the file and the rule for every source file that its API would
+// refuse.
 func Make(in Input) (*Plan, hcl.Diagnostics) {
 	p := &Plan{Lineage: in.State.Lineage, Serial: in.State.Serial}
 	targets, replace, diags := addressSets(in)
@@ -308,6 +314,14 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot encode output", Detail: err.Error()})
 	}
 	p.Outputs = oc
+	p.Version = in.Version
+	if p.Config, err = DigestConfig(in.Eval.Config); err != nil {
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot digest the configuration", Detail: err.Error()})
+	}
+	if p.Variables, err = RecordVariables(in.Eval); err != nil {
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot record the variables", Detail: err.Error()})
+	}
+	p.Sign(in.State.PlanKey)
 	return p, diags
 }
 

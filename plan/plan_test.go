@@ -329,3 +329,53 @@ func TestNoopObjects(t *testing.T) {
 		}
 	}
 }
+
+// Make returns the plan complete: version, configuration digest, variables
+// and the signature of its inputs under the state's plan key, so that a
+// saved copy passes the checks of apply as it is.
+func TestMakeReturnsCompletePlan(t *testing.T) {
+	f := newFixture(t, cfg+`
+variable "region" {
+  default = "cn"
+}
+variable "token" {
+  default   = "s3cret"
+  sensitive = true
+}
+`, map[string][]byte{"a/x.png": pngBytes("x")})
+	f.snap.PlanKey = []byte("0123456789abcdef0123456789abcdef")
+	cfgLoaded, diags := schema.Load(f.dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	ev, diags := cfgLoaded.Evaluate(nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	p, diags := Make(Input{Eval: ev, State: f.snap, Version: "9.9.9",
+		Merchants: map[string]MerchantIdentity{"m": {MchID: "1900000001", Service: "sandbox-x"}}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if err := p.CheckVersion("9.9.9"); err != nil {
+		t.Error(err)
+	}
+	digest, err := DigestConfig(cfgLoaded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Config.SHA256 == "" || p.CheckConfig(digest) != nil {
+		t.Errorf("config digest %+v, want the configuration's", p.Config)
+	}
+	if err := p.CheckVariables(ev); err != nil {
+		t.Errorf("variables %+v: %v", p.Variables, err)
+	}
+	for _, v := range p.Variables {
+		if v.Name == "token" && (!v.Sensitive || v.Value != nil) {
+			t.Errorf("sensitive variable recorded with its value: %+v", v)
+		}
+	}
+	if p.InputsMAC == "" {
+		t.Errorf("plan not signed though the state has a plan key")
+	}
+}
