@@ -15,7 +15,7 @@ func runImport(u *ui, args *arguments.Import) error {
 	id := args.ID
 	a, err := plan.ParseAddress(args.Addr)
 	if err != nil {
-		return err
+		return addressHint(err)
 	}
 	if id == "" {
 		return errors.New("import needs a non-empty identifier")

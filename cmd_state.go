@@ -106,8 +106,12 @@ func runStateList(u *ui, args *arguments.StateList) error {
 		return err
 	}
 	defer done()
+	sel, err := parseTargets(args.Addrs)
+	if err != nil {
+		return err
+	}
 	for _, a := range sortedAddrs(snap.Resources) {
-		if len(args.Addrs) == 0 || matchesAny(a, args.Addrs) {
+		if len(args.Addrs) == 0 || selectsAny(sel, a) {
 			u.printf("%s\n", plan.Visible(a))
 		}
 	}
@@ -159,10 +163,9 @@ func sortedAddrs(rs map[string]state.Resource) []string {
 
 func runStateRm(u *ui, args *arguments.StateRm) error {
 	pos := args.Addrs
-	for _, p := range pos {
-		if _, err := plan.ParseAddress(p); err != nil {
-			return addressHint(err)
-		}
+	sel, err := parseTargets(pos)
+	if err != nil {
+		return err
 	}
 	st, snap, err := openStateForSurgery(args.LockTimeout, "state rm")
 	if err != nil {
@@ -170,16 +173,20 @@ func runStateRm(u *ui, args *arguments.StateRm) error {
 	}
 	defer st.Close()
 	var doomed []string
-	for _, p := range pos {
+	chosen := map[string]bool{}
+	for i, a := range sel {
 		found := false
-		for _, a := range sortedAddrs(snap.Resources) {
-			if matchesAny(a, []string{p}) {
-				doomed = append(doomed, a)
+		for _, addr := range sortedAddrs(snap.Resources) {
+			if a.Selects(addr) {
 				found = true
+				if !chosen[addr] {
+					chosen[addr] = true
+					doomed = append(doomed, addr)
+				}
 			}
 		}
 		if !found {
-			return withHints(fmt.Errorf("no resource instance matches %s in the state; nothing was removed", p), "wxmedia state list shows the addresses")
+			return withHints(fmt.Errorf("no resource instance matches %s in the state; nothing was removed", plan.Visible(pos[i])), "wxmedia state list shows the addresses")
 		}
 	}
 	if err := st.RemoveResources(doomed...); err != nil {
@@ -193,50 +200,36 @@ func runStateRm(u *ui, args *arguments.StateRm) error {
 }
 
 func runStateMv(u *ui, args *arguments.StateMv) error {
-	src, err := plan.ParseAddress(args.Src)
+	src, err := plan.ParseTarget(args.Src)
 	if err != nil {
 		return addressHint(err)
 	}
-	dst, err := plan.ParseAddress(args.Dst)
+	dst, err := plan.ParseTarget(args.Dst)
 	if err != nil {
 		return addressHint(err)
-	}
-	if src.Type != dst.Type {
-		return fmt.Errorf("cannot move %s to %s: the resource type cannot change (an identifier belongs to its API)", src, dst)
 	}
 	st, snap, err := openStateForSurgery(args.LockTimeout, "state mv")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	type move struct {
-		from string
-		to   plan.Address
-	}
-	var moves []move
-	if _, ok := snap.Resources[src.String()]; ok {
-		moves = append(moves, move{src.String(), dst})
-	} else if !src.HasKey && !dst.HasKey {
-		for _, a := range sortedAddrs(snap.Resources) {
-			r := snap.Resources[a]
-			if r.Type == src.Type && r.Name == src.Name && r.Key != "" {
-				moves = append(moves, move{a, plan.Address{Type: dst.Type, Name: dst.Name, Key: r.Key, HasKey: true}})
-			}
-		}
-	}
-	if len(moves) == 0 {
-		return withHints(fmt.Errorf("no resource instance %s in the state", src), "wxmedia state list shows the addresses")
+	moves, err := plan.Moves(src, dst, snap.Resources)
+	switch {
+	case errors.Is(err, plan.ErrMoveSource):
+		return withHints(err, "wxmedia state list shows the addresses")
+	case errors.Is(err, state.ErrExists):
+		return withHints(err, "wxmedia state rm the destination first to replace it")
+	case err != nil:
+		return err
 	}
 	for _, m := range moves {
-		r := snap.Resources[m.from]
-		r.Address, r.Type, r.Name, r.Key = m.to.String(), m.to.Type, m.to.Name, m.to.Key
-		if err := st.MoveResource(m.from, r); err != nil {
+		if err := st.MoveResource(m.From, m.To); err != nil {
 			if errors.Is(err, state.ErrExists) {
-				return withHints(err, fmt.Sprintf("wxmedia state rm %s first to replace it", m.to))
+				return withHints(err, fmt.Sprintf("wxmedia state rm '%s' first to replace it", plan.Visible(m.To.Address)))
 			}
 			return err
 		}
-		u.printf("Move %q to %q\n", m.from, m.to.String())
+		u.printf("Move %q to %q\n", m.From, m.To.Address)
 	}
 	u.printf("Successfully moved %s.\n", words.Count(len(moves), "resource instance"))
 	return st.Close()
@@ -427,8 +420,10 @@ func instanceNotFound(snap *state.Snapshot, given string) error {
 		err = fmt.Errorf("no resource instance %s in the state", given)
 	}
 	var same []string
+	res := a
+	res.Key, res.HasKey = "", false
 	for _, addr := range sortedAddrs(snap.Resources) {
-		if matchesAny(addr, []string{a.Resource()}) {
+		if res.Selects(addr) {
 			same = append(same, addr)
 		}
 	}
@@ -436,7 +431,11 @@ func instanceNotFound(snap *state.Snapshot, given string) error {
 	case len(same) > 0 && len(same) <= 10:
 		hints = append(hints, "the instances of "+a.Resource()+" are: "+strings.Join(same, ", "))
 	case len(same) > 10:
-		hints = append(hints, fmt.Sprintf("%s has %d instances: wxmedia state list %s lists them", a.Resource(), len(same), a.Resource()))
+		list := a.Resource()
+		if strings.Contains(list, `"`) {
+			list = "'" + list + "'"
+		}
+		hints = append(hints, fmt.Sprintf("%s has %d instances: wxmedia state list %s lists them", plan.Visible(a.Resource()), len(same), plan.Visible(list)))
 	default:
 		hints = append(hints, "wxmedia state list shows the addresses")
 	}
@@ -481,9 +480,24 @@ func expandDigests(st state.Backend, base state.CacheFilter, given []string) ([]
 	return out, nil
 }
 
-func matchesAny(addr string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if addr == p || strings.HasPrefix(addr, p+"[") || strings.HasPrefix(addr, p+".") {
+// parseTargets parses the addresses state list and state rm take:
+// resources, instances and modules, with module paths.
+func parseTargets(pos []string) ([]plan.Address, error) {
+	sel := make([]plan.Address, 0, len(pos))
+	for _, p := range pos {
+		a, err := plan.ParseTarget(p)
+		if err != nil {
+			return nil, addressHint(err)
+		}
+		sel = append(sel, a)
+	}
+	return sel, nil
+}
+
+// selectsAny reports whether one of sel selects the instance at addr.
+func selectsAny(sel []plan.Address, addr string) bool {
+	for _, a := range sel {
+		if a.Selects(addr) {
 			return true
 		}
 	}

@@ -3,7 +3,9 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"math/big"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -13,133 +15,320 @@ import (
 	"github.com/wxmedia/wxmedia/schema"
 )
 
-// ErrInvalidAddress is returned for a -target or -replace address that is
-// not of the form type.name or type.name["key"].
+// ErrInvalidAddress is returned for an address that does not parse: one
+// that is not [module path]type.name or [module path]type.name["key"], or,
+// where a module is accepted, a module path alone.
 var ErrInvalidAddress = errors.New("invalid resource address")
 
 // ErrUnknownAddress is returned for a -target or -replace address that names
 // no resource or instance of the configuration or the state.
 var ErrUnknownAddress = errors.New("no such resource")
 
-// Address is a resource address (type.name) or an instance address
-// (type.name["key"]).
+// Address is a resource address (type.name), an instance address
+// (type.name["key"]), either within a module instance
+// (module.store["sh-001"].wechatpay_image.logo), or, from ParseTarget, a
+// module address alone (Type empty): module.store names every instance of
+// the module call store, module.store["sh-001"] one instance, and either
+// everything in the modules they call.
 type Address struct {
+	// Module is the canonical module path: "" for the root module, else
+	// module.NAME steps, each with its key ["k"] or index [0] if it has one.
+	Module     string
 	Type, Name string
 	Key        string
 	HasKey     bool
 }
 
-// Resource is the address of the whole resource: type.name.
-func (a Address) Resource() string { return a.Type + "." + a.Name }
+// IsModule reports whether a names a module (instance) rather than a
+// resource.
+func (a Address) IsModule() bool { return a.Type == "" }
+
+// Resource is the address of the whole resource: [module path.]type.name.
+func (a Address) Resource() string {
+	if a.Module == "" {
+		return a.Type + "." + a.Name
+	}
+	if a.IsModule() {
+		return a.Module
+	}
+	return a.Module + "." + a.Type + "." + a.Name
+}
 
 // String is the canonical form, as plans and the state write it.
 func (a Address) String() string {
-	if !a.HasKey {
+	if !a.HasKey || a.IsModule() {
 		return a.Resource()
 	}
 	return schema.InstanceAddress(a.Resource(), a.Key)
 }
 
+// InModule returns a moved into the module instance path module ("" for
+// the root module).
+func (a Address) InModule(module string) Address {
+	a.Module = module
+	return a
+}
+
+// Selects reports whether the address a, as -target, state list and
+// state rm take it, selects the instance at addr (in canonical form): a
+// module address selects every instance in that module instance and the
+// modules it calls (in every instance of the module call when its last
+// step has no key), a resource address every instance of the resource, an
+// instance address that instance. Canonical forms quote keys, so one
+// address is a prefix of another only where a step ends.
+func (a Address) Selects(addr string) bool {
+	p := a.String()
+	if len(addr) <= len(p) || !strings.HasPrefix(addr, p) {
+		return addr == p
+	}
+	switch next := addr[len(p)]; {
+	case a.IsModule():
+		return next == '.' || next == '[' && !strings.HasSuffix(p, "]")
+	case a.HasKey:
+		return false
+	default:
+		return next == '['
+	}
+}
+
 // UnquotedKeyError is an instance address whose key lost its quotes, as a
-// shell removes them from wechatpay_image.banner["a.png"] unless the whole
-// argument is quoted. It wraps ErrInvalidAddress.
+// shell removes them from wechatpay_image.banner["a.png"] or
+// module.store["sh-001"].wechatpay_image.logo unless the whole argument is
+// quoted. It wraps ErrInvalidAddress.
 type UnquotedKeyError struct {
-	// Input is the address as given; Address is what was meant.
+	// Input is the address as given; Address is what was meant, Key the
+	// first key that lost its quotes.
 	Input   string
 	Address Address
+	Key     string
 }
 
 func (e *UnquotedKeyError) Error() string {
-	return fmt.Sprintf("%s %q: the key %s is not quoted; the address is %s", ErrInvalidAddress, e.Input, e.Address.Key, e.Address)
+	return fmt.Sprintf("%s %q: the key %s is not quoted; the address is %s", ErrInvalidAddress, e.Input, e.Key, e.Address)
 }
 
 // Unwrap returns ErrInvalidAddress.
 func (e *UnquotedKeyError) Unwrap() error { return ErrInvalidAddress }
 
 // ParseAddress parses a resource or instance address such as
-// wechatpay_image.banner or wechatpay_image.banner["a.png"]. An instance
-// key without its quotes is an *UnquotedKeyError.
+// wechatpay_image.banner, wechatpay_image.banner["a.png"] or
+// module.store["sh-001"].wechatpay_image.logo. A key without its quotes is
+// an *UnquotedKeyError.
 func ParseAddress(s string) (Address, error) {
-	fail := func(why string) (Address, error) {
-		return Address{}, fmt.Errorf("%w %q: %s; expected type.name or type.name[\"key\"]", ErrInvalidAddress, s, why)
+	return parseAddress(s, false)
+}
+
+// ParseTarget parses what -target and state list take: an address as
+// ParseAddress parses it, or a module address alone such as module.store
+// or module.store["sh-001"].
+func ParseTarget(s string) (Address, error) {
+	return parseAddress(s, true)
+}
+
+const addressForms = `expected type.name or type.name["key"], after module.NAME. or module.NAME["key"]. steps if the resource is in a module`
+
+func parseAddress(s string, moduleOK bool) (Address, error) {
+	a, why, syntax := parseTraversal(strings.TrimSpace(s), moduleOK)
+	if why == "" {
+		return a, nil
 	}
-	trav, diags := hclsyntax.ParseTraversalAbs([]byte(strings.TrimSpace(s)), "", hcl.InitialPos)
+	// Only text that does not parse can be a key that lost its quotes:
+	// [0] is an index, a number, and refused as a resource's key below.
+	if quoted, key, ok := quoteBareKeys(strings.TrimSpace(s)); ok && syntax {
+		if a, w, _ := parseTraversal(quoted, moduleOK); w == "" {
+			return Address{}, &UnquotedKeyError{Input: s, Address: a, Key: key}
+		}
+	}
+	forms := addressForms
+	if moduleOK {
+		forms += `, or a module alone: module.NAME or module.NAME["key"]`
+	}
+	return Address{}, fmt.Errorf("%w %q: %s; %s", ErrInvalidAddress, s, why, forms)
+}
+
+// parseTraversal parses s as an absolute HCL traversal and reads the
+// address in it; why is "" on success and says what is wrong otherwise,
+// syntax whether s is no traversal at all.
+func parseTraversal(s string, moduleOK bool) (a Address, why string, syntax bool) {
+	trav, diags := hclsyntax.ParseTraversalAbs([]byte(s), "", hcl.InitialPos)
 	if diags.HasErrors() {
-		if res, key, ok := unquotedKey(strings.TrimSpace(s)); ok {
-			if a, err := ParseAddress(res); err == nil && !a.HasKey {
-				a.Key, a.HasKey = key, true
-				return Address{}, &UnquotedKeyError{Input: s, Address: a}
+		return a, diags[0].Summary, true
+	}
+	// name returns the name at step i: the root's or an attribute's.
+	name := func(i int) (string, bool) {
+		switch t := trav[i].(type) {
+		case hcl.TraverseRoot:
+			return t.Name, true
+		case hcl.TraverseAttr:
+			return t.Name, true
+		}
+		return "", false
+	}
+	var path strings.Builder
+	i := 0
+	for i < len(trav) {
+		if n, _ := name(i); n != "module" {
+			break
+		}
+		if i+1 >= len(trav) {
+			return a, "module must be followed by a dot and the module's name", false
+		}
+		call, ok := trav[i+1].(hcl.TraverseAttr)
+		if !ok {
+			return a, "module must be followed by a dot and the module's name", false
+		}
+		if path.Len() > 0 {
+			path.WriteByte('.')
+		}
+		path.WriteString("module." + call.Name)
+		i += 2
+		if i < len(trav) {
+			if idx, ok := trav[i].(hcl.TraverseIndex); ok {
+				k, why := moduleKey(idx.Key)
+				if why != "" {
+					return a, fmt.Sprintf("module.%s: %s", call.Name, why), false
+				}
+				path.WriteString(k)
+				i++
 			}
 		}
-		return fail(diags[0].Summary)
 	}
-	if len(trav) < 2 || len(trav) > 3 {
-		return fail("wrong number of parts")
+	a.Module = path.String()
+	rest := trav[i:]
+	if len(rest) == 0 {
+		if moduleOK && a.Module != "" {
+			return a, "", false
+		}
+		return a, "no resource type and name", false
 	}
-	var a Address
-	a.Type = trav.RootName()
-	attr, ok := trav[1].(hcl.TraverseAttr)
+	if len(rest) < 2 || len(rest) > 3 {
+		return a, "wrong number of parts", false
+	}
+	a.Type, _ = name(i)
+	attr, ok := rest[1].(hcl.TraverseAttr)
 	if !ok {
-		return fail("the resource name must follow the type after a dot")
+		return a, "the resource name must follow the type after a dot", false
 	}
 	a.Name = attr.Name
-	if len(trav) == 3 {
-		idx, ok := trav[2].(hcl.TraverseIndex)
+	if len(rest) == 3 {
+		idx, ok := rest[2].(hcl.TraverseIndex)
 		if !ok || idx.Key.Type() != cty.String {
-			return fail("an instance key must be a quoted string in brackets")
+			return a, "an instance key must be a quoted string in brackets", false
 		}
 		a.Key, a.HasKey = idx.Key.AsString(), true
 	}
 	if !strings.HasPrefix(a.Type, "wechatpay_") {
-		return fail(fmt.Sprintf("%q is not a resource type", a.Type))
+		return a, fmt.Sprintf("%q is not a resource type", a.Type), false
 	}
-	return a, nil
+	return a, "", false
 }
 
-// unquotedKey splits type.name[key] whose key has no quotes.
-func unquotedKey(s string) (res, key string, ok bool) {
-	i := strings.IndexByte(s, '[')
-	if i < 0 || !strings.HasSuffix(s, "]") {
-		return "", "", false
+// moduleKey is the canonical form of a module instance key: ["key"] for
+// a for_each key, [N] for a count index.
+func moduleKey(k cty.Value) (string, string) {
+	switch {
+	case k.IsNull() || !k.IsKnown():
+		return "", "an instance key must be a quoted string or a whole number in brackets"
+	case k.Type() == cty.String:
+		return "[" + schema.QuoteKey(k.AsString()) + "]", ""
+	case k.Type() == cty.Number:
+		bf := k.AsBigFloat()
+		if n, acc := bf.Int64(); acc == big.Exact && n >= 0 {
+			return "[" + strconv.FormatInt(n, 10) + "]", ""
+		}
+		return "", "an instance index must be a whole number of zero or more"
 	}
-	key = s[i+1 : len(s)-1]
-	if key == "" || strings.ContainsAny(key, `"[]`) {
-		return "", "", false
+	return "", "an instance key must be a quoted string or a whole number in brackets"
+}
+
+// quoteBareKeys puts quotes around each key in brackets that has none, as
+// a shell leaves module.store[sh-001].wechatpay_image.logo[a.png]; keys
+// that are whole numbers are indexes and stay as they are. It returns the
+// first key quoted, and ok when there was one. The hand-written scan is
+// the inverse of what the shell did; no library undoes it.
+func quoteBareKeys(s string) (out, first string, ok bool) {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '[')
+		if i < 0 {
+			b.WriteString(s)
+			break
+		}
+		b.WriteString(s[:i+1])
+		s = s[i+1:]
+		if strings.HasPrefix(s, `"`) {
+			// A quoted key: copy it up to its closing quote.
+			j := 1
+			for j < len(s) && s[j] != '"' {
+				if s[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(s) {
+				return "", "", false
+			}
+			b.WriteString(s[:j+1])
+			s = s[j+1:]
+			continue
+		}
+		j := strings.IndexByte(s, ']')
+		if j <= 0 {
+			return "", "", false
+		}
+		key := s[:j]
+		if strings.ContainsAny(key, `"[`) {
+			return "", "", false
+		}
+		if strings.Trim(key, "0123456789") == "" {
+			b.WriteString(key)
+		} else {
+			if !ok {
+				first, ok = key, true
+			}
+			b.WriteString(schema.QuoteKey(key))
+		}
+		s = s[j:]
 	}
-	return s[:i], key, true
+	return b.String(), first, ok
 }
 
 // addressSet is a set of parsed -target or -replace addresses.
 type addressSet struct {
-	resources map[string]bool // type.name
-	instances map[string]bool // type.name["key"] or type.name
+	instances map[string]bool // canonical instance addresses
+	wider     []Address       // resource and module addresses
 }
 
-func (s *addressSet) empty() bool { return s == nil || len(s.resources)+len(s.instances) == 0 }
+func (s *addressSet) empty() bool { return s == nil || len(s.instances)+len(s.wider) == 0 }
 
-// has reports whether the instance addr of resource res is in the set.
-func (s *addressSet) has(addr, res string) bool {
-	return s != nil && (s.instances[addr] || s.resources[res])
+// has reports whether the set selects the instance at addr.
+func (s *addressSet) has(addr string) bool {
+	if s == nil {
+		return false
+	}
+	if s.instances[addr] {
+		return true
+	}
+	for _, a := range s.wider {
+		if a.Selects(addr) {
+			return true
+		}
+	}
+	return false
 }
 
-// parseAddresses parses addrs and checks that each names something in
-// known (instance address → resource address) or resources (declared
-// resource addresses), naming the flag in errors.
-func parseAddresses(flag, where string, addrs []string, known map[string]string, declared map[string]bool) (*addressSet, error) {
+// parseAddresses parses addrs and checks that each selects something in
+// known (instance addresses) or declared (resource addresses declared in
+// the configuration), naming the flag in errors. Module addresses are
+// taken when modules is set (-target), refused otherwise (-replace).
+func parseAddresses(flag, where string, addrs []string, known, declared map[string]bool, modules bool) (*addressSet, error) {
 	if len(addrs) == 0 {
 		return nil, nil
 	}
-	resources := map[string]bool{}
-	for res := range declared {
-		resources[res] = true
-	}
-	for _, res := range known {
-		resources[res] = true
-	}
-	set := &addressSet{resources: map[string]bool{}, instances: map[string]bool{}}
+	set := &addressSet{instances: map[string]bool{}}
 	var errs []error
 	for _, s := range addrs {
-		a, err := ParseAddress(s)
+		a, err := ParseTarget(s)
 		var uq *UnquotedKeyError
 		if errors.As(err, &uq) {
 			errs = append(errs, fmt.Errorf("-%s: %w. The shell removed the quotes: quote the whole argument, -%s='%s'%s",
@@ -150,18 +339,34 @@ func parseAddresses(flag, where string, addrs []string, known map[string]string,
 			errs = append(errs, fmt.Errorf("-%s: %w", flag, err))
 			continue
 		}
-		switch {
-		case a.HasKey && known[a.String()] != "":
-			set.instances[a.String()] = true
-		case !a.HasKey && known[a.String()] != "" && known[a.String()] == a.String():
-			// A resource without for_each: its only instance.
-			set.instances[a.String()] = true
-			set.resources[a.String()] = true
-		case !a.HasKey && resources[a.String()]:
-			set.resources[a.String()] = true
-		default:
-			errs = append(errs, fmt.Errorf("-%s=%s: %w in %s%s", flag, s, ErrUnknownAddress, where, suggestAddress(a, known)))
+		if a.IsModule() && !modules {
+			errs = append(errs, fmt.Errorf("-%s=%s: %w: -%s takes resource and instance addresses, not a module; give the addresses of the module's resources", flag, s, ErrInvalidAddress, flag))
+			continue
 		}
+		if a.HasKey && !a.IsModule() {
+			if !known[a.String()] {
+				errs = append(errs, fmt.Errorf("-%s=%s: %w in %s%s", flag, s, ErrUnknownAddress, where, suggestAddress(a, known)))
+				continue
+			}
+			set.instances[a.String()] = true
+			continue
+		}
+		found := !a.IsModule() && declared[a.String()]
+		for inst := range known {
+			if found {
+				break
+			}
+			found = a.Selects(inst)
+		}
+		if !found {
+			what := ErrUnknownAddress
+			if a.IsModule() {
+				what = ErrUnknownModule
+			}
+			errs = append(errs, fmt.Errorf("-%s=%s: %w in %s%s", flag, s, what, where, suggestAddress(a, known)))
+			continue
+		}
+		set.wider = append(set.wider, a)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -169,20 +374,33 @@ func parseAddresses(flag, where string, addrs []string, known map[string]string,
 	return set, nil
 }
 
-// suggestAddress names the instances of the same resource, or the
-// resources of the same type, when there are few.
-func suggestAddress(a Address, known map[string]string) string {
-	var same []string
+// ErrUnknownModule is returned for a -target module address that selects
+// no instance of the configuration or the state.
+var ErrUnknownModule = errors.New("no such module instance")
+
+// suggestAddress names the instances of the same resource, the resources
+// of the same type, or the module instances of the same call, when there
+// are few.
+func suggestAddress(a Address, known map[string]bool) string {
 	seen := map[string]bool{}
-	for inst, res := range known {
+	var same []string
+	for inst := range known {
+		b, err := ParseAddress(inst)
+		if err != nil {
+			continue
+		}
+		var s string
 		switch {
-		case a.HasKey:
-			if res == a.Resource() {
-				same = append(same, inst)
-			}
-		case strings.HasPrefix(res, a.Type+".") && !seen[res]:
-			seen[res] = true
-			same = append(same, res)
+		case a.IsModule():
+			s = sameCall(a.Module, b.Module)
+		case a.HasKey && b.Resource() == a.Resource():
+			s = inst
+		case !a.HasKey && b.Module == a.Module && b.Type == a.Type:
+			s = b.Resource()
+		}
+		if s != "" && !seen[s] {
+			seen[s] = true
+			same = append(same, s)
 		}
 	}
 	if len(same) == 0 || len(same) > 5 {
@@ -190,4 +408,54 @@ func suggestAddress(a Address, known map[string]string) string {
 	}
 	sort.Strings(same)
 	return " (known: " + strings.Join(same, ", ") + ")"
+}
+
+// sameCall returns the module instance in module path have of the call
+// that want's last step names (module.NAME, keys aside); "" when have
+// holds none.
+func sameCall(want, have string) string {
+	steps := moduleSteps(want)
+	if len(steps) == 0 {
+		return ""
+	}
+	call := callOf(steps[len(steps)-1])
+	for _, p := range moduleSteps(have) {
+		if callOf(p) == call {
+			return p
+		}
+	}
+	return ""
+}
+
+// callOf is the call of the last step of the module path p: module.NAME.
+func callOf(p string) string {
+	if i := strings.LastIndex(p, "module."); i >= 0 {
+		p = p[i:]
+	}
+	if i := strings.IndexByte(p, '['); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}
+
+// moduleSteps returns the module paths that lead to the canonical module
+// path p, p itself last: module.a["x"], module.a["x"].module.b[0]. Dots in
+// quoted keys are not steps.
+func moduleSteps(p string) []string {
+	var out []string
+	quoted := false
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case !quoted && c == '.' && strings.HasPrefix(p[i+1:], "module."):
+			out = append(out, p[:i])
+		}
+	}
+	if p != "" {
+		out = append(out, p)
+	}
+	return out
 }

@@ -36,15 +36,16 @@ func FuzzReadFile(f *testing.F) {
 // FuzzParseAddress checks that address parsing never panics and that what
 // it accepts prints back to something it accepts again.
 func FuzzParseAddress(f *testing.F) {
-	for _, s := range []string{`wechatpay_image.a`, `wechatpay_image.a["b.png"]`, `x`, `a.b[`, `a.b["\u00e9"]`} {
+	for _, s := range []string{`wechatpay_image.a`, `wechatpay_image.a["b.png"]`, `x`, `a.b[`, `a.b["\u00e9"]`,
+		`module.s["x"].wechatpay_image.a`, `module.s[0].module.t.wechatpay_image.a["k"]`, `module.s`, `module.s[x].wechatpay_image.a[y]`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		a, err := ParseAddress(s)
+		a, err := ParseTarget(s)
 		if err != nil {
 			return
 		}
-		b, err := ParseAddress(a.String())
+		b, err := ParseTarget(a.String())
 		if err != nil || b != a {
 			t.Fatalf("%q parsed as %+v, printed %q, reparsed %+v, %v", s, a, a.String(), b, err)
 		}

@@ -80,7 +80,7 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 	if !targets.empty() {
 		insts = nil
 		for _, inst := range in.Eval.Instances {
-			if targets.has(inst.Addr, inst.Resource.Addr()) {
+			if targets.has(inst.Addr) {
 				insts = append(insts, inst)
 			}
 		}
@@ -128,7 +128,7 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		after := &afters[i]
 		*after = Object{Source: inst.Source, Filename: inst.Filename, SHA256: f.SHA256, Size: f.Size}
 		c.After = after
-		c.Replace = replace.has(inst.Addr, inst.Resource.Addr())
+		c.Replace = replace.has(inst.Addr)
 		prior, hadPrior := in.State.Resources[inst.Addr]
 		o.hadPrior = hadPrior
 		// Decide: unchanged content is a no-op; otherwise the cache
@@ -252,7 +252,7 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 			configured[c.Addr] = true
 		}
 		for addr, r := range in.State.Resources {
-			if configured[addr] || !targets.empty() && !targets.has(addr, r.Type+"."+r.Name) {
+			if configured[addr] || !targets.empty() && !targets.has(addr) {
 				continue
 			}
 			if inConfig[addr] {
@@ -330,20 +330,20 @@ func addressSets(in Input) (targets, replace *addressSet, diags hcl.Diagnostics)
 	if len(in.Targets)+len(in.Replace) == 0 {
 		return nil, nil, nil
 	}
-	configured := make(map[string]string, len(in.Eval.Instances))
+	configured := make(map[string]bool, len(in.Eval.Instances))
 	for _, inst := range in.Eval.Instances {
-		configured[inst.Addr] = inst.Resource.Addr()
+		configured[inst.Addr] = true
 	}
 	declared := map[string]bool{}
 	for _, r := range in.Eval.Config.Resources {
 		declared[r.Addr()] = true
 	}
-	known := make(map[string]string, len(configured)+len(in.State.Resources))
-	for a, r := range configured {
-		known[a] = r
+	known := make(map[string]bool, len(configured)+len(in.State.Resources))
+	for a := range configured {
+		known[a] = true
 	}
-	for a, r := range in.State.Resources {
-		known[a] = r.Type + "." + r.Name
+	for a := range in.State.Resources {
+		known[a] = true
 	}
 	fail := func(flag string, err error) {
 		diags = append(diags, &hcl.Diagnostic{
@@ -353,11 +353,11 @@ func addressSets(in Input) (targets, replace *addressSet, diags hcl.Diagnostics)
 		})
 	}
 	var err error
-	if targets, err = parseAddresses("target", "the configuration or the state", in.Targets, known, declared); err != nil {
+	if targets, err = parseAddresses("target", "the configuration or the state", in.Targets, known, declared, true); err != nil {
 		fail("target", err)
 	}
 	// Only what is configured can be uploaded again.
-	if replace, err = parseAddresses("replace", "the configuration", in.Replace, configured, declared); err != nil {
+	if replace, err = parseAddresses("replace", "the configuration", in.Replace, configured, declared, false); err != nil {
 		fail("replace", err)
 	}
 	return targets, replace, diags
@@ -368,7 +368,7 @@ func canonical(addrs []string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, s := range addrs {
-		a, err := ParseAddress(s)
+		a, err := ParseTarget(s)
 		if err != nil || seen[a.String()] {
 			continue
 		}

@@ -109,7 +109,8 @@ func checkResourceFields(r state.Resource, now time.Time) *FieldError {
 	if err != nil {
 		return bad("address", "does not parse: %v", err)
 	}
-	want := Address{Type: r.Type, Name: r.Name, Key: r.Key, HasKey: a.HasKey}
+	// The module path is the address's own: the state records no other.
+	want := Address{Module: a.Module, Type: r.Type, Name: r.Name, Key: r.Key, HasKey: a.HasKey}
 	if a.Type != r.Type || a.Name != r.Name || a.Key != r.Key || a.String() != r.Address || want.String() != r.Address {
 		return bad("address", "%q is not the address of type %q, name %q and key %q (%s)", Visible(r.Address), r.Type, r.Name, Visible(r.Key), want.String())
 	}
