@@ -90,6 +90,7 @@ func commands() []command {
 				"wxmedia plan -markdown                # for a pull-request comment",
 				"wxmedia plan -detailed-exitcode       # CI: exit 2 when there are changes",
 				"wxmedia plan -target='wechatpay_image.banner[\"a.png\"]'",
+				"wxmedia plan -target='module.store[\"sh-001\"]'  # everything in one module instance",
 			},
 			exit: []string{"0  success (with -detailed-exitcode: no changes)", "1  an error", "2  with -detailed-exitcode: the plan has changes"},
 			run:  with(arguments.ParsePlan, runPlan),
@@ -243,10 +244,13 @@ func commands() []command {
 			name:  "state mv",
 			usage: "state mv [options] SRC DST",
 			help: "Record a resource instance (or every instance of a resource) under another address of the same\n" +
-				"type, so that a renamed block keeps its identifiers. Nothing is uploaded.",
-			examples: []string{"wxmedia state mv wechatpay_image.logo wechatpay_image.brand"},
-			exit:     exitLocked,
-			run:      with(arguments.ParseStateMv, runStateMv),
+				"type, so that a renamed block keeps its identifiers; into a module or out of one too. A module\n" +
+				"instance moves with every resource in it. Nothing is uploaded.",
+			examples: []string{"wxmedia state mv wechatpay_image.logo wechatpay_image.brand",
+				"wxmedia state mv wechatpay_image.logo 'module.store[\"sh-001\"].wechatpay_image.logo'",
+				"wxmedia state mv 'module.store[\"sh-001\"]' 'module.store[\"sh-002\"]'"},
+			exit: exitLocked,
+			run:  with(arguments.ParseStateMv, runStateMv),
 		},
 		{
 			name:  "state pull",
