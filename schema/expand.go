@@ -117,7 +117,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	}
 
 	var srcT, fnT *template
-	if r.ForEach != nil {
+	if r.ForEach != nil && s.fast() {
 		srcT, fnT = compileTemplate(r.Source), compileTemplate(r.Filename)
 	}
 	// One allocation for all the instances. The address prefix and the

@@ -32,12 +32,45 @@ import (
 // fastPaths enables the specialised paths; tests turn it off to compare.
 var fastPaths = true
 
+// fastPathsAllowed reports whether the specialised paths may serve cfg.
+// They handle, and fastpath_test.go compares with the general evaluator,
+// only configurations of one module whose merchant blocks are single
+// blocks: a configuration with any module block, or any merchant block
+// with for_each or count, takes the general evaluator throughout, and so
+// does one in a syntax other than HCL's native one. A language feature
+// added later stays on the general path until it is handled here and in
+// the comparison.
+func fastPathsAllowed(cfg *Config) bool {
+	if !fastPaths || cfg == nil {
+		return false
+	}
+	for _, f := range cfg.Files() {
+		body, ok := f.Body.(*hclsyntax.Body)
+		if !ok {
+			return false
+		}
+		for _, b := range body.Blocks {
+			switch b.Type {
+			case "module":
+				return false
+			case "merchant":
+				for _, name := range []string{"for_each", "count"} {
+					if _, ok := b.Body.Attributes[name]; ok {
+						return false
+					}
+				}
+			}
+		}
+	}
+	return true
+}
+
 // fastFileset returns the for_each keys of expr, sorted and distinct, when
 // expr is a call of the built-in fileset with two plain string arguments
 // that lists without error; ok is false otherwise.
 func (s *scope) fastFileset(expr hcl.Expression, ctx *hcl.EvalContext) (keys []string, ok bool) {
 	call, isCall := expr.(*hclsyntax.FunctionCallExpr)
-	if !fastPaths || !isCall || call.Name != "fileset" || call.ExpandFinal || len(call.Args) != 2 {
+	if !s.fast() || !isCall || call.Name != "fileset" || call.ExpandFinal || len(call.Args) != 2 {
 		return nil, false
 	}
 	var args [2]string

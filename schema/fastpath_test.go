@@ -232,3 +232,69 @@ resource "wechatpay_image" "r" {
 		t.Error("templates not compiled")
 	}
 }
+
+// TestFastPathsStepAside checks the rule of fastPathsAllowed: a
+// configuration with a module block or a merchant block with for_each or
+// count is evaluated by the general evaluator alone, whatever the
+// language makes of those blocks.
+func TestFastPathsStepAside(t *testing.T) {
+	const resource = `
+resource "wechatpay_image" "r" {
+  for_each = fileset("img", "*.png")
+  source   = "img/${each.value}"
+}
+`
+	for _, tc := range []struct {
+		name, config string
+		fast         bool
+	}{
+		{"plain", `merchant "m" {
+  sandbox = true
+}` + resource, true},
+		{"module", `merchant "m" {
+  sandbox = true
+}
+module "shop" {
+  source = "./shop"
+}` + resource, false},
+		{"merchant for_each", `merchant "m" {
+  for_each = toset(["a", "b"])
+  sandbox  = true
+}` + resource, false},
+		{"merchant count", `merchant "m" {
+  count   = 2
+  sandbox = true
+}` + resource, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.MkdirAll(filepath.Join(dir, "img"), 0o755)
+			os.WriteFile(filepath.Join(dir, "img", "a.png"), []byte("x"), 0o644)
+			os.WriteFile(filepath.Join(dir, "main.wxm.hcl"), []byte(tc.config), 0o644)
+			// The language may or may not accept the block: the rule
+			// holds either way.
+			cfg, _ := Load(dir)
+			if got := fastPathsAllowed(cfg); got != tc.fast {
+				t.Fatalf("fastPathsAllowed = %v, want %v", got, tc.fast)
+			}
+			ev := &Evaluation{Config: cfg}
+			s := newScope(ev, nil)
+			if len(cfg.Resources) != 1 || cfg.Resources[0].ForEach == nil {
+				t.Fatal("the resource did not load")
+			}
+			r := cfg.Resources[0]
+			ctx, diags := s.evalContext([]hcl.Expression{r.ForEach}, "test")
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			if _, ok := s.fastFileset(r.ForEach, ctx); ok != tc.fast {
+				t.Errorf("fileset fast path taken: %v, want %v", ok, tc.fast)
+			}
+			// The general evaluator gives the same instances as the
+			// fast paths would have (when the configuration evaluates).
+			if fast, general := evaluateFor(t, dir, true), evaluateFor(t, dir, false); fast != general {
+				t.Errorf("fast paths:\n%s\ngeneral:\n%s", fast, general)
+			}
+		})
+	}
+}

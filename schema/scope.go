@@ -26,6 +26,18 @@ type scope struct {
 	resVals    map[string]cty.Value
 	byAddr     map[string]*Resource
 	instances  map[string][]*Instance
+	// fastOK caches fastPathsAllowed for the configuration (see fast).
+	fastOK    bool
+	fastKnown bool
+}
+
+// fast reports whether the specialised paths of fastpath.go may serve
+// this evaluation (see fastPathsAllowed).
+func (s *scope) fast() bool {
+	if !s.fastKnown {
+		s.fastOK, s.fastKnown = fastPathsAllowed(s.ev.Config), true
+	}
+	return s.fastOK
 }
 
 func newScope(ev *Evaluation, values map[string]InstanceValue) *scope {
