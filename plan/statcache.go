@@ -234,78 +234,151 @@ func (c *StatCache) Save(path string) error {
 	if !c.dirty {
 		// Nothing learnt or missed: unless an entry went unused, the
 		// file would be written as it is.
-		unused := false
-		c.loaded(func(e *statEntry) bool {
-			unused = !e.used.Load()
-			return !unused
-		})
-		if !unused {
+		if c.allUsed() {
 			if _, err := os.Stat(path); err == nil {
 				return nil
 			}
 		}
 	}
-	// The entries to keep: those used since load, and those learnt.
-	keep := make(map[string]*statEntry, len(c.entries)+len(c.learnt))
-	loaded := 0
-	c.loaded(func(e *statEntry) bool {
-		loaded++
-		if e.used.Load() {
-			keep[e.path] = e
+	// The entries to keep: those used since load, and those learnt. The
+	// loaded entries are in path order, unless the file was not written
+	// by Save; then the plain encoding, with a map and a sort, serves.
+	var buf []byte
+	if c.sorted {
+		buf = c.encodeMerged()
+	} else {
+		keep := make(map[string]*statEntry, len(c.entries)+len(c.learnt))
+		loaded := 0
+		c.loaded(func(e *statEntry) bool {
+			loaded++
+			if e.used.Load() {
+				keep[e.path] = e
+			}
+			return true
+		})
+		for p, e := range c.learnt {
+			keep[p] = e
 		}
-		return true
-	})
-	for p, e := range c.learnt {
-		keep[p] = e
-	}
-	if !c.dirty && len(keep) == loaded {
-		if _, err := os.Stat(path); err == nil {
-			return nil
+		if !c.dirty && len(keep) == loaded {
+			if _, err := os.Stat(path); err == nil {
+				return nil
+			}
 		}
+		buf = encodeStatCache(keep)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("saving the stat cache: %w", err)
 	}
+	// A cache: it need not survive a crash (a lost one is made again).
+	if err := atomicfile.WriteBytes(path, buf, 0o600, atomicfile.Replace); err != nil {
+		return fmt.Errorf("saving the stat cache: %w", err)
+	}
+	return nil
+}
+
+// allUsed reports whether a lookup vouched for every loaded entry.
+func (c *StatCache) allUsed() bool {
+	all := true
+	c.loaded(func(e *statEntry) bool {
+		all = e.used.Load()
+		return all
+	})
+	return all
+}
+
+// encodeStatCache is the cache file holding keep, in path order: the plain
+// encoding, which encodeMerged gives too without a map or a sort.
+func encodeStatCache(keep map[string]*statEntry) []byte {
 	size := len(statCacheMagic) + 4 + 4
 	for p, e := range keep {
 		size += fixedSize + len(p) + len(e.head)
 	}
-	buf := make([]byte, 0, size)
-	buf = append(buf, statCacheMagic...)
-	countAt := len(buf)
-	buf = binary.LittleEndian.AppendUint32(buf, 0)
 	// In path order, for lookups without an index (see find).
 	order := make([]string, 0, len(keep))
 	for p := range keep {
 		order = append(order, p)
 	}
 	slices.Sort(order)
-	var n uint32
+	w := newStatCacheWriter(size)
 	for _, p := range order {
-		e := keep[p]
-		if len(p) > 0xffff || len(e.head) > 0xff {
-			continue
-		}
-		buf = binary.LittleEndian.AppendUint16(buf, uint16(len(p)))
-		buf = binary.LittleEndian.AppendUint64(buf, uint64(e.stat.Size))
-		buf = binary.LittleEndian.AppendUint64(buf, uint64(e.stat.MtimeNs))
-		buf = binary.LittleEndian.AppendUint64(buf, uint64(e.stat.CtimeNs))
-		buf = binary.LittleEndian.AppendUint64(buf, e.stat.Ino)
-		buf = binary.LittleEndian.AppendUint64(buf, e.stat.Dev)
-		buf = append(buf, e.sum[:]...)
-		buf = append(buf, byte(len(e.head)))
-		buf = append(buf, p...)
-		buf = append(buf, e.head...)
-		n++
+		w.add(p, keep[p])
 	}
-	binary.LittleEndian.PutUint32(buf[countAt:], n)
-	buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(buf, castagnoli))
+	return w.finish()
+}
 
-	// A cache: it need not survive a crash (a lost one is made again).
-	if err := atomicfile.WriteBytes(path, buf, 0o600, atomicfile.Replace); err != nil {
-		return fmt.Errorf("saving the stat cache: %w", err)
+// encodeMerged encodes the cache file from sorted loaded entries: the
+// used ones merged, in path order, with the learnt ones (which replace a
+// loaded entry of the same path). A plan that hashes a few changed files
+// among many sorts only those few.
+func (c *StatCache) encodeMerged() []byte {
+	learnt := make([]string, 0, len(c.learnt))
+	size := len(statCacheMagic) + 4 + 4
+	for p, e := range c.learnt {
+		learnt = append(learnt, p)
+		size += fixedSize + len(p) + len(e.head)
 	}
-	return nil
+	slices.Sort(learnt)
+	for i := range c.entries {
+		if e := &c.entries[i]; e.used.Load() {
+			size += fixedSize + len(e.path) + len(e.head)
+		}
+	}
+	w := newStatCacheWriter(size)
+	es := c.entries
+	i, j := 0, 0
+	for i < len(es) || j < len(learnt) {
+		switch {
+		case j == len(learnt) || i < len(es) && es[i].path < learnt[j]:
+			if es[i].used.Load() {
+				w.add(es[i].path, &es[i])
+			}
+			i++
+		default:
+			if i < len(es) && es[i].path == learnt[j] {
+				i++
+			}
+			w.add(learnt[j], c.learnt[learnt[j]])
+			j++
+		}
+	}
+	return w.finish()
+}
+
+// statCacheWriter appends entries to a cache file being encoded.
+type statCacheWriter struct {
+	buf []byte
+	n   uint32
+}
+
+func newStatCacheWriter(size int) *statCacheWriter {
+	w := &statCacheWriter{buf: make([]byte, 0, size)}
+	w.buf = append(w.buf, statCacheMagic...)
+	w.buf = binary.LittleEndian.AppendUint32(w.buf, 0) // the count, set by finish
+	return w
+}
+
+func (w *statCacheWriter) add(p string, e *statEntry) {
+	if len(p) > 0xffff || len(e.head) > 0xff {
+		return
+	}
+	buf := w.buf
+	buf = binary.LittleEndian.AppendUint16(buf, uint16(len(p)))
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(e.stat.Size))
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(e.stat.MtimeNs))
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(e.stat.CtimeNs))
+	buf = binary.LittleEndian.AppendUint64(buf, e.stat.Ino)
+	buf = binary.LittleEndian.AppendUint64(buf, e.stat.Dev)
+	buf = append(buf, e.sum[:]...)
+	buf = append(buf, byte(len(e.head)))
+	buf = append(buf, p...)
+	buf = append(buf, e.head...)
+	w.buf = buf
+	w.n++
+}
+
+func (w *statCacheWriter) finish() []byte {
+	binary.LittleEndian.PutUint32(w.buf[len(statCacheMagic):], w.n)
+	return binary.LittleEndian.AppendUint32(w.buf, crc32.Checksum(w.buf, castagnoli))
 }
 
 // lookup returns the cached result for path when its metadata still
