@@ -161,7 +161,7 @@ func reportEvent(u *ui, st plan.Styles, e apply.Event) {
 	// Addresses and server messages come from outside.
 	addr := plan.Visible(c.Addr)
 	if e.Err != nil {
-		u.printf("%s: %s %s\n", addr, st.Forget.Sprint("failed:"), message("%v", failureOf(e.Err)))
+		u.printf("%s: %s %s\n", addr, st.Forget.Sprint("failed:"), u.message("%v", failureOf(e.Err)))
 		return
 	}
 	switch c.Action {

@@ -18,6 +18,9 @@ import (
 // secretKeys are attribute names whose values are never written.
 var secretKeys = []string{"key", "secret", "sign", "signature", "authorization", "password", "conn_str", "token"}
 
+// redactor holds the secrets one run has seen, to redact them from its
+// messages and logs; the ui of the run owns it (a nil one redacts only the
+// passwords of URLs).
 type redactor struct {
 	mu      sync.RWMutex
 	secrets []string
@@ -26,6 +29,9 @@ type redactor struct {
 // add registers secret values; short ones are ignored (they would redact
 // ordinary text and protect nothing).
 func (r *redactor) add(values ...string) {
+	if r == nil {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, v := range values {
@@ -36,6 +42,9 @@ func (r *redactor) add(values ...string) {
 }
 
 func (r *redactor) scrub(s string) string {
+	if r == nil {
+		return redactURLs(s)
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, sec := range r.secrets {
@@ -75,11 +84,9 @@ func (r *redactor) replaceAttr(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-// logSecrets collects the secrets of this process for redaction.
-var logSecrets = &redactor{}
-
-// newLogger returns the logger WXMEDIA_LOG asks for, or a silent one.
-func newLogger(stderr io.Writer) *slog.Logger {
+// newLogger returns the logger WXMEDIA_LOG asks for, or a silent one; it
+// redacts the secrets of r.
+func newLogger(stderr io.Writer, r *redactor) *slog.Logger {
 	var level slog.Level
 	switch strings.ToLower(os.Getenv(envLog)) { // checked by checkEnv
 	case "debug":
@@ -89,7 +96,7 @@ func newLogger(stderr io.Writer) *slog.Logger {
 	default:
 		return slog.New(discard{})
 	}
-	h := slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: logSecrets.replaceAttr})
+	h := slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: r.replaceAttr})
 	return slog.New(h)
 }
 

@@ -42,6 +42,8 @@ type ui struct {
 	progress atomic.Pointer[progress]
 	// chdir is the -chdir the user gave, kept in the commands hints suggest.
 	chdir string
+	// secrets are those this run has seen: every message redacts them.
+	secrets *redactor
 }
 
 func newUI(stdin io.Reader, stdout, stderr io.Writer, noColor bool) *ui {
@@ -55,6 +57,7 @@ func newUI(stdin io.Reader, stdout, stderr io.Writer, noColor bool) *ui {
 		errColor:    allow && errTerm,
 		errTerminal: errTerm,
 		outTerminal: outTerm,
+		secrets:     &redactor{},
 	}
 }
 
@@ -115,8 +118,8 @@ func (u *ui) aboveProgress(stream io.Writer) func() {
 // escapes, and the lines of a multi-line error indented so that none can
 // pass for a line of wxmedia's own. The format strings are wxmedia's and
 // hold no control characters.
-func message(format string, args ...any) string {
-	return strings.ReplaceAll(visible(logSecrets.scrub(fmt.Sprintf(format, args...)), true), "\n", "\n  ")
+func (u *ui) message(format string, args ...any) string {
+	return strings.ReplaceAll(visible(u.secrets.scrub(fmt.Sprintf(format, args...)), true), "\n", "\n  ")
 }
 
 // visible shows the control and format characters of s as escapes (see
@@ -131,7 +134,7 @@ func visible(s string, keepNL bool) string {
 // errorf prints an error message, then each hint on its own line.
 func (u *ui) errorf(hints []string, format string, args ...any) {
 	defer u.hideProgress()()
-	fmt.Fprintf(u.stderr, "%s %s\n", paint(u.errColor, "wxmedia:", color.FgRed, color.Bold), message(format, args...))
+	fmt.Fprintf(u.stderr, "%s %s\n", paint(u.errColor, "wxmedia:", color.FgRed, color.Bold), u.message(format, args...))
 	u.writeHints(hints)
 }
 
@@ -143,7 +146,7 @@ func (u *ui) hints(hints []string) {
 
 func (u *ui) writeHints(hints []string) {
 	for _, h := range hints {
-		fmt.Fprintf(u.stderr, "wxmedia: %s %s\n", paint(u.errColor, "hint:", color.Bold), message("%s", withChdir(h, u.chdir)))
+		fmt.Fprintf(u.stderr, "wxmedia: %s %s\n", paint(u.errColor, "hint:", color.Bold), u.message("%s", withChdir(h, u.chdir)))
 	}
 }
 
@@ -151,25 +154,25 @@ func (u *ui) writeHints(hints []string) {
 // failed change of an apply.
 func (u *ui) detailf(format string, args ...any) {
 	defer u.hideProgress()()
-	fmt.Fprintf(u.stderr, "  %s\n", message(format, args...))
+	fmt.Fprintf(u.stderr, "  %s\n", u.message(format, args...))
 }
 
 // warnf prints a warning.
 func (u *ui) warnf(format string, args ...any) {
 	defer u.hideProgress()()
-	fmt.Fprintf(u.stderr, "wxmedia: %s %s\n", paint(u.errColor, "warning:", color.FgYellow, color.Bold), message(format, args...))
+	fmt.Fprintf(u.stderr, "wxmedia: %s %s\n", paint(u.errColor, "warning:", color.FgYellow, color.Bold), u.message(format, args...))
 }
 
 // infof prints a message about the work, such as a server being ready.
 func (u *ui) infof(format string, args ...any) {
 	defer u.hideProgress()()
-	fmt.Fprintf(u.stderr, "wxmedia: %s\n", message(format, args...))
+	fmt.Fprintf(u.stderr, "wxmedia: %s\n", u.message(format, args...))
 }
 
 // statusLine writes one plain progress line; the caller holds the
 // progress lock.
 func (u *ui) statusLine(verb, detail string) {
-	fmt.Fprintf(u.stderr, "wxmedia: %s\n", message("%s: %s", verb, detail))
+	fmt.Fprintf(u.stderr, "wxmedia: %s\n", u.message("%s: %s", verb, detail))
 }
 
 // printf writes to stdout.
@@ -203,7 +206,7 @@ func (u *ui) diagnostics(files map[string]*hcl.File, diags hcl.Diagnostics) {
 		if err := w.WriteDiagnostic(d); err != nil {
 			continue
 		}
-		u.stderr.Write([]byte(logSecrets.scrub(string(markRange(buf.Bytes(), files, d, u.errColor)))))
+		u.stderr.Write([]byte(u.secrets.scrub(string(markRange(buf.Bytes(), files, d, u.errColor)))))
 	}
 }
 

@@ -30,7 +30,7 @@ func TestMessageEscapes(t *testing.T) {
 		{[]any{errors.New("server said: x\nwxmedia: Apply complete!")}, "upload server said: x\n  wxmedia: Apply complete!"},
 		{[]any{errors.New("dial tcp: https://ci:hunter2@host.example/x refused")}, "upload dial tcp: https://ci:xxxxx@host.example/x refused"},
 	} {
-		if got := message("upload %v", tc.args...); got != tc.want {
+		if got := newUI(nil, nil, nil, true).message("upload %v", tc.args...); got != tc.want {
 			t.Errorf("message(%q) = %q, want %q", tc.args, got, tc.want)
 		}
 	}
@@ -101,4 +101,17 @@ func hclParse(t *testing.T, src string) (hcl.Expression, hcl.Diagnostics) {
 		t.Fatal(d)
 	}
 	return e, d
+}
+
+// The secrets a run has seen are redacted from its messages only: each
+// run's ui has its own.
+func TestSecretsPerRun(t *testing.T) {
+	a, b := newUI(nil, nil, nil, true), newUI(nil, nil, nil, true)
+	a.secrets.add("hunter2-api-v3-key")
+	if got := a.message("key %s", "hunter2-api-v3-key"); got != "key (redacted)" {
+		t.Errorf("run a: %q", got)
+	}
+	if got := b.message("key %s", "hunter2-api-v3-key"); got != "key hunter2-api-v3-key" {
+		t.Errorf("run b redacts what only run a saw: %q", got)
+	}
 }

@@ -84,16 +84,16 @@ func loadWorkspaceDiags(u *ui, vars arguments.Vars, adjust func(*schema.Config, 
 	ev, d := cfg.EvaluateWith(given, apply.RemoteState{})
 	// Whatever the evaluation saw of credentials and sensitive values is
 	// redacted from every message from now on, its own diagnostics first.
-	logSecrets.add(ev.Secrets()...)
+	u.secrets.add(ev.Secrets()...)
 	diags = append(diags, d...)
 	// Merchants that decoded are checked even when others did not.
 	diags = append(diags, plan.CheckMerchants(ev)...)
-	w := &workspace{cfg: cfg, ev: ev, idents: map[string]plan.MerchantIdentity{}, log: newLogger(u.stderr)}
+	w := &workspace{cfg: cfg, ev: ev, idents: map[string]plan.MerchantIdentity{}, log: newLogger(u.stderr, u.secrets)}
 	for _, m := range ev.Merchants {
-		logSecrets.add(m.APIV2Key, m.APIV3Key)
+		u.secrets.add(m.APIV2Key, m.APIV3Key)
 	}
 	if bs, d := ev.BackendSettings(); !d.HasErrors() {
-		logSecrets.add(bs.ConnStr)
+		u.secrets.add(bs.ConnStr)
 	}
 	warnKeyPermissions(u, ev)
 	w.log.Info("configuration loaded", "dir", cfg.Dir, "files", len(cfg.Filenames), "instances", len(ev.Instances), "merchants", len(ev.Merchants))
