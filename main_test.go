@@ -25,6 +25,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	scriptCmds = testScriptCmds()
 	testscript.Main(m, map[string]func(){
 		"wxmedia": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})
@@ -82,15 +83,66 @@ func setupSandbox(env *testscript.Env) error {
 	return nil
 }
 
-// scriptCmds are the custom testscript commands; other test files of this
-// package add theirs in init functions.
-var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
-	"uploads":   cmdUploads,
-	"uploaded":  cmdUploaded,
-	"fault":     cmdFault,
-	"mkimage":   cmdMkimage,
-	"exitcode":  cmdExitcode,
-	"sbuploads": cmdSandboxDirUploads,
+// scriptCmds are the custom testscript commands, set once by TestMain.
+var scriptCmds map[string]func(ts *testscript.TestScript, neg bool, args []string)
+
+// testScriptCmds are every custom testscript command, with the file that
+// defines it.
+func testScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"uploads":        cmdUploads,
+		"uploaded":       cmdUploaded,
+		"fault":          cmdFault,
+		"mkimage":        cmdMkimage,
+		"exitcode":       cmdExitcode,
+		"sbuploads":      cmdSandboxDirUploads,
+		"uploadsbetween": cmdUploadsBetween, // pgscript_test.go
+		"waitfile":       cmdWaitfile,       // script_apis_test.go
+		"mkmedia":        cmdMkmedia,        // script_apis_test.go
+		"sbstats":        cmdSbstats,        // script_apis_test.go
+		"mkfile":         cmdMkfile,         // script_bad_test.go
+		"mkbadname":      cmdMkbadname,      // script_bad_test.go
+		"truncate":       cmdTruncate,       // script_bad_test.go
+		"mkbomb":         cmdMkbomb,         // script_bounded_test.go
+		"sbrotate":       cmdSbrotate,       // script_certs_test.go
+		"samenum":        cmdSameNum,        // script_count_test.go
+		"sleep":          cmdSleep,          // script_count_test.go
+		"flipin":         cmdFlipIn,         // script_damage_test.go
+		"damagepage":     cmdDamagePage,     // script_damage_test.go
+		"jsonset":        cmdJSONSet,        // script_edit_test.go
+		"sizeof":         cmdSizeOf,         // script_edit_test.go
+		"setendpoint":    cmdSetEndpoint,    // script_endpoint_test.go
+		"mkimages":       cmdMkimages,       // script_endpoint_test.go
+		"clock":          cmdClock,          // script_endpoint_test.go
+		"mkimageq":       cmdMkimageQuoted,  // script_escape_test.go
+		"ctlfree":        cmdCtlfree,        // script_escape_test.go
+		"hostileserver":  cmdHostileServer,  // script_escape_test.go
+		"waitrewrite":    cmdWaitRewrite,    // script_escape_test.go
+		"workflow":       cmdWorkflow,       // script_examples_test.go
+		"sandboxsecrets": cmdSandboxSecrets, // script_examples_test.go
+		"examplecmds":    cmdExampleCmds,    // script_examples_test.go
+		"mkkey":          cmdMkkey,          // script_hints_test.go
+		"mkcert":         cmdMkcert,         // script_hints_test.go
+		"hclset":         cmdHclset,         // script_hints_test.go
+		"holdlock":       cmdHoldlock,       // script_hints_test.go
+		"shaprefix":      cmdShaprefix,      // script_hints_test.go
+		"jsonenv":        cmdJSONEnv,        // script_hints_test.go
+		"jsonfield":      cmdJSONField,      // script_plan_test.go
+		"jsonsha":        cmdJSONSha,        // script_plan_test.go
+		"pemline":        cmdPemline,        // script_secrets_test.go
+		"hclattr":        cmdHCLAttr,        // script_secrets_test.go
+		"dropattr":       cmdDropAttr,       // script_secrets_test.go
+		"setattr":        cmdSetAttr,        // script_secrets_test.go
+		"perm":           cmdPerm,           // script_secrets_test.go
+		"waituploads":    cmdWaitUploads,    // script_secrets_test.go
+		"rawgrep":        cmdRawgrep,        // script_state_test.go
+		"v2keyvar":       cmdV2KeyVar,       // script_state_test.go
+		"sha256of":       cmdSHA256Of,       // script_state_test.go
+		"copyexample":    cmdCopyExample,    // script_state_test.go
+		"stalledserver":  cmdStalledServer,  // script_state_test.go
+		"timer":          cmdTimer,          // script_state_test.go
+		"barshown":       cmdBarShown,       // script_tty_test.go
+	}
 }
 
 func sandboxOf(ts *testscript.TestScript) *sandbox.Sandbox {

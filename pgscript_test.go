@@ -55,10 +55,6 @@ func TestPostgresScript(t *testing.T) {
 	})
 }
 
-func init() {
-	scriptCmds["uploadsbetween"] = cmdUploadsBetween
-}
-
 // uploadsbetween LO HI: the sandbox issued between LO and HI identifiers,
 // both included.
 func cmdUploadsBetween(ts *testscript.TestScript, neg bool, args []string) {

@@ -18,12 +18,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-func init() {
-	scriptCmds["waitfile"] = cmdWaitfile
-	scriptCmds["mkmedia"] = cmdMkmedia
-	scriptCmds["sbstats"] = cmdSbstats
-}
-
 // waitfile SRC DST: wait (up to 15 s) until SRC exists, then copy it to DST.
 func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {

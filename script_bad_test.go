@@ -7,12 +7,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-func init() {
-	scriptCmds["mkfile"] = cmdMkfile
-	scriptCmds["mkbadname"] = cmdMkbadname
-	scriptCmds["truncate"] = cmdTruncate
-}
-
 // mkfile FILE SIZE [MAGIC]: writes SIZE bytes, starting with the magic
 // bytes of MAGIC (png, jpg, bmp) when given, zeros after.
 func cmdMkfile(ts *testscript.TestScript, neg bool, args []string) {

@@ -9,10 +9,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-func init() {
-	scriptCmds["mkbomb"] = cmdMkbomb
-}
-
 // mkbomb FILE KIND N: write a configuration file that is a bomb of size N:
 // nest, an output nested in N parentheses; unary, an output of N "!"
 // before true; chain, an output of N additions over N lines; list, a local list of N

@@ -12,10 +12,6 @@ import (
 	"github.com/wxmedia/wxmedia/uploader"
 )
 
-func init() {
-	scriptCmds["sbrotate"] = cmdSbrotate
-}
-
 // sbrotate [HCLFILE]: the sandbox rotates its platform certificate: the
 // server named by the merchant block HCLFILE (POST
 // /_sandbox/rotate-certificate), or the script's own sandbox. It sets

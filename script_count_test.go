@@ -7,11 +7,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-func init() {
-	scriptCmds["samenum"] = cmdSameNum
-	scriptCmds["sleep"] = cmdSleep
-}
-
 // sleep DURATION: pause, e.g. between two signals.
 func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 || neg {

@@ -11,11 +11,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-func init() {
-	scriptCmds["flipin"] = cmdFlipIn
-	scriptCmds["damagepage"] = cmdDamagePage
-}
-
 // flipin FILE TEXT N|all: flips the lowest bit of the middle byte of the
 // Nth occurrence (from 0) of TEXT in FILE, or of every occurrence, as a
 // damaged disk would. TEXT @NAME is the content of the file NAME.

@@ -9,11 +9,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-func init() {
-	scriptCmds["jsonset"] = cmdJSONSet
-	scriptCmds["sizeof"] = cmdSizeOf
-}
-
 // sizeof FILE NAME: sets $NAME to FILE's size in bytes.
 func cmdSizeOf(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 || neg {

@@ -13,12 +13,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-func init() {
-	scriptCmds["setendpoint"] = cmdSetEndpoint
-	scriptCmds["mkimages"] = cmdMkimages
-	scriptCmds["clock"] = cmdClock
-}
-
 // mkimages DIR N: writes N small distinct PNG images DIR/f0000.png….
 func cmdMkimages(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 || neg {

@@ -15,13 +15,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-func init() {
-	scriptCmds["mkimageq"] = cmdMkimageQuoted
-	scriptCmds["ctlfree"] = cmdCtlfree
-	scriptCmds["hostileserver"] = cmdHostileServer
-	scriptCmds["waitrewrite"] = cmdWaitRewrite
-}
-
 // waitrewrite FILE TEXT: waits (up to 15s) until FILE exists without TEXT,
 // e.g. until a background process rewrote it.
 func cmdWaitRewrite(ts *testscript.TestScript, neg bool, args []string) {

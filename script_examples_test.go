@@ -16,12 +16,6 @@ import (
 // substituted; the steps that use actions (checkout, comments, artifacts)
 // are GitHub's own and are left out.
 
-func init() {
-	scriptCmds["workflow"] = cmdWorkflow
-	scriptCmds["sandboxsecrets"] = cmdSandboxSecrets
-	scriptCmds["examplecmds"] = cmdExampleCmds
-}
-
 // exampleCmd is a command an example's comment tells the reader to run.
 var exampleCmd = regexp.MustCompile(`(?m)^#\s+(wxmedia\s.*)$`)
 

@@ -23,15 +23,6 @@ import (
 	"github.com/wxmedia/wxmedia/state"
 )
 
-func init() {
-	scriptCmds["mkkey"] = cmdMkkey
-	scriptCmds["mkcert"] = cmdMkcert
-	scriptCmds["hclset"] = cmdHclset
-	scriptCmds["holdlock"] = cmdHoldlock
-	scriptCmds["shaprefix"] = cmdShaprefix
-	scriptCmds["jsonenv"] = cmdJSONEnv
-}
-
 // mkkey rsa|ec FILE: writes a new PKCS#8 private key in PEM; with
 // "ecpub" and "rsapub", the public key of a new key (PKIX) instead.
 func cmdMkkey(ts *testscript.TestScript, neg bool, args []string) {

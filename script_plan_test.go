@@ -12,11 +12,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-func init() {
-	scriptCmds["jsonfield"] = cmdJSONField
-	scriptCmds["jsonsha"] = cmdJSONSha
-}
-
 // jsonField decodes the last command's stdout as one JSON document and
 // returns the value at path: dot-separated object keys and array indexes.
 func jsonField(ts *testscript.TestScript, path string) any {

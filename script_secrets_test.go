@@ -10,15 +10,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-func init() {
-	scriptCmds["pemline"] = cmdPemline
-	scriptCmds["hclattr"] = cmdHCLAttr
-	scriptCmds["dropattr"] = cmdDropAttr
-	scriptCmds["setattr"] = cmdSetAttr
-	scriptCmds["perm"] = cmdPerm
-	scriptCmds["waituploads"] = cmdWaitUploads
-}
-
 // waituploads N: waits (up to 60s) until the sandbox has issued at least N
 // identifiers, e.g. to know that a background apply holds its lock.
 func cmdWaitUploads(ts *testscript.TestScript, neg bool, args []string) {

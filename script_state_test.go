@@ -16,15 +16,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-func init() {
-	scriptCmds["rawgrep"] = cmdRawgrep
-	scriptCmds["v2keyvar"] = cmdV2KeyVar
-	scriptCmds["sha256of"] = cmdSHA256Of
-	scriptCmds["copyexample"] = cmdCopyExample
-	scriptCmds["stalledserver"] = cmdStalledServer
-	scriptCmds["timer"] = cmdTimer
-}
-
 // stalledserver NAME: listens on a TCP port of 127.0.0.1 that accepts
 // connections and never answers, as a server that hangs does, and sets
 // $NAME to its host:port. Connections are held until the script ends.

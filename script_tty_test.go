@@ -10,10 +10,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-func init() {
-	scriptCmds["barshown"] = cmdBarShown
-}
-
 // barshown TYPESCRIPT TIMING MARK PERCENT: replay a session recorded by
 // script(1) with -O TYPESCRIPT -T TIMING (classic format: one "DELAY BYTES"
 // line per chunk of output) on a model of the terminal's bottom line, and
