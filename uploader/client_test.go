@@ -87,7 +87,7 @@ func (f *fakeWeChat) check(r *http.Request) string {
 	if err != nil {
 		return err.Error()
 	}
-	for _, k := range AuthFields {
+	for _, k := range authFields {
 		if auth[k] == "" {
 			return "missing " + k
 		}

@@ -22,9 +22,9 @@ import (
 // AuthScheme is the Authorization scheme of WeChat Pay APIv3 requests.
 const AuthScheme = "WECHATPAY2-SHA256-RSA2048"
 
-// AuthFields are the fields an APIv3 Authorization header carries, in the
+// authFields are the fields an APIv3 Authorization header carries, in the
 // order AuthorizationHeader writes them.
-var AuthFields = []string{"mchid", "nonce_str", "timestamp", "serial_no", "signature"}
+var authFields = []string{"mchid", "nonce_str", "timestamp", "serial_no", "signature"}
 
 // ErrBadSignature is returned by Verify when a signature does not verify.
 var ErrBadSignature = errors.New("signature does not verify")

@@ -161,7 +161,7 @@ func TestAuthorizationHeader(t *testing.T) {
 	if len(got) != 5 || len(ref) != 5 {
 		t.Fatalf("fields: %v / %v", got, ref)
 	}
-	for _, f := range AuthFields {
+	for _, f := range authFields {
 		if got[f] != ref[f] || got[f] == "" {
 			t.Errorf("field %s = %q, vector has %q", f, got[f], ref[f])
 		}

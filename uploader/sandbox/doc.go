@@ -9,7 +9,7 @@
 // GET /_sandbox/stats and the daily quota counts. Opening the same directory
 // again reuses all of it. The database is opened when serving (and
 // read-only, briefly, to read counters when nothing serves); one process at
-// a time can serve a directory, and another fails after LockTimeout rather
+// a time can serve a directory, and another fails after 2 seconds rather
 // than hang.
 //
 // The handler checks what WeChat Pay checks. On the v3 APIs: the

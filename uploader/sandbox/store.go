@@ -16,10 +16,10 @@ import (
 // issued, the counters of GET /_sandbox/stats, and the daily quota counts.
 const dbFile = "sandbox.db"
 
-// LockTimeout is how long opening the database waits for another process
+// lockTimeout is how long opening the database waits for another process
 // that has it open (a running `wxmedia sandbox` on the same directory)
-// before failing.
-var LockTimeout = 2 * time.Second
+// before failing; a Sandbox's own, which its tests shorten.
+const lockTimeout = 2 * time.Second
 
 var (
 	bucketIssued = []byte("issued")  // identifier -> Issued JSON
@@ -34,9 +34,10 @@ var errQuota = errors.New("daily upload quota reached")
 // chinaTime is the zone of WeChat Pay's day.
 var chinaTime = time.FixedZone("CST", 8*3600)
 
-// openDB opens the database for writing, creating it, waiting at most LockTimeout.
-func openDB(path string) (*bolt.DB, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: LockTimeout})
+// openDB opens the database for writing, creating it, waiting at most
+// timeout for another process that has it open.
+func openDB(path string, timeout time.Duration) (*bolt.DB, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("%s is in use by another process (a running sandbox server?): %w", path, err)
@@ -59,15 +60,16 @@ func openDB(path string) (*bolt.DB, error) {
 }
 
 // viewDB runs fn in a read transaction on the database at path, opened
-// read-only for the call when db is nil. A missing database reads as empty.
-func viewDB(db *bolt.DB, path string, fn func(tx *bolt.Tx) error) error {
+// read-only for the call when db is nil, waiting at most timeout for
+// another process that has it open. A missing database reads as empty.
+func viewDB(db *bolt.DB, path string, timeout time.Duration, fn func(tx *bolt.Tx) error) error {
 	if db != nil {
 		return db.View(fn)
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return fn(nil)
 	}
-	ro, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: LockTimeout, ReadOnly: true})
+	ro, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return fmt.Errorf("%s is in use by another process (a running sandbox server?); read its GET /_sandbox/stats instead: %w", path, err)

@@ -62,6 +62,10 @@ type Sandbox struct {
 	serverCert    tls.Certificate
 	handler       http.Handler
 
+	// lockTimeout bounds the wait for the database that another process
+	// has open.
+	lockTimeout time.Duration
+
 	now  func() time.Time // server clock
 	roll func() float64   // fault dice, uniform in [0, 1)
 
@@ -160,13 +164,14 @@ func Open(dir string) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	s := &Sandbox{
-		dir:       abs,
-		now:       time.Now,
-		roll:      mrand.Float64,
-		merchants: make(map[string]*merchant),
-		nonces:    make(map[string]time.Time),
-		buckets:   make(map[string]*bucket),
-		servers:   make(map[*Server]struct{}),
+		dir:         abs,
+		lockTimeout: lockTimeout,
+		now:         time.Now,
+		roll:        mrand.Float64,
+		merchants:   make(map[string]*merchant),
+		nonces:      make(map[string]time.Time),
+		buckets:     make(map[string]*bucket),
+		servers:     make(map[*Server]struct{}),
 	}
 	data, err := safefile.ReadFile(s.path(worldFile), maxWorldFileSize)
 	switch {
@@ -330,13 +335,13 @@ func (s *Sandbox) PlatformCertificateSerial() string { return s.platformSN }
 
 // ReadStats returns the counters from the database: through the open
 // database while serving, otherwise by opening it read-only, which fails
-// after LockTimeout when another process serves this directory.
+// after a lock timeout when another process serves this directory.
 func (s *Sandbox) ReadStats() (Stats, error) {
 	s.mu.Lock()
 	db := s.db
 	s.mu.Unlock()
 	var st Stats
-	err := viewDB(db, s.path(dbFile), func(tx *bolt.Tx) error {
+	err := viewDB(db, s.path(dbFile), s.lockTimeout, func(tx *bolt.Tx) error {
 		st = readStats(tx)
 		return nil
 	})
@@ -360,7 +365,7 @@ func (s *Sandbox) Lookup(id string) (Issued, bool) {
 	s.mu.Unlock()
 	var rec Issued
 	var found bool
-	_ = viewDB(db, s.path(dbFile), func(tx *bolt.Tx) error {
+	_ = viewDB(db, s.path(dbFile), s.lockTimeout, func(tx *bolt.Tx) error {
 		if tx == nil {
 			return nil
 		}
@@ -383,7 +388,7 @@ func (s *Sandbox) openDB() (*bolt.DB, error) {
 	if s.db != nil {
 		return s.db, nil
 	}
-	db, err := openDB(s.path(dbFile))
+	db, err := openDB(s.path(dbFile), s.lockTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}

@@ -99,9 +99,6 @@ func TestRestartKeepsWorld(t *testing.T) {
 }
 
 func TestDatabaseLockedByAnotherServer(t *testing.T) {
-	old := LockTimeout
-	LockTimeout = 100 * time.Millisecond
-	t.Cleanup(func() { LockTimeout = old })
 	dir := t.TempDir()
 	s, creds := openSandbox(t, dir)
 	srv := start(t, s)
@@ -115,6 +112,7 @@ func TestDatabaseLockedByAnotherServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
+	s2.lockTimeout = 100 * time.Millisecond
 	begin := time.Now()
 	done := make(chan struct{})
 	var startErr error
