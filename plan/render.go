@@ -69,12 +69,19 @@ func Render(w io.Writer, p *Plan, st Styles) {
 	if listed > 0 {
 		fmt.Fprintln(w, "wxmedia will perform the following actions:")
 		fmt.Fprintln(w)
-		for _, c := range p.Changes {
-			if c.Action == NoOp {
-				continue
+		// Grouped by module instance: the root module's first, then each
+		// module instance's under its address.
+		for i, g := range byModule(p.Changes, isChange) {
+			if g.Module != "" {
+				if i > 0 {
+					fmt.Fprintln(w)
+				}
+				fmt.Fprintf(w, "  %s\n", st.Bold.Sprint("# "+Visible(g.Module)))
 			}
-			addr := Visible(c.Addr)
-			fmt.Fprintf(w, "  %s %s%s  %s\n", st.symbol(c.Action), addr, strings.Repeat(" ", width-uniseg.StringWidth(addr)), describe(c, st))
+			for _, c := range g.Changes {
+				addr := Visible(c.Addr)
+				fmt.Fprintf(w, "  %s %s%s  %s\n", st.symbol(c.Action), addr, strings.Repeat(" ", width-uniseg.StringWidth(addr)), describe(c, st))
+			}
 		}
 		fmt.Fprintln(w)
 	}
@@ -103,6 +110,9 @@ func Render(w io.Writer, p *Plan, st Styles) {
 	}
 	fmt.Fprintln(w, SummaryLine(p.Summary, st))
 }
+
+// isChange reports whether c is listed: anything but a no-op.
+func isChange(c *ResourceChange) bool { return c.Action != NoOp }
 
 // renameNotes says, for each unchanged instance whose filename alone
 // changed, that nothing is uploaded for it: WeChat Pay keeps the media

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -35,18 +37,21 @@ type jsonVariable struct {
 }
 
 type jsonChange struct {
-	Address  string      `json:"address"`
-	Type     string      `json:"type"`
-	Name     string      `json:"name"`
-	Index    *string     `json:"index"`
-	Merchant string      `json:"merchant"`
-	MchID    string      `json:"mchid"`
-	API      string      `json:"api"`
-	Action   string      `json:"action"`
-	Replace  bool        `json:"replace"`
-	ReuseOf  *string     `json:"reuse_of"`
-	Before   *jsonObject `json:"before"`
-	After    *jsonObject `json:"after"`
+	Address string `json:"address"`
+	// ModuleAddress is the module instance, as in Terraform's JSON plan;
+	// absent for the root module.
+	ModuleAddress string      `json:"module_address,omitempty"`
+	Type          string      `json:"type"`
+	Name          string      `json:"name"`
+	Index         *string     `json:"index"`
+	Merchant      string      `json:"merchant"`
+	MchID         string      `json:"mchid"`
+	API           string      `json:"api"`
+	Action        string      `json:"action"`
+	Replace       bool        `json:"replace"`
+	ReuseOf       *string     `json:"reuse_of"`
+	Before        *jsonObject `json:"before"`
+	After         *jsonObject `json:"after"`
 }
 
 type jsonObject struct {
@@ -120,7 +125,7 @@ func RenderJSON(w io.Writer, p *Plan) error {
 	eenc := json.NewEncoder(&elem)
 	eenc.SetEscapeHTML(false)
 	eenc.SetIndent("    ", "  ")
-	for i, c := range p.Changes {
+	for i, c := range inModuleOrder(p.Changes) {
 		elem.Reset()
 		if err := eenc.Encode(jsonChangeOf(c)); err != nil {
 			return err
@@ -139,7 +144,7 @@ func RenderJSON(w io.Writer, p *Plan) error {
 // jsonDocument is the JSON view of p as one value.
 func jsonDocument(p *Plan) jsonPlan {
 	doc := jsonHead(p)
-	for _, c := range p.Changes {
+	for _, c := range inModuleOrder(p.Changes) {
 		doc.ResourceChanges = append(doc.ResourceChanges, jsonChangeOf(c))
 	}
 	return doc
@@ -148,7 +153,7 @@ func jsonDocument(p *Plan) jsonPlan {
 // jsonChangeOf is the JSON view of one resource change.
 func jsonChangeOf(c *ResourceChange) jsonChange {
 	jc := jsonChange{
-		Address: c.Addr, Type: c.Type, Name: c.Name, Merchant: c.Merchant, MchID: c.MchID, API: c.API,
+		Address: c.Addr, ModuleAddress: ModuleOf(c.Addr), Type: c.Type, Name: c.Name, Merchant: c.Merchant, MchID: c.MchID, API: c.API,
 		Action: c.Action.String(), Replace: c.Replace, ReuseOf: strPtr(c.ReuseOf),
 		Before: jsonObj(c.Before), After: jsonObj(c.After),
 	}
@@ -157,6 +162,19 @@ func jsonChangeOf(c *ResourceChange) jsonChange {
 		jc.Index = &k
 	}
 	return jc
+}
+
+// inModuleOrder is changes grouped by module instance, root module first,
+// as every view lists them; changes itself when all are in the root module.
+func inModuleOrder(changes []*ResourceChange) []*ResourceChange {
+	if !slices.ContainsFunc(changes, func(c *ResourceChange) bool { return strings.HasPrefix(c.Addr, "module.") }) {
+		return changes
+	}
+	out := make([]*ResourceChange, 0, len(changes))
+	for _, g := range byModule(changes, func(*ResourceChange) bool { return true }) {
+		out = append(out, g.Changes...)
+	}
+	return out
 }
 
 // jsonHead is the JSON view of p without its resource changes.

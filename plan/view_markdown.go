@@ -39,8 +39,15 @@ func markdown(p *Plan, limit int) string {
 	}
 
 	var changes, outputs []string
-	for _, c := range p.Changes {
-		if c.Action != NoOp {
+	// Grouped by module instance as in the human view; a group's
+	// heading is no change and is not counted as one.
+	headings := map[int]bool{}
+	for _, g := range byModule(p.Changes, isChange) {
+		if g.Module != "" {
+			headings[len(changes)] = true
+			changes = append(changes, "# "+Visible(g.Module))
+		}
+		for _, c := range g.Changes {
 			changes = append(changes, fmt.Sprintf("%s %s  %s", st.symbol(c.Action), Visible(c.Addr), describe(c, st)))
 		}
 	}
@@ -59,30 +66,32 @@ func markdown(p *Plan, limit int) string {
 
 	var b strings.Builder
 	b.WriteString(head.String())
-	fmt.Fprintf(&b, "\n<details><summary>Show %s and %s</summary>\n\n", words.Count(len(changes), "resource change"), words.Count(len(outputs), "output change"))
+	fmt.Fprintf(&b, "\n<details><summary>Show %s and %s</summary>\n\n", words.Count(len(changes)-len(headings), "resource change"), words.Count(len(outputs), "output change"))
 	const closing = "\n</details>\n"
 	// Room kept for the closing lines and the truncation note.
 	reserve := len(closing) + 2*(len(fence)+len("diff\n")+1) + 400
-	total := len(changes) + len(outputs)
+	total := len(changes) - len(headings) + len(outputs)
 	shown := 0
-	block := func(title string, lines []string) {
+	block := func(title string, lines []string, heading map[int]bool) {
 		if len(lines) == 0 || b.Len()+reserve >= limit {
 			return
 		}
 		fmt.Fprintf(&b, "%s\n\n%sdiff\n", title, fence)
-		for _, l := range lines {
+		for i, l := range lines {
 			if b.Len()+len(l)+1+reserve > limit {
 				break
 			}
 			b.WriteString(l)
 			b.WriteByte('\n')
-			shown++
+			if !heading[i] {
+				shown++
+			}
 		}
 		b.WriteString(fence + "\n\n")
 	}
-	block("Resources:", changes)
-	if shown == len(changes) {
-		block("Outputs:", outputs)
+	block("Resources:", changes, headings)
+	if shown == len(changes)-len(headings) {
+		block("Outputs:", outputs, nil)
 	}
 	if shown < total {
 		fmt.Fprintf(&b, "**Truncated:** %d of %s %s not shown, to keep this comment under %d characters. Run `wxmedia show PLANFILE` or `wxmedia show -json PLANFILE` for the whole plan.\n", total-shown, words.Count(total, "change"), words.Be(total-shown), limit)
