@@ -44,17 +44,17 @@ func runSandbox(u *ui, a *arguments.Sandbox) error {
 	ctx, cancel := contextWithInterrupt()
 	defer cancel()
 	hclPath := filepath.Join(sb.Dir(), "merchant.wxm.hcl")
-	if err := sb.WriteMerchantConfig(hclPath, srv.URL(), ids[0]); err != nil {
+	if err := writeSandboxMerchants(sb, srv.URL(), hclPath, ids, a.Merchants > 0); err != nil {
 		return errors.Join(err, srv.Close())
 	}
-	for _, id := range ids[1:] {
-		p := filepath.Join(sb.Dir(), "merchant-"+id+".wxm.hcl")
-		if err := sb.WriteMerchantBlock(p, srv.URL(), id, "sandbox_"+id); err != nil {
-			return errors.Join(err, srv.Close())
-		}
+	if a.Merchants > 0 {
+		u.infof("sandbox %s listening on %s (%d merchants, %s to %s)", sb.ID(), srv.URL(), len(ids), ids[0], ids[len(ids)-1])
+		u.infof("merchant blocks written to %s", hclPath)
+	} else {
+		u.infof("sandbox %s listening on %s (merchant %s)", sb.ID(), srv.URL(), strings.Join(ids, ", "))
+		u.infof("merchant block written to %s", hclPath)
 	}
-	u.infof("sandbox %s listening on %s (merchant %s)", sb.ID(), srv.URL(), strings.Join(ids, ", "))
-	u.infof("merchant block written to %s", hclPath)
+	u.infof("merchants by mchid, for for_each, written to %s", sb.MerchantsJSONFile())
 	if f != (sandbox.Faults{}) {
 		u.infof("injecting %s", f)
 	}
@@ -68,6 +68,34 @@ func runSandbox(u *ui, a *arguments.Sandbox) error {
 	}
 	u.infof("sandbox stopped")
 	return nil
+}
+
+// writeSandboxMerchants writes the merchant blocks of ids: with oneFile
+// (-merchants) all in hclPath, the first named sandbox and each other
+// sandbox_MCHID; otherwise (-mchid) the first in hclPath and each other in
+// merchant-MCHID.wxm.hcl beside it. Then the JSON file of them all.
+func writeSandboxMerchants(sb *sandbox.Sandbox, url, hclPath string, ids []string, oneFile bool) error {
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = "sandbox_" + id
+	}
+	names[0] = "sandbox"
+	if oneFile {
+		if err := sb.WriteMerchantBlocks(hclPath, url, ids, names); err != nil {
+			return err
+		}
+	} else {
+		if err := sb.WriteMerchantConfig(hclPath, url, ids[0]); err != nil {
+			return err
+		}
+		for i, id := range ids[1:] {
+			p := filepath.Join(sb.Dir(), "merchant-"+id+".wxm.hcl")
+			if err := sb.WriteMerchantBlock(p, url, id, names[i+1]); err != nil {
+				return err
+			}
+		}
+	}
+	return sb.WriteMerchantsJSON(url, ids)
 }
 
 // waitServer is closed when the server stops serving on its own.

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -202,9 +203,17 @@ type Sandbox struct {
 	Listen, Dir string
 	// Faults is -faults as given; package sandbox parses it.
 	Faults string
-	// MchIDs are the merchants of -mchid, without blanks or repeats.
+	// MchIDs are the merchants of -mchid, without blanks or repeats, or
+	// the Merchants generated ones of -merchants.
 	MchIDs []string
+	// Merchants is -merchants: how many merchant IDs to generate; 0
+	// without it.
+	Merchants int
 }
+
+// MaxSandboxMerchants is the most merchants -merchants registers: each
+// takes an RSA key to generate.
+const MaxSandboxMerchants = 1000
 
 func sandboxFlags(s *Sandbox, mchids *string) *flag.FlagSet {
 	fs := newFlagSet("sandbox", &s.Common)
@@ -212,6 +221,7 @@ func sandboxFlags(s *Sandbox, mchids *string) *flag.FlagSet {
 	fs.StringVar(&s.Dir, "dir", ".wxmedia-sandbox", "directory for the sandbox's keys, CA and database")
 	fs.StringVar(&s.Faults, "faults", "", "inject faults and limits, e.g. 500=0.2,429=0.1,reset=0.05,badsig=0.02,delay=50ms,rps=20,quota=100,sign=certificate")
 	fs.StringVar(mchids, "mchid", DefaultSandboxMchID, "merchant IDs to register, comma-separated; the first gets merchant.wxm.hcl, each other merchant-MCHID.wxm.hcl with a block named sandbox_MCHID")
+	fs.IntVar(&s.Merchants, "merchants", 0, fmt.Sprintf("register N merchant IDs (%s and on, at most %d) instead of -mchid, every block in merchant.wxm.hcl: sandbox, then sandbox_MCHID", DefaultSandboxMchID, MaxSandboxMerchants))
 	return fs
 }
 
@@ -224,6 +234,19 @@ func ParseSandbox(args []string) (*Sandbox, error) {
 	}
 	if err := noArguments("sandbox", pos); err != nil {
 		return nil, err
+	}
+	if s.Merchants != 0 {
+		switch {
+		case s.Merchants < 0 || s.Merchants > MaxSandboxMerchants:
+			return nil, fmt.Errorf("-merchants=%d: want 1 to %d merchants", s.Merchants, MaxSandboxMerchants)
+		case *mchids != DefaultSandboxMchID:
+			return nil, errors.New("-merchants and -mchid: give one of them")
+		}
+		first, _ := strconv.ParseInt(DefaultSandboxMchID, 10, 64)
+		for i := range s.Merchants {
+			s.MchIDs = append(s.MchIDs, strconv.FormatInt(first+int64(i), 10))
+		}
+		return s, nil
 	}
 	for _, id := range strings.Split(*mchids, ",") {
 		if id = strings.TrimSpace(id); id != "" && !slices.Contains(s.MchIDs, id) {

@@ -82,7 +82,12 @@ func TestParseSandbox(t *testing.T) {
 	// Merchant IDs lose their blanks and repeats, keeping their order.
 	parsed(t, ParseSandbox, []string{"-listen=:0", "-dir=d", "-faults=500=0.2", "-mchid= 2, 1,2,,3"},
 		Sandbox{Listen: ":0", Dir: "d", Faults: "500=0.2", MchIDs: []string{"2", "1", "3"}})
+	parsed(t, ParseSandbox, []string{"-merchants=3"},
+		Sandbox{Listen: "127.0.0.1:8787", Dir: ".wxmedia-sandbox", Merchants: 3, MchIDs: []string{"1900000001", "1900000002", "1900000003"}})
 	refused(t, ParseSandbox, []string{"-mchid= , "}, "-mchid: want at least one merchant ID", "")
+	refused(t, ParseSandbox, []string{"-merchants=1001"}, "-merchants=1001: want 1 to 1000 merchants", "")
+	refused(t, ParseSandbox, []string{"-merchants=-1"}, "-merchants=-1: want 1 to 1000 merchants", "")
+	refused(t, ParseSandbox, []string{"-merchants=2", "-mchid=5"}, "-merchants and -mchid: give one of them", "")
 	refused(t, ParseSandbox, []string{"x"}, "sandbox takes no arguments, not x", "wxmedia sandbox -h shows its usage")
 }
 

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"net"
@@ -108,25 +109,95 @@ func (s *Sandbox) WriteMerchantConfig(path, url, mchid string) error {
 // WriteMerchantBlock is WriteMerchantConfig with the merchant block named
 // name, for configurations with several sandbox merchants.
 func (s *Sandbox) WriteMerchantBlock(path, url, mchid, name string) error {
-	endpoint := strings.TrimRight(url, "/")
-	u, err := neturl.Parse(endpoint)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return fmt.Errorf("sandbox: merchant config endpoint %q is not an http(s) URL", url)
-	}
-	if ip := net.ParseIP(u.Hostname()); u.Scheme == "http" && u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("sandbox: merchant config endpoint %q: plain http is only for a loopback host", url)
+	return s.WriteMerchantBlocks(path, url, []string{mchid}, []string{name})
+}
+
+// WriteMerchantBlocks writes to path one merchant block per mchid (each
+// registered if needed), named by names, in one file.
+func (s *Sandbox) WriteMerchantBlocks(path, url string, mchids, names []string) error {
+	endpoint, err := configEndpoint(url)
+	if err != nil {
+		return err
 	}
 	if err := CheckMerchantConfig(path); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	c, err := s.RegisterMerchant(mchid)
+	var b bytes.Buffer
+	fmt.Fprintf(&b, merchantConfigMarker+"%s: test credentials for the local emulator only.\n", s.id)
+	for i, mchid := range mchids {
+		c, err := s.RegisterMerchant(mchid)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "merchant %s {\n", hclString(names[i]))
+		for _, kv := range merchantArgs(c, endpoint, true) {
+			fmt.Fprintf(&b, "  %-24s = %s\n", kv[0], hclString(kv[1]))
+		}
+		b.WriteString("}\n")
+	}
+	if err := writeFileAtomic(path, b.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	return nil
+}
+
+// MerchantsJSONFile is where WriteMerchantsJSON writes: among the
+// merchants' keys, in a directory that is the sandbox's own.
+func (s *Sandbox) MerchantsJSONFile() string { return s.path(merchantsDir, "merchants.json") }
+
+// WriteMerchantsJSON writes MerchantsJSONFile: a JSON object of the
+// merchants mchids by mchid, each the arguments of its merchant block but
+// the secrets (api_v2_key, api_v3_key), for a configuration that reads its
+// merchants with jsondecode(file(…)) and for_each. The file names keys,
+// never holds one.
+func (s *Sandbox) WriteMerchantsJSON(url string, mchids []string) error {
+	endpoint, err := configEndpoint(url)
 	if err != nil {
 		return err
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, merchantConfigMarker+"%s: test credentials for the local emulator only.\n", s.id)
-	fmt.Fprintf(&b, "merchant %s {\n", hclString(name))
-	for _, kv := range [][2]string{
+	all := make(map[string]map[string]string, len(mchids))
+	for _, mchid := range mchids {
+		c, err := s.RegisterMerchant(mchid)
+		if err != nil {
+			return err
+		}
+		args := map[string]string{}
+		for _, kv := range merchantArgs(c, endpoint, false) {
+			args[kv[0]] = kv[1]
+		}
+		all[mchid] = args
+	}
+	data, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	if err := writeFileAtomic(s.MerchantsJSONFile(), append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	return nil
+}
+
+// configEndpoint checks the URL a merchant config names: http(s), plain
+// http for a loopback host only.
+func configEndpoint(url string) (string, error) {
+	endpoint := strings.TrimRight(url, "/")
+	u, err := neturl.Parse(endpoint)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return "", fmt.Errorf("sandbox: merchant config endpoint %q is not an http(s) URL", url)
+	}
+	if ip := net.ParseIP(u.Hostname()); u.Scheme == "http" && u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return "", fmt.Errorf("sandbox: merchant config endpoint %q: plain http is only for a loopback host", url)
+	}
+	return endpoint, nil
+}
+
+// merchantArgs are the arguments of c's merchant block, its test secrets
+// with secrets.
+func merchantArgs(c MerchantCreds, endpoint string, secrets bool) [][2]string {
+	args := [][2]string{
 		{"mchid", c.MchID},
 		{"serial_no", c.SerialNo},
 		{"private_key_file", c.PrivateKeyFile},
@@ -135,17 +206,11 @@ func (s *Sandbox) WriteMerchantBlock(path, url, mchid, name string) error {
 		{"ca_certificate_file", c.CAFile},
 		{"endpoint", endpoint},
 		{"v2_endpoint", endpoint},
-		{"api_v2_key", c.APIv2Key},
-		{"api_v3_key", c.APIv3Key},
-		{"client_certificate_file", c.CertificateFile},
-	} {
-		fmt.Fprintf(&b, "  %-24s = %s\n", kv[0], hclString(kv[1]))
 	}
-	b.WriteString("}\n")
-	if err := writeFileAtomic(path, b.Bytes(), 0o600); err != nil {
-		return fmt.Errorf("sandbox: %w", err)
+	if secrets {
+		args = append(args, [2]string{"api_v2_key", c.APIv2Key}, [2]string{"api_v3_key", c.APIv3Key})
 	}
-	return nil
+	return append(args, [2]string{"client_certificate_file", c.CertificateFile})
 }
 
 // hclString quotes s as an HCL string literal, escaping template sequences.
