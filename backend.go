@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -95,34 +93,28 @@ func (b stateBackend) settings() state.Settings { return state.Settings(b.Backen
 // where names the state for messages; never the connection string.
 func (b stateBackend) where() string { return b.settings().Where() }
 
-// localPath is the local state's file.
-func (b stateBackend) localPath() string {
-	if b.Path != "" {
-		return b.Path
-	}
-	return statePath
-}
-
 func (b stateBackend) isPostgres() bool { return b.Type == schema.BackendPostgres }
 
-// open opens the state. A writer takes the lock, waiting up to lockTimeout;
-// a reader of a postgres state never waits for a writer. Read-only opens
-// of a missing state give an empty store.
+// options are the state options of a command: the lock timeout, and the
+// notes that it waits for the lock or reads a writer's published copy.
+func (b stateBackend) options(lockTimeout time.Duration, command string) state.Options {
+	return state.Options{LockTimeout: lockTimeout, Command: command, OnWait: noteWaiting, OnReadingSnapshot: noteSnapshot}
+}
+
+// open opens the state (state.Open). A writer takes the lock, waiting up
+// to lockTimeout; a reader of a postgres state never waits for a writer.
+// Read-only opens of a missing state give an empty store.
 func (b stateBackend) open(readOnly bool, lockTimeout time.Duration, command string) (state.Backend, error) {
-	set := state.Settings(b.BackendSettings)
-	if !b.isPostgres() {
-		set.Path = b.localPath()
+	o := b.options(lockTimeout, command)
+	o.ReadOnly = readOnly
+	return state.Open(b.settings(), o)
+}
+
+// noteSnapshot says that a reader reads the copy a writer published.
+func noteSnapshot(info *state.SnapshotInfo) {
+	if stateNotes != nil {
+		stateNotes.infof("%s; run again once it has finished for the latest", info)
 	}
-	st, err := state.Open(set, state.Options{LockTimeout: lockTimeout, ReadOnly: readOnly, Command: command, OnWait: noteWaiting})
-	if err != nil {
-		return nil, err
-	}
-	if l, ok := st.(*state.Local); ok && stateNotes != nil {
-		if info := l.ReadingSnapshot(); info != nil {
-			stateNotes.infof("%s; run again once it has finished for the latest", info)
-		}
-	}
-	return st, nil
 }
 
 // stateNotes is where opening a state says that it waits for the lock, or
@@ -149,29 +141,10 @@ func noteWaiting(holder *state.LockInfo, timeout time.Duration) {
 	stateNotes.infof("waiting up to %s for the state lock held by %s", timeout, who)
 }
 
-// exists reports whether the state was ever written.
-func (b stateBackend) exists() (bool, error) { return state.Exists(b.settings()) }
-
-// snapshot reads the state without taking the writer's lock; a missing
-// state is empty. The lookup function reads the cache until done is
-// called.
-func (b stateBackend) snapshot(lockTimeout time.Duration, command string) (*state.Snapshot, func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, error), func(), error) {
-	if !b.isPostgres() {
-		if _, err := os.Stat(b.localPath()); errors.Is(err, fs.ErrNotExist) {
-			empty := &state.Snapshot{Resources: map[string]state.Resource{}, Outputs: map[string]state.Output{}}
-			return empty, nil, func() {}, nil
-		}
-	}
-	st, err := b.open(true, lockTimeout, command)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	snap, err := st.Snapshot()
-	if err != nil {
-		st.Close()
-		return nil, nil, nil, err
-	}
-	return snap, st.LookupCache, func() { st.Close() }, nil
+// snapshot reads the state without taking the writer's lock; see
+// state.ReadSnapshot.
+func (b stateBackend) snapshot(lockTimeout time.Duration, command string) (*state.Snapshot, lookupFunc, func(), error) {
+	return state.ReadSnapshot(b.settings(), b.options(lockTimeout, command))
 }
 
 // publishOutputsFile writes outputs.json beside a local state; see
@@ -197,7 +170,7 @@ func openState(readOnly bool, lockTimeout time.Duration, command string) (state.
 
 // readSnapshot reads the state configured in the current directory without
 // taking the writer's lock. See stateBackend.snapshot.
-func readSnapshot(lockTimeout time.Duration) (*state.Snapshot, func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, error), func(), error) {
+func readSnapshot(lockTimeout time.Duration) (*state.Snapshot, lookupFunc, func(), error) {
 	b, err := configuredBackend()
 	if err != nil {
 		return nil, nil, nil, err
@@ -216,7 +189,7 @@ func (w *workspace) openState(readOnly bool, lockTimeout time.Duration, command 
 
 // readSnapshot reads the workspace's state without taking the writer's
 // lock. See stateBackend.snapshot.
-func (w *workspace) readSnapshot(lockTimeout time.Duration) (*state.Snapshot, func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, error), func(), error) {
+func (w *workspace) readSnapshot(lockTimeout time.Duration) (*state.Snapshot, lookupFunc, func(), error) {
 	b, err := w.backend()
 	if err != nil {
 		return nil, nil, nil, err

@@ -201,7 +201,7 @@ func runPlan(u *ui, a *arguments.Plan) error {
 	if early != nil {
 		// The evaluated backend decides; it is the local state unless a
 		// backend block appeared since.
-		if b, err := w.backend(); err != nil || b.Type != schema.BackendLocal || b.localPath() != statePath {
+		if b, err := w.backend(); err != nil || b.Type != schema.BackendLocal || b.Path != "" && b.Path != statePath {
 			early.discard()
 			early = nil
 		}

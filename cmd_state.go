@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/wxmedia/wxmedia/internal/arguments"
@@ -48,18 +46,13 @@ func runState(u *ui, args []string) error {
 }
 
 // openStateForWrite opens the state for a state-changing command, taking its
-// lock.
+// lock; see state.OpenExisting.
 func openStateForWrite(lockTimeout time.Duration, command string) (state.Backend, error) {
 	b, err := configuredBackend()
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := b.exists(); err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, fmt.Errorf("no state in %s: nothing has been applied here", b.where())
-	}
-	return b.open(false, lockTimeout, command)
+	return state.OpenExisting(b.settings(), b.options(lockTimeout, command))
 }
 
 // openStateForSurgery opens the state for a command that changes its
@@ -78,22 +71,14 @@ func openStateForSurgery(lockTimeout time.Duration, command string) (state.Backe
 }
 
 // readState calls fn with the configured state, opened read-only, when
-// there is something to read: a state that was never written is not
-// opened, unless withSharedCache is set and the state is a postgres one,
-// whose database's content cache, shared by every state there, may hold
-// entries before this state does.
+// there is something to read; see state.OpenToRead.
 func readState(lockTimeout time.Duration, command string, withSharedCache bool, fn func(state.Backend) error) error {
 	b, err := configuredBackend()
 	if err != nil {
 		return err
 	}
-	if !withSharedCache || !b.isPostgres() {
-		if ok, err := b.exists(); err != nil || !ok {
-			return err
-		}
-	}
-	st, err := b.open(true, lockTimeout, command)
-	if err != nil {
+	st, err := state.OpenToRead(b.settings(), b.options(lockTimeout, command), withSharedCache)
+	if err != nil || st == nil {
 		return err
 	}
 	defer st.Close()
@@ -106,14 +91,12 @@ func runStateList(u *ui, args *arguments.StateList) error {
 		return err
 	}
 	defer done()
-	sel, err := parseTargets(args.Addrs)
+	sel, err := plan.ParseTargets(args.Addrs)
 	if err != nil {
-		return err
+		return addressHint(err)
 	}
-	for _, a := range sortedAddrs(snap.Resources) {
-		if len(args.Addrs) == 0 || selectsAny(sel, a) {
-			u.printf("%s\n", plan.Visible(a))
-		}
+	for _, a := range plan.Addresses(snap, sel) {
+		u.printf("%s\n", plan.Visible(a))
 	}
 	return nil
 }
@@ -124,16 +107,11 @@ func runStateShow(u *ui, args *arguments.StateShow) error {
 		return err
 	}
 	defer done()
-	r, ok := snap.Resources[args.Addr]
-	if !ok {
-		// The address as list shows it: keys with escapes (\u202e, \r)
-		// are parsed back to the key they stand for.
-		if a, err := plan.ParseAddress(args.Addr); err == nil {
-			r, ok = snap.Resources[a.String()]
-		}
-	}
-	if !ok {
-		return instanceNotFound(snap, args.Addr)
+	r, err := plan.FindInstance(snap, args.Addr)
+	if errors.Is(err, plan.ErrInvalidAddress) && !errors.As(err, new(*plan.InstanceNotFoundError)) {
+		return withHints(err, "wxmedia state list shows the addresses")
+	} else if err != nil {
+		return err
 	}
 	spec, _ := uploader.SpecFor(r.Type)
 	u.printf("# %s:\nresource %q %q {\n", plan.Visible(r.Address), r.Type, r.Name)
@@ -152,42 +130,19 @@ func runStateShow(u *ui, args *arguments.StateShow) error {
 	return nil
 }
 
-func sortedAddrs(rs map[string]state.Resource) []string {
-	addrs := make([]string, 0, len(rs))
-	for a := range rs {
-		addrs = append(addrs, a)
-	}
-	sort.Strings(addrs)
-	return addrs
-}
-
 func runStateRm(u *ui, args *arguments.StateRm) error {
-	pos := args.Addrs
-	sel, err := parseTargets(pos)
+	sel, err := plan.ParseTargets(args.Addrs)
 	if err != nil {
-		return err
+		return addressHint(err)
 	}
 	st, snap, err := openStateForSurgery(args.LockTimeout, "state rm")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	var doomed []string
-	chosen := map[string]bool{}
-	for i, a := range sel {
-		found := false
-		for _, addr := range sortedAddrs(snap.Resources) {
-			if a.Selects(addr) {
-				found = true
-				if !chosen[addr] {
-					chosen[addr] = true
-					doomed = append(doomed, addr)
-				}
-			}
-		}
-		if !found {
-			return withHints(fmt.Errorf("no resource instance matches %s in the state; nothing was removed", plan.Visible(pos[i])), "wxmedia state list shows the addresses")
-		}
+	doomed, err := plan.Removals(snap, args.Addrs, sel)
+	if err != nil {
+		return err
 	}
 	if err := st.RemoveResources(doomed...); err != nil {
 		return err
@@ -305,29 +260,6 @@ func runStatePush(u *ui, args *arguments.StatePush) error {
 	return st.Close()
 }
 
-func selectCache(entries []state.CacheEntry, base state.CacheFilter, shas []string) []state.CacheEntry {
-	var out []state.CacheEntry
-	for _, e := range entries {
-		if !base.Match(e.CacheKey) {
-			continue
-		}
-		if len(shas) > 0 && !hasPrefixAny(e.SHA256, shas) {
-			continue
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-func hasPrefixAny(s string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, strings.ToLower(p)) {
-			return true
-		}
-	}
-	return false
-}
-
 // cacheFilter is the state's filter for the selector flags.
 func cacheFilter(f arguments.CacheFilter) state.CacheFilter {
 	return state.CacheFilter{MchID: f.MchID, API: f.API, Service: f.Service}
@@ -343,7 +275,7 @@ func runStateCacheList(u *ui, args *arguments.StateCacheList) error {
 	if err != nil {
 		return err
 	}
-	sel := selectCache(entries, cacheFilter(args.Filter), args.Digests)
+	sel := state.SelectCache(entries, cacheFilter(args.Filter), args.Digests)
 	if args.JSON {
 		if sel == nil {
 			sel = []state.CacheEntry{}
@@ -369,25 +301,19 @@ func runStateCacheRm(u *ui, args *arguments.StateCacheRm) error {
 		return err
 	}
 	defer st.Close()
-	pos, err := expandDigests(st, base, args.Digests)
-	if err != nil {
-		return err
-	}
-	removed := 0
-	if len(pos) == 0 {
-		if removed, err = st.RemoveCache(base); err != nil {
+	var digests []string
+	if len(args.Digests) > 0 {
+		entries, err := st.ListCache()
+		if err != nil {
 			return err
 		}
-	} else {
-		for _, p := range pos {
-			f := base
-			f.SHA256 = strings.ToLower(p)
-			n, err := st.RemoveCache(f)
-			if err != nil {
-				return err
-			}
-			removed += n
+		if digests, err = state.ExpandDigests(entries, base, args.Digests); err != nil {
+			return err
 		}
+	}
+	removed, err := state.RemoveCacheDigests(st, base, digests)
+	if err != nil {
+		return err
 	}
 	u.printf("Removed %s.\n", words.Count(removed, "cache entry"))
 	return st.Close()
@@ -401,105 +327,4 @@ func addressHint(err error) error {
 		return withHints(err, fmt.Sprintf("the shell removed the quotes around the key: quote the whole address, '%s'", uq.Address))
 	}
 	return err
-}
-
-// instanceNotFound is the error of state show for an address the state
-// does not hold: a key whose quotes the shell removed gets the quoting to
-// use, and either lists the instances of the resource.
-func instanceNotFound(snap *state.Snapshot, given string) error {
-	a, err := plan.ParseAddress(given)
-	var uq *plan.UnquotedKeyError
-	var hints []string
-	if errors.As(err, &uq) {
-		a = uq.Address
-		hints = append(hints, fmt.Sprintf("the shell removed the quotes around the key: quote the whole address, wxmedia state show '%s'", uq.Address))
-	} else if err != nil {
-		return withHints(err, "wxmedia state list shows the addresses")
-	}
-	if !errors.As(err, &uq) {
-		err = fmt.Errorf("no resource instance %s in the state", given)
-	}
-	var same []string
-	res := a
-	res.Key, res.HasKey = "", false
-	for _, addr := range sortedAddrs(snap.Resources) {
-		if res.Selects(addr) {
-			same = append(same, addr)
-		}
-	}
-	switch {
-	case len(same) > 0 && len(same) <= 10:
-		hints = append(hints, "the instances of "+a.Resource()+" are: "+strings.Join(same, ", "))
-	case len(same) > 10:
-		list := a.Resource()
-		if strings.Contains(list, `"`) {
-			list = "'" + list + "'"
-		}
-		hints = append(hints, fmt.Sprintf("%s has %d instances: wxmedia state list %s lists them", plan.Visible(a.Resource()), len(same), plan.Visible(list)))
-	default:
-		hints = append(hints, "wxmedia state list shows the addresses")
-	}
-	return withHints(err, hints...)
-}
-
-// expandDigests turns the SHA-256 prefixes given to state cache rm into
-// the full digests of the entries base selects, as state cache list
-// matches them; a prefix that matches no digest, or several, is an error.
-func expandDigests(st state.Backend, base state.CacheFilter, given []string) ([]string, error) {
-	if len(given) == 0 {
-		return nil, nil
-	}
-	entries, err := st.ListCache()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, p := range given {
-		p = strings.ToLower(p)
-		seen := map[string]bool{}
-		var digests []string
-		for _, e := range selectCache(entries, base, []string{p}) {
-			if !seen[e.SHA256] {
-				seen[e.SHA256] = true
-				digests = append(digests, e.SHA256)
-			}
-		}
-		switch {
-		case len(digests) == 0 && len(p) == 64:
-			out = append(out, p) // nothing to remove: reported as 0 entries
-		case len(digests) == 0:
-			return nil, withHints(fmt.Errorf("no cache entry has a SHA-256 starting with %s; nothing was removed", p), "wxmedia state cache list shows the digests")
-		case len(digests) > 1:
-			sort.Strings(digests)
-			return nil, withHints(fmt.Errorf("%s is the prefix of %d SHA-256 digests (%s); nothing was removed", p, len(digests), strings.Join(digests, ", ")),
-				"give more digits of the digest")
-		default:
-			out = append(out, digests[0])
-		}
-	}
-	return out, nil
-}
-
-// parseTargets parses the addresses state list and state rm take:
-// resources, instances and modules, with module paths.
-func parseTargets(pos []string) ([]plan.Address, error) {
-	sel := make([]plan.Address, 0, len(pos))
-	for _, p := range pos {
-		a, err := plan.ParseTarget(p)
-		if err != nil {
-			return nil, addressHint(err)
-		}
-		sel = append(sel, a)
-	}
-	return sel, nil
-}
-
-// selectsAny reports whether one of sel selects the instance at addr.
-func selectsAny(sel []plan.Address, addr string) bool {
-	for _, a := range sel {
-		if a.Selects(addr) {
-			return true
-		}
-	}
-	return false
 }

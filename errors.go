@@ -72,8 +72,18 @@ func runtimeHints(err error) []string {
 		ae     *uploader.APIError
 		v2     *uploader.V2Error
 		re     *uploader.RetryError
+		nf     *plan.InstanceNotFoundError
+		prefix *state.DigestPrefixError
 	)
 	switch {
+	case errors.As(err, &nf):
+		return instanceHints(nf)
+	case errors.As(err, new(*plan.NoMatchError)):
+		return []string{"wxmedia state list shows the addresses"}
+	case errors.As(err, &prefix) && len(prefix.Digests) == 0:
+		return []string{"wxmedia state cache list shows the digests"}
+	case errors.As(err, &prefix):
+		return []string{"give more digits of the digest"}
 	case errors.As(err, &locked):
 		return lockHints(locked)
 	case errors.Is(err, state.ErrCorrupt):
@@ -105,6 +115,26 @@ func runtimeHints(err error) []string {
 		return apiHints(ae)
 	}
 	return networkHints(err)
+}
+
+// instanceHints: the quoting the shell removed, and the instances of the
+// resource meant, or where to find the addresses.
+func instanceHints(e *plan.InstanceNotFoundError) []string {
+	var hints []string
+	if e.Unquoted != nil {
+		hints = append(hints, fmt.Sprintf("the shell removed the quotes around the key: quote the whole address, wxmedia state show '%s'", e.Unquoted.Address))
+	}
+	switch n := len(e.Instances); {
+	case n > 0 && n <= 10:
+		return append(hints, "the instances of "+e.Resource+" are: "+strings.Join(e.Instances, ", "))
+	case n > 10:
+		list := e.Resource
+		if strings.Contains(list, `"`) {
+			list = "'" + list + "'"
+		}
+		return append(hints, fmt.Sprintf("%s has %d instances: wxmedia state list %s lists them", plan.Visible(e.Resource), n, plan.Visible(list)))
+	}
+	return append(hints, "wxmedia state list shows the addresses")
 }
 
 // lockHints: a lock tried once suggests waiting for it; a lock waited for

@@ -72,6 +72,10 @@ type Options struct {
 	// another wxmedia holds (holder nil when it left no details), so that
 	// a waiting command can say so.
 	OnWait func(holder *LockInfo, timeout time.Duration)
+	// OnReadingSnapshot, when set, is called by Open when a reader of a
+	// local state found the lock held and reads the copy its holder
+	// published (see Local.ReadingSnapshot), so that it can say so.
+	OnReadingSnapshot func(*SnapshotInfo)
 }
 
 // Local is the local state backend: a bbolt file. It is safe for

@@ -24,13 +24,18 @@ type Settings struct {
 	SchemaName string // postgres: the schema holding the state; DefaultPostgresSchema when ""
 }
 
-// Open opens the state the settings name: see OpenLocal and OpenPostgres.
+// Open opens the state the settings name: see OpenLocal (at DefaultPath
+// when Path is "") and OpenPostgres.
 func Open(s Settings, opts Options) (Backend, error) {
 	switch s.Type {
 	case TypeLocal, "":
-		st, err := OpenLocal(s.Path, opts)
+		_, path := s.local()
+		st, err := OpenLocal(path, opts)
 		if err != nil {
 			return nil, err
+		}
+		if info := st.ReadingSnapshot(); info != nil && opts.OnReadingSnapshot != nil {
+			opts.OnReadingSnapshot(info)
 		}
 		return st, nil
 	case TypePostgres:
