@@ -2,13 +2,13 @@ package main
 
 import (
 	"errors"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/wxmedia/wxmedia/internal/arguments"
+	"github.com/wxmedia/wxmedia/internal/memtune"
 	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/schema"
@@ -151,41 +151,9 @@ func renderPlan(u *ui, view arguments.ViewType, p *plan.Plan) error {
 	return nil
 }
 
-// Nearly all that planning allocates stays live until the plan is shown
-// (about 1.8 KB per instance), so a collection frees little and costs a
-// lot: it scans everything, and its write barriers fault fresh memory in
-// twice. The plan command therefore runs without collections, under a soft
-// memory limit that starts them should the heap grow well past what the
-// plan needs: planMinHeap, raised to planHeapPerInstance per instance once
-// the configuration is evaluated. planMinHeap is also what a hostile
-// configuration, which makes mostly garbage, can take before collections
-// start: it keeps every configuration bomb under 300 MB.
-const (
-	planMinHeap         = 160 << 20
-	planHeapPerInstance = 8 << 10
-)
-
-// collectLess turns collections off under the limit above and returns the
-// function that restores the collector's settings.
-func collectLess() (restore func()) {
-	gc := debug.SetGCPercent(-1)
-	limit := debug.SetMemoryLimit(planMinHeap)
-	return func() {
-		debug.SetGCPercent(gc)
-		debug.SetMemoryLimit(limit)
-	}
-}
-
-// fitHeapLimit raises the soft memory limit for a plan of n instances.
-func fitHeapLimit(n int) {
-	if want := int64(n) * planHeapPerInstance; want > planMinHeap {
-		debug.SetMemoryLimit(want)
-	}
-}
-
 func runPlan(u *ui, a *arguments.Plan) error {
 	o := planOptions{Operation: a.Operation}
-	defer collectLess()()
+	defer memtune.ForPlan()()
 	if !o.RefreshHashes {
 		o.statCache = loadStatCacheEarly()
 	}
@@ -197,7 +165,7 @@ func runPlan(u *ui, a *arguments.Plan) error {
 		}
 		return err
 	}
-	fitHeapLimit(len(w.ev.Instances))
+	memtune.FitPlan(len(w.ev.Instances))
 	if early != nil {
 		// The evaluated backend decides; it is the local state unless a
 		// backend block appeared since.

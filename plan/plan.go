@@ -16,10 +16,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/wxmedia/wxmedia/internal/memtune"
 	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/state"
 	"github.com/wxmedia/wxmedia/uploader"
@@ -154,12 +154,9 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		}
 	}
 	if len(insts) >= 2*parallelBlock {
-		// Fresh memory read before it is written (as the write barrier
-		// does during a collection) is mapped to the shared zero page
-		// first, and every core must then flush it from its TLB when it
-		// is written: writing each page first makes that one fault.
-		touchPages(unsafe.Pointer(unsafe.SliceData(backing)), uintptr(len(backing))*unsafe.Sizeof(backing[0]))
-		touchPages(unsafe.Pointer(unsafe.SliceData(afters)), uintptr(len(afters))*unsafe.Sizeof(afters[0]))
+		// Written by every core below: faulted in first.
+		memtune.Prefault(backing)
+		memtune.Prefault(afters)
 	}
 	parallelFor(len(insts), decide)
 	for i, inst := range insts {
@@ -435,20 +432,4 @@ func parallelFor(n int, fn func(i int)) {
 	}
 	work()
 	wg.Wait()
-}
-
-// touchPages writes a zero to the first byte of each memory page of the
-// size bytes at p, which must all be zero and not yet in use (as make
-// returns them), on every core.
-func touchPages(p unsafe.Pointer, size uintptr) {
-	const page = 4096
-	first := (uintptr(p) + page - 1) &^ (page - 1)
-	if size == 0 || first >= uintptr(p)+size {
-		return
-	}
-	n := int((uintptr(p) + size - first + page - 1) / page)
-	off := first - uintptr(p)
-	parallelFor(n, func(i int) {
-		*(*byte)(unsafe.Add(p, off+uintptr(i)*page)) = 0
-	})
 }

@@ -18,6 +18,7 @@ import (
 	"unsafe"
 
 	"github.com/wxmedia/wxmedia/internal/atomicfile"
+	"github.com/wxmedia/wxmedia/internal/memtune"
 	"github.com/wxmedia/wxmedia/internal/safefile"
 )
 
@@ -419,7 +420,7 @@ func (c *StatCache) learn(path string, st FileStat, r FileResult, hashedAt time.
 func (c *StatCache) Hash(paths []string) []FileResult {
 	out := make([]FileResult, len(paths))
 	if len(paths) >= 2*parallelBlock {
-		touchPages(unsafe.Pointer(unsafe.SliceData(out)), uintptr(len(out))*unsafe.Sizeof(out[0]))
+		memtune.Prefault(out)
 	}
 	forEachFile(len(paths), func(i int, w *fileWorker) {
 		out[i] = c.hashOne(i, paths[i], w)
