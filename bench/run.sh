@@ -11,7 +11,9 @@
 # Every row runs its command and its baseline in turn, round after round
 # ($RUNS rounds, default 5), so that other work on the machine weighs on
 # both alike; a time is the best of the rounds (wall clock), a memory
-# figure the highest peak RSS of the rounds as GNU time -v reports it.
+# figure the highest peak RSS of the rounds as GNU time -v reports it, a
+# CPU figure (user + system, from GNU time -v) the best of the rounds: on
+# a machine shared with other work it moves less than wall time does.
 # Corpora are generated with bench/gencorpus and applied to the built-in
 # sandbox once; a corpus directory that already holds a state is reused as
 # it is (remove it to measure the state a new apply writes). The
@@ -47,7 +49,7 @@ one() {
 		exit 1
 	fi
 	e=$(date +%s%N)
-	echo "$(((e - s) / 1000)) $(awk -F': ' '/Maximum resident/ { print $2 }' "$RES/time")" >>"$RES/$label"
+	echo "$(((e - s) / 1000)) $(awk -F': ' '/Maximum resident/ { m = $2 } /User time/ { c += $2 } /System time/ { c += $2 } END { print m, c }' "$RES/time")" >>"$RES/$label"
 }
 
 # bare LABEL CMD...: as one, without GNU time (for the start-up rows, where
@@ -63,6 +65,7 @@ bare() {
 
 wall() { sort -n "$RES/$1" | head -1 | awk '{ printf "%.4f", $1 / 1e6 }'; } # best, s
 mib() { awk '$2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$RES/$1"; }  # highest peak, MiB
+cpu() { sort -g -k3 "$RES/$1" | head -1 | awk '{ printf "%.2f", $3 }'; }     # best user + system, s
 
 # corpus DIR N SIZE: generate a corpus unless DIR holds one.
 corpus() {
@@ -126,6 +129,7 @@ if want cold; then
 	r=$(ratio "$a" "$b")
 	row "cold plan, 1 GiB (1,024 x 1 MiB), s" "$a" "$b" "$r" "<= 1.05x" "$(met "$r" 1.05 le)" "openssl dgst -sha256, -P2"
 	row "  peak RSS, MiB" "$(mib cold-ours)" "$(mib cold-base)" "" "" "" ""
+	row "  CPU (user + system), s" "$(cpu cold-ours)" "$(cpu cold-base)" "$(ratio "$(cpu cold-ours)" "$(cpu cold-base)")" "" "" ""
 fi
 
 # No-change plan over 100,000 files against git status on the same
@@ -143,9 +147,10 @@ if want noop; then
 	row "no-change plan, 100,000 files, s" "$a" "$b" "$r" "<= 1.0x" "$(met "$r" 1.0 le)" "git status --porcelain"
 	m=$(mib noop-ours)
 	row "  peak RSS, MiB" "$m" "$(mib noop-git)" "" "<= 80 MiB" "$(met "$m" 80 le)" "git status --porcelain"
+	row "  CPU (user + system), s" "$(cpu noop-ours)" "$(cpu noop-git)" "$(ratio "$(cpu noop-ours)" "$(cpu noop-git)")" "" "" "git status --porcelain"
 	if [ -n "${OTHER_BIN:-}" ]; then
 		o=$(wall noop-other)
-		row "  OTHER_BIN's plan, s (ratio: this / it)" "$o" "$b" "$(ratio "$a" "$o")" "" "" "$(ratio "$o" "$b")x git; $(mib noop-other) MiB"
+		row "  OTHER_BIN's plan, s (ratio: this / it)" "$o" "$b" "$(ratio "$a" "$o")" "" "" "$(ratio "$o" "$b")x git; $(mib noop-other) MiB; CPU $(cpu noop-other) s"
 	fi
 fi
 
@@ -164,6 +169,7 @@ if want 1m; then
 	row "no-change plan, 1,000,000 files, s" "$a" "$b" "$r" "<= 12x" "$(met "$r" 12 le)" "the 100,000-file plan"
 	m=$(mib m1-ours)
 	row "  peak RSS, MiB" "$m" "$(mib m1-100k)" "" "<= 600 MiB" "$(met "$m" 600 le)" "the 100,000-file plan"
+	row "  CPU (user + system), s" "$(cpu m1-ours)" "$(cpu m1-100k)" "$(ratio "$(cpu m1-ours)" "$(cpu m1-100k)")" "" "" "the 100,000-file plan"
 fi
 
 # Plan with 100 of the 100,000 files edited, against the no-change plan
@@ -205,6 +211,8 @@ if want edit; then
 	b=$(awk -v n="$n" -v h="$h" 'BEGIN { printf "%.4f", n + h }')
 	r=$(ratio "$a" "$b")
 	row "plan, 100 of 100,000 files edited, s" "$a" "$b" "$r" "<= 1.10x" "$(met "$r" 1.10 le)" "no-change plan $n s + openssl over the 100 $h s"
+	c=$(awk -v n="$(cpu edit-noop)" -v h="$(cpu edit-hash)" 'BEGIN { printf "%.2f", n + h }')
+	row "  CPU (user + system), s" "$(cpu edit-ours)" "$c" "$(ratio "$(cpu edit-ours)" "$c")" "" "" "the same sum"
 fi
 
 # Apply of 10,000 new images to the in-process sandbox against a plain
