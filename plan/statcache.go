@@ -32,13 +32,12 @@ type FileStat struct {
 	Dev     uint64
 }
 
+// statEntry is one entry of the cache, learnt or decoded for Save.
 type statEntry struct {
 	path string
 	stat FileStat
 	sum  [sha256.Size]byte
 	head []byte
-	// used is set when a lookup vouched for the entry since load.
-	used atomic.Bool
 }
 
 // StatCache remembers the SHA-256 of source files by path and metadata, in
@@ -51,15 +50,15 @@ type statEntry struct {
 // the same timestamp granule after it was hashed, so it is hashed again.
 type StatCache struct {
 	mu sync.Mutex
-	// entries are the loaded entries, in the file's order; read without
-	// locking, as only their used flags change after load. When sorted
-	// (paths strictly increasing, as Save writes them), a lookup finds an
-	// entry at the position of its path in the list hashed, or by binary
-	// search; otherwise index holds every path (the last entry of a path
-	// wins).
-	entries []statEntry
-	sorted  bool
-	index   map[string]*statEntry
+	// loaded indexes the loaded file's entries, in its order; read
+	// without locking, as only their used flags change after load. When
+	// sorted (paths strictly increasing, as Save writes them), a lookup
+	// finds an entry at the position of its path in the list hashed, or
+	// by binary search; otherwise index holds every path's entry number
+	// (the last entry of a path wins).
+	loaded statIndex
+	sorted bool
+	index  map[string]int
 	// writtenNs is the cache file's own mtime when loaded; 0 for a new cache.
 	writtenNs int64
 	// learnt holds the results of files hashed since load (under mu).
@@ -115,15 +114,15 @@ func LoadStatCache(path string) *StatCache {
 	if _, err := io.ReadFull(f, data); err != nil {
 		return c
 	}
-	entries, sorted, err := parseStatCache(data)
+	x, sorted, err := parseStatCache(data)
 	if err != nil {
 		return c
 	}
-	c.entries, c.sorted = entries, sorted
+	c.loaded, c.sorted = x, sorted
 	if !sorted {
-		c.index = make(map[string]*statEntry, len(entries))
-		for i := range entries {
-			c.index[entries[i].path] = &entries[i]
+		c.index = make(map[string]int, x.len())
+		for n := range x.len() {
+			c.index[x.path(n)] = n
 		}
 	}
 	c.dirty = false
@@ -131,98 +130,51 @@ func LoadStatCache(path string) *StatCache {
 	return c
 }
 
-// parseStatCache decodes a whole cache file. Paths are substrings of one
-// string and heads share data, so that loading allocates little.
-func parseStatCache(data []byte) ([]statEntry, bool, error) {
-	bad := errors.New("not a stat cache")
-	if len(data) < len(statCacheMagic)+4+4 || string(data[:len(statCacheMagic)]) != statCacheMagic {
-		return nil, false, bad
-	}
-	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
-	if crc32.Checksum(body, castagnoli) != sum {
-		return nil, false, bad
-	}
-	// Paths are substrings of data itself, which is never written again.
-	strs := unsafe.String(&body[0], len(body))
-	off := len(statCacheMagic)
-	n := binary.LittleEndian.Uint32(body[off:])
-	off += 4
-	if uint64(n) > uint64(len(body))/fixedSize {
-		return nil, false, bad
-	}
-	backing := make([]statEntry, n)
-	sorted := true
-	for i := uint32(0); i < n; i++ {
-		if off+fixedSize > len(body) {
-			return nil, false, bad
-		}
-		fixed := body[off : off+fixedSize]
-		pl := int(binary.LittleEndian.Uint16(fixed[0:]))
-		e := &backing[i]
-		e.stat.Size = int64(binary.LittleEndian.Uint64(fixed[2:]))
-		e.stat.MtimeNs = int64(binary.LittleEndian.Uint64(fixed[10:]))
-		e.stat.CtimeNs = int64(binary.LittleEndian.Uint64(fixed[18:]))
-		e.stat.Ino = binary.LittleEndian.Uint64(fixed[26:])
-		e.stat.Dev = binary.LittleEndian.Uint64(fixed[34:])
-		copy(e.sum[:], fixed[42:42+sha256.Size])
-		hl := int(fixed[42+sha256.Size])
-		off += fixedSize
-		if off+pl+hl > len(body) {
-			return nil, false, bad
-		}
-		e.path = strs[off : off+pl]
-		e.head = body[off+pl : off+pl+hl : off+pl+hl]
-		off += pl + hl
-		if i > 0 && sorted && backing[i-1].path >= e.path {
-			sorted = false
-		}
-	}
-	if off != len(body) {
-		return nil, false, bad
-	}
-	return backing, sorted, nil
-}
-
-// loaded calls f with every loaded entry that a lookup can find.
-func (c *StatCache) loaded(f func(e *statEntry) bool) {
+// eachLoaded calls f with the number of every loaded entry that a lookup
+// can find.
+func (c *StatCache) eachLoaded(f func(n int) bool) {
 	if c.sorted {
-		for i := range c.entries {
-			if !f(&c.entries[i]) {
+		for n := range c.loaded.len() {
+			if !f(n) {
 				return
 			}
 		}
 		return
 	}
-	for _, e := range c.index {
-		if !f(e) {
+	for _, n := range c.index {
+		if !f(n) {
 			return
 		}
 	}
 }
 
-// find returns the loaded entry for path; i is the position of path in
-// the list being hashed, where a cache saved for that list holds it.
-func (c *StatCache) find(i int, path string) *statEntry {
+// find returns the number of the loaded entry for path, -1 when there is
+// none; i is the position of path in the list being hashed, where a cache
+// saved for that list holds it.
+func (c *StatCache) find(i int, path string) int {
 	if !c.sorted {
-		return c.index[path]
+		if n, ok := c.index[path]; ok {
+			return n
+		}
+		return -1
 	}
-	es := c.entries
-	if i >= 0 && i < len(es) && es[i].path == path {
-		return &es[i]
+	x := &c.loaded
+	if i >= 0 && i < x.len() && x.path(i) == path {
+		return i
 	}
-	lo, hi := 0, len(es)
+	lo, hi := 0, x.len()
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if es[m].path < path {
+		if x.path(m) < path {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	if lo < len(es) && es[lo].path == path {
-		return &es[lo]
+	if lo < x.len() && x.path(lo) == path {
+		return lo
 	}
-	return nil
+	return -1
 }
 
 // Save writes the entries used or learnt since load to path (temporary
@@ -248,12 +200,13 @@ func (c *StatCache) Save(path string) error {
 	if c.sorted {
 		buf = c.encodeMerged()
 	} else {
-		keep := make(map[string]*statEntry, len(c.entries)+len(c.learnt))
+		keep := make(map[string]*statEntry, c.loaded.len()+len(c.learnt))
 		loaded := 0
-		c.loaded(func(e *statEntry) bool {
+		c.eachLoaded(func(n int) bool {
 			loaded++
-			if e.used.Load() {
-				keep[e.path] = e
+			if c.loaded.used[n].Load() {
+				e := c.loaded.entry(n)
+				keep[e.path] = &e
 			}
 			return true
 		})
@@ -280,8 +233,8 @@ func (c *StatCache) Save(path string) error {
 // allUsed reports whether a lookup vouched for every loaded entry.
 func (c *StatCache) allUsed() bool {
 	all := true
-	c.loaded(func(e *statEntry) bool {
-		all = e.used.Load()
+	c.eachLoaded(func(n int) bool {
+		all = c.loaded.used[n].Load()
 		return all
 	})
 	return all
@@ -319,23 +272,24 @@ func (c *StatCache) encodeMerged() []byte {
 		size += fixedSize + len(p) + len(e.head)
 	}
 	slices.Sort(learnt)
-	for i := range c.entries {
-		if e := &c.entries[i]; e.used.Load() {
-			size += fixedSize + len(e.path) + len(e.head)
+	x := &c.loaded
+	for n := range x.len() {
+		if x.used[n].Load() {
+			size += fixedSize + len(x.path(n)) + len(x.head(n))
 		}
 	}
 	w := newStatCacheWriter(size)
-	es := c.entries
 	i, j := 0, 0
-	for i < len(es) || j < len(learnt) {
+	for i < x.len() || j < len(learnt) {
 		switch {
-		case j == len(learnt) || i < len(es) && es[i].path < learnt[j]:
-			if es[i].used.Load() {
-				w.add(es[i].path, &es[i])
+		case j == len(learnt) || i < x.len() && x.path(i) < learnt[j]:
+			if x.used[i].Load() {
+				e := x.entry(i)
+				w.add(e.path, &e)
 			}
 			i++
 		default:
-			if i < len(es) && es[i].path == learnt[j] {
+			if i < x.len() && x.path(i) == learnt[j] {
 				i++
 			}
 			w.add(learnt[j], c.learnt[learnt[j]])
@@ -385,14 +339,14 @@ func (w *statCacheWriter) finish() []byte {
 // lookup returns the cached result for path when its metadata still
 // matches and is not racy. It takes no lock.
 func (c *StatCache) lookup(i int, path string, st FileStat, w *fileWorker) (FileResult, bool) {
-	e := c.find(i, path)
-	if e == nil || e.stat != st || st.MtimeNs >= c.writtenNs || st.CtimeNs >= c.writtenNs {
+	n := c.find(i, path)
+	if n < 0 || c.loaded.stat(n) != st || st.MtimeNs >= c.writtenNs || st.CtimeNs >= c.writtenNs {
 		c.misses.Add(1)
 		return FileResult{}, false
 	}
 	c.hits.Add(1)
-	e.used.Store(true)
-	return FileResult{SHA256: w.hexString(&e.sum), Size: e.stat.Size, Head: e.head, cached: true}, true
+	c.loaded.used[n].Store(true)
+	return FileResult{SHA256: w.hexString(c.loaded.sum(n)), Size: st.Size, Head: c.loaded.head(n), cached: true}, true
 }
 
 func (c *StatCache) learn(path string, st FileStat, r FileResult, hashedAt time.Time) {

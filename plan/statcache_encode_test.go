@@ -29,12 +29,12 @@ func TestStatCacheEncodeMerged(t *testing.T) {
 		slices.Sort(paths)
 		c := NewStatCache()
 		c.dirty = round%7 != 0
-		c.entries = make([]statEntry, len(paths))
-		for i, p := range paths {
-			e := &c.entries[i]
-			e.path, e.stat, e.head = p, FileStat{Size: int64(i), MtimeNs: rng.Int64(), Ino: uint64(i)}, []byte("head "+p)
+		c.loaded, c.sorted = loadedIndex(t, paths, func(i int, e *statEntry) {
+			e.stat, e.head = FileStat{Size: int64(i), MtimeNs: rng.Int64(), Ino: uint64(i)}, []byte("head "+e.path)
 			e.sum[0] = byte(i)
-			e.used.Store(rng.IntN(3) != 0)
+		})
+		for n := range c.loaded.len() {
+			c.loaded.used[n].Store(rng.IntN(3) != 0)
 		}
 		for range rng.IntN(10) {
 			p := fmt.Sprintf("img/d%d/f%03d.png", rng.IntN(4), rng.IntN(200))
@@ -51,9 +51,10 @@ func TestStatCacheEncodeMerged(t *testing.T) {
 			c.learnt[p] = &statEntry{path: p, stat: FileStat{Size: 7, CtimeNs: rng.Int64()}, head: head}
 		}
 		keep := map[string]*statEntry{}
-		for i := range c.entries {
-			if e := &c.entries[i]; e.used.Load() {
-				keep[e.path] = e
+		for n := range c.loaded.len() {
+			if c.loaded.used[n].Load() {
+				e := c.loaded.entry(n)
+				keep[e.path] = &e
 			}
 		}
 		for p, e := range c.learnt {
@@ -74,15 +75,16 @@ func TestStatCacheEncodeMerged(t *testing.T) {
 // files: "merged" is Save's encoding, "plain" the map-and-sort one.
 func BenchmarkStatCacheEncode(b *testing.B) {
 	const n = 100000
-	c := NewStatCache()
-	c.entries = make([]statEntry, n)
-	for i := range c.entries {
-		e := &c.entries[i]
-		e.path, e.head = fmt.Sprintf("/corpus/img/d%03d/f%06d.png", i/1000, i), []byte("\x89PNG\r\n\x1a\n")
-		e.used.Store(true)
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/corpus/img/d%03d/f%06d.png", i/1000, i)
 	}
-	for i := 50000; i < 50100; i++ {
-		p := c.entries[i].path
+	c := NewStatCache()
+	c.loaded, c.sorted = loadedIndex(b, paths, func(_ int, e *statEntry) { e.head = []byte("\x89PNG\r\n\x1a\n") })
+	for n := range c.loaded.len() {
+		c.loaded.used[n].Store(true)
+	}
+	for _, p := range paths[50000:50100] {
 		c.learnt[p] = &statEntry{path: p, head: []byte("\x89PNG\r\n\x1a\n")}
 	}
 	b.Run("merged", func(b *testing.B) {
@@ -93,8 +95,9 @@ func BenchmarkStatCacheEncode(b *testing.B) {
 	b.Run("plain", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			keep := make(map[string]*statEntry, n)
-			for i := range c.entries {
-				keep[c.entries[i].path] = &c.entries[i]
+			for n := range c.loaded.len() {
+				e := c.loaded.entry(n)
+				keep[e.path] = &e
 			}
 			for p, e := range c.learnt {
 				keep[p] = e
@@ -102,4 +105,78 @@ func BenchmarkStatCacheEncode(b *testing.B) {
 			encodeStatCache(keep)
 		}
 	})
+}
+
+// loadedIndex writes a cache file of paths, in their order, with the
+// fields fill gives each entry, and indexes it as LoadStatCache does.
+func loadedIndex(tb testing.TB, paths []string, fill func(i int, e *statEntry)) (statIndex, bool) {
+	tb.Helper()
+	w := newStatCacheWriter(0)
+	for i, p := range paths {
+		e := statEntry{path: p}
+		fill(i, &e)
+		w.add(p, &e)
+	}
+	x, sorted, err := parseStatCache(w.finish())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return x, sorted
+}
+
+// TestStatIndex checks that entries read in place from a cache file are
+// the entries written, for paths in order or not (and heads and paths up
+// to their longest), and that a file cut short or altered is refused.
+func TestStatIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 100 {
+		var want []statEntry
+		w := newStatCacheWriter(0)
+		for i := range rng.IntN(40) {
+			e := statEntry{
+				path: fmt.Sprintf("img/%c/f%d.png", 'a'+rng.IntN(26), i),
+				stat: FileStat{Size: rng.Int64(), MtimeNs: rng.Int64(), CtimeNs: -rng.Int64(), Ino: rng.Uint64(), Dev: rng.Uint64()},
+				head: bytes.Repeat([]byte{byte(i)}, rng.IntN(256)),
+			}
+			if i == 3 {
+				e.path = strings.Repeat("p", 0xffff)
+			}
+			for k := range e.sum {
+				e.sum[k] = byte(rng.IntN(256))
+			}
+			w.add(e.path, &e)
+			want = append(want, e)
+		}
+		data := w.finish()
+		x, sorted, err := parseStatCache(data)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if x.len() != len(want) {
+			t.Fatalf("round %d: %d entries, want %d", round, x.len(), len(want))
+		}
+		inOrder := true
+		for n, e := range want {
+			got := x.entry(n)
+			if got.path != e.path || got.stat != e.stat || got.sum != e.sum || !bytes.Equal(got.head, e.head) {
+				t.Fatalf("round %d: entry %d read as %+v, want %+v", round, n, got, e)
+			}
+			if n > 0 && want[n-1].path >= e.path {
+				inOrder = false
+			}
+		}
+		if sorted != inOrder {
+			t.Errorf("round %d: sorted = %v, want %v", round, sorted, inOrder)
+		}
+		if len(want) > 0 {
+			if _, _, err := parseStatCache(data[:len(data)-5]); err == nil {
+				t.Errorf("round %d: a file cut short was accepted", round)
+			}
+			bad := bytes.Clone(data)
+			bad[len(statCacheMagic)+4+rng.IntN(len(bad)-len(statCacheMagic)-8)] ^= 1
+			if _, _, err := parseStatCache(bad); err == nil {
+				t.Errorf("round %d: an altered file was accepted", round)
+			}
+		}
+	}
 }

@@ -212,21 +212,21 @@ func TestStatCacheSaveUnchanged(t *testing.T) {
 	sc.Hash(paths[:10])
 	must(t, sc.Save(cachePath))
 	ageCache(t, cachePath)
-	if sc = LoadStatCache(cachePath); len(sc.entries) != 10 {
-		t.Fatalf("%d entries after dropping 40 of 50", len(sc.entries))
+	if sc = LoadStatCache(cachePath); sc.loaded.len() != 10 {
+		t.Fatalf("%d entries after dropping 40 of 50", sc.loaded.len())
 	}
 	data, _ := os.ReadFile(cachePath)
 	for _, bad := range [][]byte{data[:len(data)-1], append(bytes.Clone(data[:40]), data[41:]...)} {
 		data2 := bytes.Clone(bad)
 		os.WriteFile(cachePath, data2, 0o600)
-		if sc := LoadStatCache(cachePath); len(sc.entries) != 0 {
+		if sc := LoadStatCache(cachePath); sc.loaded.len() != 0 {
 			t.Fatal("a damaged cache was read")
 		}
 	}
 	flipped := bytes.Clone(data)
 	flipped[60] ^= 1
 	os.WriteFile(cachePath, flipped, 0o600)
-	if sc := LoadStatCache(cachePath); len(sc.entries) != 0 {
+	if sc := LoadStatCache(cachePath); sc.loaded.len() != 0 {
 		t.Fatal("a cache with a flipped bit was read")
 	}
 }
