@@ -84,7 +84,7 @@ func runApply(u *ui, a *arguments.Apply) error {
 	u.printf("\n")
 	ctx, stopCh, cancel := gracefulInterrupt(func() {
 		u.errorf([]string{"press Ctrl-C again to abort at once"}, "interrupt received: starting no new uploads, finishing those in flight")
-	})
+	}, exitProcess)
 	defer cancel()
 	ups, stop, err := w.uploaders(p, a.Parallelism, a.RetryTimeout)
 	defer stop()

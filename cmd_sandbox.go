@@ -41,7 +41,7 @@ func runSandbox(u *ui, a *arguments.Sandbox) error {
 	}
 	// An interrupt from now on stops the server cleanly, even one that
 	// comes as soon as the merchant block appears.
-	ctx, cancel := contextWithInterrupt()
+	ctx, cancel := contextWithInterrupt(exitProcess)
 	defer cancel()
 	hclPath := filepath.Join(sb.Dir(), "merchant.wxm.hcl")
 	if err := writeSandboxMerchants(sb, srv.URL(), hclPath, ids, a.Merchants > 0); err != nil {

@@ -15,13 +15,21 @@ import (
 // it promptly.
 const abortGrace = 2 * time.Second
 
-// exitAfterInterrupts ends the process; tests replace it.
-var exitAfterInterrupts = func() { os.Exit(1) }
+// exitProcess ends the process after the interrupts that abort a command
+// that does not return; the exit of the interrupt handlers but in tests.
+func exitProcess() { os.Exit(1) }
+
+// notifyInterrupt is a context done at the next SIGINT or SIGTERM; its
+// release restores the signals' default action, unless another context
+// still waits for them.
+func notifyInterrupt() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
 
 // contextWithInterrupt is cancelled on the first SIGINT or SIGTERM; a second
-// one ends the process at once.
-func contextWithInterrupt() (context.Context, context.CancelFunc) {
-	ctx, _, cancel := gracefulInterrupt(nil)
+// one ends the process at once, through exit.
+func contextWithInterrupt(exit func()) (context.Context, context.CancelFunc) {
+	ctx, _, cancel := gracefulInterrupt(nil, exit)
 	return ctx, cancel
 }
 
@@ -30,21 +38,27 @@ func contextWithInterrupt() (context.Context, context.CancelFunc) {
 // flight finish) and calls onFirst; the next cancels the context, which
 // aborts the uploads in flight at once, and the command then returns
 // through its deferred closes (state lock released) with status 1 — or,
-// should it not have returned abortGrace later, the process ends with
-// status 1; one more ends the process immediately. With a nil onFirst the
-// first signal cancels at once and the second ends the process. Every
-// state write is a complete transaction, so an abort loses at most the
-// uploads in flight.
-func gracefulInterrupt(onFirst func()) (context.Context, <-chan struct{}, context.CancelFunc) {
+// should it not have returned abortGrace later, exit ends the process; one
+// more calls exit at once. With a nil onFirst the first signal cancels at
+// once and the second calls exit. Every state write is a complete
+// transaction, so an abort loses at most the uploads in flight.
+//
+// Each signal is awaited with signal.NotifyContext; the context for the
+// next one is made before the last one's is released, so that no signal
+// meets the default action (ending the process without its deferred
+// closes) while the command runs.
+func gracefulInterrupt(onFirst, exit func()) (context.Context, <-chan struct{}, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stop := make(chan struct{})
-	done := make(chan struct{})
-	ch := make(chan os.Signal, 3)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	wait := func(timeout <-chan time.Time) bool {
+	done := make(chan struct{})     // closed when the command returns
+	finished := make(chan struct{}) // closed when the handler has let go
+	sig, release := notifyInterrupt()
+	// await waits for the next signal and says whether it came, or the
+	// timeout passed with the command still running; false when the
+	// command returned first.
+	await := func(timeout <-chan time.Time) bool {
 		select {
-		case <-ch:
-			return true
+		case <-sig.Done():
 		case <-timeout:
 			select {
 			case <-done:
@@ -55,15 +69,21 @@ func gracefulInterrupt(onFirst func()) (context.Context, <-chan struct{}, contex
 		case <-done:
 			return false
 		}
+		next, releaseNext := notifyInterrupt()
+		release()
+		sig, release = next, releaseNext
+		return true
 	}
 	go func() {
-		if !wait(nil) {
+		defer close(finished)
+		defer func() { release() }()
+		if !await(nil) {
 			return
 		}
 		close(stop)
 		if onFirst != nil {
 			onFirst()
-			if !wait(nil) {
+			if !await(nil) {
 				return
 			}
 		}
@@ -74,16 +94,16 @@ func gracefulInterrupt(onFirst func()) (context.Context, <-chan struct{}, contex
 			defer grace.Stop()
 			timeout = grace.C
 		}
-		if wait(timeout) {
-			exitAfterInterrupts()
+		if await(timeout) {
+			exit()
 		}
 	}()
 	var once sync.Once
 	return ctx, stop, func() {
 		once.Do(func() {
-			signal.Stop(ch)
 			close(done)
 			cancel()
+			<-finished
 		})
 	}
 }

@@ -17,13 +17,11 @@ func interrupt(t *testing.T) {
 	}
 }
 
-// catchExit replaces the process exit of the handlers with a channel.
-func catchExit(t *testing.T) <-chan struct{} {
-	exited := make(chan struct{}, 1)
-	old := exitAfterInterrupts
-	exitAfterInterrupts = func() { exited <- struct{}{} }
-	t.Cleanup(func() { exitAfterInterrupts = old })
-	return exited
+// catchExit is an exit for the handlers that signals a channel instead of
+// ending the process.
+func catchExit() (exit func(), exited <-chan struct{}) {
+	ch := make(chan struct{}, 1)
+	return func() { ch <- struct{}{} }, ch
 }
 
 // TestSecondInterruptEndsABlockedCommand: the command never returns (it
@@ -31,9 +29,9 @@ func catchExit(t *testing.T) <-chan struct{} {
 // cancels its context and, the command still not returning, ends the
 // process within a few seconds.
 func TestSecondInterruptEndsABlockedCommand(t *testing.T) {
-	exited := catchExit(t)
+	exit, exited := catchExit()
 	first := make(chan struct{})
-	ctx, stop, cancel := gracefulInterrupt(func() { close(first) })
+	ctx, stop, cancel := gracefulInterrupt(func() { close(first) }, exit)
 	defer cancel()
 	interrupt(t)
 	<-stop
@@ -57,8 +55,8 @@ func TestSecondInterruptEndsABlockedCommand(t *testing.T) {
 // TestSecondInterruptWithoutGraceEndsAtOnce: where the first Ctrl-C
 // cancels at once (the sandbox server), the second ends the process.
 func TestSecondInterruptWithoutGraceEndsAtOnce(t *testing.T) {
-	exited := catchExit(t)
-	ctx, cancel := contextWithInterrupt()
+	exit, exited := catchExit()
+	ctx, cancel := contextWithInterrupt(exit)
 	defer cancel()
 	interrupt(t)
 	<-ctx.Done()
@@ -73,8 +71,8 @@ func TestSecondInterruptWithoutGraceEndsAtOnce(t *testing.T) {
 // TestReturningCommandIsNotEnded: a command that returns after its context
 // is cancelled is not ended by the handler.
 func TestReturningCommandIsNotEnded(t *testing.T) {
-	exited := catchExit(t)
-	ctx, stop, cancel := gracefulInterrupt(func() {})
+	exit, exited := catchExit()
+	ctx, stop, cancel := gracefulInterrupt(func() {}, exit)
 	interrupt(t)
 	<-stop
 	interrupt(t)
@@ -84,5 +82,27 @@ func TestReturningCommandIsNotEnded(t *testing.T) {
 	case <-exited:
 		t.Fatal("the process was ended although the command returned")
 	case <-time.After(abortGrace + time.Second):
+	}
+}
+
+// TestThirdInterruptEndsAtOnce: a third Ctrl-C does not wait for the
+// grace of the second.
+func TestThirdInterruptEndsAtOnce(t *testing.T) {
+	exit, exited := catchExit()
+	ctx, stop, cancel := gracefulInterrupt(func() {}, exit)
+	defer cancel()
+	interrupt(t)
+	<-stop
+	interrupt(t)
+	<-ctx.Done()
+	start := time.Now()
+	interrupt(t)
+	select {
+	case <-exited:
+		if d := time.Since(start); d >= abortGrace {
+			t.Fatalf("the third interrupt ended the process after %v, the grace of the second", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the third interrupt did not end the process")
 	}
 }
