@@ -12,7 +12,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -193,70 +192,6 @@ func jsonString(s string) []byte {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s) // a string always encodes
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
-}
-
-// WriteMultipart writes an upload's multipart/form-data body: the meta part
-// (Content-Disposition: form-data; name="meta", Content-Type:
-// application/json) with meta as its exact bytes, then the file part
-// (Content-Disposition: form-data; name="file"; filename="…", the given
-// Content-Type) with content, then the closing boundary. Every line ends with
-// CRLF. The boundary must be 1 to 70 characters of RFC 2046's set without a
-// trailing space; filename and contentType must not contain quotes, control
-// characters or backslashes.
-func WriteMultipart(w io.Writer, boundary string, meta []byte, filename, contentType string, content []byte) error {
-	if err := checkPartHeaders(boundary, filename, contentType); err != nil {
-		return err
-	}
-	var b bytes.Buffer
-	b.Grow(len(meta) + len(content) + 4*len(boundary) + 256)
-	b.WriteString("--" + boundary + "\r\n")
-	b.WriteString("Content-Disposition: form-data; name=\"meta\"\r\n")
-	b.WriteString("Content-Type: application/json\r\n\r\n")
-	b.Write(meta)
-	b.WriteString("\r\n")
-	return writeFilePart(w, &b, boundary, "file", filename, contentType, content)
-}
-
-// checkPartHeaders refuses a boundary, file name or content type that a
-// multipart body cannot carry.
-func checkPartHeaders(boundary, filename, contentType string) error {
-	if err := checkBoundary(boundary); err != nil {
-		return err
-	}
-	if strings.ContainsAny(filename, "\"\\\r\n") || strings.ContainsAny(contentType, "\"\\\r\n") {
-		return fmt.Errorf("multipart: filename %q or content type %q cannot be written in a part header", filename, contentType)
-	}
-	return nil
-}
-
-// writeFilePart appends to b, which holds the parts before it, the file
-// part named field and the closing boundary, and writes b to w.
-func writeFilePart(w io.Writer, b *bytes.Buffer, boundary, field, filename, contentType string, content []byte) error {
-	b.WriteString("--" + boundary + "\r\n")
-	b.WriteString("Content-Disposition: form-data; name=\"" + field + "\"; filename=\"" + filename + "\"\r\n")
-	b.WriteString("Content-Type: " + contentType + "\r\n\r\n")
-	b.Write(content)
-	b.WriteString("\r\n--" + boundary + "--\r\n")
-	if _, err := w.Write(b.Bytes()); err != nil {
-		return fmt.Errorf("multipart: %w", err)
-	}
-	return nil
-}
-
-func checkBoundary(boundary string) error {
-	if len(boundary) < 1 || len(boundary) > 70 {
-		return fmt.Errorf("multipart: boundary must be 1 to 70 characters, got %d", len(boundary))
-	}
-	for i := 0; i < len(boundary); i++ {
-		c := boundary[i]
-		switch {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-		case strings.IndexByte("'()+_,-./:=? ", c) >= 0 && !(c == ' ' && i == len(boundary)-1):
-		default:
-			return fmt.Errorf("multipart: boundary %q has an invalid character %q", boundary, c)
-		}
-	}
-	return nil
 }
 
 // maxPEMFile bounds the key and certificate files read: they are opened

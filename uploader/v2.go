@@ -69,28 +69,6 @@ func V2Sign(fields map[string]string, apiKey, signType string) (string, error) {
 // V2Field is one text field of a v2 form, in the order it is written.
 type V2Field struct{ Name, Value string }
 
-// WriteV2Multipart writes a v2 upload's multipart/form-data body: one part
-// per text field (Content-Disposition: form-data; name="…"), in the given
-// order, then the file part "media" with its filename and content type, then
-// the closing boundary. Every line ends with CRLF.
-func WriteV2Multipart(w io.Writer, boundary string, fields []V2Field, filename, contentType string, content []byte) error {
-	if err := checkPartHeaders(boundary, filename, contentType); err != nil {
-		return err
-	}
-	var b bytes.Buffer
-	b.Grow(len(content) + 512)
-	for _, f := range fields {
-		if strings.ContainsAny(f.Name, "\"\\\r\n") || strings.Contains(f.Value, "--"+boundary) {
-			return fmt.Errorf("multipart: field %q cannot be written", f.Name)
-		}
-		b.WriteString("--" + boundary + "\r\n")
-		b.WriteString("Content-Disposition: form-data; name=\"" + f.Name + "\"\r\n\r\n")
-		b.WriteString(f.Value)
-		b.WriteString("\r\n")
-	}
-	return writeFilePart(w, &b, boundary, "media", filename, contentType, content)
-}
-
 // ParseV2XML parses a v2 reply, <xml><name>value</name>…</xml> with
 // CDATA or plain text values, into a map. Nested elements, duplicate
 // names or a root other than <xml> are errors.
