@@ -50,7 +50,7 @@ func (u *ui) outputsSection(w *workspace, pub *apply.Published) {
 		b.WriteString("\nOutputs:\n\n")
 		for _, n := range names {
 			o := pub.Outputs[n]
-			v, err := decodeOutput(o)
+			v, err := plan.DecodeOutput(o)
 			text := "(cannot be shown: " + fmt.Sprint(err) + ")"
 			if err == nil {
 				text = plan.FormatValue(v, o.Sensitive)

@@ -4,15 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
-
-	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
-	"github.com/wxmedia/wxmedia/state"
 )
 
 func runOutput(u *ui, a *arguments.Output) error {
@@ -21,7 +16,7 @@ func runOutput(u *ui, a *arguments.Output) error {
 		return err
 	}
 	defer done()
-	decode := decodeOutput
+	decode := plan.DecodeOutput
 	if a.Name != "" {
 		name := a.Name
 		o, ok := snap.Outputs[name]
@@ -36,10 +31,10 @@ func runOutput(u *ui, a *arguments.Output) error {
 			if err != nil {
 				return err
 			}
-			if !v.Type().IsPrimitiveType() || v.IsNull() {
+			sv, ok := plan.RawValue(v)
+			if !ok {
 				return withHints(fmt.Errorf("output %q is %s; -raw prints only strings, numbers and bools", name, words.Article(v.Type().FriendlyName())), "use -json")
 			}
-			sv, _ := ctyConvertString(v)
 			u.printf("%s", sv)
 		default:
 			v, err := decode(o)
@@ -79,33 +74,4 @@ func runOutput(u *ui, a *arguments.Output) error {
 		u.printf("%s = %s\n", plan.Visible(n), plan.FormatValue(v, o.Sensitive))
 	}
 	return nil
-}
-
-// decodeOutput reads a recorded output's value.
-func decodeOutput(o state.Output) (cty.Value, error) {
-	ty, err := ctyjson.UnmarshalType(o.Type)
-	if err != nil {
-		return cty.NilVal, err
-	}
-	return ctyjson.Unmarshal(o.Value, ty)
-}
-
-// indentLines indents every line of s but the first by prefix, for a
-// multi-line value after "name = ".
-func indentLines(s, prefix string) string {
-	return strings.ReplaceAll(s, "\n", "\n"+prefix)
-}
-
-func ctyConvertString(v cty.Value) (string, error) {
-	switch v.Type() {
-	case cty.String:
-		return v.AsString(), nil
-	case cty.Bool:
-		if v.True() {
-			return "true", nil
-		}
-		return "false", nil
-	default:
-		return v.AsBigFloat().Text('f', -1), nil
-	}
 }

@@ -67,17 +67,22 @@ const (
 // the packages where the errors arise define, never by their text.
 func runtimeHints(err error) []string {
 	var (
-		locked *state.LockedError
-		verify *uploader.VerifyError
-		ae     *uploader.APIError
-		v2     *uploader.V2Error
-		re     *uploader.RetryError
-		nf     *plan.InstanceNotFoundError
-		prefix *state.DigestPrefixError
+		locked  *state.LockedError
+		verify  *uploader.VerifyError
+		ae      *uploader.APIError
+		v2      *uploader.V2Error
+		re      *uploader.RetryError
+		nf      *plan.InstanceNotFoundError
+		prefix  *state.DigestPrefixError
+		managed *apply.ManagedError
 	)
 	switch {
 	case errors.As(err, &nf):
 		return instanceHints(nf)
+	case errors.As(err, new(*plan.NotConfiguredError)):
+		return []string{"add the resource block first; import binds an identifier to a declared instance"}
+	case errors.As(err, &managed):
+		return []string{fmt.Sprintf("wxmedia state rm %s first to import another identifier", managed.Address)}
 	case errors.As(err, new(*plan.NoMatchError)):
 		return []string{"wxmedia state list shows the addresses"}
 	case errors.As(err, &prefix) && len(prefix.Digests) == 0:
