@@ -35,27 +35,33 @@ func merchantFile(p string) string {
 	return filepath.Clean(p)
 }
 
-// merchantProtocols reports which protocols each merchant block's resources
-// use: v3 for the APIv3 types, v2 for wechatpay_v2_image. A resource
-// without a merchant attribute belongs to the single merchant.
+// merchantProtocols reports which protocols each merchant instance's
+// resources use: v3 for the APIv3 types, v2 for wechatpay_v2_image. A
+// resource of the root module that names no merchant, or one without a
+// key, counts even when it has no instances.
 func merchantProtocols(ev *schema.Evaluation) (v3, v2 map[string]bool) {
 	v3, v2 = map[string]bool{}, map[string]bool{}
 	single := ""
-	if len(ev.Merchants) == 1 {
-		for name := range ev.Merchants {
+	if len(ev.Config.Merchants) == 1 {
+		for name := range ev.Config.Merchants {
 			single = name
 		}
 	}
-	for _, r := range ev.Config.Resources {
-		name := r.Merchant
-		if name == "" {
-			name = single
-		}
-		if r.Spec.Protocol == uploader.ProtocolV2 {
+	mark := func(name string, spec uploader.Spec) {
+		if spec.Protocol == uploader.ProtocolV2 {
 			v2[name] = true
 		} else {
 			v3[name] = true
 		}
+	}
+	for _, r := range ev.Config.Resources {
+		if r.MerchantKey != nil {
+			continue
+		}
+		mark(cmp.Or(r.Merchant, single), r.Spec)
+	}
+	for _, in := range ev.Instances {
+		mark(in.Merchant, in.Resource.Spec)
 	}
 	return v3, v2
 }

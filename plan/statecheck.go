@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty/json"
 
@@ -114,8 +115,8 @@ func checkResourceFields(r state.Resource, now time.Time) *FieldError {
 	if a.Type != r.Type || a.Name != r.Name || a.Key != r.Key || a.String() != r.Address || want.String() != r.Address {
 		return bad("address", "%q is not the address of type %q, name %q and key %q (%s)", Visible(r.Address), r.Type, r.Name, Visible(r.Key), want.String())
 	}
-	if !hclsyntax.ValidIdentifier(r.Merchant) {
-		return bad("merchant", "%q is not a merchant block name", Visible(r.Merchant))
+	if !validMerchantInstance(r.Merchant) {
+		return bad("merchant", "%q is not a merchant instance name (NAME, merchant.NAME[\"key\"], module.M.merchant.NAME)", Visible(r.Merchant))
 	}
 	if err := checkKeyFields(r.Service, r.MchID, r.SHA256); err != nil {
 		return err
@@ -238,4 +239,36 @@ func sortedFields(m map[string]stdjson.RawMessage) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// validMerchantInstance reports whether n is a merchant instance name as
+// schema.MerchantInstanceName writes it: a block name, or module steps
+// and merchant.NAME, with a key or an index after each name that has one.
+func validMerchantInstance(n string) bool {
+	if hclsyntax.ValidIdentifier(n) {
+		return true
+	}
+	trav, diags := hclsyntax.ParseTraversalAbs([]byte(n), "", hcl.InitialPos)
+	if diags.HasErrors() {
+		return false
+	}
+	names := 0
+	last := ""
+	for _, step := range trav {
+		switch t := step.(type) {
+		case hcl.TraverseRoot:
+			last = t.Name
+			names++
+		case hcl.TraverseAttr:
+			if names%2 == 0 {
+				last = t.Name
+			}
+			names++
+		case hcl.TraverseIndex:
+			if names%2 != 0 {
+				return false // a key after a step's keyword
+			}
+		}
+	}
+	return names%2 == 0 && last == "merchant"
 }

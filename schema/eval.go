@@ -2,10 +2,12 @@ package schema
 
 import (
 	"fmt"
-	"github.com/hashicorp/hcl/v2/hclwrite"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/hashicorp/hcl/v2/hclwrite"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
@@ -43,7 +45,15 @@ type VarValue struct {
 // Merchant holds a merchant block's evaluated attributes. Secrets here
 // (api_v2_key, api_v3_key) are never copied into state, plans or outputs.
 type Merchant struct {
-	Name                    string
+	// Name is the merchant instance name (MerchantInstanceName): the block
+	// name for a root merchant without for_each.
+	Name string
+	// Block is the merchant block's name; Key its for_each key (HasKey),
+	// Module its module instance path ("" in the root module).
+	Block                   string
+	Key                     string
+	HasKey                  bool
+	Module                  string
 	MchID                   string  `hcl:"mchid,optional"`
 	SerialNo                string  `hcl:"serial_no,optional"`
 	PrivateKeyFile          string  `hcl:"private_key_file,optional"`
@@ -77,13 +87,19 @@ func (m *Merchant) AttrRange(name string) *hcl.Range {
 
 // Instance is one resource instance after for_each expansion.
 type Instance struct {
-	// Addr is the instance address: type.name or type.name["key"].
-	Addr     string
+	// Addr is the instance address: type.name or type.name["key"], after
+	// the module instance path and a dot inside a module, as Terraform
+	// writes it: module.store["sh-001"].wechatpay_image.logo.
+	Addr string
+	// Module is the module instance path without the trailing dot:
+	// module.store["sh-001"], module.a.module.b[0]; "" in the root module.
+	Module   string
 	Resource *Resource
 	// Key is the for_each key; HasKey is false without for_each.
 	Key    string
 	HasKey bool
-	// Merchant is the merchant block name.
+	// Merchant is the merchant instance name (MerchantInstanceName): the
+	// block name for a root merchant without for_each.
 	Merchant string
 	// Source is the source path as evaluated (relative to the configuration
 	// directory unless absolute); Path is it made absolute.
@@ -92,6 +108,15 @@ type Instance struct {
 	// Filename is the name sent to the API: the filename attribute or the
 	// base name of Source.
 	Filename string
+}
+
+// ResourceAddr is the address of the instance's resource: type.name after
+// the module instance path, as -target names every instance of it.
+func (in *Instance) ResourceAddr() string {
+	if in.Module == "" {
+		return in.Resource.Addr()
+	}
+	return in.Module + "." + in.Resource.Addr()
 }
 
 // SourceRange is where the instance's source argument is written.
@@ -105,10 +130,27 @@ type Evaluation struct {
 	Vars map[string]cty.Value
 	// Data holds the value of each data source by name, its outputs
 	// marked where sensitive.
-	Data      map[string]cty.Value
+	Data map[string]cty.Value
+	// Merchants by merchant instance name, those of every module
+	// instance included.
 	Merchants map[string]*Merchant
-	// Instances in resource declaration order, then by key.
+	// Instances in resource declaration order, then by key; the root
+	// evaluation's include every module instance's after its own.
 	Instances []*Instance
+	// Module is the module instance path of this evaluation ("" for the
+	// root module); root is the root module's evaluation.
+	Module string
+	root   *Evaluation
+	// modules holds the evaluated module calls by name; moduleInstances
+	// counts the root's module instances (MaxModuleInstances).
+	modules         map[string]*moduleExpansion
+	moduleInstances int
+	// fileRead counts what file() read in the whole evaluation
+	// (MaxFileFuncTotal).
+	fileRead *atomic.Int64
+	// merchantKeys holds the keys of each merchant block with for_each
+	// whose for_each evaluated.
+	merchantKeys map[string]map[string]bool
 	// Partial is set when a variable or a data source could not be
 	// evaluated: nothing that may use them was, and evaluating outputs
 	// would only report consequences of those errors.
@@ -144,7 +186,11 @@ type OutputValue struct {
 // newEvaluation is an evaluation of cfg with nothing evaluated yet,
 // reading data sources through remote.
 func newEvaluation(cfg *Config, remote RemoteStateReader) *Evaluation {
-	return &Evaluation{Config: cfg, Vars: map[string]cty.Value{}, Data: map[string]cty.Value{}, Merchants: map[string]*Merchant{}, taint: newTaint(cfg), remote: remote}
+	ev := &Evaluation{Config: cfg, Vars: map[string]cty.Value{}, Data: map[string]cty.Value{}, Merchants: map[string]*Merchant{},
+		merchantKeys: map[string]map[string]bool{}, taint: newTaint(cfg), remote: remote}
+	ev.root = ev
+	ev.fileRead = new(atomic.Int64)
+	return ev
 }
 
 // Evaluate evaluates a configuration that reads no remote state: see
@@ -163,27 +209,8 @@ func (cfg *Config) EvaluateWith(given map[string]VarValue, remote RemoteStateRea
 		ev.Partial = true
 		return ev, diags
 	}
-	s := newScope(ev, nil)
-	diags = append(diags, s.readDataSources()...)
-	if diags.HasErrors() {
-		ev.Partial = true
-		return ev, diags
-	}
-	s = newScope(ev, nil)
-	for _, name := range keys(cfg.Merchants) {
-		m, d := s.decodeMerchant(cfg.Merchants[name])
-		diags = append(diags, d...)
-		if m != nil {
-			ev.Merchants[name] = m
-			ev.taint.addKeyFiles(m)
-		}
-	}
-	for _, r := range cfg.Resources {
-		insts, d := s.expand(r)
-		diags = append(diags, d...)
-		ev.Instances = append(ev.Instances, insts...)
-	}
-	return ev, diags
+	diags = append(diags, ev.evalBody()...)
+	return ev, dedupe(diags)
 }
 
 func (ev *Evaluation) evalVariables(given map[string]VarValue) hcl.Diagnostics {
@@ -408,6 +435,14 @@ func (ev *Evaluation) Outputs(values map[string]InstanceValue) (map[string]Outpu
 	if values == nil {
 		values = map[string]InstanceValue{}
 	}
+	out, diags := ev.evalOutputs(values)
+	return out, dedupe(diags)
+}
+
+// evalOutputs evaluates the module's outputs with the given instance
+// values, into unmarked values.
+func (ev *Evaluation) evalOutputs(values map[string]InstanceValue) (map[string]OutputValue, hcl.Diagnostics) {
+	out := map[string]OutputValue{}
 	s := newScope(ev, values)
 	var diags hcl.Diagnostics
 	for _, name := range keys(ev.Config.Outputs) {

@@ -17,20 +17,13 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	if r.Source == nil {
 		return nil, nil // reported by Load: Missing required argument
 	}
-	ctx, diags := s.evalContext([]hcl.Expression{r.ForEach, r.Source, r.Filename}, "A resource argument")
+	ctx, diags := s.evalContext([]hcl.Expression{r.ForEach, r.Source, r.Filename, r.MerchantKey}, "A resource argument")
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	type each struct {
-		key string
-		val cty.Value
-		// str: val is cty.StringVal(key), key already NFC normalised,
-		// and val is built only when needed.
-		str bool
-	}
-	var items []each
+	var items []forEachItem
 	if r.ForEach == nil {
-		for _, e := range []hcl.Expression{r.Source, r.Filename} {
+		for _, e := range []hcl.Expression{r.Source, r.Filename, r.MerchantKey} {
 			if e == nil {
 				continue
 			}
@@ -48,72 +41,14 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 		if diags.HasErrors() {
 			return nil, diags
 		}
-		items = []each{{}}
-	} else if keys, ok := s.fastFileset(r.ForEach, ctx); ok {
-		items = make([]each, len(keys))
-		for i, k := range keys {
-			items[i] = each{key: k, str: true}
-		}
+		items = []forEachItem{{}}
 	} else {
-		fe, d := r.ForEach.Value(ctx)
+		var d hcl.Diagnostics
+		items, d = s.forEachItems(r.ForEach, ctx, false)
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			return nil, diags
 		}
-		fail := func(detail string) ([]*Instance, hcl.Diagnostics) {
-			return nil, append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Invalid for_each argument",
-				Detail:   detail,
-				Subject:  r.ForEach.Range().Ptr(),
-			})
-		}
-		if fe.IsMarked() {
-			if isCredential(fe) {
-				return fail("The for_each value derives from a credential (" + credentialNote + "): instance keys are shown in plans and kept in state.")
-			}
-			return fail("Sensitive values cannot be used as for_each arguments: instance keys are shown in plans and kept in state.")
-		}
-		if fe.IsNull() {
-			return fail("The for_each value is null; it must be a map or a set of strings.")
-		}
-		if !fe.IsKnown() {
-			return fail("The for_each value depends on values that are not known until apply.")
-		}
-		ty := fe.Type()
-		switch {
-		case ty.IsSetType():
-			if !ty.ElementType().Equals(cty.String) && ty.ElementType() != cty.DynamicPseudoType {
-				conv, err := convert.Convert(fe, cty.Set(cty.String))
-				if err != nil {
-					return fail(fmt.Sprintf("The for_each set must contain strings, not %s.", ty.ElementType().FriendlyName()))
-				}
-				fe = conv
-			}
-			// One pass over the elements: a cty set sorts them on every walk.
-			for _, v := range fe.AsValueSlice() {
-				if !v.IsKnown() {
-					return fail("The for_each value depends on values that are not known until apply.")
-				}
-				if v.IsNull() {
-					return fail("The for_each set contains a null value.")
-				}
-				items = append(items, each{key: v.AsString(), val: v})
-			}
-		case ty.IsMapType() || ty.IsObjectType():
-			if !fe.IsWhollyKnown() {
-				return fail("The for_each value depends on values that are not known until apply.")
-			}
-			for it := fe.ElementIterator(); it.Next(); {
-				k, v := it.Element()
-				items = append(items, each{key: k.AsString(), val: v})
-			}
-		case ty.IsListType() || ty.IsTupleType():
-			return fail(fmt.Sprintf("The for_each argument must be a map or a set of strings, and you have provided %s; convert it with toset(…) to use its elements as keys.", words.Article(ty.FriendlyName())))
-		default:
-			return fail(fmt.Sprintf("The for_each argument must be a map or a set of strings, not %s.", ty.FriendlyName()))
-		}
-		sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
 	}
 
 	var srcT, fnT *template
@@ -124,6 +59,15 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	// directory are computed once.
 	backing := make([]Instance, len(items))
 	addr := r.Addr()
+	if s.ev.Module != "" {
+		addr = s.ev.Module + "." + addr
+	}
+	// The merchant instance of every instance, when the merchant argument
+	// has no key.
+	merchant := ""
+	if r.MerchantKey == nil {
+		merchant = s.ev.merchantInstance(r.Merchant, "", false)
+	}
 	dir := s.ev.Config.Dir
 	dirClean := filepath.Separator == '/' && dir != "" && dir != "." && filepath.Clean(dir) == dir
 	dirSlash := dir + "/"
@@ -150,7 +94,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	start := func(i int) *Instance {
 		it := items[i]
 		in := &backing[i]
-		*in = Instance{Resource: r, Merchant: r.Merchant}
+		*in = Instance{Resource: r, Merchant: merchant, Module: s.ev.Module}
 		if r.ForEach != nil {
 			in.Key, in.HasKey = it.key, true
 			in.Addr = InstanceAddress(addr, it.key)
@@ -163,8 +107,15 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	// when the general evaluator must build it.
 	fast := func(i int) bool {
 		it := items[i]
-		if !it.str || srcT == nil || r.Filename != nil && fnT == nil {
+		if !it.str || srcT == nil || r.Filename != nil && fnT == nil || r.MerchantKey != nil && !r.merchantEachKey {
 			return false
+		}
+		m := merchant
+		if r.MerchantKey != nil {
+			if ks, ok := s.ev.merchantKeys[r.Merchant]; !ok || !ks[it.key] {
+				return false // the general evaluator reports it
+			}
+			m = s.ev.merchantInstance(r.Merchant, it.key, true)
 		}
 		fn := ""
 		if r.Filename != nil {
@@ -187,6 +138,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 			}
 		}
 		in := start(i)
+		in.Merchant = m
 		setSource(in, src, path)
 		if r.Filename != nil {
 			in.Filename = fn
@@ -220,6 +172,14 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 				return t.fillStr(it.key, it.key, true)
 			}
 			return t.fill(it.key, it.val)
+		}
+		if r.MerchantKey != nil {
+			m, d := s.resourceMerchant(r, it.key, r.ForEach != nil, instCtx, in.Addr)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				return false
+			}
+			in.Merchant = m
 		}
 		src, ok := fill(srcT)
 		if !ok {
@@ -328,4 +288,88 @@ func evalString(expr hcl.Expression, ctx *hcl.EvalContext, attr, addr string) (s
 		return fail("the value must not be empty.")
 	}
 	return str, diags
+}
+
+// forEachItem is one key of a for_each and its value.
+type forEachItem struct {
+	key string
+	val cty.Value
+	// str: val is cty.StringVal(key), key already NFC normalised, and val
+	// is built only when needed.
+	str bool
+}
+
+// forEachItems evaluates a for_each argument, a map or a set of strings,
+// into its items sorted by key. A value derived from a credential or a
+// sensitive value is refused unless marked is set (a merchant's for_each,
+// whose values feed merchant arguments only).
+func (s *scope) forEachItems(expr hcl.Expression, ctx *hcl.EvalContext, marked bool) ([]forEachItem, hcl.Diagnostics) {
+	if keys, ok := s.fastFileset(expr, ctx); ok {
+		items := make([]forEachItem, len(keys))
+		for i, k := range keys {
+			items[i] = forEachItem{key: k, str: true}
+		}
+		return items, nil
+	}
+	var items []forEachItem
+	fe, diags := expr.Value(ctx)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	fail := func(detail string) ([]forEachItem, hcl.Diagnostics) {
+		return nil, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid for_each argument",
+			Detail:   detail,
+			Subject:  expr.Range().Ptr(),
+		})
+	}
+	if fe.IsMarked() && !marked {
+		if isCredential(fe) {
+			return fail("The for_each value derives from a credential (" + credentialNote + "): instance keys are shown in plans and kept in state.")
+		}
+		return fail("Sensitive values cannot be used as for_each arguments: instance keys are shown in plans and kept in state.")
+	}
+	fe, _ = fe.Unmark()
+	if fe.IsNull() {
+		return fail("The for_each value is null; it must be a map or a set of strings.")
+	}
+	if !fe.IsKnown() {
+		return fail("The for_each value depends on values that are not known until apply.")
+	}
+	ty := fe.Type()
+	switch {
+	case ty.IsSetType():
+		if !ty.ElementType().Equals(cty.String) && ty.ElementType() != cty.DynamicPseudoType {
+			conv, err := convert.Convert(fe, cty.Set(cty.String))
+			if err != nil {
+				return fail(fmt.Sprintf("The for_each set must contain strings, not %s.", ty.ElementType().FriendlyName()))
+			}
+			fe = conv
+		}
+		// One pass over the elements: a cty set sorts them on every walk.
+		for _, v := range fe.AsValueSlice() {
+			if !v.IsKnown() {
+				return fail("The for_each value depends on values that are not known until apply.")
+			}
+			if v.IsNull() {
+				return fail("The for_each set contains a null value.")
+			}
+			items = append(items, forEachItem{key: v.AsString(), val: v})
+		}
+	case ty.IsMapType() || ty.IsObjectType():
+		if !fe.IsWhollyKnown() {
+			return fail("The for_each value depends on values that are not known until apply.")
+		}
+		for it := fe.ElementIterator(); it.Next(); {
+			k, v := it.Element()
+			items = append(items, forEachItem{key: k.AsString(), val: v})
+		}
+	case ty.IsListType() || ty.IsTupleType():
+		return fail(fmt.Sprintf("The for_each argument must be a map or a set of strings, and you have provided %s; convert it with toset(…) to use its elements as keys.", words.Article(ty.FriendlyName())))
+	default:
+		return fail(fmt.Sprintf("The for_each argument must be a map or a set of strings, not %s.", ty.FriendlyName()))
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
+	return items, diags
 }

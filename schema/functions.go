@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -23,6 +24,12 @@ import (
 // standard library under Terraform's names, HCL's try and can, and the
 // file-system functions, whose relative paths are relative to baseDir.
 func Functions(baseDir string) map[string]function.Function {
+	return functionsIn(baseDir, new(atomic.Int64))
+}
+
+// functionsIn is Functions with file() counting what it reads in read,
+// which may be shared by several sets of functions.
+func functionsIn(baseDir string, read *atomic.Int64) map[string]function.Function {
 	fs := map[string]function.Function{
 		"abs":             stdlib.AbsoluteFunc,
 		"can":             tryfunc.CanFunc,
@@ -106,7 +113,6 @@ func Functions(baseDir string) map[string]function.Function {
 	// a resource with for_each calls it once per instance); like every
 	// read of a file from outside, it never blocks on a named pipe or
 	// reads a device (see safefile).
-	var fileRead int64
 	fs["file"] = function.New(&function.Spec{
 		Params: []function.Parameter{str("path")},
 		Type:   function.StaticReturnType(cty.String),
@@ -115,7 +121,7 @@ func Functions(baseDir string) map[string]function.Function {
 			if err != nil {
 				return cty.NilVal, function.NewArgError(0, err)
 			}
-			if fileRead += int64(len(b)); fileRead > MaxFileFuncTotal {
+			if read.Add(int64(len(b))) > MaxFileFuncTotal {
 				return cty.NilVal, function.NewArgErrorf(0, "file() has read more than %d MiB in this configuration; wxmedia reads at most that much through file()", MaxFileFuncTotal>>20)
 			}
 			if !utf8.Valid(b) {

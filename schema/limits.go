@@ -32,6 +32,11 @@ const (
 	MaxFileFuncTotal = 16 << 20
 	// MaxCollectionSize bounds the elements of a setproduct result.
 	MaxCollectionSize = 100_000
+	// MaxModuleDepth bounds how deeply module calls nest, and
+	// MaxModuleInstances the module instances of one configuration, all
+	// levels together (each is evaluated on its own).
+	MaxModuleDepth     = 16
+	MaxModuleInstances = 20_000
 )
 
 // CheckText refuses a configuration text that nests deeper than

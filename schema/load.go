@@ -45,10 +45,23 @@ type Config struct {
 	// Backend is nil when the configuration names none (local).
 	Backend *Backend
 
-	// partial is set when a file or a block was dropped; see Partial.
-	partial bool
-	// text counts the configuration text parsed (MaxConfigSize).
-	text textBudget
+	// ModuleCalls are the module blocks by name.
+	ModuleCalls map[string]*ModuleCall
+	// RelDir is the directory relative to the root module's ("." for the
+	// root module), slash-separated; file names in diagnostics start
+	// with it.
+	RelDir string
+
+	// partial is set when a file or a block was dropped; see Partial. A
+	// module's partial is its root's.
+	partial *bool
+	// text counts the configuration text parsed (MaxConfigSize), for the
+	// root module and every module it calls.
+	text *textBudget
+	// root is the root module's configuration (itself for the root).
+	root *Config
+	// credIn caches credentialInputs.
+	credIn *credentialInputs
 }
 
 // Variable is a declared input variable.
@@ -73,8 +86,12 @@ type Local struct {
 
 // MerchantBlock is a merchant as written; its attributes are evaluated late.
 type MerchantBlock struct {
-	Name      string
-	Body      hcl.Body
+	Name string
+	// Body holds the merchant's arguments, for_each excluded.
+	Body hcl.Body
+	// ForEach is nil without for_each: the block is then one merchant
+	// instance, else one per key (merchant.NAME["key"]).
+	ForEach   hcl.Expression
 	DeclRange hcl.Range
 }
 
@@ -86,11 +103,16 @@ type Resource struct {
 	// block has no merchant attribute (the single merchant is used).
 	Merchant      string
 	MerchantRange hcl.Range
-	ForEach       hcl.Expression // nil without for_each
-	Source        hcl.Expression
-	Filename      hcl.Expression // nil when not given
-	Spec          apis.Spec
-	DeclRange     hcl.Range
+	// MerchantKey is the key expression of merchant = merchant.NAME[KEY],
+	// evaluated per instance; nil for merchant = merchant.NAME.
+	// merchantEachKey is set when it is exactly each.key.
+	MerchantKey     hcl.Expression
+	merchantEachKey bool
+	ForEach         hcl.Expression // nil without for_each
+	Source          hcl.Expression
+	Filename        hcl.Expression // nil when not given
+	Spec            apis.Spec
+	DeclRange       hcl.Range
 }
 
 // Addr is "type.name".
@@ -113,6 +135,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "resource", LabelNames: []string{"type", "name"}},
 		{Type: "output", LabelNames: []string{"name"}},
 		{Type: "data", LabelNames: []string{"type", "name"}},
+		{Type: "module", LabelNames: []string{"name"}},
 		{Type: "wxmedia"},
 		// Terraform's blocks, refused with what wxmedia does instead.
 		{Type: "provider", LabelNames: []string{"name"}},
@@ -158,31 +181,61 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid configuration directory", Detail: err.Error()}}
 	}
-	cfg := &Config{
-		Dir:       abs,
-		Parser:    hclparse.NewParser(),
-		Variables: map[string]*Variable{},
-		Locals:    map[string]*Local{},
-		Merchants: map[string]*MerchantBlock{},
-		Outputs:   map[string]*Output{},
+	cfg := newConfig(abs, ".", nil)
+	l := &loader{loaded: map[string]*Config{abs: cfg}, stack: []string{abs}}
+	diags := cfg.load(l, 0)
+	sort.Strings(cfg.Filenames)
+	return cfg, diags
+}
 
+// newConfig is the configuration of the directory abs, relDir from the
+// root module's; root is nil for the root module.
+func newConfig(abs, relDir string, root *Config) *Config {
+	cfg := &Config{
+		Dir:         abs,
+		RelDir:      relDir,
+		Variables:   map[string]*Variable{},
+		Locals:      map[string]*Local{},
+		Merchants:   map[string]*MerchantBlock{},
+		Outputs:     map[string]*Output{},
+		ModuleCalls: map[string]*ModuleCall{},
 		DataSources: map[string]*DataSource{},
+	}
+	if root == nil {
+		cfg.root = cfg
+		cfg.Parser = hclparse.NewParser()
+		cfg.partial = new(bool)
+		cfg.text = &textBudget{}
+	} else {
+		cfg.root, cfg.Parser, cfg.partial, cfg.text = root, root.Parser, root.partial, root.text
+	}
+	return cfg
+}
+
+// load reads the configuration files of cfg's directory and the modules
+// they call; depth counts the modules calling it.
+func (cfg *Config) load(l *loader, depth int) hcl.Diagnostics {
+	abs := cfg.Dir
+	prefix := ""
+	if cfg.RelDir != "." {
+		prefix = cfg.RelDir + "/"
 	}
 	entries, err := os.ReadDir(abs)
 	if err != nil {
-		return cfg, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read configuration directory", Detail: err.Error()}}
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read configuration directory", Detail: err.Error()}}
 	}
+	var own []string
 	for _, e := range entries {
 		n := e.Name()
 		if e.IsDir() || strings.HasPrefix(n, ".") {
 			continue
 		}
 		if strings.HasSuffix(n, ConfigSuffix) || strings.HasSuffix(n, ConfigJSONSuffix) {
-			cfg.Filenames = append(cfg.Filenames, n)
+			own = append(own, n)
 		}
 	}
-	sort.Strings(cfg.Filenames)
-	if len(cfg.Filenames) == 0 {
+	sort.Strings(own)
+	if len(own) == 0 {
 		detail := fmt.Sprintf("The directory %s contains no *%s or *%s files.", abs, ConfigSuffix, ConfigJSONSuffix)
 		for _, e := range entries {
 			if strings.HasSuffix(e.Name(), ".tf") || strings.HasSuffix(e.Name(), ".tf.json") {
@@ -190,7 +243,7 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 				break
 			}
 		}
-		return cfg, hcl.Diagnostics{{
+		return hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "No configuration files",
 			Detail:   detail,
@@ -201,9 +254,11 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 	var merchantDecl = map[string]hcl.Range{}
 	resourceDecl := map[string]*Resource{}
 	localDecl := map[string]hcl.Range{}
-	for _, name := range cfg.Filenames {
-		// Diagnostics name files relative to the configuration directory.
-		src, rd := cfg.readText(filepath.Join(abs, name), name, "configuration file")
+	for _, n := range own {
+		// Diagnostics name files relative to the root module's directory.
+		name := prefix + n
+		cfg.root.Filenames = append(cfg.root.Filenames, name)
+		src, rd := cfg.readText(filepath.Join(abs, n), name, "configuration file")
 		diags = append(diags, rd...)
 		if rd.HasErrors() {
 			if cfg.text.used > MaxConfigSize {
@@ -220,7 +275,7 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 		}
 		diags = append(diags, d...)
 		if f == nil || d.HasErrors() {
-			cfg.partial = true
+			*cfg.partial = true
 			continue
 		}
 		content, d := f.Body.Content(rootSchema)
@@ -230,7 +285,7 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 			case "variable":
 				diags = append(diags, cfg.decodeVariable(b)...)
 				if _, ok := cfg.Variables[b.Labels[0]]; !ok {
-					cfg.partial = true
+					*cfg.partial = true
 				}
 			case "locals":
 				attrs, d := b.Body.JustAttributes()
@@ -251,16 +306,16 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 				}
 				if !hclValidName(n) {
 					diags = append(diags, invalidName("merchant", n, b.LabelRanges[0]))
-					cfg.partial = true
+					*cfg.partial = true
 					continue
 				}
 				merchantDecl[n] = b.DefRange
-				cfg.Merchants[n] = &MerchantBlock{Name: n, Body: b.Body, DeclRange: b.DefRange}
+				cfg.Merchants[n] = decodeMerchantBlock(b)
 			case "resource":
 				r, d := decodeResource(b)
 				diags = append(diags, d...)
 				if r == nil {
-					cfg.partial = true
+					*cfg.partial = true
 					continue
 				}
 				if prev, ok := resourceDecl[r.Addr()]; ok {
@@ -281,11 +336,22 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 			case "data":
 				d := cfg.decodeData(b)
 				diags = append(diags, d...)
-				cfg.partial = cfg.partial || d.HasErrors()
+				*cfg.partial = *cfg.partial || d.HasErrors()
+			case "module":
+				diags = append(diags, cfg.decodeModuleCall(b)...)
 			case "wxmedia":
+				if cfg.root != cfg {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Settings block in a module",
+						Detail:   "The wxmedia block (where the state lives) belongs in the root module, the directory wxmedia runs in; a module called with a module block cannot set it.",
+						Subject:  b.DefRange.Ptr(),
+					})
+					continue
+				}
 				d := cfg.decodeSettings(b)
 				diags = append(diags, d...)
-				cfg.partial = cfg.partial || d.HasErrors()
+				*cfg.partial = *cfg.partial || d.HasErrors()
 			case "provider", "terraform":
 				diags = append(diags, terraformBlock(b))
 			}
@@ -294,13 +360,14 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 	// Merchant references are checked even after other errors: each is
 	// reported on its own, so that one run shows them all.
 	diags = append(diags, cfg.resolveMerchants()...)
-	return cfg, diags
+	diags = append(diags, cfg.loadModules(l, depth)...)
+	return diags
 }
 
 // Partial reports whether Load dropped a file or a block that other parts
 // of the configuration may refer to: evaluating it would report errors
 // that are only consequences of the ones already reported.
-func (cfg *Config) Partial() bool { return cfg == nil || cfg.partial }
+func (cfg *Config) Partial() bool { return cfg == nil || cfg.partial == nil || *cfg.partial }
 
 // terraformBlock is the error for a Terraform block wxmedia has no use
 // for, saying what it does instead.
@@ -433,29 +500,14 @@ func decodeResource(b *hcl.Block) (*Resource, hcl.Diagnostics) {
 		})
 	}
 	if m := attr("merchant"); m != nil {
-		rb := struct{ Merchant hcl.Expression }{m}
-		r.MerchantRange = rb.Merchant.Range()
-		trav, d := hcl.AbsTraversalForExpr(rb.Merchant)
-		if d.HasErrors() || len(trav) != 2 || trav.RootName() != "merchant" {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Invalid merchant reference",
-				Detail:   `The merchant argument must be a static reference to a merchant block, such as merchant.acme.`,
-				Subject:  rb.Merchant.Range().Ptr(),
-			})
+		r.MerchantRange = m.Range()
+		name, key, d := merchantRef(m)
+		diags = append(diags, d...)
+		if d.HasErrors() {
 			return nil, diags
 		}
-		step, ok := trav[1].(hcl.TraverseAttr)
-		if !ok {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Invalid merchant reference",
-				Detail:   `The merchant argument must be a static reference to a merchant block, such as merchant.acme.`,
-				Subject:  rb.Merchant.Range().Ptr(),
-			})
-			return nil, diags
-		}
-		r.Merchant = step.Name
+		r.Merchant, r.MerchantKey = name, key
+		r.merchantEachKey = isEachKey(key)
 	}
 	return r, diags
 }
@@ -466,11 +518,27 @@ func (cfg *Config) resolveMerchants() hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, r := range cfg.Resources {
 		if r.Merchant != "" {
-			if _, ok := cfg.Merchants[r.Merchant]; !ok {
+			mb, ok := cfg.Merchants[r.Merchant]
+			switch {
+			case !ok:
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Reference to undeclared merchant",
 					Detail:   fmt.Sprintf("A merchant named %q has not been declared.%s", r.Merchant, didYouMean(r.Merchant, keys(cfg.Merchants))),
+					Subject:  r.MerchantRange.Ptr(),
+				})
+			case mb.ForEach != nil && r.MerchantKey == nil:
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Missing merchant instance key",
+					Detail:   fmt.Sprintf("The merchant %q has for_each set, so the resource %s must name one of its instances, such as merchant = merchant.%s[each.key].", r.Merchant, r.Addr(), r.Merchant),
+					Subject:  r.MerchantRange.Ptr(),
+				})
+			case mb.ForEach == nil && r.MerchantKey != nil:
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Unexpected merchant instance key",
+					Detail:   fmt.Sprintf("The merchant %q does not have for_each set, so it has no instance keys: write merchant = merchant.%s.", r.Merchant, r.Merchant),
 					Subject:  r.MerchantRange.Ptr(),
 				})
 			}
@@ -478,7 +546,16 @@ func (cfg *Config) resolveMerchants() hcl.Diagnostics {
 		}
 		switch len(cfg.Merchants) {
 		case 1:
-			for n := range cfg.Merchants {
+			for n, mb := range cfg.Merchants {
+				if mb.ForEach != nil {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Missing merchant argument",
+						Detail:   fmt.Sprintf("The merchant %q has for_each set, so the resource %s must say which of its instances it belongs to, for example merchant = merchant.%s[each.key].", n, r.Addr(), n),
+						Subject:  r.DeclRange.Ptr(),
+					})
+					continue
+				}
 				r.Merchant = n
 			}
 		case 0:

@@ -29,6 +29,8 @@ type scope struct {
 	// fastOK caches fastPathsAllowed for the configuration (see fast).
 	fastOK    bool
 	fastKnown bool
+	// modVals holds the values of module.NAME evaluated so far.
+	modVals map[string]cty.Value
 }
 
 // fast reports whether the specialised paths of fastpath.go may serve
@@ -51,11 +53,15 @@ func newScope(ev *Evaluation, values map[string]InstanceValue) *scope {
 		resVals:    map[string]cty.Value{},
 		byAddr:     map[string]*Resource{},
 		instances:  map[string][]*Instance{},
+		modVals:    map[string]cty.Value{},
 	}
 	for _, r := range ev.Config.Resources {
 		s.byAddr[r.Addr()] = r
 	}
 	for _, in := range ev.Instances {
+		if in.Module != ev.Module {
+			continue // the root evaluation's list holds every module's
+		}
 		a := in.Resource.Addr()
 		s.instances[a] = append(s.instances[a], in)
 	}
@@ -68,6 +74,7 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 	vars := map[string]cty.Value{}
 	locals := map[string]cty.Value{}
 	resTypes := map[string]map[string]cty.Value{}
+	mods := map[string]cty.Value{}
 	for _, expr := range exprs {
 		if expr == nil {
 			continue
@@ -107,8 +114,27 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 				}
 			case root == "each":
 				// Provided per instance by the caller; checked in expand.
+			case root == "count":
+				// Provided per module instance by a module call with count.
 			case root == "path":
-				// path.module and path.cwd.
+				// path.module, path.root and path.cwd.
+			case root == "module":
+				if attr == "" {
+					diags = append(diags, badRef("module", "module", rng))
+					continue
+				}
+				if _, ok := s.ev.Config.ModuleCalls[attr]; !ok {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Reference to undeclared module",
+						Detail:   fmt.Sprintf("No module call named %q is declared in this module.%s", attr, didYouMean(attr, keys(s.ev.Config.ModuleCalls))),
+						Subject:  rng.Ptr(),
+					})
+					continue
+				}
+				v, d := s.moduleValue(attr)
+				diags = append(diags, d...)
+				mods[attr] = v
 			case root == "merchant":
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
@@ -154,7 +180,7 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Unknown reference",
-					Detail:   fmt.Sprintf("%q is not a known name. References start with var., local., each., path. or a resource type such as wechatpay_image.%s", root, didYouMean(root, []string{"var", "local", "each", "path"})),
+					Detail:   fmt.Sprintf("%q is not a known name. References start with var., local., each., path., module. or a resource type such as wechatpay_image.%s", root, didYouMean(root, []string{"var", "local", "each", "path", "module"})),
 					Subject:  rng.Ptr(),
 				})
 			}
@@ -166,10 +192,14 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 	}
 	vars["var"] = cty.ObjectVal(varVals)
 	vars["local"] = cty.ObjectVal(locals)
+	// Relative paths are relative to the module's directory: path.module
+	// is ".", path.root the root module's directory from there.
 	vars["path"] = cty.ObjectVal(map[string]cty.Value{
 		"module": cty.StringVal("."),
-		"cwd":    cty.StringVal(filepath.ToSlash(s.ev.Config.Dir)),
+		"root":   cty.StringVal(relName(s.ev.Config.Dir, s.ev.Config.root.Dir)),
+		"cwd":    cty.StringVal(filepath.ToSlash(s.ev.Config.root.Dir)),
 	})
+	vars["module"] = cty.ObjectVal(mods)
 	for t, m := range resTypes {
 		vars[t] = cty.ObjectVal(m)
 	}
@@ -247,16 +277,36 @@ func (s *scope) unmarkedContext(body hcl.Body, where string) (hcl.Attributes, *h
 	if d.HasErrors() {
 		return attrs, nil, diags, false
 	}
-	unmarkContext(ctx, s.ev.Config.Dir)
+	unmarkContext(ctx, s.ev)
 	return attrs, ctx, diags, true
 }
 
-func (s *scope) decodeMerchant(mb *MerchantBlock) (*Merchant, hcl.Diagnostics) {
+func (s *scope) decodeMerchant(mb *MerchantBlock, name string, each *cty.Value) (*Merchant, hcl.Diagnostics) {
 	attrs, ctx, diags, ok := s.unmarkedContext(mb.Body, "A merchant argument")
 	if !ok {
 		return nil, diags
 	}
-	m := &Merchant{Name: mb.Name, DeclRange: mb.DeclRange, AttrRanges: map[string]hcl.Range{}}
+	if each != nil {
+		ctx = ctx.NewChild()
+		ctx.Variables = map[string]cty.Value{"each": *each}
+	} else {
+		for _, a := range attrs {
+			for _, t := range a.Expr.Variables() {
+				if t.RootName() == "each" {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  `Reference to "each" in context without for_each`,
+						Detail:   `The "each" object can be used only in merchant and resource blocks that have for_each set.`,
+						Subject:  t.SourceRange().Ptr(),
+					})
+				}
+			}
+		}
+		if diags.HasErrors() {
+			return nil, diags
+		}
+	}
+	m := &Merchant{Name: name, Block: mb.Name, Module: s.ev.Module, DeclRange: mb.DeclRange, AttrRanges: map[string]hcl.Range{}}
 	for n, a := range attrs {
 		m.AttrRanges[n] = a.Expr.Range()
 	}
@@ -280,6 +330,15 @@ func (s *scope) decodeMerchant(mb *MerchantBlock) (*Merchant, hcl.Diagnostics) {
 	}
 	if !valid {
 		return nil, diags
+	}
+	if rel := s.ev.Config.RelDir; rel != "." {
+		// Files are named from the module's directory; wxmedia opens
+		// them from the root module's.
+		for _, p := range []*string{&m.PrivateKeyFile, &m.PlatformPublicKeyFile, &m.PlatformCertificateFile, &m.ClientCertificateFile, &m.CACertificateFile} {
+			if *p != "" && !filepath.IsAbs(*p) {
+				*p = filepath.Join(filepath.FromSlash(rel), *p)
+			}
+		}
 	}
 	return m, diags
 }

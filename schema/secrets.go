@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -66,10 +67,42 @@ func (cfg *Config) credentialExprs() []hcl.Expression {
 		}
 	}
 	for _, m := range cfg.Merchants {
+		n := len(exprs)
 		collect(m.Body)
+		// A credential argument of a merchant with for_each that reads
+		// each.value reads the for_each value.
+		for _, e := range exprs[n:] {
+			if m.ForEach != nil && refersTo(e, "each") {
+				exprs = append(exprs, m.ForEach)
+				break
+			}
+		}
 	}
 	if cfg.Backend != nil {
 		collect(cfg.Backend.Body)
+	}
+	// The arguments of a module call for the module's variables that feed
+	// its credential arguments (the module's for_each too, when they read
+	// each.value).
+	for _, name := range keys(cfg.ModuleCalls) {
+		mc := cfg.ModuleCalls[name]
+		if mc.Module == nil {
+			continue
+		}
+		in := mc.Module.credentialInputs()
+		for _, v := range keys(in.vars) {
+			a, ok := mc.Inputs[v]
+			if !ok {
+				continue
+			}
+			exprs = append(exprs, a.Expr)
+			if refersTo(a.Expr, "each") && mc.ForEach != nil {
+				exprs = append(exprs, mc.ForEach)
+			}
+			if refersTo(a.Expr, "count") && mc.Count != nil {
+				exprs = append(exprs, mc.Count)
+			}
+		}
 	}
 	for _, d := range cfg.DataSources {
 		exprs = append(exprs, d.secretExprs()...)
@@ -77,9 +110,22 @@ func (cfg *Config) credentialExprs() []hcl.Expression {
 	return exprs
 }
 
+// refersTo reports whether e refers to root (var, local, each…).
+func refersTo(e hcl.Expression, root string) bool {
+	for _, t := range e.Variables() {
+		if t.RootName() == root {
+			return true
+		}
+	}
+	return false
+}
+
 // credentialInputs walks the credential arguments' expressions, and the
 // locals they use, for their inputs.
 func (cfg *Config) credentialInputs() *credentialInputs {
+	if cfg.credIn != nil {
+		return cfg.credIn
+	}
 	ci := &credentialInputs{vars: map[string]bool{}, locals: map[string]bool{}, envs: map[string]bool{}, files: map[string]bool{}}
 	exprs := cfg.credentialExprs()
 	files := cfg.Files()
@@ -106,6 +152,7 @@ func (cfg *Config) credentialInputs() *credentialInputs {
 			}
 		}
 	}
+	cfg.credIn = ci
 	return ci
 }
 
@@ -183,9 +230,13 @@ func (cfg *Config) SecretVariables() []string {
 // taint is what an evaluation knows about credentials: their inputs, and
 // every credential or sensitive string it saw, for redacting messages.
 type taint struct {
-	dir string
+	// dir is the module's directory, root the root module's: merchants'
+	// files are named from the root's once decoded.
+	dir, root string
 	in  *credentialInputs
-	mu  sync.Mutex
+	// mu guards keyFiles and secrets, which the taints of an evaluation's
+	// module instances share with the root's.
+	mu *sync.Mutex
 	// keyFiles are the credential files named by merchants (cleaned, as
 	// written or absolute).
 	keyFiles map[string]bool
@@ -193,7 +244,13 @@ type taint struct {
 }
 
 func newTaint(cfg *Config) *taint {
-	return &taint{dir: cfg.Dir, in: cfg.credentialInputs(), keyFiles: map[string]bool{}, secrets: map[string]bool{}}
+	return &taint{dir: cfg.Dir, root: cfg.Dir, in: cfg.credentialInputs(), mu: new(sync.Mutex), keyFiles: map[string]bool{}, secrets: map[string]bool{}}
+}
+
+// forConfig is the taint of a module instance of cfg: its own inputs,
+// and what t saw shared.
+func (t *taint) forConfig(cfg *Config) *taint {
+	return &taint{dir: cfg.Dir, root: t.root, in: cfg.credentialInputs(), mu: t.mu, keyFiles: t.keyFiles, secrets: t.secrets}
 }
 
 // remember keeps every string inside v for redaction.
@@ -207,6 +264,13 @@ func (t *taint) remember(v cty.Value) {
 		}
 		return true, nil
 	})
+}
+
+// isSecret reports whether s is a credential or sensitive string seen so far.
+func (t *taint) isSecret(s string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.secrets[s]
 }
 
 // rememberString keeps s for redaction.
@@ -240,7 +304,11 @@ func (t *taint) addKeyFiles(m *Merchant) {
 		}
 		switch {
 		case isFile:
-			t.keyFiles[t.abs(f.String())] = true
+			p := f.String()
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(t.root, p)
+			}
+			t.keyFiles[filepath.Clean(p)] = true
 		case isCred:
 			t.secrets[f.String()] = true
 		}
@@ -379,18 +447,27 @@ func (ev *Evaluation) functions() map[string]function.Function {
 	if ev.taint == nil {
 		ev.taint = newTaint(ev.Config)
 	}
-	return ev.taint.functions(Functions(ev.Config.Dir))
+	return ev.taint.functions(ev.baseFunctions())
+}
+
+// baseFunctions are the functions of expressions relative to the module's
+// directory, file() counting against the whole evaluation's budget.
+func (ev *Evaluation) baseFunctions() map[string]function.Function {
+	if ev.fileRead == nil {
+		ev.fileRead = new(atomic.Int64)
+	}
+	return functionsIn(ev.Config.Dir, ev.fileRead)
 }
 
 // unmarkContext prepares ctx for decoding credential arguments: values
 // unmarked, and env() and file() as they are.
-func unmarkContext(ctx *hcl.EvalContext, dir string) {
+func unmarkContext(ctx *hcl.EvalContext, ev *Evaluation) {
 	for _, k := range []string{"var", "local"} {
 		if v, ok := ctx.Variables[k]; ok {
 			ctx.Variables[k], _ = v.UnmarkDeep()
 		}
 	}
-	ctx.Functions = Functions(dir)
+	ctx.Functions = ev.baseFunctions()
 }
 
 // credentialOutput is the diagnostic of an output whose value derives

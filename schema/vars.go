@@ -77,7 +77,7 @@ func (ev *Evaluation) validateVariable(v *Variable, val cty.Value, subject *hcl.
 	}
 	ctx := &hcl.EvalContext{
 		Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{v.Name: val})},
-		Functions: Functions(ev.Config.Dir),
+		Functions: ev.baseFunctions(),
 	}
 	var diags hcl.Diagnostics
 	for _, rule := range v.Validations {
