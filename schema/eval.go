@@ -141,6 +141,10 @@ type Evaluation struct {
 	// root module); root is the root module's evaluation.
 	Module string
 	root   *Evaluation
+	// inherited is the merchant instance of resources of a module that
+	// declares no merchant: its caller's single merchant, as Terraform's
+	// modules inherit the default provider.
+	inherited string
 	// modules holds the evaluated module calls by name; moduleInstances
 	// counts the root's module instances (MaxModuleInstances).
 	modules         map[string]*moduleExpansion

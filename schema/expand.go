@@ -65,7 +65,17 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	// The merchant instance of every instance, when the merchant argument
 	// has no key.
 	merchant := ""
-	if r.MerchantKey == nil {
+	switch {
+	case r.MerchantKey == nil && r.Merchant == "":
+		if merchant = s.ev.inherited; merchant == "" {
+			return nil, append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "No merchant declared",
+				Detail:   fmt.Sprintf("The resource %s of %s needs a merchant, but its module declares no merchant block and the module calling it has no single merchant (without for_each) that it could use. Declare a merchant block in the module, for example from an input variable.", r.Addr(), s.ev.Module),
+				Subject:  r.DeclRange.Ptr(),
+			})
+		}
+	case r.MerchantKey == nil:
 		merchant = s.ev.merchantInstance(r.Merchant, "", false)
 	}
 	dir := s.ev.Config.Dir
@@ -373,3 +383,4 @@ func (s *scope) forEachItems(expr hcl.Expression, ctx *hcl.EvalContext, marked b
 	sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
 	return items, diags
 }
+

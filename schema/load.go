@@ -559,6 +559,9 @@ func (cfg *Config) resolveMerchants() hcl.Diagnostics {
 				r.Merchant = n
 			}
 		case 0:
+			if cfg.root != cfg {
+				continue // its caller's merchant, when it has one (inherited)
+			}
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "No merchant declared",

@@ -31,6 +31,16 @@ func (ev *Evaluation) newChild(cfg *Config, path string) *Evaluation {
 		remote: ev.remote, fileRead: ev.root.fileRead,
 	}
 	c.taint = ev.taint.forConfig(cfg)
+	switch ms := ev.Config.Merchants; {
+	case len(ms) == 0:
+		c.inherited = ev.inherited
+	case len(ms) == 1:
+		for name, mb := range ms {
+			if mb.ForEach == nil {
+				c.inherited = ev.merchantInstance(name, "", false)
+			}
+		}
+	}
 	return c
 }
 
@@ -167,7 +177,7 @@ func (ev *Evaluation) expandModule(name string) (*moduleExpansion, hcl.Diagnosti
 		me.evs = append(me.evs, child)
 		d := child.evalInputs(call, ictx)
 		diags = append(diags, d...)
-		if d.HasErrors() {
+		if d.HasErrors() || child.Partial {
 			child.Partial = true
 			continue
 		}
@@ -215,6 +225,10 @@ func (ev *Evaluation) evalInputs(call *ModuleCall, ctx *hcl.EvalContext) hcl.Dia
 		v := ev.Config.Variables[name]
 		var val cty.Value
 		var subject *hcl.Range
+		if _, ok := call.Inputs[name]; !ok && v.Default == cty.NilVal {
+			ev.Partial = true // reported by Load: Missing required argument
+			continue
+		}
 		if a, ok := call.Inputs[name]; ok {
 			got, d := a.Expr.Value(ctx)
 			diags = append(diags, d...)
@@ -238,10 +252,8 @@ func (ev *Evaluation) evalInputs(call *ModuleCall, ctx *hcl.EvalContext) hcl.Dia
 				continue
 			}
 			val = conv
-		} else if v.Default != cty.NilVal {
-			val = v.Default
 		} else {
-			continue // reported by Load: Missing required argument
+			val = v.Default
 		}
 		if v.Sensitive {
 			val = val.Mark(SensitiveMark)
