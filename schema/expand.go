@@ -66,7 +66,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	// has no key.
 	merchant := ""
 	switch {
-	case r.MerchantKey == nil && r.Merchant == "":
+	case r.MerchantKey == nil && r.Merchant == "" && s.ev.Module != "":
 		if merchant = s.ev.inherited; merchant == "" {
 			return nil, append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -383,4 +383,3 @@ func (s *scope) forEachItems(expr hcl.Expression, ctx *hcl.EvalContext, marked b
 	sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
 	return items, diags
 }
-

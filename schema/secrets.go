@@ -233,7 +233,7 @@ type taint struct {
 	// dir is the module's directory, root the root module's: merchants'
 	// files are named from the root's once decoded.
 	dir, root string
-	in  *credentialInputs
+	in        *credentialInputs
 	// mu guards keyFiles and secrets, which the taints of an evaluation's
 	// module instances share with the root's.
 	mu *sync.Mutex
