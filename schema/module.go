@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -162,6 +163,16 @@ func (cfg *Config) loadModules(l *loader, depth int) hcl.Diagnostics {
 				Severity: hcl.DiagError,
 				Summary:  "Modules nested too deeply",
 				Detail:   fmt.Sprintf("This call would nest modules more than %d deep; wxmedia refuses deeper nesting.", MaxModuleDepth),
+				Subject:  mc.SourceRange.Ptr(),
+			})
+			continue
+		}
+		if st, err := os.Stat(mc.Dir); err != nil || !st.IsDir() {
+			*cfg.partial = true
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Module directory not found",
+				Detail:   fmt.Sprintf("The module %q names the directory %s (source = %q, from the directory of the calling module), which does not exist or is not a directory.", name, relName(cfg.root.Dir, mc.Dir), mc.Source),
 				Subject:  mc.SourceRange.Ptr(),
 			})
 			continue
