@@ -110,6 +110,7 @@ func testScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"flipin":         cmdFlipIn,         // script_damage_test.go
 		"damagepage":     cmdDamagePage,     // script_damage_test.go
 		"jsonset":        cmdJSONSet,        // script_edit_test.go
+		"sbshops":        cmdSbshops,        // script_modules_test.go
 		"sizeof":         cmdSizeOf,         // script_edit_test.go
 		"setendpoint":    cmdSetEndpoint,    // script_endpoint_test.go
 		"mkimages":       cmdMkimages,       // script_endpoint_test.go

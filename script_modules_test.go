@@ -10,10 +10,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-func init() {
-	scriptCmds["sbshops"] = cmdSbshops
-}
-
 var hclStringAttr = regexp.MustCompile(`(?m)^\s*([a-z0-9_]+)\s*=\s*"([^"]*)"`)
 
 // sbshops SRVDIR OUT.json KEY=MCHID...: write OUT.json, a JSON object of

@@ -139,34 +139,8 @@ resource "wechatpay_image" "badge" {
 	if v := outs["ids"].Value; !v.IsKnown() || v.GetAttr("a").AsString() != "../.." {
 		t.Errorf("ids = %#v", v)
 	}
-	if !ev.general {
+	if fastPathsAllowed(ev.Config) {
 		t.Error("a configuration with modules is evaluated with the fast paths")
-	}
-}
-
-// The specialised paths of fastpath.go serve only configurations without
-// modules and merchant for_each (TestFastPathsStepAsideForModules is named
-// in generalOnly's comment for the owner of fastpath.go).
-func TestFastPathsStepAsideForModules(t *testing.T) {
-	for name, c := range map[string]struct {
-		files map[string]string
-		want  bool
-	}{
-		"flat": {map[string]string{"main.wxm.hcl": `merchant "m" { sandbox = true }`}, false},
-		"merchant for_each": {map[string]string{"main.wxm.hcl": `merchant "m" {
-  for_each = toset(["a"])
-  sandbox  = true
-}`}, true},
-		"module": {map[string]string{"main.wxm.hcl": `module "x" { source = "./x" }`, "x/a.wxm.hcl": `locals {}`}, true},
-	} {
-		cfg, diags := Load(writeTree(t, c.files))
-		if diags.HasErrors() {
-			t.Fatalf("%s: %s", name, diags.Error())
-		}
-		ev, _ := cfg.Evaluate(nil)
-		if ev.general != c.want || generalOnly(cfg) != c.want {
-			t.Errorf("%s: general = %v, want %v", name, ev.general, c.want)
-		}
 	}
 }
 
