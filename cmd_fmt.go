@@ -3,15 +3,10 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/rogpeppe/go-internal/diff"
 
 	"github.com/wxmedia/wxmedia/internal/arguments"
@@ -35,7 +30,7 @@ func runFmt(u *ui, a *arguments.Fmt) error {
 			files = append(files, p)
 			continue
 		}
-		found, err := fmtFiles(p, a.Recursive)
+		found, err := schema.FormatFiles(p, a.Recursive)
 		if err != nil {
 			return err
 		}
@@ -49,17 +44,14 @@ func runFmt(u *ui, a *arguments.Fmt) error {
 		if err != nil {
 			return fmt.Errorf("read %s: %w", name, unwrapPath(err))
 		}
-		if d := schema.CheckText(src, name); d.HasErrors() {
-			diags = append(diags, d...)
-			continue
+		out, file, d := schema.Format(src, name)
+		if file != nil {
+			parsed[name] = file
 		}
-		file, d := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
-		parsed[name] = file
 		if d.HasErrors() {
 			diags = append(diags, d...)
 			continue
 		}
-		out := hclwrite.Format(src)
 		if bytes.Equal(src, out) {
 			continue
 		}
@@ -96,31 +88,4 @@ func runFmt(u *ui, a *arguments.Fmt) error {
 		return exitError{fmtCheckExit}
 	}
 	return nil
-}
-
-// fmtFiles lists the files fmt processes in dir, sorted; with recursive,
-// those of its subdirectories too, hidden ones (.wxmedia, .git) excepted.
-func fmtFiles(dir string, recursive bool) ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != dir && (!recursive || strings.HasPrefix(d.Name(), ".")) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		n := d.Name()
-		if !strings.HasPrefix(n, ".") && (strings.HasSuffix(n, schema.ConfigSuffix) || strings.HasSuffix(n, schema.VarsSuffix)) {
-			out = append(out, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", dir, unwrapPath(err))
-	}
-	sort.Strings(out)
-	return out, nil
 }
