@@ -25,6 +25,11 @@ func quotesAsIs(k string) bool {
 // parses back to the same key (plan.ParseAddress, -target, state mv).
 // Unlike Go's quoting it never writes \x escapes, which HCL does not
 // read, and it escapes the template sequences ${ and %{.
+//
+// Written by hand rather than with hclwrite: the quoted key is part of the
+// address that keys the state, so its form must never change, and
+// hclwrite escapes every character unicode.IsPrint refuses (a no-break
+// or ideographic space in a file name, say) where QuoteKey keeps it.
 func QuoteKey(k string) string {
 	if quotesAsIs(k) {
 		return `"` + k + `"`

@@ -17,6 +17,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
 )
 
 var mchidPattern = regexp.MustCompile(`^[0-9A-Za-z_-]{1,32}$`)
@@ -213,29 +216,9 @@ func merchantArgs(c MerchantCreds, endpoint string, secrets bool) [][2]string {
 	return append(args, [2]string{"client_certificate_file", c.CertificateFile})
 }
 
-// hclString quotes s as an HCL string literal, escaping template sequences.
+// hclString quotes s as an HCL string literal, as hclwrite writes one:
+// quotes, backslashes, control characters and the template sequences ${
+// and %{ escaped.
 func hclString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\r':
-			b.WriteString(`\r`)
-		case c == '\t':
-			b.WriteString(`\t`)
-		case (c == '$' || c == '%') && i+1 < len(s) && s[i+1] == '{':
-			b.WriteByte(c)
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
+	return string(hclwrite.TokensForValue(cty.StringVal(s)).Bytes())
 }
