@@ -338,11 +338,9 @@ func (w *pageWalker) leaf(id uint64, p []byte, depth int) error {
 // missing, and the next command that writes the state refuses it. On a
 // state of 100,000 resources the check costs about three times the walk.
 //
-// fullCheckReaders makes readers run the check too: the reference path
+// Options.FullCheck makes a reader run the check too: the reference path
 // the tests compare the readers' path with.
-func checkOnOpen(readOnly bool) bool { return !readOnly || fullCheckReaders }
-
-var fullCheckReaders = false
+func checkOnOpen(opts Options) bool { return !opts.ReadOnly || opts.FullCheck }
 
 // checkTx runs bbolt's consistency check on tx and reads every error it
 // reports, so that its goroutine ends before tx does; the first error is

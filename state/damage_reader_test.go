@@ -27,9 +27,7 @@ type readerView struct {
 
 func readOnlyView(path string, keys []CacheKey, full bool) (v readerView) {
 	defer func() { v.panic = recover() }()
-	defer func(was bool) { fullCheckReaders = was }(fullCheckReaders)
-	fullCheckReaders = full
-	l, err := OpenLocal(path, Options{ReadOnly: true})
+	l, err := OpenLocal(path, Options{ReadOnly: true, FullCheck: full})
 	if err != nil {
 		v.err = err
 		return v

@@ -76,6 +76,9 @@ type Options struct {
 	// local state found the lock held and reads the copy its holder
 	// published (see Local.ReadingSnapshot), so that it can say so.
 	OnReadingSnapshot func(*SnapshotInfo)
+	// FullCheck makes a reader run bbolt's consistency check on opening,
+	// as a writer does (see checkOnOpen); the tests' reference path.
+	FullCheck bool
 }
 
 // Local is the local state backend: a bbolt file. It is safe for
@@ -155,7 +158,7 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 	err := open(time.Millisecond)
 	if errors.Is(err, berrors.ErrTimeout) {
 		if opts.ReadOnly {
-			if r, ok := openPublished(path); ok {
+			if r, ok := openPublished(path, opts); ok {
 				return r, nil
 			}
 		}
@@ -186,7 +189,7 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 	// it before reading it (see checkOnOpen).
 	err = guard(path, func() error { return checkFile(path, true) })
 	if err == nil {
-		err = guard(path, func() error { return validate(db, path, checkOnOpen(opts.ReadOnly)) })
+		err = guard(path, func() error { return validate(db, path, checkOnOpen(opts)) })
 	}
 	if err != nil {
 		db.Close()

@@ -58,7 +58,7 @@ func publishSnapshot(db *bolt.DB, path string) error {
 // openPublished opens, read-only, the copy that the writer holding the
 // lock of the state at path published. It reports false when there is
 // none, or it cannot be read: the reader then treats the lock as usual.
-func openPublished(path string) (*Local, bool) {
+func openPublished(path string, opts Options) (*Local, bool) {
 	snap := SnapshotPath(path)
 	st, err := os.Lstat(snap)
 	if err != nil || !st.Mode().IsRegular() {
@@ -77,7 +77,7 @@ func openPublished(path string) (*Local, bool) {
 	if err != nil {
 		return nil, false
 	}
-	if err := guard(snap, func() error { return validate(db, snap, checkOnOpen(true)) }); err != nil {
+	if err := guard(snap, func() error { return validate(db, snap, checkOnOpen(opts)) }); err != nil {
 		db.Close()
 		return nil, false
 	}
