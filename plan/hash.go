@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
+	"github.com/wxmedia/wxmedia/internal/parallel"
 	"github.com/wxmedia/wxmedia/internal/safefile"
 	"github.com/wxmedia/wxmedia/uploader"
 )
@@ -63,26 +61,23 @@ type fileWorker struct {
 // indices in small blocks from a shared counter (no channel per file), and
 // each has its own read buffer.
 func forEachFile(n int, fn func(i int, w *fileWorker)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	block := max(1, min(64, n/(8*max(1, workers))))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			w := &fileWorker{buf: make([]byte, readBuffer)}
-			defer w.dirs.close()
-			for {
-				start := int(next.Add(int64(block))) - block
-				if start >= n {
-					return
-				}
-				for i := start; i < min(start+block, n); i++ {
-					fn(i, w)
-				}
-			}
-		})
+	block := max(1, min(64, n/(8*parallel.Workers(n, 1))))
+	workers := make([]*fileWorker, parallel.Workers(n, block))
+	parallel.For(n, block, func(wi, lo, hi int) {
+		w := workers[wi]
+		if w == nil {
+			w = &fileWorker{buf: make([]byte, readBuffer)}
+			workers[wi] = w
+		}
+		for i := lo; i < hi; i++ {
+			fn(i, w)
+		}
+	})
+	for _, w := range workers {
+		if w != nil {
+			w.dirs.close()
+		}
 	}
-	wg.Wait()
 }
 
 // maxSourceSize is the largest size any upload API accepts: a source is

@@ -10,16 +10,14 @@ package plan
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/wxmedia/wxmedia/internal/memtune"
+	"github.com/wxmedia/wxmedia/internal/parallel"
 	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/state"
 	"github.com/wxmedia/wxmedia/uploader"
@@ -407,29 +405,9 @@ const parallelBlock = 1024
 // parallelFor calls fn(i) for every i below n, on every core when n is
 // large. fn must be safe to call concurrently for different i.
 func parallelFor(n int, fn func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), (n+parallelBlock-1)/parallelBlock)
-	if workers <= 1 {
-		for i := range n {
+	parallel.For(n, parallelBlock, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
 			fn(i)
 		}
-		return
-	}
-	var next atomic.Int64
-	work := func() {
-		for {
-			start := int(next.Add(parallelBlock)) - parallelBlock
-			if start >= n {
-				return
-			}
-			for i := start; i < min(start+parallelBlock, n); i++ {
-				fn(i)
-			}
-		}
-	}
-	var wg sync.WaitGroup
-	for range workers - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
+	})
 }

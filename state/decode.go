@@ -3,9 +3,10 @@ package state
 import (
 	"fmt"
 	"runtime"
-	"sync"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/wxmedia/wxmedia/internal/parallel"
 )
 
 // decodeBatch is how many resources decodeResources reads from the bucket
@@ -39,37 +40,27 @@ func decodeResources(b *bolt.Bucket, count uint64, sealed bool) (map[string]Reso
 		chunks := min(workers, (n+255)/256)
 		per := (n + chunks - 1) / chunks
 		errs := make([]error, chunks)
-		var wg sync.WaitGroup
-		for c := range chunks {
-			run := func() {
-				dec := &decs[c]
-				i := c * per
-				// A damaged record must give an error, never a crash,
-				// even in a goroutine of its own.
-				defer func() {
-					if p := recover(); p != nil {
-						errs[c] = fmt.Errorf("%w: resource %q: %v", ErrCorrupt, keys[i], p)
-					}
-				}()
-				for ; i < min((c+1)*per, n); i++ {
-					r := &decoded[i]
-					if err := dec.decodeValue(keys[i], values[i], sealed, r); err != nil {
-						errs[c] = fmt.Errorf("%w: resource %q: %w", ErrCorrupt, keys[i], err)
-						return
-					}
-					if r.Address != string(keys[i]) {
-						errs[c] = fmt.Errorf("%w: resource %q stored under %q", ErrCorrupt, r.Address, keys[i])
-						return
-					}
+		parallel.For(n, per, func(w, lo, hi int) {
+			c, dec, i := lo/per, &decs[w], lo
+			// A damaged record must give an error, never a crash, even in
+			// a goroutine of its own.
+			defer func() {
+				if p := recover(); p != nil {
+					errs[c] = fmt.Errorf("%w: resource %q: %v", ErrCorrupt, keys[i], p)
+				}
+			}()
+			for ; i < hi; i++ {
+				r := &decoded[i]
+				if err := dec.decodeValue(keys[i], values[i], sealed, r); err != nil {
+					errs[c] = fmt.Errorf("%w: resource %q: %w", ErrCorrupt, keys[i], err)
+					return
+				}
+				if r.Address != string(keys[i]) {
+					errs[c] = fmt.Errorf("%w: resource %q stored under %q", ErrCorrupt, r.Address, keys[i])
+					return
 				}
 			}
-			if c == chunks-1 {
-				run()
-			} else {
-				wg.Go(run)
-			}
-		}
-		wg.Wait()
+		})
 		for _, err := range errs {
 			if err != nil {
 				return err
