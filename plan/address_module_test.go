@@ -191,3 +191,31 @@ func TestParseAddressesModules(t *testing.T) {
 		t.Errorf("-replace instance: %v", err)
 	}
 }
+
+// Reports from Terraform's tracker, as cases: a count index and a string
+// key that reads the same are different instances (terraform#30706:
+// module.m[0] is not module.m["0"]); a key with spaces and dots moves as
+// one key (tfmigrate#5); a module target takes its nested modules
+// (terraform#5870) and not the other instances of its call
+// (terraform#29116).
+func TestModuleAddressReports(t *testing.T) {
+	idx, err := ParseTarget(`module.m[0]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ParseTarget(`module.m["0"]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx == key || idx.Selects(`module.m["0"].wechatpay_image.a`) || key.Selects(`module.m[0].wechatpay_image.a`) {
+		t.Errorf("index and key confused: %+v %+v", idx, key)
+	}
+	got, err := movesOf(t, `module.s["a b.c"]`, `module.s["d e.f"]`, `module.s["a b.c"].wechatpay_image.x["k l.png"]`, `module.s["a b"].wechatpay_image.x`)
+	if err != nil || fmt.Sprint(got) != `[module.s["a b.c"].wechatpay_image.x["k l.png"] -> module.s["d e.f"].wechatpay_image.x["k l.png"]]` {
+		t.Errorf("keys with spaces and dots: %v, %v", got, err)
+	}
+	foo, _ := ParseTarget(`module.foo["baz"]`)
+	if !foo.Selects(`module.foo["baz"].module.inner.wechatpay_image.a`) || foo.Selects(`module.foo["bar"].wechatpay_image.a`) {
+		t.Error("module.foo[\"baz\"] selects the wrong instances")
+	}
+}
