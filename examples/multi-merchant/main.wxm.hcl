@@ -1,8 +1,12 @@
-# Two merchants in one configuration: the same logo is uploaded once per
-# merchant (identifiers belong to the merchant they were issued to), and each
-# resource says which merchant it belongs to. Identifiers also belong to the
-# API that issued them: the coupon image uploaded again as a marketing image
-# (vouchers, merchant coupons) is a second upload, not a reuse.
+# Many merchants from one definition: the module in modules/store declares
+# a merchant and its media, and the module block makes one instance of it
+# per merchant of merchants.json (for_each). Adding a merchant is adding a
+# line to that file. The same logo is uploaded once per merchant
+# (identifiers belong to the merchant they were issued to): N merchants
+# are N uploads once, and none when applied again. Identifiers also belong
+# to the API that issued them: the coupon image uploaded again as a
+# marketing image (vouchers, merchant coupons) is a second upload, not a
+# reuse.
 
 variable "brand" {
   type        = string
@@ -14,59 +18,30 @@ variable "brand" {
   }
 }
 
-merchant "north" {
-  mchid   = "1900000011"
-  sandbox = true
+locals {
+  # { "north" = { mchid = "1900000011" }, … }: one module instance each.
+  merchants = jsondecode(file("merchants.json"))
 }
 
-merchant "south" {
-  mchid   = "1900000012"
-  sandbox = true
-}
-
-resource "wechatpay_image" "north_logo" {
-  merchant = merchant.north
-  source   = "assets/logo.png"
-  filename = "${var.brand}-logo.png"
-}
-
-resource "wechatpay_image" "south_logo" {
-  merchant = merchant.south
-  source   = "assets/logo.png"
-  filename = "${var.brand}-logo.png"
-}
-
-resource "wechatpay_coupon_image" "south_coupon" {
-  merchant = merchant.south
-  source   = "assets/coupon.png"
-}
-
-resource "wechatpay_marketing_image" "south_voucher" {
-  merchant = merchant.south
-  source   = "assets/coupon.png"
-  filename = "${var.brand}-voucher.png"
-}
-
-resource "wechatpay_complaint_image" "north_reply" {
-  merchant = merchant.north
-  source   = "assets/logo.png"
+module "store" {
+  source   = "./modules/store"
+  for_each = local.merchants
+  mchid    = each.value.mchid
+  brand    = var.brand
 }
 
 output "logo_media_ids" {
-  value = {
-    north = wechatpay_image.north_logo.media_id
-    south = wechatpay_image.south_logo.media_id
-  }
+  value = { for name, store in module.store : name => store.logo_media_id }
 }
 
 output "south_coupon_url" {
-  value = wechatpay_coupon_image.south_coupon.image_url
+  value = module.store["south"].coupon_url
 }
 
 output "south_voucher_url" {
-  value = wechatpay_marketing_image.south_voucher.media_url
+  value = module.store["south"].voucher_url
 }
 
 output "north_complaint_media_id" {
-  value = wechatpay_complaint_image.north_reply.media_id
+  value = module.store["north"].complaint_media_id
 }
