@@ -159,8 +159,10 @@ type Evaluation struct {
 	// evaluated: nothing that may use them was, and evaluating outputs
 	// would only report consequences of those errors.
 	Partial bool
-	// taint follows credentials through the evaluation.
-	taint *taint
+	// taint follows credentials through the evaluation; taints holds the
+	// root's for each module it calls.
+	taint  *taint
+	taints map[*Config]*taint
 	// remote reads data sources; nil when none may be read.
 	remote RemoteStateReader
 	// lazyData: data sources are read when first referred to, not all

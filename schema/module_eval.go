@@ -30,7 +30,14 @@ func (ev *Evaluation) newChild(cfg *Config, path string) *Evaluation {
 		merchantKeys: map[string]map[string]bool{}, Module: path, root: ev.root,
 		remote: ev.remote, fileRead: ev.root.fileRead,
 	}
-	c.taint = ev.taint.forConfig(cfg)
+	// One taint per module: its instances share its inputs and functions.
+	if c.taint = ev.root.taints[cfg]; c.taint == nil {
+		c.taint = ev.taint.forConfig(cfg)
+		if ev.root.taints == nil {
+			ev.root.taints = map[*Config]*taint{}
+		}
+		ev.root.taints[cfg] = c.taint
+	}
 	switch ms := ev.Config.Merchants; {
 	case len(ms) == 0:
 		c.inherited = ev.inherited

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -313,8 +314,7 @@ func (s *scope) decodeMerchant(mb *MerchantBlock, name string, each *cty.Value) 
 	// An unsupported argument is reported and the others are decoded, so
 	// that their own problems are reported in the same run; a value that
 	// does not decode leaves the merchant out.
-	bodySchema, _ := gohcl.ImpliedBodySchema(m)
-	content, d := mb.Body.Content(bodySchema)
+	content, d := mb.Body.Content(merchantSchema())
 	diags = append(diags, d...)
 	rv := reflect.ValueOf(m).Elem()
 	valid := true
@@ -342,3 +342,11 @@ func (s *scope) decodeMerchant(mb *MerchantBlock, name string, each *cty.Value) 
 	}
 	return m, diags
 }
+
+// merchantSchema is the schema of a merchant block's arguments, as
+// gohcl reads it from Merchant's tags: read once, for every merchant
+// instance.
+var merchantSchema = sync.OnceValue(func() *hcl.BodySchema {
+	s, _ := gohcl.ImpliedBodySchema(&Merchant{})
+	return s
+})

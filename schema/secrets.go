@@ -241,6 +241,9 @@ type taint struct {
 	// written or absolute).
 	keyFiles map[string]bool
 	secrets  map[string]bool
+	// base and funcs are the functions of the module's expressions, made
+	// once: baseFunctions and functions.
+	base, funcs map[string]function.Function
 }
 
 func newTaint(cfg *Config) *taint {
@@ -443,20 +446,32 @@ func hideValues(diags hcl.Diagnostics) hcl.Diagnostics {
 
 // functions are the functions of expressions, env() and file() marking
 // what they read for credentials.
+// Every instance of a module shares them, made once (callers never change
+// the map).
 func (ev *Evaluation) functions() map[string]function.Function {
 	if ev.taint == nil {
 		ev.taint = newTaint(ev.Config)
 	}
-	return ev.taint.functions(ev.baseFunctions())
+	if ev.taint.funcs == nil {
+		ev.taint.funcs = ev.taint.functions(ev.baseFunctions())
+	}
+	return ev.taint.funcs
 }
 
 // baseFunctions are the functions of expressions relative to the module's
-// directory, file() counting against the whole evaluation's budget.
+// directory, file() counting against the whole evaluation's budget; made
+// once for every instance of the module, as functions.
 func (ev *Evaluation) baseFunctions() map[string]function.Function {
 	if ev.fileRead == nil {
 		ev.fileRead = new(atomic.Int64)
 	}
-	return functionsIn(ev.Config.Dir, ev.fileRead)
+	if ev.taint == nil {
+		ev.taint = newTaint(ev.Config)
+	}
+	if ev.taint.base == nil {
+		ev.taint.base = functionsIn(ev.Config.Dir, ev.fileRead)
+	}
+	return ev.taint.base
 }
 
 // unmarkContext prepares ctx for decoding credential arguments: values
