@@ -200,7 +200,7 @@ func runStatePull(u *ui, args *arguments.StatePull) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(doc, "", "  ")
+	b, err := json.MarshalIndent(state.NewDocument(doc), "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
@@ -277,10 +277,7 @@ func runStateCacheList(u *ui, args *arguments.StateCacheList) error {
 	}
 	sel := state.SelectCache(entries, cacheFilter(args.Filter), args.Digests)
 	if args.JSON {
-		if sel == nil {
-			sel = []state.CacheEntry{}
-		}
-		b, _ := json.MarshalIndent(sel, "", "  ")
+		b, _ := json.MarshalIndent(state.CacheDocument(sel), "", "  ")
 		u.printf("%s\n", b)
 		return nil
 	}

@@ -199,10 +199,10 @@ const MaxStateDocumentSize = 256 << 20
 // field of the wrong JSON type or a timestamp that does not parse is a
 // *FieldError naming the record and the field.
 func DecodeStateDocument(data []byte) (*state.Export, error) {
-	var doc state.Export
+	var doc state.Document
 	err := stdjson.Unmarshal(data, &doc)
 	if err == nil {
-		return &doc, nil
+		return doc.Export(), nil
 	}
 	// Find the record and field: decode each record's fields one by one.
 	var raw struct {
@@ -223,10 +223,10 @@ func DecodeStateDocument(data []byte) (*state.Export, error) {
 		}
 		return nil
 	}
-	if ferr := find("resources", raw.Resources, func() any { return &state.Resource{} }); ferr != nil {
+	if ferr := find("resources", raw.Resources, func() any { return &state.DocumentResource{} }); ferr != nil {
 		return nil, ferr
 	}
-	if ferr := find("cache", raw.Cache, func() any { return &state.CacheEntry{} }); ferr != nil {
+	if ferr := find("cache", raw.Cache, func() any { return &state.DocumentCacheEntry{} }); ferr != nil {
 		return nil, ferr
 	}
 	return nil, err

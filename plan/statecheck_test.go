@@ -97,7 +97,7 @@ func TestCheckStateDocument(t *testing.T) {
 }
 
 func TestDecodeStateDocumentNamesField(t *testing.T) {
-	good, _ := json.Marshal(goodDocument())
+	good, _ := json.Marshal(state.NewDocument(goodDocument()))
 	for _, tc := range []struct{ old, new, where, field string }{
 		{`"uploaded_at":"2025-03-01T08:00:00Z"`, `"uploaded_at":"yesterday"`, "resources[0]", "uploaded_at"},
 		{`"size":1024`, `"size":"big"`, "resources[0]", "size"},

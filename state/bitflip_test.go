@@ -307,7 +307,7 @@ func TestPlanKey(t *testing.T) {
 	}
 	doc, err := l.Export()
 	must(t, err)
-	b, err := json.Marshal(doc)
+	b, err := json.Marshal(NewDocument(doc))
 	must(t, err)
 	if bytes.Contains(b, []byte(hex.EncodeToString(key))) || bytes.Contains(b, []byte(base64.StdEncoding.EncodeToString(key))) {
 		t.Errorf("the export holds the plan key")
@@ -358,7 +358,7 @@ func TestUpgradeSealsRecords(t *testing.T) {
 				return err
 			}
 			e := entryFor(r)
-			if v, err = json.Marshal(e); err != nil {
+			if v, err = encodeCacheEntry(e); err != nil {
 				return err
 			}
 			if err := tx.Bucket(bucketCache).Put(cacheKeyBytes(e.CacheKey), v); err != nil {
@@ -366,7 +366,7 @@ func TestUpgradeSealsRecords(t *testing.T) {
 			}
 		}
 		for name, o := range outputs {
-			v, err := json.Marshal(o)
+			v, err := encodeOutput(o)
 			if err != nil {
 				return err
 			}

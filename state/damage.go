@@ -2,7 +2,6 @@ package state
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -417,8 +416,7 @@ func resourceValue(r Resource) ([]byte, error) {
 
 // cacheValue is e's value in the cache bucket: its JSON, sealed.
 func cacheValue(e CacheEntry) ([]byte, error) {
-	e.UploadedAt = e.UploadedAt.UTC()
-	v, err := json.Marshal(e)
+	v, err := encodeCacheEntry(e)
 	if err != nil {
 		return nil, err
 	}
@@ -427,7 +425,7 @@ func cacheValue(e CacheEntry) ([]byte, error) {
 
 // outputValue is o's value in the outputs bucket: its JSON, sealed.
 func outputValue(name string, o Output) ([]byte, error) {
-	v, err := json.Marshal(o)
+	v, err := encodeOutput(o)
 	if err != nil {
 		return nil, err
 	}
@@ -443,15 +441,15 @@ func isSealed(tx *bolt.Tx) bool {
 // decodeOutput decodes the output stored under name; sealed says whether
 // it carries a checksum.
 func decodeOutput(name, v []byte, sealed bool) (Output, error) {
-	var o Output
 	if sealed {
 		p, err := unseal(name, v)
 		if err != nil {
-			return o, fmt.Errorf("%w: output %q: %w", ErrCorrupt, name, err)
+			return Output{}, fmt.Errorf("%w: output %q: %w", ErrCorrupt, name, err)
 		}
 		v = p
 	}
-	if err := json.Unmarshal(v, &o); err != nil {
+	o, err := unmarshalOutput(v)
+	if err != nil {
 		return o, fmt.Errorf("%w: output %q: %w", ErrCorrupt, name, err)
 	}
 	return o, nil

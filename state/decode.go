@@ -102,3 +102,27 @@ func (d *resourceDecoder) decodeValue(key, v []byte, sealed bool, r *Resource) e
 	}
 	return d.decode(key, v, r)
 }
+
+// resourceDecoder decodes stored resources: binary records (record.go)
+// and JSON records. A JSON record goes first to a specialised parser
+// (fastjson.go) and, when it is not in the plain shape that parser takes,
+// to decodeJSONRecord, the reference, whose result the parser's always
+// equals. Repeated values (type, name, merchant, service…) share one
+// string. A decoder is not safe for concurrent use.
+type resourceDecoder struct {
+	last [6]string
+	// scratch holds the current record's unescaped strings.
+	scratch []byte
+}
+
+// decode decodes the record data stored under key: a binary record (see
+// record.go) or, as schema version 1 wrote every record, JSON.
+func (d *resourceDecoder) decode(key, data []byte, r *Resource) error {
+	if len(data) > 0 && data[0] == recordTag {
+		return d.binary(key, data, r)
+	}
+	if d.fastJSON(data, r) {
+		return nil
+	}
+	return decodeJSONRecord(data, r)
+}

@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand"
 	"reflect"
@@ -13,7 +12,8 @@ import (
 
 // TestResourceDecoderMatchesJSON decodes stored resources, as written and
 // altered in ways the specialised parser must hand over, with the decoder
-// and with json.Unmarshal, and requires the same result and errors.
+// and with decodeJSONRecord, the reference, and requires the same result
+// and errors.
 func TestResourceDecoderMatchesJSON(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	var inputs []string
@@ -45,7 +45,7 @@ func TestResourceDecoderMatchesJSON(t *testing.T) {
 	for _, in := range inputs {
 		var got, want Resource
 		gotErr := dec.decode(nil, []byte(in), &got)
-		wantErr := json.Unmarshal([]byte(in), &want)
+		wantErr := decodeJSONRecord([]byte(in), &want)
 		if (gotErr == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) && wantErr == nil {
 			t.Fatalf("%s:\ndecoder: %+v, %v\njson:    %+v, %v", in, got, gotErr, want, wantErr)
 		}
@@ -53,10 +53,7 @@ func TestResourceDecoderMatchesJSON(t *testing.T) {
 }
 
 // jsonRecord encodes r as schema version 1 stored every resource.
-func jsonRecord(r Resource) ([]byte, error) {
-	r.UploadedAt = r.UploadedAt.UTC()
-	return json.Marshal(r)
-}
+func jsonRecord(r Resource) ([]byte, error) { return encodeJSONRecord(r) }
 
 // TestSnapshotManyResources reads a state of several decoding batches,
 // binary and JSON records mixed, and compares every record with what was
@@ -98,6 +95,33 @@ func TestSnapshotManyResources(t *testing.T) {
 	}
 	got := snapshot(t, l).Resources
 	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("snapshot of %d resources differs from json.Unmarshal (%d)", len(got), len(want))
+		t.Fatalf("snapshot of %d resources differs from what was stored (%d)", len(got), len(want))
 	}
+}
+
+// FuzzJSONRecord requires the specialised parser, for every record it
+// accepts, to give what decodeJSONRecord gives, and to give an error
+// whenever decodeJSONRecord does.
+func FuzzJSONRecord(f *testing.F) {
+	rng := rand.New(rand.NewSource(2))
+	for i := range 20 {
+		b, err := jsonRecord(randomResource(rng, i))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, s := range []string{`{}`, `{"address":"a\"b","key":"\u00e9"}`, `{"size":-0}`, `{"size":01}`,
+		`{"uploaded_at":"2025-01-02T03:04:05+08:00"}`, `{"address":"t.n[\"k\"]","key":"k\"]"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var d resourceDecoder
+		var fast, want Resource
+		ok := d.fastJSON(data, &fast)
+		wantErr := decodeJSONRecord(data, &want)
+		if ok && (wantErr != nil || !reflect.DeepEqual(fast, want)) {
+			t.Fatalf("%q:\nfast:      %+v\nreference: %+v, %v", data, fast, want, wantErr)
+		}
+	})
 }

@@ -3,7 +3,6 @@ package state
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -197,7 +196,6 @@ func (l *Local) SetOutputs(outputs map[string]Output) error {
 // decodeCacheEntry decodes the cache entry stored under k; sealed says
 // whether it carries a checksum.
 func decodeCacheEntry(k, v []byte, sealed bool) (CacheEntry, error) {
-	var e CacheEntry
 	if sealed {
 		p, err := unseal(k, v)
 		if err != nil {
@@ -205,7 +203,8 @@ func decodeCacheEntry(k, v []byte, sealed bool) (CacheEntry, error) {
 		}
 		v = p
 	}
-	if err := json.Unmarshal(v, &e); err != nil {
+	e, err := unmarshalCacheEntry(v)
+	if err != nil {
 		return CacheEntry{}, fmt.Errorf("%w: cache entry %q: %w", ErrCorrupt, k, err)
 	}
 	if string(cacheKeyBytes(e.CacheKey)) != string(k) {

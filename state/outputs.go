@@ -25,8 +25,8 @@ const outputsFormatVersion = 1
 
 // outputsFile is the content of an outputs file.
 type outputsFile struct {
-	FormatVersion int               `json:"format_version"`
-	Outputs       map[string]Output `json:"outputs"`
+	FormatVersion int                     `json:"format_version"`
+	Outputs       map[string]storedOutput `json:"outputs"`
 	// Checksum is outputsSum of Outputs, so that a reader finds a damaged
 	// identifier instead of using it; files written before it have none.
 	Checksum string `json:"checksum,omitempty"`
@@ -39,7 +39,7 @@ func outputsSum(outputs map[string]Output) (string, error) {
 		o.Value, o.Type = compactJSON(o.Value), compactJSON(o.Type)
 		norm[name] = o
 	}
-	b, err := json.Marshal(norm)
+	b, err := json.Marshal(storedOutputs(norm))
 	if err != nil {
 		return "", err
 	}
@@ -66,7 +66,7 @@ func WriteOutputsFile(path string, outputs map[string]Output) error {
 	if err != nil {
 		return fmt.Errorf("write outputs %s: %w", path, err)
 	}
-	data, err := json.MarshalIndent(outputsFile{FormatVersion: outputsFormatVersion, Outputs: outputs, Checksum: sum}, "", "  ")
+	data, err := json.MarshalIndent(outputsFile{FormatVersion: outputsFormatVersion, Outputs: storedOutputs(outputs), Checksum: sum}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("write outputs %s: %w", path, err)
 	}
@@ -90,24 +90,25 @@ func ReadOutputsFile(path string) (map[string]Output, error) {
 	if f.FormatVersion != outputsFormatVersion {
 		return nil, fmt.Errorf("read outputs %s: format version %d: %w", path, f.FormatVersion, ErrSchemaVersion)
 	}
-	for name, o := range f.Outputs {
+	outputs := outputsOf(f.Outputs)
+	for name, o := range outputs {
 		if err := checkOutput(name, o); err != nil {
 			return nil, fmt.Errorf("read outputs %s: %w", path, err)
 		}
 		// The file is indented for people; hand back compact JSON, as the
 		// state does.
 		o.Value, o.Type = compactJSON(o.Value), compactJSON(o.Type)
-		f.Outputs[name] = o
+		outputs[name] = o
 	}
-	if f.Outputs == nil {
-		f.Outputs = map[string]Output{}
+	if outputs == nil {
+		outputs = map[string]Output{}
 	}
 	if f.Checksum != "" {
-		if sum, err := outputsSum(f.Outputs); err != nil || sum != f.Checksum {
+		if sum, err := outputsSum(outputs); err != nil || sum != f.Checksum {
 			return nil, fmt.Errorf("read outputs %s: %w: %w", path, ErrCorrupt, errChecksum)
 		}
 	}
-	return f.Outputs, nil
+	return outputs, nil
 }
 
 // compactJSON returns the valid JSON text b without insignificant space.

@@ -31,8 +31,7 @@ func resourceSum(r Resource) int64 {
 
 // cacheSum is the checksum of e's row.
 func cacheSum(e CacheEntry) int64 {
-	e.UploadedAt = e.UploadedAt.UTC()
-	v, err := json.Marshal(e)
+	v, err := encodeCacheEntry(e)
 	if err != nil {
 		v = []byte(fmt.Sprintf("%#v", e))
 	}
@@ -41,7 +40,7 @@ func cacheSum(e CacheEntry) int64 {
 
 // outputSum is the checksum of the output row name: of its compact JSON.
 func outputSum(name string, o Output) int64 {
-	v, _ := json.Marshal(Output{Value: compactJSON(o.Value), Type: compactJSON(o.Type), Sensitive: o.Sensitive})
+	v, _ := encodeOutput(Output{Value: compactJSON(o.Value), Type: compactJSON(o.Type), Sensitive: o.Sensitive})
 	return int64(recordSum([]byte(name), v))
 }
 

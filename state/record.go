@@ -3,7 +3,6 @@ package state
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -49,7 +48,7 @@ func encodeResource(r Resource) ([]byte, error) {
 	r.UploadedAt = r.UploadedAt.UTC()
 	var sum [32]byte
 	if !binaryFits(r) || len(r.SHA256) != 64 || !lowerHex(r.SHA256) {
-		return json.Marshal(r)
+		return encodeJSONRecord(r)
 	}
 	hex.Decode(sum[:], []byte(r.SHA256))
 	var flags byte

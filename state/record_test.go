@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand"
 	"reflect"
@@ -64,7 +63,7 @@ func TestRecordRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		var want Resource
-		if err := json.Unmarshal(j, &want); err != nil {
+		if err := decodeJSONRecord(j, &want); err != nil {
 			t.Fatal(err)
 		}
 		var got Resource

@@ -5,42 +5,44 @@ import (
 	"time"
 )
 
-// Resource is one resource instance recorded in the state.
+// Resource is one resource instance recorded in the state. How it is
+// stored (stored.go) and how documents show it (document.go) are typed
+// apart.
 type Resource struct {
 	// Address identifies the instance, e.g. wechatpay_image.banner["a.png"].
 	// It is never empty and is unique within a state.
-	Address string `json:"address"`
+	Address string
 	// Type is the resource type, e.g. wechatpay_image.
-	Type string `json:"type"`
+	Type string
 	// Name is the resource name, e.g. banner.
-	Name string `json:"name"`
+	Name string
 	// Key is the instance key given by for_each ("a.png"); it is "" for a
 	// resource without for_each.
-	Key string `json:"key,omitempty"`
+	Key string
 	// Merchant is the name of the merchant block in the configuration.
-	Merchant string `json:"merchant"`
+	Merchant string
 	// MchID is the merchant ID the identifier was issued to.
-	MchID string `json:"mchid"`
+	MchID string
 	// Service is "wechatpay" for WeChat Pay's own hosts, a sandbox instance
 	// ID, or an endpoint URL.
-	Service string `json:"service"`
+	Service string
 	// API is the upload API, e.g. merchant_media_image.
-	API string `json:"api"`
+	API string
 	// Source is the source path as written, relative to the configuration
 	// directory.
-	Source string `json:"source"`
+	Source string
 	// Filename is the file name sent with the upload.
-	Filename string `json:"filename"`
+	Filename string
 	// SHA256 is the SHA-256 of the uploaded bytes: 64 lowercase hex digits.
-	SHA256 string `json:"sha256"`
+	SHA256 string
 	// Size is the number of bytes uploaded.
-	Size int64 `json:"size"`
+	Size int64
 	// ID is the identifier returned by the service (media_id, file_id or
 	// image_url). It is never empty.
-	ID string `json:"id"`
+	ID string
 	// UploadedAt is when the identifier was first issued; a reuse keeps it.
 	// It is stored in UTC.
-	UploadedAt time.Time `json:"uploaded_at"`
+	UploadedAt time.Time
 }
 
 // CacheKey identifies uploaded content: the same bytes sent to the same
@@ -48,36 +50,36 @@ type Resource struct {
 type CacheKey struct {
 	// Service is "wechatpay", a sandbox instance ID, or an endpoint URL. It
 	// is never empty and holds no NUL byte.
-	Service string `json:"service"`
+	Service string
 	// MchID is the merchant ID. It is never empty and holds no NUL byte.
-	MchID string `json:"mchid"`
+	MchID string
 	// API is the upload API. It is never empty and holds no NUL byte.
-	API string `json:"api"`
+	API string
 	// SHA256 is the SHA-256 of the bytes: 64 lowercase hex digits.
-	SHA256 string `json:"sha256"`
+	SHA256 string
 }
 
 // CacheEntry is the identifier recorded for a CacheKey.
 type CacheEntry struct {
 	CacheKey
 	// ID is the identifier returned by the service. It is never empty.
-	ID string `json:"id"`
+	ID string
 	// Filename is the file name sent with the upload.
-	Filename string `json:"filename"`
+	Filename string
 	// Size is the number of bytes uploaded.
-	Size int64 `json:"size"`
+	Size int64
 	// UploadedAt is when the identifier was issued, stored in UTC.
-	UploadedAt time.Time `json:"uploaded_at"`
+	UploadedAt time.Time
 }
 
 // Output is one output value of a configuration.
 type Output struct {
 	// Value is the value in cty's JSON encoding. It is valid JSON.
-	Value json.RawMessage `json:"value"`
+	Value json.RawMessage
 	// Type is the value's type in cty's JSON encoding. It is valid JSON.
-	Type json.RawMessage `json:"type"`
+	Type json.RawMessage
 	// Sensitive is true when the value must not be shown.
-	Sensitive bool `json:"sensitive,omitempty"`
+	Sensitive bool
 }
 
 // Snapshot is the whole state as of one read transaction.
@@ -184,27 +186,28 @@ func (f CacheFilter) Match(k CacheKey) bool {
 		(f.SHA256 == "" || f.SHA256 == k.SHA256)
 }
 
-// ExportFormatVersion is the version of the Export document's JSON format.
+// ExportFormatVersion is the version of the state document's JSON format
+// (Document).
 const ExportFormatVersion = 1
 
-// Export is a whole state as one document: what state pull prints and state
-// push reads. It never holds credentials (the state has none) nor the
-// machine-local stat cache.
+// Export is a whole state as one value: what state pull prints and state
+// push reads, as a Document. It never holds credentials (the state has
+// none) nor the machine-local stat cache.
 type Export struct {
 	// FormatVersion is ExportFormatVersion.
-	FormatVersion int `json:"format_version"`
+	FormatVersion int
 	// Lineage is the state's random identifier; "" for a state never
 	// written.
-	Lineage string `json:"lineage"`
+	Lineage string
 	// Serial is the state's serial when it was exported.
-	Serial uint64 `json:"serial"`
+	Serial uint64
 	// Resources holds every resource instance, sorted by address; it is
 	// never nil.
-	Resources []Resource `json:"resources"`
+	Resources []Resource
 	// Outputs holds every output by name, sensitive values included; it is
 	// never nil.
-	Outputs map[string]Output `json:"outputs"`
+	Outputs map[string]Output
 	// Cache holds every cache entry, sorted by service, merchant ID, API
 	// and SHA-256; it is never nil.
-	Cache []CacheEntry `json:"cache"`
+	Cache []CacheEntry
 }

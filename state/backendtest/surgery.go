@@ -117,11 +117,11 @@ func testExportPush(t *testing.T, h Harness) {
 		t.Errorf("exported cache differs from ListCache")
 	}
 	// JSON round trip, as state pull | state push does.
-	data, err := json.Marshal(doc)
+	data, err := json.Marshal(state.NewDocument(doc))
 	must(t, err)
-	var back state.Export
+	var back state.Document
 	must(t, json.Unmarshal(data, &back))
-	if !reflect.DeepEqual(&back, doc) {
+	if !reflect.DeepEqual(back.Export(), doc) {
 		t.Errorf("export does not survive JSON")
 	}
 
