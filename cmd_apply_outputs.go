@@ -17,7 +17,7 @@ import (
 // publishOutputs evaluates the outputs against the state and records them
 // in the state and in outputs.json for other configurations; see
 // apply.PublishOutputs.
-func publishOutputs(u *ui, w *workspace, st state.Backend) (*apply.Published, error) {
+func publishOutputs(u *ui, w *workspace, st state.ReadWriter) (*apply.Published, error) {
 	b, err := w.backend()
 	if err != nil {
 		return nil, err

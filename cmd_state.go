@@ -72,7 +72,7 @@ func openStateForSurgery(lockTimeout time.Duration, command string) (state.Backe
 
 // readState calls fn with the configured state, opened read-only, when
 // there is something to read; see state.OpenToRead.
-func readState(lockTimeout time.Duration, command string, withSharedCache bool, fn func(state.Backend) error) error {
+func readState(lockTimeout time.Duration, command string, withSharedCache bool, fn func(state.Reader) error) error {
 	b, err := configuredBackend()
 	if err != nil {
 		return err
@@ -193,7 +193,7 @@ func runStateMv(u *ui, args *arguments.StateMv) error {
 func runStatePull(u *ui, args *arguments.StatePull) error {
 	var err error
 	doc := &state.Export{FormatVersion: state.ExportFormatVersion, Resources: []state.Resource{}, Outputs: map[string]state.Output{}, Cache: []state.CacheEntry{}}
-	err = readState(args.LockTimeout, "state pull", false, func(st state.Backend) error {
+	err = readState(args.LockTimeout, "state pull", false, func(st state.Reader) error {
 		doc, err = st.Export()
 		return err
 	})
@@ -268,7 +268,7 @@ func cacheFilter(f arguments.CacheFilter) state.CacheFilter {
 func runStateCacheList(u *ui, args *arguments.StateCacheList) error {
 	var err error
 	entries := []state.CacheEntry{}
-	err = readState(args.LockTimeout, "state cache list", true, func(st state.Backend) error {
+	err = readState(args.LockTimeout, "state cache list", true, func(st state.Reader) error {
 		entries, err = st.ListCache()
 		return err
 	})

@@ -32,8 +32,9 @@ type Uploader interface {
 
 // Options configure an apply.
 type Options struct {
-	// Store receives every commit.
-	Store state.Backend
+	// Store receives every commit; the content cache is read from it to
+	// check identifiers.
+	Store state.ReadWriter
 	// Uploaders by merchant block name; every merchant with an upload in
 	// the plan must have one.
 	Uploaders map[string]Uploader

@@ -47,14 +47,14 @@ type idOwner struct{ sha256, addr string }
 // the content cache, was issued for. The cache is read once, when the
 // first upload of the apply needs it. It is safe for concurrent use.
 type identifiers struct {
-	store  state.Backend
+	store  state.Reader
 	once   sync.Once
 	err    error
 	mu     sync.Mutex
 	owners map[idKey]idOwner
 }
 
-func newIdentifiers(store state.Backend) *identifiers {
+func newIdentifiers(store state.Reader) *identifiers {
 	return &identifiers{store: store, owners: map[idKey]idOwner{}}
 }
 

@@ -29,7 +29,7 @@ type Published struct {
 // publishes them beside a local state for other configurations to read
 // (state.PublishOutputs). Diagnostics with errors mean nothing was
 // recorded.
-func PublishOutputs(ev *schema.Evaluation, st state.Backend, s state.Settings) (*Published, hcl.Diagnostics, error) {
+func PublishOutputs(ev *schema.Evaluation, st state.ReadWriter, s state.Settings) (*Published, hcl.Diagnostics, error) {
 	snap, err := st.Snapshot()
 	if err != nil {
 		return nil, nil, err

@@ -75,7 +75,7 @@ func ExpandDigests(entries []CacheEntry, f CacheFilter, prefixes []string) ([]st
 // RemoveCacheDigests removes the cache entries f selects, only those of
 // the given whole digests when there are any, and returns how many it
 // removed. Use ExpandDigests first for prefixes.
-func RemoveCacheDigests(st Backend, f CacheFilter, digests []string) (int, error) {
+func RemoveCacheDigests(st Surgery, f CacheFilter, digests []string) (int, error) {
 	if len(digests) == 0 {
 		return st.RemoveCache(f)
 	}

@@ -12,7 +12,9 @@
 //     SHA-256) to the identifier returned for those bytes;
 //   - the configuration's outputs.
 //
-// [Backend] is what plan and apply need from a state store. [Local] is the
+// [Backend] is a state store: the union of [Reader] (what plan and the
+// read-only state commands need), [Writer] (what apply records),
+// [Surgery] (what the state commands edit) and [Locker]. [Local] is the
 // local backend: a bbolt file, by default .wxmedia/state.db, whose directory
 // is created with mode 0700 and whose file has mode 0600. Only one writer may
 // have it open at a time: bbolt holds an exclusive file lock while a writer

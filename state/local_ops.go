@@ -15,25 +15,37 @@ func (l *Local) Snapshot() (*Snapshot, error) {
 	if l.db == nil {
 		return s, nil
 	}
-	err := l.view(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		s.Lineage = string(meta.Get(keyLineage))
-		s.Serial = binary.BigEndian.Uint64(meta.Get(keySerial))
-		s.PlanKey = bytes.Clone(meta.Get(keyPlanKey))
-		sealed := isSealed(tx)
-		rs, err := decodeResources(tx.Bucket(bucketResources), getUint64(meta, keyResourceCount), sealed)
+	err := l.view(func(tx *bolt.Tx) (err error) {
+		s, err = snapshotTx(tx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// snapshotTx reads the whole state in tx: what Snapshot returns, and
+// Export besides the cache.
+func snapshotTx(tx *bolt.Tx) (*Snapshot, error) {
+	s := &Snapshot{Outputs: map[string]Output{}}
+	meta := tx.Bucket(bucketMeta)
+	s.Lineage = string(meta.Get(keyLineage))
+	s.Serial = binary.BigEndian.Uint64(meta.Get(keySerial))
+	s.PlanKey = bytes.Clone(meta.Get(keyPlanKey))
+	sealed := isSealed(tx)
+	rs, err := decodeResources(tx.Bucket(bucketResources), getUint64(meta, keyResourceCount), sealed)
+	if err != nil {
+		return nil, err
+	}
+	s.Resources = rs
+	err = tx.Bucket(bucketOutputs).ForEach(func(k, v []byte) error {
+		o, err := decodeOutput(k, v, sealed)
 		if err != nil {
 			return err
 		}
-		s.Resources = rs
-		return tx.Bucket(bucketOutputs).ForEach(func(k, v []byte) error {
-			o, err := decodeOutput(k, v, sealed)
-			if err != nil {
-				return err
-			}
-			s.Outputs[string(k)] = o
-			return nil
-		})
+		s.Outputs[string(k)] = o
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -204,8 +204,7 @@ func (p *Postgres) SetOutputs(outputs map[string]Output) error {
 		if err := checkOutput(name, o); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		b.Queue("INSERT INTO "+p.tbl("outputs")+" (name, value, type, sensitive, checksum) VALUES ($1, $2, $3, $4, $5)",
-			name, string(compactJSON(o.Value)), string(compactJSON(o.Type)), o.Sensitive, outputSum(name, o))
+		b.Queue(p.insertOutputSQL(), outputArgs(name, o)...)
 	}
 	return p.update(what, b)
 }

@@ -7,6 +7,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// A record's row is mapped once each way: resourceArgs, cacheArgs and
+// outputArgs give the arguments of a row, in the order of its columns
+// (resourceColumns, cacheColumns, outputColumns) and then its checksum;
+// scanResources, scanCache and scanOutputs (postgres_sums.go) read rows
+// back.
+
 // scanResources reads rows of resourceSelect's columns, checking the
 // checksum when there is one.
 func scanResources(rows pgx.Rows, fn func(Resource)) error {
@@ -87,3 +93,47 @@ var upsertCacheSQL = `INSERT INTO ` + cacheTable + ` (` + cacheColumns + `, chec
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 	ON CONFLICT (service, mchid, api, sha256) DO UPDATE SET id = EXCLUDED.id, filename = EXCLUDED.filename,
 		size = EXCLUDED.size, uploaded_at = EXCLUDED.uploaded_at, checksum = EXCLUDED.checksum`
+
+// outputColumns are the columns of an output row, without its checksum.
+const outputColumns = "name, value, type, sensitive"
+
+// outputArgs are the arguments of output name's row: its JSON compact, as
+// the checksum covers it.
+func outputArgs(name string, o Output) []any {
+	return []any{name, string(compactJSON(o.Value)), string(compactJSON(o.Type)), o.Sensitive, outputSum(name, o)}
+}
+
+func (p *Postgres) insertOutputSQL() string {
+	return "INSERT INTO " + p.tbl("outputs") + " (" + outputColumns + ", checksum) VALUES ($1, $2, $3, $4, $5)"
+}
+
+// columnsOf turns rows of arguments (resourceArgs, cacheArgs), which
+// hold strings and int64s, into one array per column, for an INSERT that
+// takes every row at once from unnest.
+func columnsOf(rows [][]any) ([]any, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	cols := make([]any, len(rows[0]))
+	for j, v := range rows[0] {
+		switch v.(type) {
+		case string:
+			cols[j] = make([]string, 0, len(rows))
+		case int64:
+			cols[j] = make([]int64, 0, len(rows))
+		default:
+			return nil, fmt.Errorf("column %d holds a %T, not a string or an int64", j, v)
+		}
+	}
+	for _, row := range rows {
+		for j, v := range row {
+			switch c := cols[j].(type) {
+			case []string:
+				cols[j] = append(c, v.(string))
+			case []int64:
+				cols[j] = append(c, v.(int64))
+			}
+		}
+	}
+	return cols, nil
+}

@@ -62,9 +62,9 @@ func (p *Postgres) cacheSelect() string {
 
 func (p *Postgres) outputSelect() string {
 	if p.stateVersion >= stateSumsVersion {
-		return "name, value, type, sensitive, checksum"
+		return outputColumns + ", checksum"
 	}
-	return "name, value, type, sensitive, NULL::bigint"
+	return outputColumns + ", NULL::bigint"
 }
 
 // checkSum refuses a row whose checksum is not the one computed from it.

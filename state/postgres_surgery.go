@@ -91,21 +91,21 @@ func upsertCache(ctx context.Context, tx pgx.Tx, entries []CacheEntry) error {
 	for i, e := range entries {
 		last[e.CacheKey] = i
 	}
-	var svc, mch, api, sum, id, fn, at []string
-	var size, sums []int64
+	rows := make([][]any, 0, len(last))
 	for i, e := range entries {
-		if last[e.CacheKey] != i {
-			continue
+		if last[e.CacheKey] == i {
+			rows = append(rows, cacheArgs(e))
 		}
-		svc, mch, api, sum = append(svc, e.Service), append(mch, e.MchID), append(api, e.API), append(sum, e.SHA256)
-		id, fn, size, at = append(id, e.ID), append(fn, e.Filename), append(size, e.Size), append(at, formatTime(e.UploadedAt))
-		sums = append(sums, cacheSum(e))
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO `+cacheTable+` (`+cacheColumns+`, checksum)
+	cols, err := columnsOf(rows)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO `+cacheTable+` (`+cacheColumns+`, checksum)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::bigint[])
 		ON CONFLICT (service, mchid, api, sha256) DO UPDATE SET id = EXCLUDED.id, filename = EXCLUDED.filename,
 			size = EXCLUDED.size, uploaded_at = EXCLUDED.uploaded_at, checksum = EXCLUDED.checksum`,
-		svc, mch, api, sum, id, fn, size, at, sums)
+		cols...)
 	return err
 }
 
@@ -138,7 +138,7 @@ func (p *Postgres) RemoveCache(f CacheFilter) (int, error) {
 // Export reads the state and the whole shared cache in one REPEATABLE READ
 // transaction. See Backend.Export.
 func (p *Postgres) Export() (*Export, error) {
-	doc := &Export{FormatVersion: ExportFormatVersion, Resources: []Resource{}, Outputs: map[string]Output{}, Cache: []CacheEntry{}}
+	doc := emptyExport()
 	if !p.exists && !p.cacheExists {
 		return doc, nil
 	}
@@ -202,26 +202,23 @@ func (p *Postgres) Push(doc *Export, force bool) error {
 			return err
 		}
 		if len(doc.Resources) > 0 {
-			cols := make([][]string, 14)
-			sizes := make([]int64, len(doc.Resources))
-			sums := make([]int64, len(doc.Resources))
+			rows := make([][]any, len(doc.Resources))
 			for i, r := range doc.Resources {
-				for j, v := range []string{r.Address, r.Type, r.Name, r.Key, r.Merchant, r.MchID, r.Service, r.API, r.Source, r.Filename, r.SHA256, "", r.ID, formatTime(r.UploadedAt)} {
-					cols[j] = append(cols[j], v)
-				}
-				sizes[i] = r.Size
-				sums[i] = resourceSum(r)
+				rows[i] = resourceArgs(r)
+			}
+			cols, err := columnsOf(rows)
+			if err != nil {
+				return err
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO `+p.tbl("resources")+` (`+resourceColumns+`, checksum)
 				SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 					$8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::text[], $14::text[], $15::bigint[])`,
-				cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8], cols[9], cols[10], sizes, cols[12], cols[13], sums); err != nil {
+				cols...); err != nil {
 				return err
 			}
 		}
 		for name, o := range doc.Outputs {
-			if _, err := tx.Exec(ctx, "INSERT INTO "+p.tbl("outputs")+" (name, value, type, sensitive, checksum) VALUES ($1, $2, $3, $4, $5)",
-				name, string(compactJSON(o.Value)), string(compactJSON(o.Type)), o.Sensitive, outputSum(name, o)); err != nil {
+			if _, err := tx.Exec(ctx, p.insertOutputSQL(), outputArgs(name, o)...); err != nil {
 				return err
 			}
 		}

@@ -139,32 +139,20 @@ func (l *Local) RemoveCache(f CacheFilter) (int, error) {
 // Export reads the whole state, cache included, in one read transaction.
 // See Backend.Export.
 func (l *Local) Export() (*Export, error) {
-	doc := &Export{FormatVersion: ExportFormatVersion, Resources: []Resource{}, Outputs: map[string]Output{}, Cache: []CacheEntry{}}
+	doc := emptyExport()
 	if l.db == nil {
 		return doc, nil
 	}
 	err := l.view(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		doc.Lineage = string(meta.Get(keyLineage))
-		doc.Serial = binary.BigEndian.Uint64(meta.Get(keySerial))
-		sealed := isSealed(tx)
-		rs, err := decodeResources(tx.Bucket(bucketResources), getUint64(meta, keyResourceCount), sealed)
+		s, err := snapshotTx(tx)
 		if err != nil {
 			return err
 		}
-		for _, r := range rs {
+		doc.Lineage, doc.Serial, doc.Outputs = s.Lineage, s.Serial, s.Outputs
+		for _, r := range s.Resources {
 			doc.Resources = append(doc.Resources, r)
 		}
-		if err := tx.Bucket(bucketOutputs).ForEach(func(k, v []byte) error {
-			o, err := decodeOutput(k, v, sealed)
-			if err != nil {
-				return err
-			}
-			doc.Outputs[string(k)] = o
-			return nil
-		}); err != nil {
-			return err
-		}
+		sealed := isSealed(tx)
 		// The cache bucket's keys sort by service, merchant ID, API and
 		// SHA-256 already.
 		return tx.Bucket(bucketCache).ForEach(func(k, v []byte) error {

@@ -1,0 +1,104 @@
+package state
+
+// A state store is seen through small interfaces, each what one kind of
+// caller needs: plan and the read-only state commands read (Reader),
+// apply records what it did (Writer), the state commands that edit a
+// state do surgery (Surgery), and whoever opened a state releases it
+// (Locker). Backend, their union, is what Open returns. A caller takes the
+// narrowest one that serves it. Every method is safe for concurrent use.
+
+// Reader reads a state.
+type Reader interface {
+	// Snapshot reads the whole state in one read transaction.
+	Snapshot() (*Snapshot, error)
+	// LookupCache looks up keys in one read transaction and returns the
+	// entries found; keys not in the cache are absent from the map.
+	LookupCache(keys []CacheKey) (map[CacheKey]CacheEntry, error)
+	// ListCache returns every cache entry, sorted by service, merchant ID,
+	// API and SHA-256.
+	ListCache() ([]CacheEntry, error)
+	// Export reads, in one read transaction, everything a state holds
+	// besides machine-local data: lineage, serial, resources, outputs with
+	// their values (sensitive ones included) and the cache entries
+	// LookupCache can find. A backend whose cache is shared by several
+	// configurations exports the whole shared cache. A missing state exports
+	// as empty, with Lineage "" and Serial 0.
+	Export() (*Export, error)
+}
+
+// Writer records what an apply did. Each write is one transaction that
+// increments the serial, durable before the call returns.
+type Writer interface {
+	// CommitUpload durably records a verified identifier: the resource and
+	// its cache entry, in one transaction that is synced to disk before
+	// CommitUpload returns.
+	CommitUpload(r Resource, e CacheEntry) error
+	// PutResource records a resource without touching the cache, e.g. for a
+	// reuse or a metadata change.
+	PutResource(r Resource) error
+	// RemoveResources removes the resources at addrs; addresses not in the
+	// state are ignored.
+	RemoveResources(addrs ...string) error
+	// SetOutputs replaces all outputs.
+	SetOutputs(outputs map[string]Output) error
+}
+
+// ReadWriter reads a state and records an apply's work in it.
+type ReadWriter interface {
+	Reader
+	Writer
+}
+
+// Surgery is what the state commands do to a state besides an apply's
+// writes.
+type Surgery interface {
+	// MoveResource renames the resource recorded at from to to.Address, in
+	// one write transaction: the record at from is removed and to is
+	// recorded in its place. The caller sets to's Address, Type, Name and
+	// Key for the new address and keeps the other fields as they were. The
+	// cache is not touched. It fails with an error wrapping ErrNotFound when
+	// nothing is recorded at from, and with one wrapping ErrExists when
+	// to.Address differs from from and is already recorded; either way
+	// nothing changes.
+	MoveResource(from string, to Resource) error
+	// PutCache records cache entries without touching resources, in one
+	// write transaction; an entry replaces any recorded under its key.
+	// Without entries it does nothing.
+	PutCache(entries ...CacheEntry) error
+	// RemoveCache removes, in one write transaction, every cache entry that
+	// f matches, and returns how many it removed. Resources are not
+	// touched: their identifiers stay valid, only a later reuse of the same
+	// content can no longer find them. When nothing matches, nothing is
+	// written.
+	RemoveCache(f CacheFilter) (int, error)
+	// Push replaces the state's resources and outputs with those of doc and
+	// adds doc's cache entries to the cache (entries not in doc are kept, as
+	// a shared cache may serve other configurations), in one write
+	// transaction that checks, unless force is set:
+	//   - the lineages match (or the state has no resources, outputs or
+	//     cache entries yet), else an error wrapping ErrLineage;
+	//   - doc.Serial is not below the state's serial, else an error
+	//     wrapping ErrSerialBehind.
+	// Afterwards the state has doc's lineage (when doc has one) and the
+	// serial max(state serial, doc.Serial)+1, so that a saved plan or a
+	// pulled copy taken before the push is stale. doc is checked as a whole
+	// first (every record valid, addresses unique and matching their map
+	// keys); on any error nothing changes.
+	Push(doc *Export, force bool) error
+}
+
+// Locker is an open state, holding what opening it took until Close: a
+// writer's exclusive lock, a local reader's shared one (see Options), its
+// file or connections.
+type Locker interface {
+	// Close releases the backend and its lock. Closing twice is harmless.
+	Close() error
+}
+
+// Backend is a whole state store: every interface above.
+type Backend interface {
+	Reader
+	Writer
+	Surgery
+	Locker
+}
