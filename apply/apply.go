@@ -368,8 +368,9 @@ func upload(ctx context.Context, c *plan.ResourceChange, o Options, ids *identif
 		return state.CacheEntry{}, err
 	}
 	now := o.Now().UTC()
-	entry := state.CacheEntry{CacheKey: c.CacheKey(), ID: r.ID, Filename: c.After.Filename, Size: c.After.Size, UploadedAt: now}
-	if err := o.Store.CommitUpload(record(c, r.ID, now), entry); err != nil {
+	rec := record(c, r.ID, now)
+	entry := rec.CacheEntry()
+	if err := o.Store.CommitUpload(rec, entry); err != nil {
 		return state.CacheEntry{}, &storeError{fmt.Errorf("recording %s (identifier %s) in state: %w", c.Addr, r.ID, err)}
 	}
 	return entry, nil

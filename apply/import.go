@@ -22,7 +22,7 @@ func (e *ManagedError) Error() string {
 // for writing, as an upload's reply would: the next plan is a no-op for
 // it. An instance the state records already is a *ManagedError, and
 // nothing is written.
-func Import(st state.Backend, r state.Resource, e state.CacheEntry) error {
+func Import(st state.ReadWriter, r state.Resource, e state.CacheEntry) error {
 	snap, err := st.Snapshot()
 	if err != nil {
 		return err

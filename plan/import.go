@@ -59,11 +59,7 @@ func ImportRecord(ev *schema.Evaluation, merchants map[string]MerchantIdentity, 
 			Merchant: in.Merchant, MchID: ident.MchID, Service: ident.Service, API: string(spec.API),
 			Source: in.Source, Filename: in.Filename, SHA256: res.SHA256, Size: res.Size, ID: id, UploadedAt: now,
 		}
-		e := state.CacheEntry{
-			CacheKey: state.CacheKey{Service: r.Service, MchID: r.MchID, API: r.API, SHA256: r.SHA256},
-			ID:       id, Filename: r.Filename, Size: r.Size, UploadedAt: now,
-		}
-		return r, e, nil
+		return r, r.CacheEntry(), nil
 	}
 	return state.Resource{}, state.CacheEntry{}, &NotConfiguredError{Address: addr.String(), Suggestion: suggest.Nearest(addr.String(), known)}
 }

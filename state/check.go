@@ -174,7 +174,7 @@ func checkCommit(r Resource, e CacheEntry) error {
 	if err := checkCacheEntry(e); err != nil {
 		return err
 	}
-	if (CacheKey{r.Service, r.MchID, r.API, r.SHA256}) != e.CacheKey || r.ID != e.ID {
+	if r.CacheKey() != e.CacheKey || r.ID != e.ID {
 		return fmt.Errorf("%w: resource and cache entry disagree", ErrInvalid)
 	}
 	return nil

@@ -52,13 +52,13 @@ var (
 // the lock and removes it on Close.
 type LockInfo struct {
 	// PID is the holder's process ID.
-	PID int `json:"pid"`
+	PID int
 	// Host is the holder's host name.
-	Host string `json:"host"`
+	Host string
 	// Command is the wxmedia command the holder runs, e.g. apply.
-	Command string `json:"command"`
+	Command string
 	// Started is when the holder acquired the lock, in UTC to the second.
-	Started time.Time `json:"started"`
+	Started time.Time
 }
 
 // LockedError is the error returned by OpenLocal when the state lock could

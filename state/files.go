@@ -26,7 +26,7 @@ func writeLockInfo(path, command string) error {
 		Command: command,
 		Started: time.Now().UTC().Truncate(time.Second),
 	}
-	data, err := json.Marshal(info)
+	data, err := json.Marshal(storedLockInfo(info))
 	if err != nil {
 		return err
 	}
@@ -41,10 +41,11 @@ func readLockInfo(path string) *LockInfo {
 	if err != nil {
 		return nil
 	}
-	var info LockInfo
-	if err := json.Unmarshal(data, &info); err != nil || info.PID <= 0 {
+	var stored storedLockInfo
+	if err := json.Unmarshal(data, &stored); err != nil || stored.PID <= 0 {
 		return nil
 	}
+	info := LockInfo(stored)
 	if host, err := os.Hostname(); err == nil && host == info.Host && !processAlive(info.PID) {
 		return nil
 	}

@@ -105,7 +105,7 @@ func TestLockedByReader(t *testing.T) {
 	must(t, cmd.Run())
 	host, _ := os.Hostname()
 	for _, h := range []string{host, "ci-7"} {
-		data, _ := json.Marshal(LockInfo{PID: cmd.Process.Pid, Host: h, Command: "apply", Started: time.Now()})
+		data, _ := json.Marshal(storedLockInfo{PID: cmd.Process.Pid, Host: h, Command: "apply", Started: time.Now()})
 		must(t, os.WriteFile(lockInfoPath(path), data, 0o600))
 		_, err := OpenLocal(path, Options{})
 		if !errors.As(err, &le) || (le.Holder == nil) != (h == host) {

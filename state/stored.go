@@ -5,13 +5,14 @@ import (
 	"time"
 )
 
-// The storage formats: how a resource, a cache entry and an output are
-// written as JSON inside a state (bbolt records, the checksums of
-// PostgreSQL rows, the outputs file). They are private, typed apart from
-// the package's API types (types.go) and from the documents wxmedia
-// prints (document.go), so that neither can change what is on disk by
-// accident; the conversions are here and nowhere else. The JSON names are
-// those schema version 1 wrote, which every later version still reads.
+// The storage formats: how resources, cache entries, outputs and the lock
+// holder are written as JSON where a state keeps them (bbolt records, the
+// checksums of PostgreSQL rows, the outputs file, the lock details file).
+// They are private, typed apart from the package's API types (types.go,
+// errors.go) and from the documents wxmedia prints (document.go), so that
+// neither can change what is on disk by accident; the conversions are
+// here and nowhere else. The JSON names are those the first versions
+// wrote, which every later version still reads.
 
 // storedResource is a resource as a JSON record: how schema version 1
 // stored every resource, and how later versions store one the binary
@@ -124,4 +125,13 @@ func outputsOf(stored map[string]storedOutput) map[string]Output {
 		m[name] = Output(o)
 	}
 	return m
+}
+
+// storedLockInfo is the lock details file a local writer leaves beside
+// the state (<state>.lock.json), which other wxmedia processes read.
+type storedLockInfo struct {
+	PID     int       `json:"pid"`
+	Host    string    `json:"host"`
+	Command string    `json:"command"`
+	Started time.Time `json:"started"`
 }

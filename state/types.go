@@ -45,6 +45,17 @@ type Resource struct {
 	UploadedAt time.Time
 }
 
+// CacheKey returns the key of the content r records.
+func (r Resource) CacheKey() CacheKey {
+	return CacheKey{Service: r.Service, MchID: r.MchID, API: r.API, SHA256: r.SHA256}
+}
+
+// CacheEntry returns the cache entry that records r's upload: its key,
+// identifier, file name, size and time.
+func (r Resource) CacheEntry() CacheEntry {
+	return CacheEntry{CacheKey: r.CacheKey(), ID: r.ID, Filename: r.Filename, Size: r.Size, UploadedAt: r.UploadedAt}
+}
+
 // CacheKey identifies uploaded content: the same bytes sent to the same
 // service for the same merchant and API.
 type CacheKey struct {
