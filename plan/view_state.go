@@ -89,7 +89,7 @@ func sortedOutputs(outs map[string]state.Output) []string {
 }
 
 // RenderStateJSON writes the JSON view of snap made by wxmedia version
-// (show -json; see "State JSON format" in docs/reference.md): every
+// (show -json; see docs/json.md): every
 // resource instance sorted by address, the outputs with sensitive values
 // hidden.
 func RenderStateJSON(w io.Writer, snap *state.Snapshot, version string) error {
