@@ -235,8 +235,9 @@ resource "wechatpay_image" "r" {
 
 // TestFastPathsStepAside checks the rule of fastPathsAllowed: a
 // configuration with a module block or a merchant block with for_each or
-// count is evaluated by the general evaluator alone, whatever the
-// language makes of those blocks.
+// count is evaluated by the general evaluator alone (a module's resources
+// too, as they are part of it), with the instances the fast paths would
+// have given.
 func TestFastPathsStepAside(t *testing.T) {
 	const resource = `
 resource "wechatpay_image" "r" {
@@ -260,7 +261,13 @@ module "shop" {
 		{"merchant for_each", `merchant "m" {
   for_each = toset(["a", "b"])
   sandbox  = true
-}` + resource, false},
+}
+resource "wechatpay_image" "r" {
+  for_each = fileset("img", "*.png")
+  merchant = merchant.m["a"]
+  source   = "img/${each.value}"
+}
+`, false},
 		{"merchant count", `merchant "m" {
   count   = 2
   sandbox = true
@@ -271,9 +278,14 @@ module "shop" {
 			os.MkdirAll(filepath.Join(dir, "img"), 0o755)
 			os.WriteFile(filepath.Join(dir, "img", "a.png"), []byte("x"), 0o644)
 			os.WriteFile(filepath.Join(dir, "main.wxm.hcl"), []byte(tc.config), 0o644)
-			// The language may or may not accept the block: the rule
-			// holds either way.
-			cfg, _ := Load(dir)
+			// The module's own resource lists files of its directory.
+			os.MkdirAll(filepath.Join(dir, "shop", "img"), 0o755)
+			os.WriteFile(filepath.Join(dir, "shop", "img", "b.png"), []byte("x"), 0o644)
+			os.WriteFile(filepath.Join(dir, "shop", "main.wxm.hcl"), []byte(resource), 0o644)
+			cfg, diags := Load(dir)
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
 			if got := fastPathsAllowed(cfg); got != tc.fast {
 				t.Fatalf("fastPathsAllowed = %v, want %v", got, tc.fast)
 			}
@@ -292,8 +304,17 @@ module "shop" {
 			}
 			// The general evaluator gives the same instances as the
 			// fast paths would have (when the configuration evaluates).
-			if fast, general := evaluateFor(t, dir, true), evaluateFor(t, dir, false); fast != general {
+			fast, general := evaluateFor(t, dir, true), evaluateFor(t, dir, false)
+			if fast != general {
 				t.Errorf("fast paths:\n%s\ngeneral:\n%s", fast, general)
+			}
+			// The comparison compared instances: every case evaluates,
+			// the module's too (merchant count is refused, with a
+			// diagnostic, after the instances).
+			if !strings.Contains(general, `Addr:wechatpay_image.r["a.png"]`) ||
+				tc.name == "module" && !strings.Contains(general, `Addr:module.shop.wechatpay_image.r["b.png"]`) ||
+				tc.name != "merchant count" && strings.Contains(general, "\n[") {
+				t.Errorf("the configuration did not evaluate as expected:\n%s", general)
 			}
 		})
 	}
