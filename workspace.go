@@ -130,7 +130,7 @@ func warnKeyPermissions(u *ui, ev *schema.Evaluation) {
 			continue // reported when the key is loaded
 		}
 		if perm := st.Mode().Perm(); perm&0o077 != 0 {
-			u.warnf("merchant %q: private_key_file %s is readable by group or others (mode %04o)", name, m.PrivateKeyFile, perm)
+			u.warnf("%s: private_key_file %s is readable by group or others (mode %04o)", schema.MerchantLabel(name), m.PrivateKeyFile, perm)
 			u.hints([]string{"run chmod 600 " + m.PrivateKeyFile})
 		}
 	}

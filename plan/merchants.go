@@ -78,7 +78,7 @@ func CheckMerchants(ev *schema.Evaluation) hcl.Diagnostics {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid merchant",
-			Detail:   fmt.Sprintf("merchant %q: ", m.Name) + fmt.Sprintf(format, args...),
+			Detail:   schema.MerchantLabel(m.Name) + ": " + fmt.Sprintf(format, args...),
 			Subject:  m.DeclRange.Ptr(),
 		})
 	}
@@ -116,8 +116,8 @@ func CheckMerchants(ev *schema.Evaluation) hcl.Diagnostics {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Invalid merchant",
-				Detail: fmt.Sprintf("merchant %q: api_v3_key must be exactly %d characters: the APIv3 key set on the merchant platform (Account Center > API security).",
-					m.Name, uploader.APIv3KeyLength),
+				Detail: fmt.Sprintf("%s: api_v3_key must be exactly %d characters: the APIv3 key set on the merchant platform (Account Center > API security).",
+					schema.MerchantLabel(m.Name), uploader.APIv3KeyLength),
 				Subject: m.AttrRange("api_v3_key"),
 			})
 		}
@@ -150,8 +150,8 @@ func CheckMerchants(ev *schema.Evaluation) hcl.Diagnostics {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagWarning,
 				Summary:  "Fallback endpoint of another service",
-				Detail: fmt.Sprintf("merchant %q: fallback_endpoint %s is not WeChat Pay's and differs from endpoint %s; identifiers are cached under the endpoint's service, so the fallback must serve the same identifiers.",
-					m.Name, m.FallbackEndpoint, cmp.Or(m.Endpoint, uploader.DefaultEndpoint)),
+				Detail: fmt.Sprintf("%s: fallback_endpoint %s is not WeChat Pay's and differs from endpoint %s; identifiers are cached under the endpoint's service, so the fallback must serve the same identifiers.",
+					schema.MerchantLabel(m.Name), m.FallbackEndpoint, cmp.Or(m.Endpoint, uploader.DefaultEndpoint)),
 				Subject: m.DeclRange.Ptr(),
 			})
 		}
@@ -176,7 +176,7 @@ func checkMerchantValues(m *schema.Merchant) hcl.Diagnostics {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  summary,
-			Detail:   fmt.Sprintf("merchant %q: %s: ", m.Name, attr) + fmt.Sprintf(format, args...),
+			Detail:   fmt.Sprintf("%s: %s: ", schema.MerchantLabel(m.Name), attr) + fmt.Sprintf(format, args...),
 			Subject:  m.AttrRange(attr),
 		})
 	}

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -32,6 +33,16 @@ func MerchantInstanceName(module, name, key string, hasKey bool) string {
 		n = module + "." + n
 	}
 	return n
+}
+
+// MerchantLabel names a merchant instance in messages: merchant "acme"
+// for a root merchant without for_each, else its instance name as it is,
+// such as merchant.shop["sh-001"] or module.store["a"].merchant.m.
+func MerchantLabel(name string) string {
+	if strings.ContainsAny(name, `."[`) {
+		return name
+	}
+	return fmt.Sprintf("merchant %q", name)
 }
 
 // merchantForEach is the one argument of a merchant block that is not the

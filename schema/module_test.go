@@ -52,6 +52,12 @@ func TestMerchantInstanceName(t *testing.T) {
 			t.Errorf("MerchantInstanceName(%q, %q, %q, %v) = %s, want %s", c.module, c.name, c.key, c.hasKey, got, c.want)
 		}
 	}
+	if got := MerchantLabel("acme"); got != `merchant "acme"` {
+		t.Errorf("MerchantLabel(acme) = %s", got)
+	}
+	if got := MerchantLabel(`merchant.shop["a"]`); got != `merchant.shop["a"]` {
+		t.Errorf(`MerchantLabel(merchant.shop["a"]) = %s`, got)
+	}
 }
 
 // The instances of modules and of merchants with for_each, their
