@@ -99,7 +99,7 @@ func runApply(u *ui, a *arguments.Apply) error {
 		OnEvent: func(e apply.Event) {
 			// Count first: the line's redraw of the bar shows this change.
 			if a := e.Change.Action; (a == plan.Upload || a == plan.Reupload) && !errors.Is(e.Err, apply.ErrInterrupted) {
-				prog.uploaded(e.Change.After.Size, e.Err != nil)
+				prog.Uploaded(e.Change.After.Size, e.Err != nil)
 			}
 			if !skips.add(e.Err) {
 				reportEvent(u, styles, e)
@@ -107,7 +107,7 @@ func runApply(u *ui, a *arguments.Apply) error {
 		},
 		Stop: stopCh,
 	})
-	prog.finish()
+	prog.Finish()
 	skips.report(u, styles)
 	if err != nil {
 		return err

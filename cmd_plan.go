@@ -132,8 +132,8 @@ func (e *earlySnapshot) discard() {
 func hashWithProgress(u *ui, sc *plan.StatCache) func([]string) []plan.FileResult {
 	return func(paths []string) []plan.FileResult {
 		prog := u.startProgress("hashing", len(paths), 0)
-		defer prog.finish()
-		sc.OnFile = prog.hashed
+		defer prog.Finish()
+		sc.OnFile = prog.Hashed
 		defer func() { sc.OnFile = nil }()
 		return sc.Hash(paths)
 	}

@@ -14,6 +14,9 @@ const (
 	envProgressInterval = "WXMEDIA_PROGRESS_INTERVAL"
 )
 
+// progressInterval is the default interval of plain progress lines.
+const progressInterval = 5 * time.Second
+
 // logLevels are the values of WXMEDIA_LOG ("" and "off": no logs).
 var logLevels = []string{"debug", "info", "off"}
 

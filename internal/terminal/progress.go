@@ -1,4 +1,4 @@
-package main
+package terminal
 
 import (
 	"fmt"
@@ -15,25 +15,16 @@ import (
 // Progress of long work (hashing source files, uploading) goes to stderr,
 // and only for work that lasts: nothing is shown before progressDelay. On a
 // terminal it is a bar redrawn in place; otherwise a plain line every
-// progress interval (WXMEDIA_PROGRESS_INTERVAL, a duration, default 5s;
-// "off" or 0 turns progress off).
+// Terminal.ProgressEvery.
 const (
-	progressDelay    = 2 * time.Second
-	progressInterval = 5 * time.Second
-	progressTick     = 150 * time.Millisecond
+	progressDelay = 2 * time.Second
+	progressTick  = 150 * time.Millisecond
 )
 
-// progressEvery returns the interval of plain progress lines, and whether
-// progress is shown at all.
-func progressEvery() (time.Duration, bool) {
-	d, on, _ := progressIntervalEnv() // checked by checkEnv before any command
-	return d, on
-}
-
-// progress tracks one piece of long work. Its counters may be updated from
+// Progress tracks one piece of long work. Its counters may be updated from
 // many goroutines; the display is drawn by its own goroutine.
-type progress struct {
-	u     *ui
+type Progress struct {
+	t     *Terminal
 	verb  string // "hashing" or "uploading"
 	files int64  // total files, known at start
 	size  int64  // total bytes, 0 when unknown (hashing)
@@ -50,42 +41,42 @@ type progress struct {
 	wg   sync.WaitGroup
 }
 
-// startProgress begins tracking work of files files (and size bytes, when
+// StartProgress begins tracking work of files files (and size bytes, when
 // known). It returns nil, which every method accepts, when there is nothing
 // to show.
-func (u *ui) startProgress(verb string, files int, size int64) *progress {
-	every, on := progressEvery()
-	if !on || files == 0 {
+func (t *Terminal) StartProgress(verb string, files int, size int64) *Progress {
+	every := t.ProgressEvery
+	if every <= 0 || files == 0 {
 		return nil
 	}
-	p := &progress{u: u, verb: verb, files: int64(files), size: size, start: time.Now(), stop: make(chan struct{})}
+	p := &Progress{t: t, verb: verb, files: int64(files), size: size, start: time.Now(), stop: make(chan struct{})}
 	delay := min(progressDelay, every)
-	if u.errTerminal {
+	if t.ErrTerminal {
 		p.bar = p.newBar()
 		// Rates and the time left count from the start of the work.
 		p.bar.StartWithoutRender()
 	}
-	u.progress.Store(p)
+	t.progress.Store(p)
 	p.wg.Add(1)
 	go p.run(delay, every)
 	return p
 }
 
-func (p *progress) newBar() *progressbar.ProgressBar {
+func (p *Progress) newBar() *progressbar.ProgressBar {
 	opts := []progressbar.Option{
-		progressbar.OptionSetWriter(p.u.stderr),
+		progressbar.OptionSetWriter(p.t.Stderr),
 		progressbar.OptionSetWidth(24),
 		progressbar.OptionThrottle(0),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetElapsedTime(false),
-		progressbar.OptionEnableColorCodes(p.u.errColor),
+		progressbar.OptionEnableColorCodes(p.t.ErrColor),
 		progressbar.OptionSetDescription(p.describe()),
 		progressbar.OptionSetRenderBlankState(false),
 		// Clear and redraw with ANSI line erasure ("\x1b[2K"), not spaces,
 		// so that a redraw never leaves a wrapped remnant.
 		progressbar.OptionUseANSICodes(true),
 	}
-	if p.u.errColor {
+	if p.t.ErrColor {
 		opts = append(opts, progressbar.OptionSetTheme(progressbar.Theme{
 			Saucer: "[green]=[reset]", SaucerHead: "[green]>[reset]", SaucerPadding: " ", BarStart: "[", BarEnd: "]",
 		}))
@@ -103,7 +94,7 @@ func (p *progress) newBar() *progressbar.ProgressBar {
 }
 
 // describe is the bar's description: files done and current failures.
-func (p *progress) describe() string {
+func (p *Progress) describe() string {
 	s := fmt.Sprintf("wxmedia: %s", p.verb)
 	if p.size > 0 {
 		s += fmt.Sprintf(" %d/%d files", p.done.Load(), p.files)
@@ -111,7 +102,7 @@ func (p *progress) describe() string {
 		s += fmt.Sprintf(" (%s read)", plan.FormatBytes(b))
 	}
 	if f := p.failed.Load(); f > 0 {
-		if p.u.errColor {
+		if p.t.ErrColor {
 			s += fmt.Sprintf(", [red]%d failed[reset]", f)
 		} else {
 			s += fmt.Sprintf(", %d failed", f)
@@ -122,7 +113,7 @@ func (p *progress) describe() string {
 
 // line is the plain progress line, e.g. "120/640 files, 3.1 MiB of 9 MiB,
 // 40 files/s, 12s left, 2 failed".
-func (p *progress) line() string {
+func (p *Progress) line() string {
 	done, bytes := p.done.Load(), p.bytes.Load()
 	elapsed := time.Since(p.start).Seconds()
 	parts := []string{fmt.Sprintf("%d/%d files", done, p.files)}
@@ -151,7 +142,7 @@ func (p *progress) line() string {
 
 // left estimates the time left from the rate so far: by bytes when the
 // total is known, else by files.
-func (p *progress) left(elapsed float64) time.Duration {
+func (p *Progress) left(elapsed float64) time.Duration {
 	done, total := float64(p.done.Load()), float64(p.files)
 	if p.size > 0 {
 		done, total = float64(p.bytes.Load()), float64(p.size)
@@ -163,7 +154,7 @@ func (p *progress) left(elapsed float64) time.Duration {
 	return time.Duration(secs * float64(time.Second)).Round(time.Second)
 }
 
-func (p *progress) run(delay, every time.Duration) {
+func (p *Progress) run(delay, every time.Duration) {
 	defer p.wg.Done()
 	select {
 	case <-time.After(delay):
@@ -175,7 +166,7 @@ func (p *progress) run(delay, every time.Duration) {
 		defer t.Stop()
 		for {
 			p.mu.Lock()
-			p.u.statusLine(p.verb, p.line())
+			p.t.StatusLine(p.verb, p.line())
 			p.mu.Unlock()
 			select {
 			case <-t.C:
@@ -199,7 +190,7 @@ func (p *progress) run(delay, every time.Duration) {
 }
 
 // drawLocked redraws the bar with the current counts.
-func (p *progress) drawLocked() {
+func (p *Progress) drawLocked() {
 	cur := p.done.Load()
 	if p.size > 0 {
 		cur = p.bytes.Load()
@@ -218,16 +209,16 @@ func (p *progress) drawLocked() {
 }
 
 // clearLocked takes the bar off the screen.
-func (p *progress) clearLocked() {
+func (p *Progress) clearLocked() {
 	if p.bar != nil && p.visible {
 		_ = p.bar.Clear()
 		p.visible = false
 	}
 }
 
-// hashed counts one hashed file of size bytes; read is false when the stat
+// Hashed counts one hashed file of size bytes; read is false when the stat
 // cache vouched for it.
-func (p *progress) hashed(size int64, read bool) {
+func (p *Progress) Hashed(size int64, read bool) {
 	if p == nil {
 		return
 	}
@@ -237,8 +228,8 @@ func (p *progress) hashed(size int64, read bool) {
 	}
 }
 
-// uploaded counts one finished upload of size bytes.
-func (p *progress) uploaded(size int64, failed bool) {
+// Uploaded counts one finished upload of size bytes.
+func (p *Progress) Uploaded(size int64, failed bool) {
 	if p == nil {
 		return
 	}
@@ -250,8 +241,8 @@ func (p *progress) uploaded(size int64, failed bool) {
 	p.bytes.Add(size)
 }
 
-// finish stops the display and takes the bar off the screen.
-func (p *progress) finish() {
+// Finish stops the display and takes the bar off the screen.
+func (p *Progress) Finish() {
 	if p == nil {
 		return
 	}
@@ -260,5 +251,5 @@ func (p *progress) finish() {
 	p.mu.Lock()
 	p.clearLocked()
 	p.mu.Unlock()
-	p.u.progress.CompareAndSwap(p, nil)
+	p.t.progress.CompareAndSwap(p, nil)
 }
