@@ -8,6 +8,7 @@ import (
 
 	"github.com/wxmedia/wxmedia/apply"
 	"github.com/wxmedia/wxmedia/internal/arguments"
+	"github.com/wxmedia/wxmedia/internal/interrupt"
 	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/schema"
@@ -82,9 +83,9 @@ func runApply(u *ui, a *arguments.Apply) error {
 		}
 	}
 	u.printf("\n")
-	ctx, stopCh, cancel := gracefulInterrupt(func() {
+	ctx, stopCh, cancel := interrupt.Graceful(func() {
 		u.errorf([]string{"press Ctrl-C again to abort at once"}, "interrupt received: starting no new uploads, finishing those in flight")
-	}, exitProcess)
+	}, interrupt.Exit)
 	defer cancel()
 	ups, stop, err := w.uploaders(p, a.Parallelism, a.RetryTimeout)
 	defer stop()

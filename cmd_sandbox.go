@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/wxmedia/wxmedia/internal/arguments"
+	"github.com/wxmedia/wxmedia/internal/interrupt"
 	"github.com/wxmedia/wxmedia/uploader/sandbox"
 )
 
@@ -41,7 +42,7 @@ func runSandbox(u *ui, a *arguments.Sandbox) error {
 	}
 	// An interrupt from now on stops the server cleanly, even one that
 	// comes as soon as the merchant block appears.
-	ctx, cancel := contextWithInterrupt(exitProcess)
+	ctx, cancel := interrupt.Context(interrupt.Exit)
 	defer cancel()
 	hclPath := filepath.Join(sb.Dir(), "merchant.wxm.hcl")
 	if err := writeSandboxMerchants(sb, srv.URL(), hclPath, ids, a.Merchants > 0); err != nil {

@@ -1,4 +1,8 @@
-package main
+// Package interrupt handles the interrupts (Ctrl-C, SIGINT, and SIGTERM)
+// of a command that does long work: the first stops starting new work,
+// the second aborts what is in flight, and the process ends if the command
+// does not return promptly after that.
+package interrupt
 
 import (
 	"context"
@@ -9,15 +13,15 @@ import (
 	"time"
 )
 
-// abortGrace is how long the command has, after the interrupt that
+// AbortGrace is how long the command has, after the interrupt that
 // cancels its context, to return through its deferred closes before the
 // process ends anyway: whatever it is blocked in, the second Ctrl-C ends
 // it promptly.
-const abortGrace = 2 * time.Second
+const AbortGrace = 2 * time.Second
 
-// exitProcess ends the process after the interrupts that abort a command
-// that does not return; the exit of the interrupt handlers but in tests.
-func exitProcess() { os.Exit(1) }
+// Exit ends the process with status 1: the exit of the handlers, but in
+// tests.
+func Exit() { os.Exit(1) }
 
 // notifyInterrupt is a context done at the next SIGINT or SIGTERM; its
 // release restores the signals' default action, unless another context
@@ -26,19 +30,19 @@ func notifyInterrupt() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
-// contextWithInterrupt is cancelled on the first SIGINT or SIGTERM; a second
-// one ends the process at once, through exit.
-func contextWithInterrupt(exit func()) (context.Context, context.CancelFunc) {
-	ctx, _, cancel := gracefulInterrupt(nil, exit)
+// Context is cancelled on the first SIGINT or SIGTERM; a second one ends
+// the process at once, through exit.
+func Context(exit func()) (context.Context, context.CancelFunc) {
+	ctx, _, cancel := Graceful(nil, exit)
 	return ctx, cancel
 }
 
-// gracefulInterrupt handles SIGINT and SIGTERM for long work: the first
+// Graceful handles SIGINT and SIGTERM for long work: the first
 // closes the returned stop channel (start nothing new, let what is in
 // flight finish) and calls onFirst; the next cancels the context, which
 // aborts the uploads in flight at once, and the command then returns
 // through its deferred closes (state lock released) with status 1 — or,
-// should it not have returned abortGrace later, exit ends the process; one
+// should it not have returned AbortGrace later, exit ends the process; one
 // more calls exit at once. With a nil onFirst the first signal cancels at
 // once and the second calls exit. Every state write is a complete
 // transaction, so an abort loses at most the uploads in flight.
@@ -47,7 +51,7 @@ func contextWithInterrupt(exit func()) (context.Context, context.CancelFunc) {
 // next one is made before the last one's is released, so that no signal
 // meets the default action (ending the process without its deferred
 // closes) while the command runs.
-func gracefulInterrupt(onFirst, exit func()) (context.Context, <-chan struct{}, context.CancelFunc) {
+func Graceful(onFirst, exit func()) (context.Context, <-chan struct{}, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stop := make(chan struct{})
 	done := make(chan struct{})     // closed when the command returns
@@ -90,7 +94,7 @@ func gracefulInterrupt(onFirst, exit func()) (context.Context, <-chan struct{}, 
 		cancel()
 		var timeout <-chan time.Time
 		if onFirst != nil {
-			grace := time.NewTimer(abortGrace)
+			grace := time.NewTimer(AbortGrace)
 			defer grace.Stop()
 			timeout = grace.C
 		}

@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package interrupt
 
 import (
 	"syscall"
@@ -31,7 +31,7 @@ func catchExit() (exit func(), exited <-chan struct{}) {
 func TestSecondInterruptEndsABlockedCommand(t *testing.T) {
 	exit, exited := catchExit()
 	first := make(chan struct{})
-	ctx, stop, cancel := gracefulInterrupt(func() { close(first) }, exit)
+	ctx, stop, cancel := Graceful(func() { close(first) }, exit)
 	defer cancel()
 	interrupt(t)
 	<-stop
@@ -56,7 +56,7 @@ func TestSecondInterruptEndsABlockedCommand(t *testing.T) {
 // cancels at once (the sandbox server), the second ends the process.
 func TestSecondInterruptWithoutGraceEndsAtOnce(t *testing.T) {
 	exit, exited := catchExit()
-	ctx, cancel := contextWithInterrupt(exit)
+	ctx, cancel := Context(exit)
 	defer cancel()
 	interrupt(t)
 	<-ctx.Done()
@@ -72,7 +72,7 @@ func TestSecondInterruptWithoutGraceEndsAtOnce(t *testing.T) {
 // is cancelled is not ended by the handler.
 func TestReturningCommandIsNotEnded(t *testing.T) {
 	exit, exited := catchExit()
-	ctx, stop, cancel := gracefulInterrupt(func() {}, exit)
+	ctx, stop, cancel := Graceful(func() {}, exit)
 	interrupt(t)
 	<-stop
 	interrupt(t)
@@ -81,7 +81,7 @@ func TestReturningCommandIsNotEnded(t *testing.T) {
 	select {
 	case <-exited:
 		t.Fatal("the process was ended although the command returned")
-	case <-time.After(abortGrace + time.Second):
+	case <-time.After(AbortGrace + time.Second):
 	}
 }
 
@@ -89,7 +89,7 @@ func TestReturningCommandIsNotEnded(t *testing.T) {
 // grace of the second.
 func TestThirdInterruptEndsAtOnce(t *testing.T) {
 	exit, exited := catchExit()
-	ctx, stop, cancel := gracefulInterrupt(func() {}, exit)
+	ctx, stop, cancel := Graceful(func() {}, exit)
 	defer cancel()
 	interrupt(t)
 	<-stop
@@ -99,7 +99,7 @@ func TestThirdInterruptEndsAtOnce(t *testing.T) {
 	interrupt(t)
 	select {
 	case <-exited:
-		if d := time.Since(start); d >= abortGrace {
+		if d := time.Since(start); d >= AbortGrace {
 			t.Fatalf("the third interrupt ended the process after %v, the grace of the second", d)
 		}
 	case <-time.After(5 * time.Second):
