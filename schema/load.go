@@ -150,7 +150,7 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid configuration directory", Detail: err.Error()}}
 	}
 	cfg := newConfig(abs, ".", nil)
-	l := &loader{loaded: map[string]*Config{abs: cfg}, stack: []string{abs}}
+	l := &loader{loaded: map[string]*Config{realDir(abs): cfg}, stack: []string{realDir(abs)}, shown: []string{"."}}
 	diags := cfg.load(l, 0)
 	sort.Strings(cfg.Filenames)
 	return cfg, diags

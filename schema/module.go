@@ -122,9 +122,20 @@ func (cfg *Config) decodeModuleCall(b *hcl.Block) hcl.Diagnostics {
 
 // loader reads each module directory once and refuses cycles.
 type loader struct {
+	// loaded holds the configurations read, by real directory (links
+	// resolved, so that a link back up is a cycle).
 	loaded map[string]*Config
-	// stack holds the directories being loaded, the caller's first.
-	stack []string
+	// stack holds the real directories being loaded, the caller's first,
+	// and shown their names for messages.
+	stack, shown []string
+}
+
+// realDir is dir with symbolic links resolved, or dir when they cannot be.
+func realDir(dir string) string {
+	if r, err := filepath.EvalSymlinks(dir); err == nil {
+		return r
+	}
+	return dir
 }
 
 // loadModules loads the modules cfg calls and checks the calls' arguments
@@ -137,14 +148,12 @@ func (cfg *Config) loadModules(l *loader, depth int) hcl.Diagnostics {
 			continue
 		}
 		cycle := false
+		real := realDir(mc.Dir)
 		for i, d := range l.stack {
-			if d == mc.Dir {
+			if d == real {
 				cycle = true
 				*cfg.partial = true
-				chain := make([]string, 0, len(l.stack)-i+1)
-				for _, s := range l.stack[i:] {
-					chain = append(chain, relName(cfg.root.Dir, s))
-				}
+				chain := append([]string(nil), l.shown[i:]...)
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Module calls itself",
@@ -177,13 +186,13 @@ func (cfg *Config) loadModules(l *loader, depth int) hcl.Diagnostics {
 			})
 			continue
 		}
-		child, ok := l.loaded[mc.Dir]
+		child, ok := l.loaded[real]
 		if !ok {
 			child = newConfig(mc.Dir, relName(cfg.root.Dir, mc.Dir), cfg.root)
-			l.loaded[mc.Dir] = child
-			l.stack = append(l.stack, mc.Dir)
+			l.loaded[real] = child
+			l.stack, l.shown = append(l.stack, real), append(l.shown, child.RelDir)
 			d := child.load(l, depth+1)
-			l.stack = l.stack[:len(l.stack)-1]
+			l.stack, l.shown = l.stack[:len(l.stack)-1], l.shown[:len(l.shown)-1]
 			for _, dg := range d {
 				if dg.Summary == "No configuration files" || dg.Summary == "Cannot read configuration directory" {
 					dg.Detail = fmt.Sprintf("The module %q (source = %q) cannot be loaded: %s", name, mc.Source, dg.Detail)

@@ -177,6 +177,15 @@ func TestModuleBounds(t *testing.T) {
 		t.Errorf("200 × 200 module instances: %s", errs)
 	}
 
+	// A link back to the calling directory is a cycle, not 16 copies.
+	loop := writeTree(t, map[string]string{"main.wxm.hcl": `module "m" { source = "./sub/m" }`, "sub/main.wxm.hcl": `module "m" { source = "./m" }`})
+	if err := os.Symlink("..", filepath.Join(loop, "sub", "m")); err != nil {
+		t.Fatal(err)
+	}
+	if _, diags := Load(loop); !strings.Contains(diags.Error(), "Module calls itself") || strings.Contains(diags.Error(), "nested too deeply") {
+		t.Errorf("a link back up: %v", diags)
+	}
+
 	// Two modules of 300 KiB each: past the 512 KiB of configuration text.
 	big := "locals {\n" + strings.Repeat("  # "+strings.Repeat("x", 100)+"\n", 3000) + "}\n"
 	_, diags := Load(writeTree(t, map[string]string{
