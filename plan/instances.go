@@ -3,7 +3,7 @@ package plan
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 
 	"github.com/wxmedia/wxmedia/state"
 )
@@ -29,7 +29,9 @@ func ParseTargets(given []string) ([]Address, error) {
 }
 
 // Addresses returns the addresses of snap's resource instances that one
-// of sel selects (Address.Selects; every one when sel is empty), sorted.
+// of sel selects (Address.Selects; every one when sel is empty), sorted
+// as the plan's views list them (CompareAddresses): the root module's
+// first, then each module instance's.
 func Addresses(snap *state.Snapshot, sel []Address) []string {
 	out := make([]string, 0, len(snap.Resources))
 	for addr := range snap.Resources {
@@ -37,7 +39,7 @@ func Addresses(snap *state.Snapshot, sel []Address) []string {
 			out = append(out, addr)
 		}
 	}
-	sort.Strings(out)
+	slices.SortFunc(out, CompareAddresses)
 	return out
 }
 

@@ -85,6 +85,15 @@ func CompareModules(a, b string) int {
 	return cmp.Compare(len(x), len(y))
 }
 
+// CompareAddresses orders instance addresses by module instance
+// (CompareModules), then as strings.
+func CompareAddresses(a, b string) int {
+	if c := CompareModules(ModuleOf(a), ModuleOf(b)); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
+}
+
 func keyRank(k string) int {
 	switch {
 	case k == "":

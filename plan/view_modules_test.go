@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/wxmedia/wxmedia/state"
 )
 
 // modulePlan is a plan whose changes are in the root module and in module
@@ -171,5 +173,25 @@ func TestViewsWithoutModules(t *testing.T) {
 	}
 	if got := inModuleOrder(p.Changes); &got[0] != &p.Changes[0] {
 		t.Error("the changes were copied")
+	}
+}
+
+// state list and state rm list the state's instances in the views' order:
+// the root module's first, indexes by number.
+func TestAddressesInModuleOrder(t *testing.T) {
+	snap := &state.Snapshot{Resources: map[string]state.Resource{}}
+	want := []string{
+		`wechatpay_image.a`,
+		`wechatpay_image.b["x"]`,
+		`module.store[9].wechatpay_image.a`,
+		`module.store[10].wechatpay_image.a`,
+		`module.store["a"].wechatpay_image.a`,
+		`module.store["a"].module.brand.wechatpay_image.a`,
+	}
+	for _, a := range want {
+		snap.Resources[a] = state.Resource{Address: a}
+	}
+	if got := Addresses(snap, nil); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("listed as %q", got)
 	}
 }
