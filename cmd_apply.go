@@ -2,13 +2,13 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"strings"
 
 	"github.com/wxmedia/wxmedia/apply"
 	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/wxmedia/wxmedia/internal/interrupt"
+	"github.com/wxmedia/wxmedia/internal/terminal"
 	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/schema"
@@ -36,7 +36,7 @@ func runApply(u *ui, a *arguments.Apply) error {
 			u.printf("%s\n", plan.SummaryLine(p.Summary, u.styles()))
 			pub, err := publishOutputs(u, w, st)
 			if err == nil {
-				u.outputsSection(w, pub)
+				u.OutputsSection(pub, len(w.cfg.Outputs))
 			}
 			return err
 		}
@@ -65,7 +65,7 @@ func runApply(u *ui, a *arguments.Apply) error {
 		if !p.HasChanges() {
 			pub, err := publishOutputs(u, w, st)
 			if err == nil {
-				u.outputsSection(w, pub)
+				u.OutputsSection(pub, len(w.cfg.Outputs))
 			}
 			return err
 		}
@@ -93,7 +93,7 @@ func runApply(u *ui, a *arguments.Apply) error {
 		return err
 	}
 	styles := u.styles()
-	skips := &quotaSkips{byType: map[string]*quotaSkip{}}
+	skips := &terminal.QuotaSkips{}
 	prog := u.startProgress("uploading", p.Summary.Upload+p.Summary.Reupload, p.Summary.UploadBytes)
 	res, err := apply.Apply(ctx, p, apply.Options{
 		Store: st, Uploaders: ups, Parallelism: a.Parallelism,
@@ -102,14 +102,14 @@ func runApply(u *ui, a *arguments.Apply) error {
 			if a := e.Change.Action; (a == plan.Upload || a == plan.Reupload) && !errors.Is(e.Err, apply.ErrInterrupted) {
 				prog.Uploaded(e.Change.After.Size, e.Err != nil)
 			}
-			if !skips.add(e.Err) {
-				reportEvent(u, styles, e)
+			if !skips.Add(e.Err) {
+				u.ApplyEvent(styles, e)
 			}
 		},
 		Stop: stopCh,
 	})
 	prog.Finish()
-	skips.report(u, styles)
+	skips.Report(u.Terminal, styles)
 	if err != nil {
 		return err
 	}
@@ -117,8 +117,8 @@ func runApply(u *ui, a *arguments.Apply) error {
 	if err != nil {
 		return err
 	}
-	u.applySummary(res)
-	u.outputsSection(w, pub)
+	u.ApplySummary(res)
+	u.OutputsSection(pub, len(w.cfg.Outputs))
 	if len(res.Failures) > 0 {
 		if failed := res.Failed(); failed > 0 {
 			u.errorf(nil, "%s failed:", words.Count(failed, "change"))
@@ -126,11 +126,11 @@ func runApply(u *ui, a *arguments.Apply) error {
 			for _, f := range res.Failures {
 				var qs *uploader.QuotaSkipError
 				if !errors.Is(f.Err, apply.ErrInterrupted) && !errors.As(f.Err, &qs) {
-					u.detailf("%s: %v", f.Addr, failureOf(f.Err))
+					u.detailf("%s: %v", f.Addr, terminal.FailureOf(f.Err))
 					errs = append(errs, f.Err)
 				}
 			}
-			errs = append(errs, skips.details(u)...)
+			errs = append(errs, skips.Details(u.Terminal)...)
 			u.hints(hintsForAll(errs))
 		}
 		if res.Interrupted() {
@@ -139,42 +139,6 @@ func runApply(u *ui, a *arguments.Apply) error {
 		return exitError{1}
 	}
 	return nil
-}
-
-// errAbandoned describes an upload that the second interrupt abandoned
-// while it was in flight.
-var errAbandoned = errors.New("abandoned by the second interrupt; it may have reached the server, and the next apply uploads it again")
-
-// failureOf is the error shown for a failed change: an upload abandoned by
-// the second interrupt says so rather than "context canceled".
-func failureOf(err error) error {
-	if errors.Is(err, context.Canceled) {
-		return errAbandoned
-	}
-	return err
-}
-
-func reportEvent(u *ui, st plan.Styles, e apply.Event) {
-	c := e.Change
-	if errors.Is(e.Err, apply.ErrInterrupted) {
-		return
-	}
-	// Addresses and server messages come from outside.
-	addr := plan.Visible(c.Addr)
-	if e.Err != nil {
-		u.printf("%s: %s %s\n", addr, st.Forget.Sprint("failed:"), u.message("%v", failureOf(e.Err)))
-		return
-	}
-	switch c.Action {
-	case plan.Upload:
-		u.printf("%s: %s\n", addr, st.Upload.Sprint("uploaded"))
-	case plan.Reupload:
-		u.printf("%s: %s\n", addr, st.Reupload.Sprint("re-uploaded"))
-	case plan.Reuse:
-		u.printf("%s: %s\n", addr, st.Reuse.Sprint("reused"))
-	case plan.Forget:
-		u.printf("%s: %s\n", addr, st.Forget.Sprint("forgotten"))
-	}
 }
 
 // loadSavedPlan reads a saved plan and re-checks it (plan.RecheckSaved),

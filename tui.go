@@ -1,14 +1,10 @@
 package main
 
 import (
-	"fmt"
 	"io"
-	"strings"
 
-	"github.com/fatih/color"
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/wxmedia/wxmedia/apply"
 	"github.com/wxmedia/wxmedia/internal/terminal"
 	"github.com/wxmedia/wxmedia/plan"
 )
@@ -56,49 +52,4 @@ func (u *ui) diagnostics(files map[string]*hcl.File, diags hcl.Diagnostics) {
 }
 func (u *ui) startProgress(verb string, files int, size int64) *terminal.Progress {
 	return u.StartProgress(verb, files, size)
-}
-
-// applySummary prints the headline of an apply, which says how it ended:
-// "Apply complete!" only when every planned change was made, "Apply
-// failed!" when some failed, "Apply interrupted!" when some were not
-// started. Each count stands once, with the bytes of the action it
-// belongs to, and the lines that follow use the same counts.
-func (u *ui) applySummary(res *apply.Result) {
-	st := u.styles()
-	failed := res.Failed()
-	head, attr := "Apply complete!", color.FgGreen
-	switch {
-	case res.Interrupted():
-		head, attr = "Apply interrupted!", color.FgYellow
-	case failed > 0:
-		head, attr = "Apply failed!", color.FgRed
-	}
-	if u.OutColor {
-		head = terminal.Paint(true, head, attr, color.Bold)
-	} else {
-		head = st.Bold.Sprint(head)
-	}
-	withBytes := func(n int, b int64, s string) string {
-		if n == 0 {
-			return s
-		}
-		return fmt.Sprintf("%s (%s)", s, plan.FormatBytes(b))
-	}
-	parts := []string{
-		withBytes(res.Uploaded, res.UploadedBytes, st.Upload.Sprint(res.Uploaded)+" uploaded"),
-		withBytes(res.Reuploaded, res.ReuploadedBytes, st.Reupload.Sprint(res.Reuploaded)+" re-uploaded"),
-		st.Reuse.Sprint(res.Reused) + " reused",
-		st.Forget.Sprint(res.Forgotten) + " forgotten",
-	}
-	if failed > 0 || res.Interrupted() {
-		f := fmt.Sprint(failed)
-		if failed > 0 {
-			f = st.Forget.Sprint(failed)
-		}
-		parts = append(parts, f+" failed")
-	}
-	if res.Interrupted() {
-		parts = append(parts, fmt.Sprintf("%d not started", res.NotStarted))
-	}
-	u.printf("\n%s %s.\n", head, strings.Join(parts, ", "))
 }
