@@ -27,6 +27,9 @@ const (
 // `wxmedia { backend … }` settings.
 type stateBackend struct {
 	schema.BackendSettings
+	// notes is where opening the state says that it waits for the lock,
+	// or reads the copy a writer published; nil for silence.
+	notes *ui
 }
 
 // configuredBackend reads the backend settings of the configuration in the
@@ -34,22 +37,33 @@ type stateBackend struct {
 // configuration: only the backend block and what it refers to are
 // evaluated, variables coming from WXMEDIA_VAR_* and their defaults.
 // Without a configuration, or without a backend block, the state is local.
-func configuredBackend() (stateBackend, error) {
+func configuredBackend(u *ui) (stateBackend, error) {
 	cfg, _ := schema.Load(".")
 	if cfg == nil || cfg.Backend == nil {
-		return stateBackend{schema.BackendSettings{Type: schema.BackendLocal}}, nil
+		return localBackend(u), nil
 	}
-	given, diags := varValues(cfg, nil)
+	given, diags := varValues(cfg, u.env.vars, nil)
 	if diags.HasErrors() {
 		return stateBackend{}, fmt.Errorf("invalid variables: %s", diagSummary(diags))
 	}
 	s, diags := cfg.DecodeBackend(given, apply.RemoteState{})
-	return checkedBackend(s, diags)
+	b, err := checkedBackend(s, diags)
+	b.notes = u
+	return b, err
+}
+
+// localBackend is the default state, .wxmedia/state.db.
+func localBackend(u *ui) stateBackend {
+	return stateBackend{BackendSettings: schema.BackendSettings{Type: schema.BackendLocal}, notes: u}
 }
 
 // backend returns the workspace's backend settings, evaluated with its
 // variables (-var included).
-func (w *workspace) backend() (stateBackend, error) { return evaluatedBackend(w.ev) }
+func (w *workspace) backend() (stateBackend, error) {
+	b, err := evaluatedBackend(w.ev)
+	b.notes = w.notes
+	return b, err
+}
 
 func evaluatedBackend(ev *schema.Evaluation) (stateBackend, error) {
 	return checkedBackend(ev.BackendSettings())
@@ -62,7 +76,7 @@ func checkedBackend(s schema.BackendSettings, diags hcl.Diagnostics) (stateBacke
 	if s.Type == schema.BackendPostgres && s.ConnStr == "" {
 		return stateBackend{}, withHints(errors.New("the postgres backend needs conn_str"), `conn_str = env("WXMEDIA_PG") keeps it out of the configuration`)
 	}
-	return stateBackend{s}, nil
+	return stateBackend{BackendSettings: s}, nil
 }
 
 // diagSummary renders error diagnostics on one line. Diagnostics never
@@ -98,7 +112,7 @@ func (b stateBackend) isPostgres() bool { return b.Type == schema.BackendPostgre
 // options are the state options of a command: the lock timeout, and the
 // notes that it waits for the lock or reads a writer's published copy.
 func (b stateBackend) options(lockTimeout time.Duration, command string) state.Options {
-	return state.Options{LockTimeout: lockTimeout, Command: command, OnWait: noteWaiting, OnReadingSnapshot: noteSnapshot}
+	return state.Options{LockTimeout: lockTimeout, Command: command, OnWait: b.noteWaiting, OnReadingSnapshot: b.noteSnapshot}
 }
 
 // open opens the state (state.Open). A writer takes the lock, waiting up
@@ -111,20 +125,16 @@ func (b stateBackend) open(readOnly bool, lockTimeout time.Duration, command str
 }
 
 // noteSnapshot says that a reader reads the copy a writer published.
-func noteSnapshot(info *state.SnapshotInfo) {
-	if stateNotes != nil {
-		stateNotes.infof("%s; run again once it has finished for the latest", info)
+func (b stateBackend) noteSnapshot(info *state.SnapshotInfo) {
+	if b.notes != nil {
+		b.notes.infof("%s; run again once it has finished for the latest", info)
 	}
 }
 
-// stateNotes is where opening a state says that it waits for the lock, or
-// reads the copy a writer published; set by run.
-var stateNotes *ui
-
 // noteWaiting says that a command waits for the state lock and for whom,
 // before it waits.
-func noteWaiting(holder *state.LockInfo, timeout time.Duration) {
-	if stateNotes == nil {
+func (b stateBackend) noteWaiting(holder *state.LockInfo, timeout time.Duration) {
+	if b.notes == nil {
 		return
 	}
 	who := "another wxmedia"
@@ -135,10 +145,10 @@ func noteWaiting(holder *state.LockInfo, timeout time.Duration) {
 		}
 	}
 	if timeout < 0 {
-		stateNotes.infof("waiting for the state lock held by %s", who)
+		b.notes.infof("waiting for the state lock held by %s", who)
 		return
 	}
-	stateNotes.infof("waiting up to %s for the state lock held by %s", timeout, who)
+	b.notes.infof("waiting up to %s for the state lock held by %s", timeout, who)
 }
 
 // snapshot reads the state without taking the writer's lock; see
@@ -160,8 +170,8 @@ func (b stateBackend) forceUnlock(lockID int) (*state.LockInfo, error) {
 
 // openState opens the state configured in the current directory. See
 // stateBackend.open.
-func openState(readOnly bool, lockTimeout time.Duration, command string) (state.Backend, error) {
-	b, err := configuredBackend()
+func openState(u *ui, readOnly bool, lockTimeout time.Duration, command string) (state.Backend, error) {
+	b, err := configuredBackend(u)
 	if err != nil {
 		return nil, err
 	}
@@ -170,8 +180,8 @@ func openState(readOnly bool, lockTimeout time.Duration, command string) (state.
 
 // readSnapshot reads the state configured in the current directory without
 // taking the writer's lock. See stateBackend.snapshot.
-func readSnapshot(lockTimeout time.Duration) (*state.Snapshot, lookupFunc, func(), error) {
-	b, err := configuredBackend()
+func readSnapshot(u *ui, lockTimeout time.Duration) (*state.Snapshot, lookupFunc, func(), error) {
+	b, err := configuredBackend(u)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 func runForceUnlock(u *ui, a *arguments.ForceUnlock) error {
-	b, err := configuredBackend()
+	b, err := configuredBackend(u)
 	if err != nil {
 		return err
 	}

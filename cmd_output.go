@@ -11,7 +11,7 @@ import (
 )
 
 func runOutput(u *ui, a *arguments.Output) error {
-	snap, _, done, err := readSnapshot(a.LockTimeout)
+	snap, _, done, err := readSnapshot(u, a.LockTimeout)
 	if err != nil {
 		return err
 	}

@@ -100,7 +100,7 @@ type earlySnapshot struct {
 
 // startEarlySnapshot starts reading the local state when the configuration
 // in the current directory parses and has no backend block; nil otherwise.
-func startEarlySnapshot(lockTimeout time.Duration) *earlySnapshot {
+func startEarlySnapshot(u *ui, lockTimeout time.Duration) *earlySnapshot {
 	cfg, diags := schema.Load(".")
 	if cfg == nil || diags.HasErrors() || cfg.Backend != nil {
 		return nil
@@ -108,7 +108,7 @@ func startEarlySnapshot(lockTimeout time.Duration) *earlySnapshot {
 	e := &earlySnapshot{ready: make(chan struct{})}
 	go func() {
 		defer close(e.ready)
-		b := stateBackend{schema.BackendSettings{Type: schema.BackendLocal}}
+		b := localBackend(u)
 		e.snap, e.lookup, e.done, e.err = b.snapshot(lockTimeout, "plan")
 	}()
 	return e
@@ -157,7 +157,7 @@ func runPlan(u *ui, a *arguments.Plan) error {
 	if !o.RefreshHashes {
 		o.statCache = loadStatCacheEarly()
 	}
-	early := startEarlySnapshot(o.LockTimeout)
+	early := startEarlySnapshot(u, o.LockTimeout)
 	w, err := loadWorkspace(u, o.Vars)
 	if err != nil {
 		if early != nil {

@@ -22,7 +22,7 @@ func runShow(u *ui, a *arguments.Show) error {
 // showState renders the current state in the view asked for: see
 // plan.RenderState, RenderStateJSON and RenderStateMarkdown.
 func showState(u *ui, view arguments.ViewType) error {
-	snap, _, done, err := readSnapshot(0)
+	snap, _, done, err := readSnapshot(u, 0)
 	if err != nil {
 		return err
 	}

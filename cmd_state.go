@@ -47,8 +47,8 @@ func runState(u *ui, args []string) error {
 
 // openStateForWrite opens the state for a state-changing command, taking its
 // lock; see state.OpenExisting.
-func openStateForWrite(lockTimeout time.Duration, command string) (state.Backend, error) {
-	b, err := configuredBackend()
+func openStateForWrite(u *ui, lockTimeout time.Duration, command string) (state.Backend, error) {
+	b, err := configuredBackend(u)
 	if err != nil {
 		return nil, err
 	}
@@ -57,8 +57,8 @@ func openStateForWrite(lockTimeout time.Duration, command string) (state.Backend
 
 // openStateForSurgery opens the state for a command that changes its
 // resources, taking its lock, and reads it. The caller closes the state.
-func openStateForSurgery(lockTimeout time.Duration, command string) (state.Backend, *state.Snapshot, error) {
-	st, err := openStateForWrite(lockTimeout, command)
+func openStateForSurgery(u *ui, lockTimeout time.Duration, command string) (state.Backend, *state.Snapshot, error) {
+	st, err := openStateForWrite(u, lockTimeout, command)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -72,8 +72,8 @@ func openStateForSurgery(lockTimeout time.Duration, command string) (state.Backe
 
 // readState calls fn with the configured state, opened read-only, when
 // there is something to read; see state.OpenToRead.
-func readState(lockTimeout time.Duration, command string, withSharedCache bool, fn func(state.Reader) error) error {
-	b, err := configuredBackend()
+func readState(u *ui, lockTimeout time.Duration, command string, withSharedCache bool, fn func(state.Reader) error) error {
+	b, err := configuredBackend(u)
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func readState(lockTimeout time.Duration, command string, withSharedCache bool, 
 }
 
 func runStateList(u *ui, args *arguments.StateList) error {
-	snap, _, done, err := readSnapshot(args.LockTimeout)
+	snap, _, done, err := readSnapshot(u, args.LockTimeout)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func runStateList(u *ui, args *arguments.StateList) error {
 }
 
 func runStateShow(u *ui, args *arguments.StateShow) error {
-	snap, _, done, err := readSnapshot(args.LockTimeout)
+	snap, _, done, err := readSnapshot(u, args.LockTimeout)
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func runStateRm(u *ui, args *arguments.StateRm) error {
 	if err != nil {
 		return addressHint(err)
 	}
-	st, snap, err := openStateForSurgery(args.LockTimeout, "state rm")
+	st, snap, err := openStateForSurgery(u, args.LockTimeout, "state rm")
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func runStateMv(u *ui, args *arguments.StateMv) error {
 	if err != nil {
 		return addressHint(err)
 	}
-	st, snap, err := openStateForSurgery(args.LockTimeout, "state mv")
+	st, snap, err := openStateForSurgery(u, args.LockTimeout, "state mv")
 	if err != nil {
 		return err
 	}
@@ -193,7 +193,7 @@ func runStateMv(u *ui, args *arguments.StateMv) error {
 func runStatePull(u *ui, args *arguments.StatePull) error {
 	var err error
 	doc := &state.Export{FormatVersion: state.ExportFormatVersion, Resources: []state.Resource{}, Outputs: map[string]state.Output{}, Cache: []state.CacheEntry{}}
-	err = readState(args.LockTimeout, "state pull", false, func(st state.Reader) error {
+	err = readState(u, args.LockTimeout, "state pull", false, func(st state.Reader) error {
 		doc, err = st.Export()
 		return err
 	})
@@ -240,7 +240,7 @@ func runStatePush(u *ui, args *arguments.StatePush) error {
 	if err := state.CheckExport(&doc); err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
-	st, err := openState(false, args.LockTimeout, "state push")
+	st, err := openState(u, false, args.LockTimeout, "state push")
 	if err != nil {
 		return err
 	}
@@ -268,7 +268,7 @@ func cacheFilter(f arguments.CacheFilter) state.CacheFilter {
 func runStateCacheList(u *ui, args *arguments.StateCacheList) error {
 	var err error
 	entries := []state.CacheEntry{}
-	err = readState(args.LockTimeout, "state cache list", true, func(st state.Reader) error {
+	err = readState(u, args.LockTimeout, "state cache list", true, func(st state.Reader) error {
 		entries, err = st.ListCache()
 		return err
 	})
@@ -293,7 +293,7 @@ func runStateCacheList(u *ui, args *arguments.StateCacheList) error {
 
 func runStateCacheRm(u *ui, args *arguments.StateCacheRm) error {
 	base := cacheFilter(args.Filter)
-	st, err := openStateForWrite(args.LockTimeout, "state cache rm")
+	st, err := openStateForWrite(u, args.LockTimeout, "state cache rm")
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -86,17 +85,11 @@ func (r *redactor) replaceAttr(_ []string, a slog.Attr) slog.Attr {
 
 // newLogger returns the logger WXMEDIA_LOG asks for, or a silent one; it
 // redacts the secrets of r.
-func newLogger(stderr io.Writer, r *redactor) *slog.Logger {
-	var level slog.Level
-	switch strings.ToLower(os.Getenv(envLog)) { // checked by checkEnv
-	case "debug":
-		level = slog.LevelDebug
-	case "info":
-		level = slog.LevelInfo
-	default:
+func newLogger(stderr io.Writer, r *redactor, env environment) *slog.Logger {
+	if !env.logOn {
 		return slog.New(discard{})
 	}
-	h := slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: r.replaceAttr})
+	h := slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: env.logLevel, ReplaceAttr: r.replaceAttr})
 	return slog.New(h)
 }
 

@@ -296,7 +296,8 @@ func commands() []command {
 // run is the whole program; it returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g, args, err := arguments.ParseGlobal(args, commandNames())
-	u := newUI(stdin, stdout, stderr, g.NoColor)
+	env := readEnvironment(os.Environ())
+	u := newUI(stdin, stdout, stderr, g.NoColor, env)
 	if err != nil {
 		var ae *arguments.Error
 		errors.As(err, &ae)
@@ -304,7 +305,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	u.chdir = g.Chdir
-	stateNotes = u
 	if len(args) == 0 {
 		usage(u.stderr)
 		return 1
@@ -325,8 +325,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	if c, ok := lookupCommand(name); ok && c.synopsis != "" && c.run != nil {
-		if err := checkEnv(); err != nil {
-			return exitCode(u, err)
+		if env.err != nil {
+			return exitCode(u, env.err)
 		}
 		return exitCode(u, runCommand(u, c, rest))
 	}

@@ -21,15 +21,17 @@ type ui struct {
 	chdir string
 	// secrets are those this run has seen: every message redacts them.
 	secrets *redactor
+	// env is the environment, read when wxmedia started.
+	env environment
 }
 
-func newUI(stdin io.Reader, stdout, stderr io.Writer, noColor bool) *ui {
-	u := &ui{Terminal: terminal.New(stdin, stdout, stderr, noColor), stdin: stdin, stdout: stdout, stderr: stderr, secrets: &redactor{}}
+// newUI is the ui of one run: colour unless noColor (-no-color) or env
+// says otherwise.
+func newUI(stdin io.Reader, stdout, stderr io.Writer, noColor bool, env environment) *ui {
+	u := &ui{Terminal: terminal.New(stdin, stdout, stderr, noColor || env.noColor), stdin: stdin, stdout: stdout, stderr: stderr, secrets: &redactor{}, env: env}
 	u.Scrub = u.secrets.scrub
 	u.Hint = func(h string) string { return withChdir(h, u.chdir) }
-	if every, on, _ := progressIntervalEnv(); on { // checked by checkEnv before any command
-		u.ProgressEvery = every
-	}
+	u.ProgressEvery = env.progressEvery
 	return u
 }
 

@@ -26,7 +26,7 @@ func TestMessageEscapes(t *testing.T) {
 		{[]any{errors.New("server said: x\nwxmedia: Apply complete!")}, "upload server said: x\n  wxmedia: Apply complete!"},
 		{[]any{errors.New("dial tcp: https://ci:hunter2@host.example/x refused")}, "upload dial tcp: https://ci:xxxxx@host.example/x refused"},
 	} {
-		if got := newUI(nil, nil, nil, true).message("upload %v", tc.args...); got != tc.want {
+		if got := newUI(nil, nil, nil, true, environment{}).message("upload %v", tc.args...); got != tc.want {
 			t.Errorf("message(%q) = %q, want %q", tc.args, got, tc.want)
 		}
 	}
@@ -35,7 +35,7 @@ func TestMessageEscapes(t *testing.T) {
 // Every stderr message of the ui goes through the same escaping.
 func TestUIMessagesEscape(t *testing.T) {
 	var out bytes.Buffer
-	u := newUI(strings.NewReader(""), &out, &out, true)
+	u := newUI(strings.NewReader(""), &out, &out, true, environment{})
 	evil := "media_\x1b[31mid\r"
 	u.errorf([]string{"hint " + evil}, "error %s", evil)
 	u.warnf("warn %s", evil)
@@ -74,7 +74,7 @@ func TestRedactURLs(t *testing.T) {
 // The secrets a run has seen are redacted from its messages only: each
 // run's ui has its own.
 func TestSecretsPerRun(t *testing.T) {
-	a, b := newUI(nil, nil, nil, true), newUI(nil, nil, nil, true)
+	a, b := newUI(nil, nil, nil, true, environment{}), newUI(nil, nil, nil, true, environment{})
 	a.secrets.add("hunter2-api-v3-key")
 	if got := a.message("key %s", "hunter2-api-v3-key"); got != "key (redacted)" {
 		t.Errorf("run a: %q", got)

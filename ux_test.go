@@ -92,7 +92,7 @@ func TestGoldenDiagnostics(t *testing.T) {
 	golden(t, "diagnostics.txt", []byte(stderr))
 
 	var colourful bytes.Buffer
-	u := newUI(nil, &bytes.Buffer{}, &colourful, true)
+	u := newUI(nil, &bytes.Buffer{}, &colourful, true, environment{})
 	u.ErrColor = true
 	if _, err := loadWorkspace(u, nil); err == nil {
 		t.Fatal("the bad configuration loaded")
@@ -199,7 +199,7 @@ func TestHelpEveryCommand(t *testing.T) {
 // lines, after the message, and that messages hold no hint.
 func TestHints(t *testing.T) {
 	var errb bytes.Buffer
-	u := newUI(nil, &bytes.Buffer{}, &errb, true)
+	u := newUI(nil, &bytes.Buffer{}, &errb, true, environment{})
 	err := withHints(withHints(os.ErrNotExist, "inner"), "outer", "second")
 	if code := exitCode(u, err); code != 1 {
 		t.Fatalf("exit status %d", code)

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"os"
-	"strings"
-
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/wxmedia/wxmedia/internal/arguments"
@@ -15,13 +12,10 @@ import (
 // WXMEDIA_VAR_name (lowest), then the *.auto.wxmvars.hcl files of the
 // configuration directory in lexical order, then -var and -var-file in
 // command-line order.
-func varValues(cfg *schema.Config, vars arguments.Vars) (map[string]schema.VarValue, hcl.Diagnostics) {
+func varValues(cfg *schema.Config, env []envVar, vars arguments.Vars) (map[string]schema.VarValue, hcl.Diagnostics) {
 	out := map[string]schema.VarValue{}
-	for _, kv := range os.Environ() {
-		if name, val, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(name, "WXMEDIA_VAR_") {
-			n := strings.TrimPrefix(name, "WXMEDIA_VAR_")
-			out[n] = schema.VarValue{Raw: val, Source: name, FromEnv: true}
-		}
+	for _, v := range env {
+		out[v.name] = schema.VarValue{Raw: v.value, Source: envVarPrefix + v.name, FromEnv: true}
 	}
 	var diags hcl.Diagnostics
 	merge := func(file string) {

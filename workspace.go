@@ -32,6 +32,8 @@ type workspace struct {
 	idents  map[string]plan.MerchantIdentity
 	// log writes WXMEDIA_LOG records; credentials are redacted.
 	log *slog.Logger
+	// notes is the ui that opening the state tells it waits for the lock.
+	notes *ui
 }
 
 // loadWorkspace reads and evaluates the configuration of the current
@@ -70,7 +72,7 @@ func loadWorkspaceDiags(u *ui, vars arguments.Vars, adjust func(*schema.Config, 
 	if diags.HasErrors() && cfg.Partial() {
 		return stop()
 	}
-	given, d := varValues(cfg, vars)
+	given, d := varValues(cfg, u.env.vars, vars)
 	diags = append(diags, d...)
 	if d.HasErrors() {
 		return stop()
@@ -88,7 +90,7 @@ func loadWorkspaceDiags(u *ui, vars arguments.Vars, adjust func(*schema.Config, 
 	diags = append(diags, d...)
 	// Merchants that decoded are checked even when others did not.
 	diags = append(diags, plan.CheckMerchants(ev)...)
-	w := &workspace{cfg: cfg, ev: ev, idents: map[string]plan.MerchantIdentity{}, log: newLogger(u.stderr, u.secrets)}
+	w := &workspace{cfg: cfg, ev: ev, idents: map[string]plan.MerchantIdentity{}, log: newLogger(u.stderr, u.secrets, u.env), notes: u}
 	for _, m := range ev.Merchants {
 		u.secrets.add(m.APIV2Key, m.APIV3Key)
 	}

@@ -53,11 +53,10 @@ type Terminal struct {
 }
 
 // New returns the terminal of the given streams, with colour on each
-// stream that is a terminal unless noColor, NO_COLOR (not empty) or
-// TERM=dumb says otherwise.
+// stream that is a terminal unless noColor (the caller's -no-color,
+// NO_COLOR or TERM=dumb) says otherwise.
 func New(stdin io.Reader, stdout, stderr io.Writer, noColor bool) *Terminal {
-	// https://no-color.org: NO_COLOR set to a non-empty value.
-	allow := !noColor && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	allow := !noColor
 	errTerm, outTerm := IsTerminal(stderr), IsTerminal(stdout)
 	return &Terminal{
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
