@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/wxmedia/wxmedia/internal/arguments"
@@ -27,7 +29,11 @@ func runState(u *ui, args []string) error {
 	}
 	sub, rest := args[0], args[1:]
 	if sub == "cache" {
-		if len(rest) == 0 || rest[0] == "-h" || rest[0] == "-help" || rest[0] == "--help" {
+		if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "-help" || rest[0] == "--help") {
+			stateCacheUsage(u.stdout)
+			return nil
+		}
+		if len(rest) == 0 {
 			return withHints(errors.New("state cache needs a subcommand: list or rm"), "wxmedia help state cache list, wxmedia help state cache rm")
 		}
 		if rest[0] == "ls" {
@@ -43,6 +49,19 @@ func runState(u *ui, args []string) error {
 		return runCommand(u, c, rest)
 	}
 	return withHints(fmt.Errorf("unknown state subcommand %q%s", sub, suggestFrom(sub, []string{"list", "show", "rm", "mv", "pull", "push", "cache"})), "wxmedia state -help lists the subcommands")
+}
+
+// stateCacheUsage is the help of state cache: the usage of its two
+// subcommands, and where their flags are.
+func stateCacheUsage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: wxmedia [global options] state cache SUBCOMMAND [options] [args]\n\n")
+	fmt.Fprintf(w, "  The content cache: the identifier issued for each content, per service, merchant and API.\n  Subcommands:\n\n")
+	for _, name := range []string{"state cache list", "state cache rm"} {
+		if c, ok := lookupCommand(name); ok {
+			fmt.Fprintf(w, "    %s\n", strings.TrimPrefix(c.usage, "state cache "))
+		}
+	}
+	fmt.Fprintf(w, "\n  wxmedia help state cache list, or state cache rm, shows each one's flags.\n")
 }
 
 // openStateForWrite opens the state for a state-changing command, taking its

@@ -60,7 +60,7 @@ func readEnvironment(environ []string) environment {
 		env.logOn, env.logLevel = true, slog.LevelInfo
 	default:
 		env.err = withHints(fmt.Errorf("%s=%q is not a log level", envLog, v),
-			fmt.Sprintf("set %s to debug (every upload attempt) or info (a summary), or unset it", envLog))
+			fmt.Sprintf("set %s to debug (every upload attempt), info (a summary) or off, or unset it", envLog))
 		return env
 	}
 	switch v := strings.TrimSpace(get[envProgressInterval]); v {

@@ -77,7 +77,7 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "\nEnvironment:\n")
 	fmt.Fprintf(w, "  %-27s %s\n", "WXMEDIA_VAR_name=VALUE", "set a variable (lowest precedence)")
 	fmt.Fprintf(w, "  %-27s %s\n", "WXMEDIA_LOG=debug|info|off", "structured logs on stderr, credentials redacted; debug: each upload attempt")
-	fmt.Fprintf(w, "  %-27s %s\n", "WXMEDIA_PROGRESS_INTERVAL", "how often progress lines are written when stderr is not a terminal (default 5s; off);\n"+strings.Repeat(" ", 30)+"another value of these two is an error")
+	fmt.Fprintf(w, "  %-27s %s\n", "WXMEDIA_PROGRESS_INTERVAL", "how often progress lines are written when stderr is not a terminal (default 5s; off: none);\n"+strings.Repeat(" ", 30)+"an unknown value of WXMEDIA_LOG or WXMEDIA_PROGRESS_INTERVAL is an error")
 	fmt.Fprintf(w, "  %-27s %s\n", "NO_COLOR=1", "no colour")
 	writeExamples(w, globalExamples)
 	writeExit(w, []string{"0  success", "1  an error", "2  plan -detailed-exitcode: the plan has changes", "3  fmt -check: some file is not formatted"})

@@ -86,7 +86,7 @@ func commands() []command {
 			examples: []string{
 				"wxmedia plan",
 				"wxmedia plan -out=media.plan          # save it, then: wxmedia apply media.plan",
-				"wxmedia plan -json > plan.json        # for programs; see docs/reference.md",
+				"wxmedia plan -json > plan.json        # for programs; see docs/json.md",
 				"wxmedia plan -markdown                # for a pull-request comment",
 				"wxmedia plan -detailed-exitcode       # CI: exit 2 when there are changes",
 				"wxmedia plan -target='wechatpay_image.banner[\"a.png\"]'",

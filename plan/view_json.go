@@ -97,8 +97,8 @@ func strPtr(s string) *string {
 // sensitiveJSON is Sensitive as a JSON string.
 var sensitiveJSON = json.RawMessage(`"` + Sensitive + `"`)
 
-// RenderJSON writes the JSON view of p: one document, described in the
-// README's "Plan JSON format". The resource changes are written one at a
+// RenderJSON writes the JSON view of p: one document, described in
+// docs/json.md, "Plan JSON format". The resource changes are written one at a
 // time, so that a plan of many changes is never held in memory as JSON as
 // a whole; the document is the one json.Encoder gives for jsonDocument.
 func RenderJSON(w io.Writer, p *Plan) error {

@@ -51,7 +51,7 @@ const (
 type viewFlags struct{ json, markdown bool }
 
 func (v *viewFlags) register(fs *flag.FlagSet) {
-	fs.BoolVar(&v.json, "json", false, "write the plan as one JSON document (see \"Plan JSON format\" in docs/reference.md)")
+	fs.BoolVar(&v.json, "json", false, "write the plan as one JSON document (see \"Plan JSON format\" in docs/json.md)")
 	fs.BoolVar(&v.markdown, "markdown", false, "write the plan as Markdown for a pull-request comment")
 }
 
