@@ -84,6 +84,33 @@ func hasAnchor(text, anchor string) bool {
 	return false
 }
 
+// TestReadmeTestCommand: the test command the README gives is the one CI
+// runs, with the variable CI sets that the README names.
+func TestReadmeTestCommand(t *testing.T) {
+	readme, ci := readDoc(t, "README.md"), readDoc(t, ".ci/run")
+	i := strings.Index(readme, "## Development")
+	if i < 0 {
+		t.Fatal("README.md has no Development section")
+	}
+	dev := readme[i:]
+	for _, cmd := range []string{"go vet ./...", "go test ./..."} {
+		if !strings.Contains(dev, "\n"+cmd+"\n") {
+			t.Errorf("README.md's Development section does not give %q", cmd)
+		}
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(cmd) + `$`).MatchString(ci) {
+			t.Errorf(".ci/run does not run %q as the README says", cmd)
+		}
+	}
+	for _, v := range []string{"WXMEDIA_SLOW_TESTS=1"} {
+		if !strings.Contains(ci, "export "+v) {
+			t.Errorf(".ci/run does not export %s", v)
+		}
+		if !strings.Contains(dev, v) {
+			t.Errorf("README.md's Development section does not name %s, which CI sets", v)
+		}
+	}
+}
+
 // TestDocsAPIValues: the reference lists every value -api accepts.
 func TestDocsAPIValues(t *testing.T) {
 	ref := readDoc(t, "docs/reference.md")
