@@ -83,10 +83,14 @@ func CheckMerchants(ev *schema.Evaluation) hcl.Diagnostics {
 		})
 	}
 	usesV3, usesV2 := merchantProtocols(ev)
+	var owners []string // the merchant instance of each diagnostic
 	for _, name := range slices.Sorted(maps.Keys(ev.Merchants)) {
 		m := ev.Merchants[name]
 		if m.Sandbox {
 			continue
+		}
+		for len(owners) < len(diags) {
+			owners = append(owners, "")
 		}
 		needV3 := usesV3[name] || !usesV2[name]
 		required := []struct{ name, val string }{{"mchid", m.MchID}, {"private_key_file", m.PrivateKeyFile}}
@@ -162,8 +166,57 @@ func CheckMerchants(ev *schema.Evaluation) hcl.Diagnostics {
 			bad(m, "max_requests_per_second must not be negative.")
 		}
 		diags = append(diags, checkMerchantValues(m)...)
+		for len(owners) < len(diags) {
+			owners = append(owners, name)
+		}
 	}
-	return diags
+	return collapseInstances(diags, owners)
+}
+
+// collapseInstances reports a mistake that every instance of a merchant
+// block makes alike (the same rule at the same line, as a module called
+// for 1,000 shops would) once, naming the first instance and how many
+// others share it.
+func collapseInstances(diags hcl.Diagnostics, owners []string) hcl.Diagnostics {
+	type key struct {
+		summary, rest string
+		rng           hcl.Range
+	}
+	first := map[key]int{}
+	count := map[key]int{}
+	keyOf := func(i int) (key, bool) {
+		d := diags[i]
+		if i >= len(owners) || owners[i] == "" || d.Subject == nil {
+			return key{}, false
+		}
+		label := schema.MerchantLabel(owners[i]) + ": "
+		if !strings.HasPrefix(d.Detail, label) {
+			return key{}, false
+		}
+		return key{d.Summary, d.Detail[len(label):], *d.Subject}, true
+	}
+	var out hcl.Diagnostics
+	for i, d := range diags {
+		k, ok := keyOf(i)
+		if !ok {
+			out = append(out, d)
+			continue
+		}
+		if _, seen := first[k]; !seen {
+			first[k] = len(out)
+			out = append(out, d)
+		}
+		count[k]++
+	}
+	for k, n := range count {
+		if n > 1 {
+			d := *out[first[k]]
+			label, _ := strings.CutSuffix(d.Detail, ": "+k.rest)
+			d.Detail = fmt.Sprintf("%s and %d other instances of the same merchant block: %s", label, n-1, k.rest)
+			out[first[k]] = &d
+		}
+	}
+	return out
 }
 
 // checkMerchantValues checks, for one merchant that is not a sandbox, what
