@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/wxmedia/wxmedia/internal/arguments"
-	"github.com/wxmedia/wxmedia/internal/safefile"
 	"github.com/wxmedia/wxmedia/internal/words"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
@@ -228,43 +227,16 @@ func runStatePull(u *ui, args *arguments.StatePull) error {
 }
 
 func runStatePush(u *ui, args *arguments.StatePush) error {
-	pos := []string{args.Path}
-	var err error
-	// The document comes from outside: a regular file opened without
-	// blocking (a named pipe or a device is refused at once), or stdin,
-	// read up to a limit either way.
-	var data []byte
-	if pos[0] == "-" {
-		data, err = safefile.ReadLimited(u.stdin, "-", plan.MaxStateDocumentSize)
-	} else {
-		data, err = safefile.ReadFile(pos[0], plan.MaxStateDocumentSize)
-	}
+	doc, err := plan.ReadStateDocument(args.Path, u.stdin, time.Now())
 	if err != nil {
-		return fmt.Errorf("read %s: %w", pos[0], unwrapPath(err))
-	}
-	// Every field is checked before anything is stored: the document
-	// comes from outside.
-	pdoc, err := plan.DecodeStateDocument(data)
-	if err != nil {
-		var fe *plan.FieldError
-		if errors.As(err, &fe) {
-			return fmt.Errorf("%s: %w", pos[0], err)
-		}
-		return fmt.Errorf("%s is not a wxmedia state document: %w", pos[0], err)
-	}
-	doc := *pdoc
-	if err := plan.CheckStateDocument(&doc, time.Now()); err != nil {
-		return withHints(fmt.Errorf("%s: %w", pos[0], err), "state pull writes a document of this form; correct the field or push a pulled state")
-	}
-	if err := state.CheckExport(&doc); err != nil {
-		return fmt.Errorf("%s: %w", pos[0], err)
+		return err
 	}
 	st, err := openState(u, false, args.LockTimeout, "state push")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Push(&doc, args.Force); err != nil {
+	if err := st.Push(doc, args.Force); err != nil {
 		if errors.Is(err, state.ErrLineage) || errors.Is(err, state.ErrSerialBehind) {
 			return withHints(err, "state pull the current state to compare; -force overwrites it")
 		}

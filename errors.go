@@ -75,10 +75,13 @@ func runtimeHints(err error) []string {
 		nf      *plan.InstanceNotFoundError
 		prefix  *state.DigestPrefixError
 		managed *apply.ManagedError
+		doc     *plan.DocumentError
 	)
 	switch {
 	case errors.As(err, &nf):
 		return instanceHints(nf)
+	case errors.As(err, &doc) && doc.Checked:
+		return []string{"state pull writes a document of this form; correct the field or push a pulled state"}
 	case errors.As(err, new(*plan.NotConfiguredError)):
 		return []string{"add the resource block first; import binds an identifier to a declared instance"}
 	case errors.As(err, &managed):

@@ -11,16 +11,13 @@ import (
 
 // ui is the terminal of one run (internal/terminal, which owns how
 // wxmedia talks to the person at it), with what the commands add: the
-// -chdir kept in the commands that hints suggest, and the secrets this
-// run has seen, redacted from every message.
+// -chdir kept in the commands that hints suggest.
 type ui struct {
 	*terminal.Terminal
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	// chdir is the -chdir the user gave, kept in the commands hints suggest.
 	chdir string
-	// secrets are those this run has seen: every message redacts them.
-	secrets *redactor
 	// env is the environment, read when wxmedia started.
 	env environment
 }
@@ -28,8 +25,7 @@ type ui struct {
 // newUI is the ui of one run: colour unless noColor (-no-color) or env
 // says otherwise.
 func newUI(stdin io.Reader, stdout, stderr io.Writer, noColor bool, env environment) *ui {
-	u := &ui{Terminal: terminal.New(stdin, stdout, stderr, noColor || env.noColor), stdin: stdin, stdout: stdout, stderr: stderr, secrets: &redactor{}, env: env}
-	u.Scrub = u.secrets.scrub
+	u := &ui{Terminal: terminal.New(stdin, stdout, stderr, noColor || env.noColor), stdin: stdin, stdout: stdout, stderr: stderr, env: env}
 	u.Hint = func(h string) string { return withChdir(h, u.chdir) }
 	u.ProgressEvery = env.progressEvery
 	return u

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wxmedia/wxmedia/apply"
 	"github.com/wxmedia/wxmedia/internal/arguments"
+	"github.com/wxmedia/wxmedia/internal/terminal"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/uploader"
@@ -86,16 +87,16 @@ func loadWorkspaceDiags(u *ui, vars arguments.Vars, adjust func(*schema.Config, 
 	ev, d := cfg.EvaluateWith(given, apply.RemoteState{})
 	// Whatever the evaluation saw of credentials and sensitive values is
 	// redacted from every message from now on, its own diagnostics first.
-	u.secrets.add(ev.Secrets()...)
+	u.Secrets.Add(ev.Secrets()...)
 	diags = append(diags, d...)
 	// Merchants that decoded are checked even when others did not.
 	diags = append(diags, plan.CheckMerchants(ev)...)
-	w := &workspace{cfg: cfg, ev: ev, idents: map[string]plan.MerchantIdentity{}, log: newLogger(u.stderr, u.secrets, u.env), notes: u}
+	w := &workspace{cfg: cfg, ev: ev, idents: map[string]plan.MerchantIdentity{}, log: terminal.NewLogger(u.stderr, u.Secrets, u.env.logOn, u.env.logLevel), notes: u}
 	for _, m := range ev.Merchants {
-		u.secrets.add(m.APIV2Key, m.APIV3Key)
+		u.Secrets.Add(m.APIV2Key, m.APIV3Key)
 	}
 	if bs, d := ev.BackendSettings(); !d.HasErrors() {
-		u.secrets.add(bs.ConnStr)
+		u.Secrets.Add(bs.ConnStr)
 	}
 	warnKeyPermissions(u, ev)
 	w.log.Info("configuration loaded", "dir", cfg.Dir, "files", len(cfg.Filenames), "instances", len(ev.Instances), "merchants", len(ev.Merchants))

@@ -38,9 +38,9 @@ type Terminal struct {
 	// OutTerminal says whether stdout is a terminal, which the progress
 	// bar on stderr is then taken to share.
 	OutTerminal bool
-	// Scrub, when set, redacts credentials (those a run has seen, the
-	// passwords of URLs) from every message and diagnostic.
-	Scrub func(string) string
+	// Secrets are the credentials this run has seen: every message and
+	// diagnostic redacts them, and the passwords of URLs.
+	Secrets *Redactor
 	// Hint, when set, rewrites each hint before it is shown (e.g. to put
 	// -chdir into the commands it suggests).
 	Hint func(string) string
@@ -62,6 +62,7 @@ func New(stdin io.Reader, stdout, stderr io.Writer, noColor bool) *Terminal {
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		OutColor: allow && outTerm, ErrColor: allow && errTerm,
 		ErrTerminal: errTerm, OutTerminal: outTerm,
+		Secrets: &Redactor{},
 	}
 }
 
@@ -77,12 +78,7 @@ func (t *Terminal) Styles() plan.Styles { return plan.NewStyles(t.OutColor) }
 // ErrStyles are the same colours for stderr.
 func (t *Terminal) ErrStyles() plan.Styles { return plan.NewStyles(t.ErrColor) }
 
-func (t *Terminal) scrub(s string) string {
-	if t.Scrub != nil {
-		return t.Scrub(s)
-	}
-	return s
-}
+func (t *Terminal) scrub(s string) string { return t.Secrets.Scrub(s) }
 
 func (t *Terminal) hint(h string) string {
 	if t.Hint != nil {

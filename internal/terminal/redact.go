@@ -1,4 +1,4 @@
-package main
+package terminal
 
 import (
 	"context"
@@ -17,17 +17,17 @@ import (
 // secretKeys are attribute names whose values are never written.
 var secretKeys = []string{"key", "secret", "sign", "signature", "authorization", "password", "conn_str", "token"}
 
-// redactor holds the secrets one run has seen, to redact them from its
-// messages and logs; the ui of the run owns it (a nil one redacts only the
-// passwords of URLs).
-type redactor struct {
+// Redactor holds the secrets one run has seen, to redact them from its
+// messages and logs; the Terminal of the run owns it (a nil one redacts
+// only the passwords of URLs). It is safe for concurrent use.
+type Redactor struct {
 	mu      sync.RWMutex
 	secrets []string
 }
 
-// add registers secret values; short ones are ignored (they would redact
+// Add registers secret values; short ones are ignored (they would redact
 // ordinary text and protect nothing).
-func (r *redactor) add(values ...string) {
+func (r *Redactor) Add(values ...string) {
 	if r == nil {
 		return
 	}
@@ -40,16 +40,18 @@ func (r *redactor) add(values ...string) {
 	}
 }
 
-func (r *redactor) scrub(s string) string {
+// Scrub returns s with every secret of r replaced by "(redacted)" and the
+// passwords of URLs and connection strings hidden (RedactURLs).
+func (r *Redactor) Scrub(s string) string {
 	if r == nil {
-		return redactURLs(s)
+		return RedactURLs(s)
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, sec := range r.secrets {
 		s = strings.ReplaceAll(s, sec, "(redacted)")
 	}
-	return redactURLs(s)
+	return RedactURLs(s)
 }
 
 // urlPassword matches the user info of a URL with a password
@@ -60,9 +62,9 @@ var (
 	connPassword = regexp.MustCompile(`(?i)\b((?:ssl)?password|passwd|pwd)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s'"&;]+)`)
 )
 
-// redactURLs hides the passwords of URLs and connection strings in s, as
+// RedactURLs hides the passwords of URLs and connection strings in s, as
 // url.URL.Redacted does ("user:xxxxx@").
-func redactURLs(s string) string {
+func RedactURLs(s string) string {
 	if l := strings.ToLower(s); !strings.Contains(l, "@") && !strings.Contains(l, "pass") && !strings.Contains(l, "pwd") {
 		return s
 	}
@@ -70,7 +72,7 @@ func redactURLs(s string) string {
 	return connPassword.ReplaceAllString(s, "${1}=xxxxx")
 }
 
-func (r *redactor) replaceAttr(_ []string, a slog.Attr) slog.Attr {
+func (r *Redactor) replaceAttr(_ []string, a slog.Attr) slog.Attr {
 	k := strings.ToLower(a.Key)
 	for _, sk := range secretKeys {
 		if k == sk || strings.HasSuffix(k, "_"+sk) {
@@ -78,18 +80,19 @@ func (r *redactor) replaceAttr(_ []string, a slog.Attr) slog.Attr {
 		}
 	}
 	if a.Value.Kind() == slog.KindString || a.Value.Kind() == slog.KindAny {
-		return slog.String(a.Key, r.scrub(a.Value.String()))
+		return slog.String(a.Key, r.Scrub(a.Value.String()))
 	}
 	return a
 }
 
-// newLogger returns the logger WXMEDIA_LOG asks for, or a silent one; it
-// redacts the secrets of r.
-func newLogger(stderr io.Writer, r *redactor, env environment) *slog.Logger {
-	if !env.logOn {
+// NewLogger returns a logger writing text records to w from level up
+// when on, or a silent one. It redacts attributes whose names say they
+// hold a credential, and the secrets of r wherever they appear.
+func NewLogger(w io.Writer, r *Redactor, on bool, level slog.Level) *slog.Logger {
+	if !on {
 		return slog.New(discard{})
 	}
-	h := slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: env.logLevel, ReplaceAttr: r.replaceAttr})
+	h := slog.NewTextHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: r.replaceAttr})
 	return slog.New(h)
 }
 
