@@ -12,6 +12,7 @@ import (
 	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/wxmedia/wxmedia/internal/atomicfile"
 	"github.com/wxmedia/wxmedia/internal/safefile"
+	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/schema"
 )
 
@@ -56,12 +57,14 @@ func runFmt(u *ui, a *arguments.Fmt) error {
 			continue
 		}
 		unformatted++
+		// File names and configuration text come from outside: their
+		// control and format characters are shown as escapes.
 		if a.List {
-			u.printf("%s\n", filepath.ToSlash(name))
+			u.printf("%s\n", plan.Visible(filepath.ToSlash(name)))
 		}
 		if a.Diff {
 			name := filepath.ToSlash(name)
-			u.printf("%s", diff.Diff("old/"+name, src, "new/"+name, out))
+			u.printf("%s", plan.VisibleLines(string(diff.Diff("old/"+name, src, "new/"+name, out))))
 		}
 		if a.Write && !a.Check {
 			// Replaced whole and synced: a crash during fmt leaves the

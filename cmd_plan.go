@@ -213,7 +213,7 @@ func runPlan(u *ui, a *arguments.Plan) error {
 	}
 	if a.Out != "" && a.View == arguments.ViewHuman {
 		cmd, again := applyCommand(&o, p, a.Out)
-		u.printf("\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n  %s\n", a.Out, withChdir(cmd, u.chdir))
+		u.printf("\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n  %s\n", plan.Visible(a.Out), plan.Visible(withChdir(cmd, u.chdir)))
 		if len(again) > 0 {
 			u.printf("Give the sensitive %s %s again (-var or WXMEDIA_VAR_name): a saved plan never holds sensitive values.\n",
 				words.Noun(len(again), "variable"), strings.Join(again, ", "))
