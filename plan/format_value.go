@@ -7,7 +7,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
-	"github.com/rivo/uniseg"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
@@ -103,12 +102,12 @@ func writeValue(b *strings.Builder, v cty.Value, indent string) {
 				s = literal(cty.StringVal(k))
 			}
 			shown[k] = s
-			width = max(width, uniseg.StringWidth(s))
+			width = alignWidth(width, s)
 		}
 		b.WriteString("{\n")
 		for _, k := range keys {
 			s := shown[k]
-			b.WriteString(indent + "  " + s + strings.Repeat(" ", width-uniseg.StringWidth(s)) + " = ")
+			b.WriteString(indent + "  " + s + padding(s, width) + " = ")
 			writeValue(b, m[k], indent+"  ")
 			b.WriteString("\n")
 		}

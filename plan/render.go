@@ -49,6 +49,27 @@ func (s Styles) symbol(a Action) string {
 	return " "
 }
 
+// maxAlign is the widest column, in display columns, that shorter names
+// are padded to. A longer name (a for_each key can be any length) is
+// written unpadded and widens no column: otherwise one key of 100,000
+// characters would pad every line of a plan to 100,000 spaces.
+const maxAlign = 100
+
+// alignWidth is width widened to s's display width, unless s is wider
+// than maxAlign.
+func alignWidth(width int, s string) int {
+	if w := uniseg.StringWidth(s); w <= maxAlign {
+		return max(width, w)
+	}
+	return width
+}
+
+// padding is the spaces that align s to width columns; none for a name
+// as wide or wider.
+func padding(s string, width int) string {
+	return strings.Repeat(" ", max(0, width-uniseg.StringWidth(s)))
+}
+
 // Render writes the human view of p: one line per change (no-ops are
 // counted, not listed), the output changes and the summary line.
 func Render(w io.Writer, p *Plan, st Styles) {
@@ -62,7 +83,7 @@ func Render(w io.Writer, p *Plan, st Styles) {
 	width := 0
 	for _, c := range p.Changes {
 		if c.Action != NoOp {
-			width = max(width, uniseg.StringWidth(Visible(c.Addr)))
+			width = alignWidth(width, Visible(c.Addr))
 		}
 	}
 	listed := p.Summary.Upload + p.Summary.Reupload + p.Summary.Reuse + p.Summary.Forget
@@ -80,7 +101,7 @@ func Render(w io.Writer, p *Plan, st Styles) {
 			}
 			for _, c := range g.Changes {
 				addr := Visible(c.Addr)
-				fmt.Fprintf(w, "  %s %s%s  %s\n", st.symbol(c.Action), addr, strings.Repeat(" ", width-uniseg.StringWidth(addr)), describe(c, st))
+				fmt.Fprintf(w, "  %s %s%s  %s\n", st.symbol(c.Action), addr, padding(addr, width), describe(c, st))
 			}
 		}
 		fmt.Fprintln(w)
