@@ -248,20 +248,23 @@ func validMerchantInstance(n string) bool {
 	if hclsyntax.ValidIdentifier(n) {
 		return true
 	}
+	if strings.TrimSpace(n) != n || strings.IndexFunc(n, unicode.IsControl) >= 0 {
+		return false
+	}
 	trav, diags := hclsyntax.ParseTraversalAbs([]byte(n), "", hcl.InitialPos)
 	if diags.HasErrors() {
 		return false
 	}
+	var keywords []string
 	names := 0
-	last := ""
 	for _, step := range trav {
 		switch t := step.(type) {
 		case hcl.TraverseRoot:
-			last = t.Name
+			keywords = append(keywords, t.Name)
 			names++
 		case hcl.TraverseAttr:
 			if names%2 == 0 {
-				last = t.Name
+				keywords = append(keywords, t.Name)
 			}
 			names++
 		case hcl.TraverseIndex:
@@ -270,5 +273,13 @@ func validMerchantInstance(n string) bool {
 			}
 		}
 	}
-	return names%2 == 0 && last == "merchant"
+	if names%2 != 0 || len(keywords) == 0 || keywords[len(keywords)-1] != "merchant" {
+		return false
+	}
+	for _, k := range keywords[:len(keywords)-1] {
+		if k != "module" {
+			return false
+		}
+	}
+	return true
 }

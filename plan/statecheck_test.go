@@ -114,3 +114,24 @@ func TestDecodeStateDocumentNamesField(t *testing.T) {
 		}
 	}
 }
+
+// Merchant instance names in a pushed state are those
+// schema.MerchantInstanceName writes, and nothing else.
+func TestValidMerchantInstance(t *testing.T) {
+	for _, n := range []string{
+		"acme", `merchant.shop["sh-001"]`, "merchant.acme", `module.store["a"].merchant.m`,
+		`module.a[0].module.b.merchant.m["x\"y"]`,
+	} {
+		if !validMerchantInstance(n) {
+			t.Errorf("%s refused", n)
+		}
+	}
+	for _, n := range []string{
+		"", "1acme", `merchant["x"]`, `module.store.merchant`, `module["a"].merchant.m`, `merchant.shop.x`,
+		`wechatpay_image.logo`, `module.store["a"]`, `wechatpay_image.x.merchant.m`, "merchant.shop[\"a\"]\n",
+	} {
+		if validMerchantInstance(n) {
+			t.Errorf("%q accepted", n)
+		}
+	}
+}
