@@ -17,7 +17,9 @@ import (
 // diagnostic writer: "Error: summary", the file and line, the source
 // snippet with the range highlighted (on a terminal) and the detail. Under
 // the snippet, carets mark the range and name it as file:line:column, the
-// form editors and terminals open.
+// form editors and terminals open. A diagnostic that reads exactly as one
+// already shown (a mistake in a module's text, found once per instance of
+// the module) is shown once.
 func (t *Terminal) Diagnostics(files map[string]*hcl.File, diags hcl.Diagnostics) {
 	if len(diags) == 0 {
 		return
@@ -32,13 +34,19 @@ func (t *Terminal) Diagnostics(files map[string]*hcl.File, diags hcl.Diagnostics
 	var buf bytes.Buffer
 	files = safeSources(files)
 	w := hcl.NewDiagnosticTextWriter(&buf, files, uint(width), t.ErrColor)
+	shown := map[string]bool{}
 	for _, d := range diags {
 		d = safeDiagnostic(d)
 		buf.Reset()
 		if err := w.WriteDiagnostic(d); err != nil {
 			continue
 		}
-		t.Stderr.Write([]byte(t.scrub(string(markRange(buf.Bytes(), files, d, t.ErrColor)))))
+		text := t.scrub(string(markRange(buf.Bytes(), files, d, t.ErrColor)))
+		if shown[text] {
+			continue
+		}
+		shown[text] = true
+		t.Stderr.Write([]byte(text))
 	}
 }
 
