@@ -211,6 +211,9 @@ func (cfg *Config) load(l *loader, depth int) hcl.Diagnostics {
 				break
 			}
 		}
+		if cfg.root == cfg {
+			detail += fmt.Sprintf(" Run wxmedia in the directory of the configuration, or name it with the global option -chdir=DIR (wxmedia -chdir=DIR plan); a first configuration is a file such as main%s with a merchant block and a resource block.", ConfigSuffix)
+		}
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "No configuration files",
