@@ -26,18 +26,20 @@ import (
 //   - A for_each that is directly a fileset(…) call lists the files without
 //     building and sorting a cty set.
 //   - A source or filename that is a string template made only of literal
-//     text, each.key and each.value is compiled once and filled in per
-//     instance, without building an evaluation context per instance.
+//     text, each.key, each.value, var.NAME and path.module, path.root or
+//     path.cwd is compiled, its var and path parts replaced by their values
+//     once per resource (see bind), and filled in per instance, without
+//     building an evaluation context per instance.
 
 // fastPaths enables the specialised paths; tests turn it off to compare.
 var fastPaths = true
 
 // fastPathsAllowed reports whether the specialised paths may serve cfg.
 // They handle, and fastpath_test.go compares with the general evaluator,
-// only configurations of one module whose merchant blocks are single
-// blocks: a configuration with any module block, or any merchant block
-// with for_each or count, takes the general evaluator throughout, and so
-// does one in a syntax other than HCL's native one. A language feature
+// only configurations whose merchant blocks, in every module, are single
+// blocks: a configuration with any merchant block with for_each or count
+// takes the general evaluator throughout, and so does one in a syntax
+// other than HCL's native one. A language feature
 // added later stays on the general path until it is handled here and in
 // the comparison.
 func fastPathsAllowed(cfg *Config) bool {
@@ -50,10 +52,7 @@ func fastPathsAllowed(cfg *Config) bool {
 			return false
 		}
 		for _, b := range body.Blocks {
-			switch b.Type {
-			case "module":
-				return false
-			case "merchant":
+			if b.Type == "merchant" {
 				for _, name := range []string{"for_each", "count"} {
 					if _, ok := b.Body.Attributes[name]; ok {
 						return false
@@ -105,10 +104,12 @@ func (s *scope) fastFileset(expr hcl.Expression, ctx *hcl.EvalContext) (keys []s
 }
 
 // tplPart is one part of a compiled template: literal text, or each.key,
-// or each.value.
+// or each.value, or a reference to var.NAME or path.* that bind replaces
+// by literal text.
 type tplPart struct {
 	lit  string
-	each string // "", "key" or "value"
+	each string    // "", "key" or "value"
+	ref  [2]string // var or path, and the attribute; "" when not a reference
 }
 
 // template is a string expression compiled for per-instance filling.
@@ -120,7 +121,8 @@ type template struct {
 }
 
 // compileTemplate compiles expr when it is literal text, each.key,
-// each.value, or a template of those; nil otherwise.
+// each.value, or a template of those and var.NAME and path.*; nil
+// otherwise. References to var and path fill nothing until bound.
 func compileTemplate(expr hcl.Expression) *template {
 	if !fastPaths || expr == nil {
 		return nil
@@ -162,14 +164,18 @@ func compilePart(expr hclsyntax.Expression) (tplPart, bool) {
 		return tplPart{lit: v.AsString()}, true
 	case *hclsyntax.ScopeTraversalExpr:
 		t := e.Traversal
-		if len(t) != 2 || t.RootName() != "each" {
+		if len(t) != 2 {
 			return tplPart{}, false
 		}
 		a, ok := t[1].(hcl.TraverseAttr)
-		if !ok || a.Name != "key" && a.Name != "value" {
-			return tplPart{}, false
+		switch {
+		case !ok:
+		case t.RootName() == "each" && (a.Name == "key" || a.Name == "value"):
+			return tplPart{each: a.Name}, true
+		case t.RootName() == "var", t.RootName() == "path" && (a.Name == "module" || a.Name == "root" || a.Name == "cwd"):
+			return tplPart{ref: [2]string{t.RootName(), a.Name}}, true
 		}
-		return tplPart{each: a.Name}, true
+		return tplPart{}, false
 	}
 	return tplPart{}, false
 }
@@ -250,7 +256,7 @@ func (t *template) part(p tplPart, key, value string, valueOK bool) (string, boo
 	case "value":
 		return value, valueOK
 	}
-	return p.lit, true
+	return p.lit, p.ref[0] == ""
 }
 
 // simpleGlob is a fileset pattern the parallel walk lists: literal

@@ -16,19 +16,23 @@ import (
 // off, and requires the same instances and the same diagnostics.
 func TestFastPathsGiveWhatTheGeneralEvaluatorGives(t *testing.T) {
 	dir := t.TempDir()
-	for _, f := range []string{
-		"img/a.png", "img/b c.png", "img/\"q\".png", "img/ü.png", "img/u\u0308x.png", "img/Z.png",
-		"img/sub/x.png", "img/sub/deep/y.jpg", "img/a.png.bak", "img/5", "other/o.png",
-	} {
-		p := filepath.Join(dir, filepath.FromSlash(f))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
+	// The same files in the root module's directory and in the module's
+	// ("mod"), which its relative paths name.
+	for _, base := range []string{"", "mod/"} {
+		for _, f := range []string{
+			"img/a.png", "img/b c.png", "img/\"q\".png", "img/ü.png", "img/u\u0308x.png", "img/Z.png",
+			"img/sub/x.png", "img/sub/deep/y.jpg", "img/a.png.bak", "img/5", "other/o.png",
+		} {
+			p := filepath.Join(dir, filepath.FromSlash(base+f))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		os.MkdirAll(filepath.Join(dir, base+"empty"), 0o755)
 	}
-	os.MkdirAll(filepath.Join(dir, "empty"), 0o755)
 
 	forEach := []string{
 		`fileset("img", "*.png")`,
@@ -38,6 +42,7 @@ func TestFastPathsGiveWhatTheGeneralEvaluatorGives(t *testing.T) {
 		`fileset("./img/", "sub/**")`,
 		`fileset(local.dir, "*.png")`,
 		`fileset(var.dir, "*.png")`,
+		`fileset("${path.root}/img/${var.sub}", "*")`,
 		`fileset(var.secret, "*.png")`,
 		`fileset("nope", "*.png")`,
 		`fileset("img/a.png", "*")`,
@@ -72,6 +77,16 @@ func TestFastPathsGiveWhatTheGeneralEvaluatorGives(t *testing.T) {
 		`"img/${local.dir}/${each.key}"`,
 		`"img/${var.secret}"`,
 		`"other/o.png"`,
+		`"${var.dir}/${each.value}"`,
+		`"${path.root}/img/${var.sub}/${each.value}"`,
+		`"${path.module}/img/${each.key}"`,
+		`"${path.cwd}/img/${each.key}"`,
+		`"${var.dir}"`,
+		`"${var.num}/${each.key}"`,
+		`"${var.empty}${each.value}"`,
+		`"${var.nothing}/${each.value}"`,
+		`"${var.secret}/${each.value}"`,
+		`"img/${var.norm}${each.key}"`,
 	}
 	filename := []string{
 		``,
@@ -81,50 +96,89 @@ func TestFastPathsGiveWhatTheGeneralEvaluatorGives(t *testing.T) {
 		`"x-${each.value}"`,
 		`""`,
 		`"u\u0308-${each.key}"`,
+		`"${var.sub}-${each.key}"`,
+		`"${var.secret}${each.key}"`,
 	}
-	n := 0
-	for i, fe := range forEach {
-		for j, src := range source {
-			// The filenames rotate, so that each meets many sources and for_each values.
-			fn := filename[(i+j)%len(filename)]
-			{
-				body := fmt.Sprintf("for_each = %s\n  source = %s\n", fe, src)
-				if fn != "" {
-					body += fmt.Sprintf("  filename = %s\n", fn)
-				}
-				cfg := `
+	const merchant = `
 merchant "m" {
   mchid   = "1900000001"
   sandbox = true
 }
+`
+	// The variables of the resource's module: in the root module their
+	// defaults, in the module the arguments of its two instances.
+	const variables = `
 variable "dir" {
   default = "img"
+}
+variable "sub" {
+  default = "sub"
 }
 variable "secret" {
   default   = "img"
   sensitive = true
 }
+variable "num" {
+  default = 5
+}
+variable "empty" {
+  default = ""
+}
+variable "nothing" {
+  type    = string
+  default = null
+}
+variable "norm" {
+  default = "u\u0308"
+}
 locals {
   dir = "img"
 }
+`
+	const call = `
+module "s" {
+  source   = "./mod"
+  for_each = { a = "img", b = "other" }
+  dir      = each.value
+  sub      = each.key == "a" ? "sub" : "."
+}
+`
+	n := 0
+	for _, layout := range []string{"flat", "module"} {
+		for i, fe := range forEach {
+			for j, src := range source {
+				// The filenames rotate, so that each meets many sources and for_each values.
+				fn := filename[(i+j)%len(filename)]
+				body := fmt.Sprintf("for_each = %s\n  source = %s\n", fe, src)
+				if fn != "" {
+					body += fmt.Sprintf("  filename = %s\n", fn)
+				}
+				resource := `
 resource "wechatpay_image" "r" {
   ` + body + `}
 `
-				if err := os.WriteFile(filepath.Join(dir, "main.wxm.hcl"), []byte(cfg), 0o644); err != nil {
+				root, mod := merchant+variables+resource, ""
+				if layout == "module" {
+					root, mod = merchant+call, variables+resource
+				}
+				if err := os.WriteFile(filepath.Join(dir, "main.wxm.hcl"), []byte(root), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "mod", "main.wxm.hcl"), []byte(mod), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				fast := evaluateFor(t, dir, true)
 				general := evaluateFor(t, dir, false)
 				if !reflect.DeepEqual(fast, general) {
-					t.Fatalf("for_each = %s, source = %s, filename = %s:\nfast:    %s\ngeneral: %s", fe, src, fn, fast, general)
+					t.Fatalf("%s: for_each = %s, source = %s, filename = %s:\nfast:    %s\ngeneral: %s", layout, fe, src, fn, fast, general)
 				}
-				if strings.Contains(general, "Addr:") {
+				if layout == "module" && strings.Contains(general, "Addr:module.s[") || layout == "flat" && strings.Contains(general, "Addr:wechatpay_image") {
 					n++
 				}
 			}
 		}
 	}
-	if n < 50 {
+	if n < 150 {
 		t.Fatalf("only %d configurations gave instances", n)
 	}
 }
@@ -234,10 +288,11 @@ resource "wechatpay_image" "r" {
 }
 
 // TestFastPathsStepAside checks the rule of fastPathsAllowed: a
-// configuration with a module block or a merchant block with for_each or
-// count is evaluated by the general evaluator alone (a module's resources
-// too, as they are part of it), with the instances the fast paths would
-// have given.
+// configuration with a merchant block with for_each or count is evaluated
+// by the general evaluator alone (a module's resources too, as they are
+// part of it), with the instances the fast paths would have given; one
+// with modules takes the fast paths, in its modules too, and gives the
+// instances the general evaluator gives.
 func TestFastPathsStepAside(t *testing.T) {
 	const resource = `
 resource "wechatpay_image" "r" {
@@ -248,16 +303,43 @@ resource "wechatpay_image" "r" {
 	for _, tc := range []struct {
 		name, config string
 		fast         bool
+		module       string // the module's configuration, if not resource
 	}{
 		{"plain", `merchant "m" {
   sandbox = true
-}` + resource, true},
+}` + resource, true, ""},
 		{"module", `merchant "m" {
   sandbox = true
 }
 module "shop" {
   source = "./shop"
-}` + resource, false},
+}` + resource, true, ""},
+		// As bench/gencorpus writes the module layout: each instance its
+		// own merchant, and its sources made from var and path.
+		{"module for_each", `merchant "m" {
+  sandbox = true
+}
+module "shop" {
+  source   = "./shop"
+  for_each = { "a" = "1900000001", "b" = "1900000002" }
+  mchid    = each.value
+  dir      = each.key == "a" ? "img" : "."
+}` + strings.ReplaceAll(resource, `"r"`, `"root"`), true, `variable "mchid" {
+  type = string
+}
+variable "dir" {
+  type = string
+}
+merchant "shop" {
+  mchid   = var.mchid
+  sandbox = true
+}
+resource "wechatpay_image" "r" {
+  for_each = fileset("${path.module}/${var.dir}", "*.png")
+  source   = "${path.root}/shop/${var.dir}/${each.value}"
+  filename = "${var.mchid}-${each.key}"
+}
+`},
 		{"merchant for_each", `merchant "m" {
   for_each = toset(["a", "b"])
   sandbox  = true
@@ -267,11 +349,11 @@ resource "wechatpay_image" "r" {
   merchant = merchant.m["a"]
   source   = "img/${each.value}"
 }
-`, false},
+`, false, ""},
 		{"merchant count", `merchant "m" {
   count   = 2
   sandbox = true
-}` + resource, false},
+}` + resource, false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -281,7 +363,12 @@ resource "wechatpay_image" "r" {
 			// The module's own resource lists files of its directory.
 			os.MkdirAll(filepath.Join(dir, "shop", "img"), 0o755)
 			os.WriteFile(filepath.Join(dir, "shop", "img", "b.png"), []byte("x"), 0o644)
-			os.WriteFile(filepath.Join(dir, "shop", "main.wxm.hcl"), []byte(resource), 0o644)
+			os.WriteFile(filepath.Join(dir, "shop", "a.png"), []byte("y"), 0o644)
+			module := resource
+			if tc.module != "" {
+				module = tc.module
+			}
+			os.WriteFile(filepath.Join(dir, "shop", "main.wxm.hcl"), []byte(module), 0o644)
 			cfg, diags := Load(dir)
 			if diags.HasErrors() {
 				t.Fatal(diags)
@@ -311,8 +398,11 @@ resource "wechatpay_image" "r" {
 			// The comparison compared instances: every case evaluates,
 			// the module's too (merchant count is refused, with a
 			// diagnostic, after the instances).
-			if !strings.Contains(general, `Addr:wechatpay_image.r["a.png"]`) ||
+			if !strings.Contains(general, `["a.png"]`) ||
 				tc.name == "module" && !strings.Contains(general, `Addr:module.shop.wechatpay_image.r["b.png"]`) ||
+				tc.name == "module for_each" && (!strings.Contains(general, `Addr:module.shop["a"].wechatpay_image.r["b.png"] Key:"b.png" HasKey:true Merchant:module.shop["a"].merchant.shop Source:"../shop/img/b.png"`) ||
+					!strings.Contains(general, `Addr:module.shop["b"].wechatpay_image.r["a.png"] Key:"a.png" HasKey:true Merchant:module.shop["b"].merchant.shop Source:"../shop/./a.png"`) ||
+					!strings.Contains(general, `Filename:"1900000002-a.png"`)) ||
 				tc.name != "merchant count" && strings.Contains(general, "\n[") {
 				t.Errorf("the configuration did not evaluate as expected:\n%s", general)
 			}
