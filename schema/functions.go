@@ -53,7 +53,7 @@ func functionsIn(baseDir string, read *atomic.Int64) map[string]function.Functio
 		"indent":          stdlib.IndentFunc,
 		"index":           stdlib.IndexFunc,
 		"join":            stdlib.JoinFunc,
-		"jsondecode":      stdlib.JSONDecodeFunc,
+		"jsondecode":      jsonDecodeFunc,
 		"jsonencode":      stdlib.JSONEncodeFunc,
 		"keys":            stdlib.KeysFunc,
 		"length":          lengthFunc,

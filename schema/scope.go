@@ -74,8 +74,14 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 	var diags hcl.Diagnostics
 	vars := map[string]cty.Value{}
 	locals := map[string]cty.Value{}
-	resTypes := map[string]map[string]cty.Value{}
-	mods := map[string]cty.Value{}
+	var resTypes map[string]map[string]cty.Value
+	var mods map[string]cty.Value
+	// Only what the expressions refer to is in the context: var holds
+	// the variables they name, and path, module and data are there when
+	// they use them (each module instance evaluates its blocks in
+	// contexts of their own, so this is per instance).
+	var varNames []string
+	usePath, useModule, useData := false, false, false
 	for _, expr := range exprs {
 		if expr == nil {
 			continue
@@ -102,7 +108,9 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 						Detail:   fmt.Sprintf("An input variable named %q has not been declared.%s", attr, didYouMean(attr, keys(s.ev.Config.Variables))),
 						Subject:  rng.Ptr(),
 					})
+					continue
 				}
+				varNames = append(varNames, attr)
 			case root == "local":
 				if attr == "" {
 					diags = append(diags, badRef("local", "local value", rng))
@@ -119,7 +127,9 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 				// Provided per module instance by a module call with count.
 			case root == "path":
 				// path.module, path.root and path.cwd.
+				usePath = true
 			case root == "module":
+				useModule = true
 				if attr == "" {
 					diags = append(diags, badRef("module", "module", rng))
 					continue
@@ -135,6 +145,9 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 				}
 				v, d := s.moduleValue(attr)
 				diags = append(diags, d...)
+				if mods == nil {
+					mods = map[string]cty.Value{}
+				}
 				mods[attr] = v
 			case root == "merchant":
 				diags = append(diags, &hcl.Diagnostic{
@@ -167,11 +180,15 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 					})
 					continue
 				}
+				if resTypes == nil {
+					resTypes = map[string]map[string]cty.Value{}
+				}
 				if resTypes[root] == nil {
 					resTypes[root] = map[string]cty.Value{}
 				}
 				resTypes[root][attr] = s.resourceValue(addr)
 			case root == "data":
+				useData = true
 				if d := s.readOnDemand(trav); d.HasErrors() {
 					diags = append(diags, d...)
 					continue
@@ -187,25 +204,55 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 			}
 		}
 	}
-	varVals := map[string]cty.Value{}
-	for n, v := range s.ev.Vars {
-		varVals[n] = v
+	if len(varNames) > 0 {
+		varVals := make(map[string]cty.Value, len(varNames))
+		for _, n := range varNames {
+			if v, ok := s.ev.Vars[n]; ok {
+				varVals[n] = v
+			}
+		}
+		vars["var"] = cty.ObjectVal(varVals)
 	}
-	vars["var"] = cty.ObjectVal(varVals)
-	vars["local"] = cty.ObjectVal(locals)
-	// Relative paths are relative to the module's directory: path.module
-	// is ".", path.root the root module's directory from there.
-	vars["path"] = cty.ObjectVal(map[string]cty.Value{
-		"module": cty.StringVal("."),
-		"root":   cty.StringVal(relName(s.ev.Config.Dir, s.ev.Config.root.Dir)),
-		"cwd":    cty.StringVal(filepath.ToSlash(s.ev.Config.root.Dir)),
-	})
-	vars["module"] = cty.ObjectVal(mods)
+	if len(locals) > 0 {
+		vars["local"] = cty.ObjectVal(locals)
+	}
+	if usePath {
+		vars["path"] = s.ev.pathObject()
+	}
+	if useModule {
+		vars["module"] = cty.ObjectVal(mods)
+	}
 	for t, m := range resTypes {
 		vars[t] = cty.ObjectVal(m)
 	}
-	vars["data"] = s.ev.dataObject()
+	if useData {
+		vars["data"] = s.ev.dataObject()
+	}
 	return &hcl.EvalContext{Variables: vars, Functions: s.funcs}, diags
+}
+
+// pathObject is the value of path in ev's module: relative paths are
+// relative to the module's directory, so path.module is ".", path.root
+// the root module's directory from there, path.cwd the root module's
+// directory. Made once for every instance of a module.
+func (ev *Evaluation) pathObject() cty.Value {
+	root := ev.root
+	if root == nil {
+		root = ev
+	}
+	if v, ok := root.paths[ev.Config]; ok {
+		return v
+	}
+	v := cty.ObjectVal(map[string]cty.Value{
+		"module": cty.StringVal("."),
+		"root":   cty.StringVal(relName(ev.Config.Dir, ev.Config.root.Dir)),
+		"cwd":    cty.StringVal(filepath.ToSlash(ev.Config.root.Dir)),
+	})
+	if root.paths == nil {
+		root.paths = map[*Config]cty.Value{}
+	}
+	root.paths[ev.Config] = v
+	return v
 }
 
 func badRef(root, kind string, rng hcl.Range) *hcl.Diagnostic {
