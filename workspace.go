@@ -12,7 +12,6 @@ import (
 	"github.com/wxmedia/wxmedia/internal/terminal"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/schema"
-	"github.com/wxmedia/wxmedia/uploader"
 	"github.com/wxmedia/wxmedia/uploader/sandbox"
 )
 
@@ -91,7 +90,7 @@ func loadWorkspaceDiags(u *ui, vars arguments.Vars, adjust func(*schema.Config, 
 	diags = append(diags, d...)
 	// Merchants that decoded are checked even when others did not.
 	diags = append(diags, plan.CheckMerchants(ev)...)
-	w := &workspace{cfg: cfg, ev: ev, idents: map[string]plan.MerchantIdentity{}, log: terminal.NewLogger(u.stderr, u.Secrets, u.env.logOn, u.env.logLevel), notes: u}
+	w := &workspace{cfg: cfg, ev: ev, log: terminal.NewLogger(u.stderr, u.Secrets, u.env.logOn, u.env.logLevel), notes: u}
 	for _, m := range ev.Merchants {
 		u.Secrets.Add(m.APIV2Key, m.APIV3Key)
 	}
@@ -100,24 +99,18 @@ func loadWorkspaceDiags(u *ui, vars arguments.Vars, adjust func(*schema.Config, 
 	}
 	warnKeyPermissions(u, ev)
 	w.log.Info("configuration loaded", "dir", cfg.Dir, "files", len(cfg.Filenames), "instances", len(ev.Instances), "merchants", len(ev.Merchants))
-	for name, m := range ev.Merchants {
-		if m.Sandbox {
-			if w.sandbox == nil {
-				sb, err := sandbox.Open(sandboxDir)
-				if err != nil {
-					u.diagnostics(cfg.Files(), diags)
-					return nil, nil, fmt.Errorf("opening the sandbox in %s: %w", sandboxDir, err)
-				}
-				w.sandbox = sb
+	sandboxID := ""
+	for _, m := range ev.Merchants {
+		if m.Sandbox && w.sandbox == nil {
+			sb, err := sandbox.Open(sandboxDir)
+			if err != nil {
+				u.diagnostics(cfg.Files(), diags)
+				return nil, nil, fmt.Errorf("opening the sandbox in %s: %w", sandboxDir, err)
 			}
-			if m.MchID == "" {
-				m.MchID = defaultSandboxMchID
-			}
-			w.idents[name] = plan.MerchantIdentity{MchID: m.MchID, Service: w.sandbox.ID(), V2Service: w.sandbox.ID()}
-			continue
+			w.sandbox, sandboxID = sb, sb.ID()
 		}
-		w.idents[name] = plan.MerchantIdentity{MchID: m.MchID, Service: uploader.Service(m.Endpoint), V2Service: uploader.Service(m.V2Endpoint)}
 	}
+	w.idents = plan.MerchantIdentities(ev, sandboxID, defaultSandboxMchID)
 	return w, diags, nil
 }
 

@@ -57,3 +57,24 @@ func uploaderMerchant(m *schema.Merchant, id MerchantIdentity) uploader.Merchant
 		MaxRequestsPerSecond:  m.MaxRequestsPerSecond,
 	}
 }
+
+// MerchantIdentities returns what the plan needs to know of each merchant
+// instance of ev (Input.Merchants): its merchant ID and the services of
+// its endpoints (uploader.Service), or, for a sandbox merchant, the
+// sandbox's instance ID sandboxID as both services. A sandbox merchant
+// without a mchid gets defaultSandboxMchID, set in ev too, as the sandbox
+// registers it under that ID.
+func MerchantIdentities(ev *schema.Evaluation, sandboxID, defaultSandboxMchID string) map[string]MerchantIdentity {
+	out := make(map[string]MerchantIdentity, len(ev.Merchants))
+	for name, m := range ev.Merchants {
+		if m.Sandbox {
+			if m.MchID == "" {
+				m.MchID = defaultSandboxMchID
+			}
+			out[name] = MerchantIdentity{MchID: m.MchID, Service: sandboxID, V2Service: sandboxID}
+			continue
+		}
+		out[name] = MerchantIdentity{MchID: m.MchID, Service: uploader.Service(m.Endpoint), V2Service: uploader.Service(m.V2Endpoint)}
+	}
+	return out
+}

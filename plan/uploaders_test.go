@@ -30,3 +30,19 @@ func TestUploadMerchants(t *testing.T) {
 		t.Errorf("shop's settings %+v", m)
 	}
 }
+
+// A sandbox merchant is its sandbox's service, with the default merchant
+// ID when it names none; another is its endpoints' services.
+func TestMerchantIdentities(t *testing.T) {
+	ev := &schema.Evaluation{Merchants: map[string]*schema.Merchant{
+		"sb":   {Sandbox: true},
+		"real": {MchID: "2", Endpoint: "https://api.mch.weixin.qq.com", V2Endpoint: "https://127.0.0.1:8787/"},
+	}}
+	ids := MerchantIdentities(ev, "sandbox-1", "1900000001")
+	if got := ids["sb"]; got != (MerchantIdentity{MchID: "1900000001", Service: "sandbox-1", V2Service: "sandbox-1"}) || ev.Merchants["sb"].MchID != "1900000001" {
+		t.Errorf("sandbox merchant %+v", got)
+	}
+	if got := ids["real"]; got != (MerchantIdentity{MchID: "2", Service: "wechatpay", V2Service: "https://127.0.0.1:8787"}) {
+		t.Errorf("merchant %+v", got)
+	}
+}
