@@ -153,7 +153,10 @@ func renderPlan(u *ui, view arguments.ViewType, p *plan.Plan) error {
 
 func runPlan(u *ui, a *arguments.Plan) error {
 	o := planOptions{Operation: a.Operation}
-	defer memtune.ForPlan()()
+	tune := memtune.ForPlan()
+	defer tune.Restore()
+	// The files the last plan hashed foretell this one's size.
+	tune.Expect(plan.StatCacheCount(statCachePath))
 	if !o.RefreshHashes {
 		o.statCache = loadStatCacheEarly()
 	}
@@ -165,7 +168,7 @@ func runPlan(u *ui, a *arguments.Plan) error {
 		}
 		return err
 	}
-	memtune.FitPlan(len(w.ev.Instances))
+	tune.Fit(len(w.ev.Instances))
 	if early != nil {
 		// The evaluated backend decides; it is the local state unless a
 		// backend block appeared since.

@@ -130,6 +130,22 @@ func LoadStatCache(path string) *StatCache {
 	return c
 }
 
+// StatCacheCount returns how many entries the cache file at path holds,
+// as its header says, without loading it; 0 when it cannot be read. A
+// count the file's size cannot hold is bounded by that size.
+func StatCacheCount(path string) int {
+	f, st, err := safefile.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	head := make([]byte, len(statCacheMagic)+4)
+	if _, err := io.ReadFull(f, head); err != nil || string(head[:len(statCacheMagic)]) != statCacheMagic {
+		return 0
+	}
+	return int(min(int64(binary.LittleEndian.Uint32(head[len(statCacheMagic):])), st.Size()/fixedSize))
+}
+
 // eachLoaded calls f with the number of every loaded entry that a lookup
 // can find.
 func (c *StatCache) eachLoaded(f func(n int) bool) {

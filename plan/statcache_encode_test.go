@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -178,5 +180,36 @@ func TestStatIndex(t *testing.T) {
 				t.Errorf("round %d: an altered file was accepted", round)
 			}
 		}
+	}
+}
+
+// TestStatCacheCount checks the count read from a cache file's header:
+// the entries saved, 0 for a missing or foreign file, and never more than
+// the file's size can hold.
+func TestStatCacheCount(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "statcache")
+	if n := StatCacheCount(path); n != 0 {
+		t.Errorf("missing file: %d", n)
+	}
+	x, _ := loadedIndex(t, []string{"a", "b", "c"}, func(int, *statEntry) {})
+	if err := os.WriteFile(path, append([]byte(nil), x.data...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n := StatCacheCount(path); n != 3 {
+		t.Errorf("3 entries read as %d", n)
+	}
+	lying := append([]byte(statCacheMagic), 0xff, 0xff, 0xff, 0x7f)
+	if err := os.WriteFile(path, lying, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n := StatCacheCount(path); n != 0 {
+		t.Errorf("a header claiming 2^31 entries in %d bytes read as %d", len(lying), n)
+	}
+	if err := os.WriteFile(path, []byte("not a stat cache at all"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n := StatCacheCount(path); n != 0 {
+		t.Errorf("foreign file: %d", n)
 	}
 }

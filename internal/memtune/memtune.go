@@ -18,8 +18,8 @@ import (
 // lot: it scans everything, and its write barriers fault fresh memory in
 // twice. The plan command therefore runs without collections, under a soft
 // memory limit that starts them should the heap grow well past what the
-// plan needs: PlanMinHeap, raised to PlanHeapPerInstance per instance once
-// the configuration is evaluated. PlanMinHeap is also what a hostile
+// plan needs: PlanMinHeap, raised to PlanHeapPerInstance per instance
+// expected (Expect) and then per instance evaluated (Fit). PlanMinHeap is also what a hostile
 // configuration, which makes mostly garbage, can take before collections
 // start: it keeps every configuration bomb under 300 MB.
 const (
@@ -27,22 +27,52 @@ const (
 	PlanHeapPerInstance = 8 << 10
 )
 
-// ForPlan turns collections off under PlanMinHeap and returns the
-// function that restores the collector's settings.
-func ForPlan() (restore func()) {
-	gc := debug.SetGCPercent(-1)
-	limit := debug.SetMemoryLimit(PlanMinHeap)
-	return func() {
-		debug.SetGCPercent(gc)
-		debug.SetMemoryLimit(limit)
+// Plan holds the collector settings of one plan command: collections off
+// under a soft memory limit, the limit fitted to the plan's size.
+type Plan struct {
+	mu     sync.Mutex
+	gc     int
+	limit  int64
+	fitted bool
+}
+
+// ForPlan turns collections off under PlanMinHeap; Restore puts the
+// collector's settings back.
+func ForPlan() *Plan {
+	t := &Plan{gc: debug.SetGCPercent(-1)}
+	t.limit = debug.SetMemoryLimit(PlanMinHeap)
+	return t
+}
+
+// Expect raises the limit for a plan expected to have about n instances,
+// before the configuration is evaluated: the state and the stat cache,
+// read meanwhile, grow with the instances, and a limit they pass would
+// start collections over and over. It never lowers the limit, and does
+// nothing once Fit was called. The expectation comes from this machine's
+// own stat cache, so a configuration that makes mostly garbage can take,
+// before collections start, PlanHeapPerInstance per file the last plan
+// hashed (PlanMinHeap at least).
+func (t *Plan) Expect(n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if want := int64(n) * PlanHeapPerInstance; !t.fitted && want > debug.SetMemoryLimit(-1) {
+		debug.SetMemoryLimit(want)
 	}
 }
 
-// FitPlan raises the soft memory limit for a plan of n instances.
-func FitPlan(n int) {
-	if want := int64(n) * PlanHeapPerInstance; want > PlanMinHeap {
-		debug.SetMemoryLimit(want)
-	}
+// Fit sets the limit for a plan of n instances, once evaluated:
+// PlanHeapPerInstance each, PlanMinHeap at least.
+func (t *Plan) Fit(n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.fitted = true
+	debug.SetMemoryLimit(max(int64(n)*PlanHeapPerInstance, PlanMinHeap))
+}
+
+// Restore puts back the collector's settings from before ForPlan.
+func (t *Plan) Restore() {
+	debug.SetGCPercent(t.gc)
+	debug.SetMemoryLimit(t.limit)
 }
 
 // prefaultMin is the size under which Prefault does nothing: faulting a

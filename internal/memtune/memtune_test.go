@@ -39,29 +39,39 @@ func TestPrefault(t *testing.T) {
 	}
 }
 
-// TestForPlan checks that the settings ForPlan changes are restored, and
-// that FitPlan raises the limit for many instances only.
+// TestForPlan checks that the settings ForPlan changes are restored, that
+// Expect only raises the limit and only before Fit, and that Fit sets it
+// for the instances evaluated, lowering an expectation too high.
 func TestForPlan(t *testing.T) {
 	gc, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
 	defer func() { debug.SetGCPercent(gc); debug.SetMemoryLimit(limit) }()
 	debug.SetMemoryLimit(1 << 40)
-	restore := ForPlan()
-	if got := debug.SetMemoryLimit(-1); got != 160<<20 {
-		t.Errorf("limit under ForPlan = %d", got)
+	want := func(what string, n int64) {
+		t.Helper()
+		if got := debug.SetMemoryLimit(-1); got != n {
+			t.Errorf("limit %s = %d, want %d", what, got, n)
+		}
 	}
-	FitPlan(1000)
-	if got := debug.SetMemoryLimit(-1); got != 160<<20 {
-		t.Errorf("limit for 1,000 instances = %d", got)
+	tune := ForPlan()
+	if got := debug.SetGCPercent(-1); got != -1 {
+		t.Errorf("GC percent under ForPlan = %d", got)
 	}
-	FitPlan(1000000)
-	if got := debug.SetMemoryLimit(-1); got != 1000000*8<<10 {
-		t.Errorf("limit for 1,000,000 instances = %d", got)
-	}
-	restore()
+	want("under ForPlan", 160<<20)
+	tune.Expect(1000)
+	want("expecting 1,000 instances", 160<<20)
+	tune.Expect(1000000)
+	want("expecting 1,000,000 instances", 1000000*8<<10)
+	tune.Expect(30000)
+	want("expecting fewer", 1000000*8<<10)
+	tune.Fit(1000)
+	want("for 1,000 instances", 160<<20)
+	tune.Expect(1000000)
+	want("expecting more after Fit", 160<<20)
+	tune.Fit(1000000)
+	want("for 1,000,000 instances", 1000000*8<<10)
+	tune.Restore()
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("GC percent after restore = %d", got)
 	}
-	if got := debug.SetMemoryLimit(-1); got != 1<<40 {
-		t.Errorf("limit after restore = %d", got)
-	}
+	want("after restore", 1<<40)
 }
