@@ -72,7 +72,7 @@ func (cfg *Config) credentialExprs() []hcl.Expression {
 		// A credential argument of a merchant with for_each that reads
 		// each.value reads the for_each value.
 		for _, e := range exprs[n:] {
-			if m.ForEach != nil && refersTo(e, "each") {
+			if m.ForEach != nil && readsInstanceValue(e, "each") {
 				exprs = append(exprs, m.ForEach)
 				break
 			}
@@ -96,10 +96,10 @@ func (cfg *Config) credentialExprs() []hcl.Expression {
 				continue
 			}
 			exprs = append(exprs, a.Expr)
-			if refersTo(a.Expr, "each") && mc.ForEach != nil {
+			if readsInstanceValue(a.Expr, "each") && mc.ForEach != nil {
 				exprs = append(exprs, mc.ForEach)
 			}
-			if refersTo(a.Expr, "count") && mc.Count != nil {
+			if readsInstanceValue(a.Expr, "count") && mc.Count != nil {
 				exprs = append(exprs, mc.Count)
 			}
 		}
@@ -108,6 +108,46 @@ func (cfg *Config) credentialExprs() []hcl.Expression {
 		exprs = append(exprs, d.secretExprs()...)
 	}
 	return exprs
+}
+
+// readsInstanceValue reports whether e reads its instance's for_each
+// value or count through root ("each" or "count") other than as the key of
+// an index: var.v2_keys[each.key] picks a credential by the instance key
+// (the key is not the credential), while each.value, each.key alone or in
+// a template, or each.value[each.key] read it. Expressions that are not
+// native syntax (JSON) are judged by refersTo.
+func readsInstanceValue(e hcl.Expression, root string) bool {
+	if _, ok := e.(hclsyntax.Expression); !ok {
+		return refersTo(e, root)
+	}
+	// The traversals used as keys of an index expression whose collection
+	// does not itself read root.
+	asKey := map[hclsyntax.Expression]bool{}
+	hclsyntax.VisitAll(e.(hclsyntax.Node), func(n hclsyntax.Node) hcl.Diagnostics {
+		if ix, ok := n.(*hclsyntax.IndexExpr); ok {
+			if k, ok := ix.Key.(*hclsyntax.ScopeTraversalExpr); ok && isInstanceKey(k.Traversal, root) {
+				asKey[k] = true
+			}
+		}
+		return nil
+	})
+	reads := false
+	hclsyntax.VisitAll(e.(hclsyntax.Node), func(n hclsyntax.Node) hcl.Diagnostics {
+		if t, ok := n.(*hclsyntax.ScopeTraversalExpr); ok && t.Traversal.RootName() == root && !asKey[t] {
+			reads = true
+		}
+		return nil
+	})
+	return reads
+}
+
+// isInstanceKey reports whether t is each.key or count.index.
+func isInstanceKey(t hcl.Traversal, root string) bool {
+	if len(t) != 2 || t.RootName() != root {
+		return false
+	}
+	a, ok := t[1].(hcl.TraverseAttr)
+	return ok && (root == "each" && a.Name == "key" || root == "count" && a.Name == "index")
 }
 
 // refersTo reports whether e refers to root (var, local, each…).
