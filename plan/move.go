@@ -40,7 +40,7 @@ func Moves(src, dst Address, resources map[string]state.Resource) ([]Move, error
 		return nil, fmt.Errorf("%w %s to %s: the resource type cannot change (an identifier belongs to its API)", ErrMoveDestination, src, dst)
 	case src.String() == dst.String():
 		return nil, fmt.Errorf("%w %s to itself", ErrMoveDestination, src)
-	case src.IsModule() && src.Selects(dst.Module+"."):
+	case src.IsModule() && src.Selects(dst.Module+".") && !addsKey(src, dst):
 		return nil, fmt.Errorf("%w %s to %s: a module cannot move into itself", ErrMoveDestination, src, dst)
 	}
 	var moves []Move
@@ -85,8 +85,10 @@ func Moves(src, dst Address, resources map[string]state.Resource) ([]Move, error
 	sort.Slice(moves, func(i, j int) bool { return moves[i].From < moves[j].From })
 	if src.IsModule() {
 		// As Terraform: a module moves to where no module instance is.
+		// What src holds leaves: module.a[0] moves to module.a, the call
+		// that selects it.
 		for addr := range resources {
-			if dst.Selects(addr) {
+			if dst.Selects(addr) && !src.Selects(addr) {
 				return nil, fmt.Errorf("%w %s to %s: the module instance %s is %w (%s)", ErrMoveDestination, src, dst, dst, state.ErrExists, Visible(addr))
 			}
 		}
@@ -100,6 +102,17 @@ func Moves(src, dst Address, resources map[string]state.Resource) ([]Move, error
 		seen[to] = true
 	}
 	return moves, nil
+}
+
+// addsKey reports whether dst is the module instance src, a module
+// without a key, given one: module.a to module.a[0] or module.a["k"], as
+// when count or for_each is added to a module block. Only the keyless
+// instance moves (instances of the call that already have keys make it
+// refused below).
+func addsKey(src, dst Address) bool {
+	return src.IsModule() && dst.IsModule() && !strings.HasSuffix(src.Module, "]") &&
+		strings.HasPrefix(dst.Module, src.Module+"[") &&
+		len(moduleSteps(dst.Module)) == len(moduleSteps(src.Module))
 }
 
 // movedTo is r recorded at the address to.

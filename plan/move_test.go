@@ -99,3 +99,44 @@ func TestMoves(t *testing.T) {
 		}
 	}
 }
+
+// Adding count or for_each to a module, or taking it away, as Terraform
+// users do it: state mv module.a 'module.a[0]' and back. A call whose
+// instances already have keys still cannot take one more.
+func TestMovesAddOrDropModuleKey(t *testing.T) {
+	for _, tc := range []struct {
+		src, dst string
+		have     []string
+		want     string
+	}{
+		{`module.one`, `module.one[0]`, []string{`module.one.wechatpay_image.logo`, `module.one.module.inner.wechatpay_image.x`, `wechatpay_image.root`},
+			`[module.one.module.inner.wechatpay_image.x -> module.one[0].module.inner.wechatpay_image.x module.one.wechatpay_image.logo -> module.one[0].wechatpay_image.logo]`},
+		{`module.one`, `module.one["sh-001"]`, []string{`module.one.wechatpay_image.logo`},
+			`[module.one.wechatpay_image.logo -> module.one["sh-001"].wechatpay_image.logo]`},
+		{`module.one[0]`, `module.one`, []string{`module.one[0].wechatpay_image.logo`},
+			`[module.one[0].wechatpay_image.logo -> module.one.wechatpay_image.logo]`},
+		{`module.a["x"].module.b`, `module.a["x"].module.b[0]`, []string{`module.a["x"].module.b.wechatpay_image.logo`, `module.a["y"].module.b.wechatpay_image.logo`},
+			`[module.a["x"].module.b.wechatpay_image.logo -> module.a["x"].module.b[0].wechatpay_image.logo]`},
+	} {
+		got, err := movesOf(t, tc.src, tc.dst, tc.have...)
+		if err != nil || fmt.Sprint(got) != tc.want {
+			t.Errorf("mv %s %s:\n got %v, %v\nwant %s", tc.src, tc.dst, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		src, dst string
+		have     []string
+		want     error
+	}{
+		// Another instance is where the keyless one would go.
+		{`module.one[0]`, `module.one`, []string{`module.one[0].wechatpay_image.logo`, `module.one[1].wechatpay_image.logo`}, state.ErrExists},
+		{`module.one`, `module.one[0]`, []string{`module.one.wechatpay_image.logo`, `module.one[0].wechatpay_image.logo`}, ErrMoveDestination},
+		// Deeper than one key is still into itself.
+		{`module.one`, `module.one[0].module.x`, []string{`module.one.wechatpay_image.logo`}, ErrMoveDestination},
+	} {
+		got, err := movesOf(t, tc.src, tc.dst, tc.have...)
+		if !errors.Is(err, tc.want) || got != nil {
+			t.Errorf("mv %s %s: %v, %v; want %v and nothing moved", tc.src, tc.dst, got, err, tc.want)
+		}
+	}
+}
