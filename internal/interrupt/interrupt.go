@@ -50,7 +50,11 @@ func Context(exit func()) (context.Context, context.CancelFunc) {
 // Each signal is awaited with signal.NotifyContext; the context for the
 // next one is made before the last one's is released, so that no signal
 // meets the default action (ending the process without its deferred
-// closes) while the command runs.
+// closes) while the command runs. A signal that comes in the moment
+// between one context's signal and the next context (two goroutine
+// switches) goes to the spent one and is not counted: the user presses
+// Ctrl-C once more. A context is done on the first signal only, so the
+// next one cannot be made earlier (it would take the same signal).
 func Graceful(onFirst, exit func()) (context.Context, <-chan struct{}, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stop := make(chan struct{})
