@@ -62,7 +62,6 @@ resource "wechatpay_image" "img" {
 // against a state that records them all. The flat layout is the baseline
 // of the module one in the same run.
 func BenchmarkNoopPlanModules(b *testing.B) {
-	defer laterClock()()
 	const merchants, files = 100, 10
 	img := b.TempDir()
 	var shops []string

@@ -71,6 +71,11 @@ type StatCache struct {
 	// OnFile, if set before Hash, is called from the hashing goroutines
 	// after each file with its size and whether it was read (not cached).
 	OnFile func(size int64, read bool)
+	// clock is the clock hashing reads, time.Now when nil; tests move it.
+	clock func() time.Time
+	// afterRead, when tests set it, runs after each file is read and
+	// before it is checked for changes.
+	afterRead func(path string)
 }
 
 // The cache file: the magic, the entry count (uint32), the entries, and a
@@ -91,9 +96,6 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // keep every time and size the cache compares. Such a file is hashed again
 // next time instead.
 const settle = time.Second
-
-// statClock is the clock hashing reads; tests move it.
-var statClock = time.Now
 
 // NewStatCache returns an empty cache: every file is hashed and learnt.
 func NewStatCache() *StatCache {
@@ -404,10 +406,6 @@ func (c *StatCache) Hash(paths []string) []FileResult {
 	return out
 }
 
-// afterRead, when set by tests, runs after each file is read and before it
-// is checked for changes.
-var afterRead func(path string)
-
 func (c *StatCache) hashOne(i int, path string, w *fileWorker) FileResult {
 	buf := w.buf
 	if c == nil {
@@ -427,10 +425,13 @@ func (c *StatCache) hashOne(i int, path string, w *fileWorker) FileResult {
 	// Hash, and trust the result only if the file did not change while it
 	// was read; otherwise read it once more.
 	for attempt := 0; attempt < 2; attempt++ {
-		hashedAt := statClock()
+		hashedAt := time.Now()
+		if c.clock != nil {
+			hashedAt = c.clock()
+		}
 		r := hashFile(path, buf)
-		if afterRead != nil {
-			afterRead(path)
+		if c.afterRead != nil {
+			c.afterRead(path)
 		}
 		if r.Err != nil {
 			return r

@@ -19,15 +19,17 @@ func ageCache(t *testing.T, path string) {
 	}
 }
 
-// laterClock makes hashing happen an hour from now, as if every file had
-// settled long before it was hashed; it returns the restore function.
-func laterClock() func() {
-	statClock = func() time.Time { return time.Now().Add(time.Hour) }
-	return func() { statClock = time.Now }
+// loadLater and newLater give a cache whose hashing happens an hour from
+// now, as if every file had settled long before it was hashed.
+func loadLater(path string) *StatCache { return later(LoadStatCache(path)) }
+func newLater() *StatCache             { return later(NewStatCache()) }
+
+func later(c *StatCache) *StatCache {
+	c.clock = func() time.Time { return time.Now().Add(time.Hour) }
+	return c
 }
 
 func TestStatCache(t *testing.T) {
-	defer laterClock()()
 	dir := t.TempDir()
 	cachePath := filepath.Join(dir, "statcache")
 	a, b, c := filepath.Join(dir, "a.png"), filepath.Join(dir, "b.png"), filepath.Join(dir, "c.png")
@@ -38,7 +40,7 @@ func TestStatCache(t *testing.T) {
 	}
 	paths := []string{a, b, c}
 
-	sc := LoadStatCache(cachePath)
+	sc := loadLater(cachePath)
 	first := sc.Hash(paths)
 	if sc.Hits != 0 || sc.Misses != 3 {
 		t.Fatalf("cold cache: %d hits, %d misses", sc.Hits, sc.Misses)
@@ -54,7 +56,7 @@ func TestStatCache(t *testing.T) {
 	// nothing may be trusted yet if a file's times are not older.
 	now := time.Now()
 	os.Chtimes(c, now.Add(time.Hour), now.Add(time.Hour))
-	sc = LoadStatCache(cachePath)
+	sc = loadLater(cachePath)
 	sc.Hash(paths)
 	if sc.Misses < 1 {
 		t.Fatalf("a file newer than the cache was trusted")
@@ -65,7 +67,7 @@ func TestStatCache(t *testing.T) {
 	ageCache(t, cachePath)
 
 	// Warm: every file vouched for, results identical to a full hash.
-	sc = LoadStatCache(cachePath)
+	sc = loadLater(cachePath)
 	warm := sc.Hash(paths)
 	if sc.Hits != 3 {
 		t.Fatalf("warm cache: %d hits, %d misses", sc.Hits, sc.Misses)
@@ -93,7 +95,7 @@ func TestStatCache(t *testing.T) {
 	os.Rename(tmp, b)
 	ageCache(t, cachePath)
 
-	sc = LoadStatCache(cachePath)
+	sc = loadLater(cachePath)
 	got := sc.Hash(paths)
 	full := HashFiles(paths)
 	for i := range paths {
@@ -110,7 +112,7 @@ func TestStatCache(t *testing.T) {
 
 	// A corrupt cache is an empty cache.
 	os.WriteFile(cachePath, []byte("garbage"), 0o600)
-	sc = LoadStatCache(cachePath)
+	sc = loadLater(cachePath)
 	sc.Hash(paths)
 	if sc.Hits != 0 {
 		t.Fatalf("corrupt cache gave hits")
@@ -121,20 +123,18 @@ func TestStatCache(t *testing.T) {
 // the result is the new content, and the cache vouches for the new
 // content only.
 func TestStatCacheFileEditedDuringPlan(t *testing.T) {
-	defer laterClock()()
 	dir := t.TempDir()
 	cachePath := filepath.Join(dir, "statcache")
 	a := filepath.Join(dir, "a.png")
 	os.WriteFile(a, pngBytes("before"), 0o644)
 	edits := 0
-	afterRead = func(path string) {
+	sc := loadLater(cachePath)
+	sc.afterRead = func(path string) {
 		if path == a && edits == 0 {
 			edits++
 			os.WriteFile(a, pngBytes("after the edit, longer"), 0o644)
 		}
 	}
-	defer func() { afterRead = nil }()
-	sc := LoadStatCache(cachePath)
 	got := sc.Hash([]string{a})[0]
 	want := HashFiles([]string{a})[0]
 	if got.Err != nil || got.SHA256 != want.SHA256 || got.Size != want.Size {
@@ -142,14 +142,14 @@ func TestStatCacheFileEditedDuringPlan(t *testing.T) {
 	}
 	sc.Save(cachePath)
 	ageCache(t, cachePath)
-	sc = LoadStatCache(cachePath)
+	sc = loadLater(cachePath)
 	if got := sc.Hash([]string{a})[0]; sc.Hits != 1 || got.SHA256 != want.SHA256 {
 		t.Fatalf("next plan: hits %d, sha256 %s, want the new content", sc.Hits, got.SHA256)
 	}
 
 	// A file that keeps changing while it is read is refused, not cached.
-	afterRead = func(path string) { os.WriteFile(a, pngBytes(time.Now().String()), 0o644) }
-	sc = NewStatCache()
+	sc = newLater()
+	sc.afterRead = func(path string) { os.WriteFile(a, pngBytes(time.Now().String()), 0o644) }
 	if got := sc.Hash([]string{a})[0]; got.Err == nil {
 		t.Fatalf("a file changing on every read hashed as %s", got.SHA256)
 	}
@@ -172,12 +172,11 @@ func TestStatCacheSettle(t *testing.T) {
 	if sc.Hits != 0 {
 		t.Fatal("a file written just before hashing was trusted")
 	}
-	defer laterClock()()
-	sc = LoadStatCache(cachePath)
+	sc = loadLater(cachePath)
 	sc.Hash([]string{a})
 	sc.Save(cachePath)
 	ageCache(t, cachePath)
-	sc = LoadStatCache(cachePath)
+	sc = loadLater(cachePath)
 	sc.Hash([]string{a})
 	if sc.Hits != 1 {
 		t.Fatal("a settled file was not trusted")
@@ -187,7 +186,6 @@ func TestStatCacheSettle(t *testing.T) {
 // TestStatCacheSaveUnchanged checks that a cache whose every lookup hit is
 // not rewritten, and that a truncated or altered cache is ignored.
 func TestStatCacheSaveUnchanged(t *testing.T) {
-	defer laterClock()()
 	dir := t.TempDir()
 	cachePath := filepath.Join(dir, "statcache")
 	var paths []string
@@ -196,37 +194,37 @@ func TestStatCacheSaveUnchanged(t *testing.T) {
 		os.WriteFile(p, pngBytes(p), 0o644)
 		paths = append(paths, p)
 	}
-	sc := LoadStatCache(cachePath)
+	sc := loadLater(cachePath)
 	sc.Hash(paths)
 	must(t, sc.Save(cachePath))
 	ageCache(t, cachePath)
 	before, _ := os.Stat(cachePath)
-	sc = LoadStatCache(cachePath)
+	sc = loadLater(cachePath)
 	sc.Hash(paths)
 	must(t, sc.Save(cachePath))
 	if after, _ := os.Stat(cachePath); sc.Hits != 50 || !after.ModTime().Equal(before.ModTime()) {
 		t.Fatalf("hits %d; unchanged cache rewritten: %v", sc.Hits, after.ModTime())
 	}
 	// Fewer files: rewritten without the dropped ones.
-	sc = LoadStatCache(cachePath)
+	sc = loadLater(cachePath)
 	sc.Hash(paths[:10])
 	must(t, sc.Save(cachePath))
 	ageCache(t, cachePath)
-	if sc = LoadStatCache(cachePath); sc.loaded.len() != 10 {
+	if sc = loadLater(cachePath); sc.loaded.len() != 10 {
 		t.Fatalf("%d entries after dropping 40 of 50", sc.loaded.len())
 	}
 	data, _ := os.ReadFile(cachePath)
 	for _, bad := range [][]byte{data[:len(data)-1], append(bytes.Clone(data[:40]), data[41:]...)} {
 		data2 := bytes.Clone(bad)
 		os.WriteFile(cachePath, data2, 0o600)
-		if sc := LoadStatCache(cachePath); sc.loaded.len() != 0 {
+		if sc := loadLater(cachePath); sc.loaded.len() != 0 {
 			t.Fatal("a damaged cache was read")
 		}
 	}
 	flipped := bytes.Clone(data)
 	flipped[60] ^= 1
 	os.WriteFile(cachePath, flipped, 0o600)
-	if sc := LoadStatCache(cachePath); sc.loaded.len() != 0 {
+	if sc := loadLater(cachePath); sc.loaded.len() != 0 {
 		t.Fatal("a cache with a flipped bit was read")
 	}
 }
