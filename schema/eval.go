@@ -101,8 +101,10 @@ type Instance struct {
 	// Merchant is the merchant instance name (MerchantInstanceName): the
 	// block name for a root merchant without for_each.
 	Merchant string
-	// Source is the source path as evaluated (relative to the configuration
-	// directory unless absolute); Path is it made absolute.
+	// Source is the source path as evaluated, relative to the root
+	// module's directory unless absolute (a module's relative source is
+	// joined to the module's directory and cleaned); Path is it made
+	// absolute.
 	Source string
 	Path   string
 	// Filename is the name sent to the API: the filename attribute or the

@@ -81,10 +81,21 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	dir := s.ev.Config.Dir
 	dirClean := filepath.Separator == '/' && dir != "" && dir != "." && filepath.Clean(dir) == dir
 	dirSlash := dir + "/"
+	// Inside a module, the source shown in plans, messages and the state
+	// is relative to the root module's directory, as the user reads paths
+	// (modules/store/logo.png, not logo.png; assets/logo.png, not
+	// ../../assets/logo.png).
+	modDir := ""
+	if rel := s.ev.Config.RelDir; rel != "" && rel != "." {
+		modDir = filepath.FromSlash(rel)
+	}
 	// setSource sets the source, and the path made from it unless path
 	// gives it already.
 	setSource := func(in *Instance, src, path string) {
 		in.Source = src
+		if modDir != "" && src != "" && !filepath.IsAbs(src) {
+			in.Source = filepath.ToSlash(filepath.Join(modDir, src))
+		}
 		in.Path = src
 		switch {
 		case path != "":

@@ -400,8 +400,8 @@ resource "wechatpay_image" "r" {
 			// diagnostic, after the instances).
 			if !strings.Contains(general, `["a.png"]`) ||
 				tc.name == "module" && !strings.Contains(general, `Addr:module.shop.wechatpay_image.r["b.png"]`) ||
-				tc.name == "module for_each" && (!strings.Contains(general, `Addr:module.shop["a"].wechatpay_image.r["b.png"] Key:"b.png" HasKey:true Merchant:module.shop["a"].merchant.shop Source:"../shop/img/b.png"`) ||
-					!strings.Contains(general, `Addr:module.shop["b"].wechatpay_image.r["a.png"] Key:"a.png" HasKey:true Merchant:module.shop["b"].merchant.shop Source:"../shop/./a.png"`) ||
+				tc.name == "module for_each" && (!strings.Contains(general, `Addr:module.shop["a"].wechatpay_image.r["b.png"] Key:"b.png" HasKey:true Merchant:module.shop["a"].merchant.shop Source:"shop/img/b.png"`) ||
+					!strings.Contains(general, `Addr:module.shop["b"].wechatpay_image.r["a.png"] Key:"a.png" HasKey:true Merchant:module.shop["b"].merchant.shop Source:"shop/a.png"`) ||
 					!strings.Contains(general, `Filename:"1900000002-a.png"`)) ||
 				tc.name != "merchant count" && strings.Contains(general, "\n[") {
 				t.Errorf("the configuration did not evaluate as expected:\n%s", general)

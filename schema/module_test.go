@@ -116,10 +116,10 @@ resource "wechatpay_image" "badge" {
 	dir := ev.Config.Dir
 	want := map[string]string{
 		`wechatpay_image.logo["a"]`:                            ` | merchant.shop["a"] | logo.png | ` + filepath.Join(dir, "logo.png"),
-		`module.store["b"].wechatpay_image.logo`:               `module.store["b"] | module.store["b"].merchant.m | ../../logo.png | ` + filepath.Join(dir, "logo.png"),
-		`module.store["a"].module.inner.wechatpay_image.badge`: `module.store["a"].module.inner | module.store["a"].merchant.m | ./badge.png | ` + filepath.Join(dir, "modules/store/inner/badge.png"),
-		`module.counted[1].wechatpay_image.logo`:               `module.counted[1] | module.counted[1].merchant.m | ../../logo.png | ` + filepath.Join(dir, "logo.png"),
-		`module.counted[0].module.inner.wechatpay_image.badge`: `module.counted[0].module.inner | module.counted[0].merchant.m | ./badge.png | ` + filepath.Join(dir, "modules/store/inner/badge.png"),
+		`module.store["b"].wechatpay_image.logo`:               `module.store["b"] | module.store["b"].merchant.m | logo.png | ` + filepath.Join(dir, "logo.png"),
+		`module.store["a"].module.inner.wechatpay_image.badge`: `module.store["a"].module.inner | module.store["a"].merchant.m | modules/store/inner/badge.png | ` + filepath.Join(dir, "modules/store/inner/badge.png"),
+		`module.counted[1].wechatpay_image.logo`:               `module.counted[1] | module.counted[1].merchant.m | logo.png | ` + filepath.Join(dir, "logo.png"),
+		`module.counted[0].module.inner.wechatpay_image.badge`: `module.counted[0].module.inner | module.counted[0].merchant.m | modules/store/inner/badge.png | ` + filepath.Join(dir, "modules/store/inner/badge.png"),
 	}
 	for a, w := range want {
 		if got[a] != w {
