@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -229,12 +228,10 @@ func runPlan(u *ui, a *arguments.Plan) error {
 }
 
 // signAgainstNewState creates the state that p, planned before any state
-// existed, will be applied to, and signs p with its plan key: a saved plan
-// is signed with a key kept in the state (see plan.Sign), and an unsigned
-// plan's variable values could be edited unnoticed. The new state is
-// empty, so p plans the same against it; if another wxmedia wrote it
-// meanwhile, or it cannot be created (a postgres role that may not create
-// tables), p stays unsigned, with a warning.
+// existed, will be applied to, and signs p with its plan key
+// (plan.SignAgainstNew). If another wxmedia wrote it meanwhile, or it
+// cannot be created (a postgres role that may not create tables), p stays
+// unsigned, with a warning.
 func signAgainstNewState(u *ui, w *workspace, lockTimeout time.Duration, p *plan.Plan) {
 	warn := func(err error) {
 		u.warnf("the saved plan is not signed, as no state exists yet to keep its key (%v); apply it only as it was written", err)
@@ -250,12 +247,9 @@ func signAgainstNewState(u *ui, w *workspace, lockTimeout time.Duration, p *plan
 		warn(err)
 		return
 	}
-	if snap.Serial != p.Serial || len(snap.Resources) > 0 || len(snap.Outputs) > 0 {
-		warn(errors.New("the state was written meanwhile"))
-		return
+	if err := p.SignAgainstNew(snap); err != nil {
+		warn(err)
 	}
-	p.Lineage = snap.Lineage
-	p.Sign(snap.PlanKey)
 }
 
 // applyCommand is the command that applies the saved plan out. A plan

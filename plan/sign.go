@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/wxmedia/wxmedia/state"
 )
 
 // ErrPlanEdited: the saved plan's recorded inputs (variable values,
@@ -108,5 +110,25 @@ func (p *Plan) checkSignatures(fresh *Plan) error {
 	if !hmac.Equal([]byte(p.InputsMAC), []byte(fresh.InputsMAC)) {
 		return fmt.Errorf("%w: field inputs_mac does not match its variables, targets and replace addresses; plan again", ErrPlanEdited)
 	}
+	return nil
+}
+
+// ErrStateWritten is returned by SignAgainstNew when the state was written
+// after p was planned.
+var ErrStateWritten = errors.New("the state was written meanwhile")
+
+// SignAgainstNew signs p, planned before any state existed, against snap,
+// the state just created for it to be applied to: p takes the state's
+// lineage and is signed with its plan key (see Sign), as an unsigned
+// plan's variable values could be edited unnoticed. The new state is
+// empty, so p plans the same against it; a state written since p was
+// planned (its serial moved, or it holds resources or outputs) is
+// ErrStateWritten, and p is left unsigned.
+func (p *Plan) SignAgainstNew(snap *state.Snapshot) error {
+	if snap.Serial != p.Serial || len(snap.Resources) > 0 || len(snap.Outputs) > 0 {
+		return ErrStateWritten
+	}
+	p.Lineage = snap.Lineage
+	p.Sign(snap.PlanKey)
 	return nil
 }

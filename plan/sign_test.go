@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wxmedia/wxmedia/state"
 )
 
 func signedPlan(t *testing.T, key []byte) *Plan {
@@ -132,5 +134,20 @@ func TestMatchNamesEveryField(t *testing.T) {
 		if !errors.Is(err, ErrPlanChanged) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s edited: %v", field, err)
 		}
+	}
+}
+
+// A plan made before any state existed takes the new state's lineage and
+// is signed with its key, unless the state was written since.
+func TestSignAgainstNew(t *testing.T) {
+	p := &Plan{Version: "1", Config: ConfigDigest{SHA256: "c", Files: map[string]string{}}}
+	fresh := &state.Snapshot{Lineage: "L", PlanKey: []byte("0123456789abcdef0123456789abcdef"), Resources: map[string]state.Resource{}, Outputs: map[string]state.Output{}}
+	if err := p.SignAgainstNew(fresh); err != nil || p.Lineage != "L" || p.InputsMAC == "" {
+		t.Fatalf("SignAgainstNew: %v, lineage %q, mac %q", err, p.Lineage, p.InputsMAC)
+	}
+	q := &Plan{Version: "1"}
+	written := &state.Snapshot{Lineage: "L", Serial: 1, PlanKey: fresh.PlanKey}
+	if err := q.SignAgainstNew(written); !errors.Is(err, ErrStateWritten) || q.InputsMAC != "" || q.Lineage != "" {
+		t.Errorf("a state written since: %v, %+v", err, q)
 	}
 }
