@@ -312,7 +312,7 @@ func runStateCacheRm(u *ui, args *arguments.StateCacheRm) error {
 func addressHint(err error) error {
 	var uq *plan.UnquotedKeyError
 	if errors.As(err, &uq) {
-		return withHints(err, fmt.Sprintf("the shell removed the quotes around the key: quote the whole address, '%s'", uq.Address))
+		return withHints(err, fmt.Sprintf("%s, '%s'", uq.Cause(), uq.Address))
 	}
 	return err
 }

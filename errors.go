@@ -130,7 +130,7 @@ func runtimeHints(err error) []string {
 func instanceHints(e *plan.InstanceNotFoundError) []string {
 	var hints []string
 	if e.Unquoted != nil {
-		hints = append(hints, fmt.Sprintf("the shell removed the quotes around the key: quote the whole address, wxmedia state show '%s'", e.Unquoted.Address))
+		hints = append(hints, fmt.Sprintf("%s, wxmedia state show '%s'", e.Unquoted.Cause(), e.Unquoted.Address))
 	}
 	switch n := len(e.Instances); {
 	case n > 0 && n <= 10:

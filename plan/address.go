@@ -101,10 +101,25 @@ type UnquotedKeyError struct {
 	Input   string
 	Address Address
 	Key     string
+	// Escaped is set when the quotes are there but escaped with
+	// backslashes (module.store[\"x\"], as PowerShell users write them or
+	// text copied from JSON).
+	Escaped bool
 }
 
 func (e *UnquotedKeyError) Error() string {
+	if e.Escaped {
+		return fmt.Sprintf("%s %q: the quotes of the key are escaped with backslashes; the address is %s", ErrInvalidAddress, e.Input, e.Address)
+	}
 	return fmt.Sprintf("%s %q: the key %s is not quoted; the address is %s", ErrInvalidAddress, e.Input, e.Key, e.Address)
+}
+
+// Cause says what happened to the quotes, for a hint.
+func (e *UnquotedKeyError) Cause() string {
+	if e.Escaped {
+		return "the quotes around the key reached wxmedia with backslashes before them: write them without backslashes inside single quotes"
+	}
+	return "the shell removed the quotes around the key: quote the whole address"
 }
 
 // Unwrap returns ErrInvalidAddress.
@@ -137,6 +152,11 @@ func parseAddress(s string, moduleOK bool) (Address, error) {
 	if quoted, key, ok := quoteBareKeys(strings.TrimSpace(s)); ok && syntax {
 		if a, w, _ := parseTraversal(quoted, moduleOK); w == "" {
 			return Address{}, &UnquotedKeyError{Input: s, Address: a, Key: key}
+		}
+	}
+	if plain := strings.ReplaceAll(strings.TrimSpace(s), `\"`, `"`); syntax && plain != strings.TrimSpace(s) {
+		if a, w, _ := parseTraversal(plain, moduleOK); w == "" {
+			return Address{}, &UnquotedKeyError{Input: s, Address: a, Key: a.Key, Escaped: true}
 		}
 	}
 	forms := addressForms
@@ -331,8 +351,12 @@ func parseAddresses(flag, where string, addrs []string, known, declared map[stri
 		a, err := ParseTarget(s)
 		var uq *UnquotedKeyError
 		if errors.As(err, &uq) {
-			errs = append(errs, fmt.Errorf("-%s: %w. The shell removed the quotes: quote the whole argument, -%s='%s'%s",
-				flag, err, flag, uq.Address, suggestAddress(uq.Address, known)))
+			why := "The shell removed the quotes: quote the whole argument"
+			if uq.Escaped {
+				why = "The quotes reached wxmedia with backslashes before them: write them without backslashes inside single quotes"
+			}
+			errs = append(errs, fmt.Errorf("-%s: %w. %s, -%s='%s'%s",
+				flag, err, why, flag, uq.Address, suggestAddress(uq.Address, known)))
 			continue
 		}
 		if err != nil {
