@@ -31,8 +31,14 @@ import (
 //     once per resource (see bind), and filled in per instance, without
 //     building an evaluation context per instance.
 
-// fastPaths enables the specialised paths; tests turn it off to compare.
-var fastPaths = true
+// generalOnly reports whether the tests asked for the general path only
+// (Config.general, set on the root configuration).
+func (c *Config) generalOnly() bool {
+	if c.root != nil {
+		return c.root.general
+	}
+	return c.general
+}
 
 // fastPathsAllowed reports whether the specialised paths may serve cfg.
 // They handle, and fastpath_test.go compares with the general evaluator,
@@ -43,7 +49,7 @@ var fastPaths = true
 // added later stays on the general path until it is handled here and in
 // the comparison.
 func fastPathsAllowed(cfg *Config) bool {
-	if !fastPaths || cfg == nil {
+	if cfg == nil || cfg.generalOnly() {
 		return false
 	}
 	for _, f := range cfg.Files() {
@@ -84,7 +90,7 @@ func (s *scope) fastFileset(expr hcl.Expression, ctx *hcl.EvalContext) (keys []s
 		}
 		args[i] = sv.AsString()
 	}
-	matches, err := filesetMatches(s.ev.Config.Dir, args[0], args[1])
+	matches, err := filesetMatches(s.ev.Config.Dir, args[0], args[1], true)
 	if err != nil {
 		return nil, false
 	}
@@ -124,7 +130,7 @@ type template struct {
 // each.value, or a template of those and var.NAME and path.*; nil
 // otherwise. References to var and path fill nothing until bound.
 func compileTemplate(expr hcl.Expression) *template {
-	if !fastPaths || expr == nil {
+	if expr == nil {
 		return nil
 	}
 	switch e := expr.(type) {

@@ -221,12 +221,11 @@ func TestFastPathsAtScale(t *testing.T) {
 // the instances and diagnostics.
 func evaluateFor(t *testing.T, dir string, fast bool) string {
 	t.Helper()
-	defer func(old bool) { fastPaths = old }(fastPaths)
-	fastPaths = fast
 	cfg, diags := Load(dir)
 	if diags.HasErrors() {
 		return "load: " + describeDiags(diags)
 	}
+	cfg.general = !fast
 	ev, diags := cfg.Evaluate(nil)
 	var b strings.Builder
 	for _, in := range ev.Instances {

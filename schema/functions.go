@@ -24,12 +24,13 @@ import (
 // standard library under Terraform's names, HCL's try and can, and the
 // file-system functions, whose relative paths are relative to baseDir.
 func Functions(baseDir string) map[string]function.Function {
-	return functionsIn(baseDir, new(atomic.Int64))
+	return functionsIn(baseDir, new(atomic.Int64), true)
 }
 
 // functionsIn is Functions with file() counting what it reads in read,
-// which may be shared by several sets of functions.
-func functionsIn(baseDir string, read *atomic.Int64) map[string]function.Function {
+// which may be shared by several sets of functions; fast lets fileset
+// take its parallel walk (see filesetMatches).
+func functionsIn(baseDir string, read *atomic.Int64, fast bool) map[string]function.Function {
 	fs := map[string]function.Function{
 		"abs":             stdlib.AbsoluteFunc,
 		"can":             tryfunc.CanFunc,
@@ -169,7 +170,7 @@ func functionsIn(baseDir string, read *atomic.Int64) map[string]function.Functio
 		Params: []function.Parameter{str("path"), str("pattern")},
 		Type:   function.StaticReturnType(cty.Set(cty.String)),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			matches, err := filesetMatches(baseDir, args[0].AsString(), args[1].AsString())
+			matches, err := filesetMatches(baseDir, args[0].AsString(), args[1].AsString(), fast)
 			if err != nil {
 				return cty.NilVal, err
 			}
@@ -246,9 +247,10 @@ func functionsIn(baseDir string, read *atomic.Int64) map[string]function.Functio
 // filesetMatches lists the regular files under dir (relative to baseDir
 // unless absolute) whose slash-separated paths relative to dir match
 // pattern, in no particular order. Errors are function argument errors,
-// as fileset reports them. A simple pattern (see parseSimpleGlob) is
-// listed by a parallel walk with doublestar's exact result.
-func filesetMatches(baseDir, dir, pattern string) ([]string, error) {
+// as fileset reports them. With fast, a simple pattern (see
+// parseSimpleGlob) is listed by a parallel walk with doublestar's exact
+// result.
+func filesetMatches(baseDir, dir, pattern string, fast bool) ([]string, error) {
 	root := dir
 	if !filepath.IsAbs(root) {
 		root = filepath.Join(baseDir, root)
@@ -262,7 +264,7 @@ func filesetMatches(baseDir, dir, pattern string) ([]string, error) {
 		}
 		return nil, function.NewArgError(0, err)
 	}
-	if g, ok := parseSimpleGlob(pattern); ok && fastPaths {
+	if g, ok := parseSimpleGlob(pattern); ok && fast {
 		return walkSimpleGlob(root, g), nil
 	}
 	matches, err := doublestar.Glob(newAcyclicFS(root), pattern, doublestar.WithFilesOnly())

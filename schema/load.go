@@ -61,6 +61,9 @@ type Config struct {
 	root *Config
 	// credIn caches credentialInputs.
 	credIn *credentialInputs
+	// general makes evaluation take the general path throughout, none of
+	// fastpath.go's: the reference the tests compare the fast paths with.
+	general bool
 }
 
 // Variable is a declared input variable.

@@ -509,7 +509,7 @@ func (ev *Evaluation) baseFunctions() map[string]function.Function {
 		ev.taint = newTaint(ev.Config)
 	}
 	if ev.taint.base == nil {
-		ev.taint.base = functionsIn(ev.Config.Dir, ev.fileRead)
+		ev.taint.base = functionsIn(ev.Config.Dir, ev.fileRead, !ev.Config.generalOnly())
 	}
 	return ev.taint.base
 }
