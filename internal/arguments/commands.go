@@ -228,18 +228,23 @@ func sandboxFlags(s *Sandbox, mchids *string) *flag.FlagSet {
 // ParseSandbox parses the arguments of wxmedia sandbox.
 func ParseSandbox(args []string) (*Sandbox, error) {
 	s, mchids := new(Sandbox), new(string)
-	pos, err := parse(sandboxFlags(s, mchids), args)
+	fs := sandboxFlags(s, mchids)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return nil, err
 	}
 	if err := noArguments("sandbox", pos); err != nil {
 		return nil, err
 	}
-	if s.Merchants != 0 {
+	// Flags given, even with their default value: -merchants=0 and
+	// -mchid=1900000001 beside -merchants are mistakes too.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if given["merchants"] {
 		switch {
-		case s.Merchants < 0 || s.Merchants > MaxSandboxMerchants:
+		case s.Merchants < 1 || s.Merchants > MaxSandboxMerchants:
 			return nil, fmt.Errorf("-merchants=%d: want 1 to %d merchants", s.Merchants, MaxSandboxMerchants)
-		case *mchids != DefaultSandboxMchID:
+		case given["mchid"]:
 			return nil, errors.New("-merchants and -mchid: give one of them")
 		}
 		first, _ := strconv.ParseInt(DefaultSandboxMchID, 10, 64)
@@ -249,7 +254,12 @@ func ParseSandbox(args []string) (*Sandbox, error) {
 		return s, nil
 	}
 	for _, id := range strings.Split(*mchids, ",") {
-		if id = strings.TrimSpace(id); id != "" && !slices.Contains(s.MchIDs, id) {
+		id = strings.TrimSpace(id)
+		if strings.Trim(id, "0123456789") != "" {
+			// The merchant block written for it would not validate.
+			return nil, fmt.Errorf("-mchid: %q is not a merchant ID: a WeChat Pay mchid is made of digits only, such as %s", id, DefaultSandboxMchID)
+		}
+		if id != "" && !slices.Contains(s.MchIDs, id) {
 			s.MchIDs = append(s.MchIDs, id)
 		}
 	}

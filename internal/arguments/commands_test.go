@@ -88,6 +88,9 @@ func TestParseSandbox(t *testing.T) {
 	refused(t, ParseSandbox, []string{"-merchants=1001"}, "-merchants=1001: want 1 to 1000 merchants", "")
 	refused(t, ParseSandbox, []string{"-merchants=-1"}, "-merchants=-1: want 1 to 1000 merchants", "")
 	refused(t, ParseSandbox, []string{"-merchants=2", "-mchid=5"}, "-merchants and -mchid: give one of them", "")
+	refused(t, ParseSandbox, []string{"-merchants=2", "-mchid=1900000001"}, "-merchants and -mchid: give one of them", "")
+	refused(t, ParseSandbox, []string{"-merchants=0"}, "-merchants=0: want 1 to 1000 merchants", "")
+	refused(t, ParseSandbox, []string{"-mchid=1900000001,abc"}, `-mchid: "abc" is not a merchant ID: a WeChat Pay mchid is made of digits only, such as 1900000001`, "")
 	refused(t, ParseSandbox, []string{"x"}, "sandbox takes no arguments, not x", "wxmedia sandbox -h shows its usage")
 }
 
