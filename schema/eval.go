@@ -165,8 +165,8 @@ type Evaluation struct {
 	// root's for each module it calls.
 	taint  *taint
 	taints map[*Config]*taint
-	// paths holds the root's value of path for each module (pathObject).
-	paths map[*Config]cty.Value
+	// cache holds what every module instance shares (the root's).
+	cache *evalCache
 	// remote reads data sources; nil when none may be read.
 	remote RemoteStateReader
 	// lazyData: data sources are read when first referred to, not all

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -89,11 +90,23 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	if rel := s.ev.Config.RelDir; rel != "" && rel != "." {
 		modDir = filepath.FromSlash(rel)
 	}
+	// A source made of directories to clean, then the key (a module's
+	// "${path.root}/img/${var.dir}/${each.value}"): that prefix joined
+	// once.
+	srcPrefix, srcJoined := srcT.dirPrefix(dir)
+	// The prefix as shown, from the root module's directory.
+	srcShown := ""
+	if srcPrefix != "" && modDir != "" {
+		srcShown = filepath.ToSlash(filepath.Join(modDir, srcPrefix))
+	}
 	// setSource sets the source, and the path made from it unless path
-	// gives it already.
-	setSource := func(in *Instance, src, path string) {
+	// gives it already, and the source as shown unless shown gives it.
+	setSource := func(in *Instance, src, path, shown string) {
 		in.Source = src
-		if modDir != "" && src != "" && !filepath.IsAbs(src) {
+		switch {
+		case shown != "":
+			in.Source = shown
+		case modDir != "" && src != "" && !filepath.IsAbs(src):
 			in.Source = filepath.ToSlash(filepath.Join(modDir, src))
 		}
 		in.Path = src
@@ -145,14 +158,34 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 				return false
 			}
 		}
-		var src, path string
-		if dirClean && dir != "/" {
+		var src, path, shown string
+		if srcPrefix != "" {
+			// The source made first, its path from the joined prefix.
+			var ok bool
+			if src, ok = srcT.fillStr(it.key, it.key, true); !ok {
+				return false
+			}
+			if rest, ok := strings.CutPrefix(src, srcPrefix); ok && cleanRel(rest) {
+				path = srcJoined + "/" + rest
+				// Inside a module, the source as shown: the same joining
+				// from the module's directory, usually the end of path.
+				switch {
+				case srcShown == "":
+				case srcShown == ".":
+					shown = path[len(path)-len(rest):]
+				case strings.HasSuffix(srcJoined, "/"+srcShown):
+					shown = path[len(srcJoined)-len(srcShown):]
+				default:
+					shown = srcShown + "/" + rest
+				}
+			}
+		} else if dirClean && dir != "/" {
 			// The source made inside its absolute path: one allocation.
 			if p, ok := srcT.fillStrIn(dirSlash, it.key, it.key, true); ok && cleanRel(p[len(dirSlash):]) {
 				src, path = p[len(dirSlash):], p
 			}
 		}
-		if path == "" {
+		if src == "" {
 			var ok bool
 			if src, ok = srcT.fillStr(it.key, it.key, true); !ok {
 				return false
@@ -160,7 +193,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 		}
 		in := start(i)
 		in.Merchant = m
-		setSource(in, src, path)
+		setSource(in, src, path, shown)
 		if r.Filename != nil {
 			in.Filename = fn
 		}
@@ -211,7 +244,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 				return false
 			}
 		}
-		setSource(in, src, "")
+		setSource(in, src, "", "")
 		if r.Filename != nil {
 			fn, ok := fill(fnT)
 			if !ok {

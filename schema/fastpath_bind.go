@@ -1,6 +1,9 @@
 package schema
 
 import (
+	"path/filepath"
+	"strings"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -46,4 +49,34 @@ func (t *template) bind(ctx *hcl.EvalContext) *template {
 		b.parts[i] = tplPart{lit: v.AsString()}
 	}
 	return b
+}
+
+// dirPrefix is, for a bound template whose text starts with literal
+// directories that need cleaning when joined to a directory
+// ("../../img/d001/${each.value}" or "./${each.key}"), that text up to
+// its last slash, and that text joined to dir (absolute, clean); "" when
+// there is none. A source starting with the prefix, and clean after it,
+// joins to dir as joined + "/" + the rest, without cleaning each time.
+func (t *template) dirPrefix(dir string) (prefix, joined string) {
+	if t == nil || t.wrap || filepath.Separator != '/' || !filepath.IsAbs(dir) || filepath.Clean(dir) != dir {
+		return "", ""
+	}
+	var lit strings.Builder
+	for _, p := range t.parts {
+		if p.each != "" || p.ref[0] != "" {
+			break
+		}
+		lit.WriteString(p.lit)
+	}
+	s := lit.String()
+	i := strings.LastIndexByte(s, '/')
+	if i <= 0 || s[0] == '/' || cleanRel(s[:i]) {
+		return "", "" // nothing to clean: expand joins it in one copy
+	}
+	prefix = s[:i+1]
+	joined = filepath.Join(dir, prefix)
+	if joined == "/" || !filepath.IsAbs(joined) {
+		return "", ""
+	}
+	return prefix, joined
 }

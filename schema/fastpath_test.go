@@ -87,6 +87,8 @@ func TestFastPathsGiveWhatTheGeneralEvaluatorGives(t *testing.T) {
 		`"${var.nothing}/${each.value}"`,
 		`"${var.secret}/${each.value}"`,
 		`"img/${var.norm}${each.key}"`,
+		`"${path.root}/${each.value}"`,
+		`"${path.root}/../elsewhere/${each.key}"`,
 	}
 	filename := []string{
 		``,

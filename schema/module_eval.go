@@ -56,13 +56,15 @@ func (ev *Evaluation) newChild(cfg *Config, path string) *Evaluation {
 // checks its outputs (module instances only: the root module's are
 // evaluated against the state by Outputs).
 func (ev *Evaluation) evalBody() hcl.Diagnostics {
-	s := newScope(ev, nil)
-	diags := s.readDataSources()
-	if diags.HasErrors() {
-		ev.Partial = true
-		return diags
+	var diags hcl.Diagnostics
+	if len(ev.Config.DataSources) > 0 {
+		diags = newScope(ev, nil).readDataSources()
+		if diags.HasErrors() {
+			ev.Partial = true
+			return diags
+		}
 	}
-	s = newScope(ev, nil)
+	s := newScope(ev, nil)
 	diags = append(diags, s.evalMerchants()...)
 	for _, r := range ev.Config.Resources {
 		insts, d := s.expand(r)
@@ -326,6 +328,9 @@ func (s *scope) moduleValue(name string) (cty.Value, hcl.Diagnostics) {
 // instance values (nil: every identifier unknown) into an object; a
 // sensitive output stays marked.
 func (ev *Evaluation) outputObject(values map[string]InstanceValue) (cty.Value, hcl.Diagnostics) {
+	if len(ev.Config.Outputs) == 0 {
+		return cty.EmptyObjectVal, nil
+	}
 	if values == nil {
 		values = map[string]InstanceValue{}
 	}

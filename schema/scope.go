@@ -86,7 +86,7 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 		if expr == nil {
 			continue
 		}
-		for _, trav := range expr.Variables() {
+		for _, trav := range s.ev.variablesOf(expr) {
 			root := trav.RootName()
 			rng := trav.SourceRange()
 			attr := ""
@@ -236,11 +236,8 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 // the root module's directory from there, path.cwd the root module's
 // directory. Made once for every instance of a module.
 func (ev *Evaluation) pathObject() cty.Value {
-	root := ev.root
-	if root == nil {
-		root = ev
-	}
-	if v, ok := root.paths[ev.Config]; ok {
+	c := ev.evalCache()
+	if v, ok := c.paths[ev.Config]; ok {
 		return v
 	}
 	v := cty.ObjectVal(map[string]cty.Value{
@@ -248,10 +245,10 @@ func (ev *Evaluation) pathObject() cty.Value {
 		"root":   cty.StringVal(relName(ev.Config.Dir, ev.Config.root.Dir)),
 		"cwd":    cty.StringVal(filepath.ToSlash(ev.Config.root.Dir)),
 	})
-	if root.paths == nil {
-		root.paths = map[*Config]cty.Value{}
+	if c.paths == nil {
+		c.paths = map[*Config]cty.Value{}
 	}
-	root.paths[ev.Config] = v
+	c.paths[ev.Config] = v
 	return v
 }
 
@@ -316,6 +313,13 @@ func (s *scope) local(name string, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
 // has errors.
 func (s *scope) unmarkedContext(body hcl.Body, where string) (hcl.Attributes, *hcl.EvalContext, hcl.Diagnostics, bool) {
 	attrs, diags := body.JustAttributes()
+	return s.unmarkedContextOf(attrs, diags, where)
+}
+
+// unmarkedContextOf is unmarkedContext of a body's arguments, as
+// JustAttributes gave them.
+func (s *scope) unmarkedContextOf(attrs hcl.Attributes, diags hcl.Diagnostics, where string) (hcl.Attributes, *hcl.EvalContext, hcl.Diagnostics, bool) {
+	diags = append(diags[:len(diags):len(diags)], nil...)
 	var exprs []hcl.Expression
 	for _, a := range attrs {
 		exprs = append(exprs, a.Expr)
@@ -330,7 +334,8 @@ func (s *scope) unmarkedContext(body hcl.Body, where string) (hcl.Attributes, *h
 }
 
 func (s *scope) decodeMerchant(mb *MerchantBlock, name string, each *cty.Value) (*Merchant, hcl.Diagnostics) {
-	attrs, ctx, diags, ok := s.unmarkedContext(mb.Body, "A merchant argument")
+	body := s.ev.merchantBody(mb)
+	attrs, ctx, diags, ok := s.unmarkedContextOf(body.attrs, body.attrsDiags, "A merchant argument")
 	if !ok {
 		return nil, diags
 	}
@@ -361,8 +366,8 @@ func (s *scope) decodeMerchant(mb *MerchantBlock, name string, each *cty.Value) 
 	// An unsupported argument is reported and the others are decoded, so
 	// that their own problems are reported in the same run; a value that
 	// does not decode leaves the merchant out.
-	content, d := mb.Body.Content(merchantSchema())
-	diags = append(diags, d...)
+	content := body.content
+	diags = append(diags, body.contentDiags...)
 	rv := reflect.ValueOf(m).Elem()
 	valid := true
 	for i := 0; i < rv.NumField(); i++ {

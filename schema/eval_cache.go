@@ -1,0 +1,75 @@
+package schema
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// evalCache holds, for a whole evaluation, what is the same for every
+// instance of a module: each instance evaluates the same blocks of the
+// same files, with values of its own. It is the root evaluation's, used
+// by one goroutine at a time (the evaluation's).
+type evalCache struct {
+	// paths is the value of path in each module (pathObject).
+	paths map[*Config]cty.Value
+	// vars is what each native-syntax expression refers to.
+	vars map[hclsyntax.Expression][]hcl.Traversal
+	// merchants is what a merchant block's body holds (merchantBody).
+	merchants map[*MerchantBlock]*merchantBody
+}
+
+// merchantBody is a merchant block's arguments, as JustAttributes and
+// Content with the merchant schema give them, with their diagnostics.
+type merchantBody struct {
+	attrs        hcl.Attributes
+	attrsDiags   hcl.Diagnostics
+	content      *hcl.BodyContent
+	contentDiags hcl.Diagnostics
+}
+
+func (ev *Evaluation) evalCache() *evalCache {
+	root := ev.root
+	if root == nil {
+		root = ev
+	}
+	if root.cache == nil {
+		root.cache = &evalCache{}
+	}
+	return root.cache
+}
+
+// variablesOf is expr.Variables(), walked once per expression for every
+// module instance.
+func (ev *Evaluation) variablesOf(expr hcl.Expression) []hcl.Traversal {
+	e, ok := expr.(hclsyntax.Expression) // pointers: usable as keys
+	if !ok {
+		return expr.Variables()
+	}
+	c := ev.evalCache()
+	if t, ok := c.vars[e]; ok {
+		return t
+	}
+	t := expr.Variables()
+	if c.vars == nil {
+		c.vars = map[hclsyntax.Expression][]hcl.Traversal{}
+	}
+	c.vars[e] = t
+	return t
+}
+
+// merchantBody is mb's arguments, read once for every instance.
+func (ev *Evaluation) merchantBody(mb *MerchantBlock) *merchantBody {
+	c := ev.evalCache()
+	if b, ok := c.merchants[mb]; ok {
+		return b
+	}
+	b := &merchantBody{}
+	b.attrs, b.attrsDiags = mb.Body.JustAttributes()
+	b.content, b.contentDiags = mb.Body.Content(merchantSchema())
+	if c.merchants == nil {
+		c.merchants = map[*MerchantBlock]*merchantBody{}
+	}
+	c.merchants[mb] = b
+	return b
+}
