@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxmedia/wxmedia/apply"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
 	"github.com/wxmedia/wxmedia/uploader"
@@ -44,6 +45,16 @@ func TestRuntimeHints(t *testing.T) {
 		{"lock tried once", fmt.Errorf("open: %w", &state.LockedError{Path: "p"}), "give -lock-timeout=DURATION"},
 		{"lock waited", &state.LockedError{Path: "p", Waited: 2 * time.Minute}, "for all of -lock-timeout=2m0s and still runs"},
 		{"file changed", fmt.Errorf("a.png: %w", plan.ErrFileChanged), "run plan again"},
+		{"state show miss", &plan.InstanceNotFoundError{Given: "t.n[\"z\"]", Resource: "t.n", Instances: []string{`t.n["a"]`}}, `the instances of t.n are: t.n["a"]`},
+		{"state show many", &plan.InstanceNotFoundError{Given: "t.n[\"z\"]", Resource: "t.n", Instances: make([]string, 11)}, "t.n has 11 instances: wxmedia state list t.n lists them"},
+		{"state show unquoted", &plan.InstanceNotFoundError{Given: "t.n[z]", Resource: "t.n", Unquoted: &plan.UnquotedKeyError{Address: plan.Address{Type: "t", Name: "n", Key: "z", HasKey: true}}}, "quote the whole address, wxmedia state show"},
+		{"state rm no match", fmt.Errorf("rm: %w", &plan.NoMatchError{Address: "t.n"}), "wxmedia state list shows the addresses"},
+		{"cache digest none", &state.DigestPrefixError{Prefix: "abcdef"}, "wxmedia state cache list shows the digests"},
+		{"cache digest several", &state.DigestPrefixError{Prefix: "ab", Digests: []string{"ab1", "ab2"}}, "give more digits"},
+		{"import unknown", &plan.NotConfiguredError{Address: "t.n"}, "add the resource block first"},
+		{"import managed", &apply.ManagedError{Address: "t.n", IDField: "media_id", ID: "x"}, "wxmedia state rm t.n first"},
+		{"push field", &plan.DocumentError{Name: "s.json", Err: &plan.FieldError{Where: "cache[0]", Field: "sha256", Reason: "bad"}, Checked: true}, "state pull writes a document of this form"},
+		{"push not a document", &plan.DocumentError{Name: "s.json", Err: fmt.Errorf("bad"), NotDocument: true}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hints := runtimeHints(tc.err)
