@@ -34,6 +34,9 @@ output "logo_media_ids" {
   value = { for name, store in module.store : name => store.logo_media_id }
 }
 
+# The outputs below name one merchant each: removing that merchant from
+# merchants.json means removing its outputs too (otherwise: "Invalid
+# index" at the output). The map above follows merchants.json by itself.
 output "south_coupon_url" {
   value = module.store["south"].coupon_url
 }

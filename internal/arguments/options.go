@@ -11,7 +11,7 @@ import (
 var flagArgs = map[string]string{
 	"var": "NAME=VALUE", "var-file": "FILE", "target": "ADDR", "replace": "ADDR",
 	"out": "FILE", "lock-timeout": "DURATION", "parallelism": "N", "listen": "ADDR",
-	"dir": "DIR", "faults": "SPEC", "mchid": "ID", "api": "API", "service": "SERVICE",
+	"dir": "DIR", "faults": "SPEC", "mchid": "ID", "merchants": "N", "api": "API", "service": "SERVICE",
 }
 
 // flagArg is the argument name shown for flag f, "" for a boolean flag.
