@@ -73,7 +73,7 @@ func runApply(u *ui, a *arguments.Apply) error {
 	// A saved plan was reviewed when it was made: no confirmation.
 	if !a.AutoApprove && !saved {
 		if !a.Input || !isTerminal(u.stdin) {
-			return withHints(errors.New("apply needs confirmation, but input is disabled or not a terminal"), "review the plan and run apply -auto-approve")
+			return withHints(errors.New("apply needs confirmation, but input is disabled or not a terminal"), "review the plan and run apply -auto-approve, or save it with plan -out=FILE and run apply FILE")
 		}
 		u.printf("\nDo you want to perform these actions? Only 'yes' will be accepted.\n  Enter a value: ")
 		line, _ := bufio.NewReader(u.stdin).ReadString('\n')
