@@ -140,7 +140,8 @@ func commands() []command {
 				"  show ADDR               show one resource instance\n" +
 				"  rm ADDR…                forget resource instances; the content cache is kept,\n" +
 				"                          so a later plan binds the same content again (reuse)\n" +
-				"  mv SRC DST              record a resource or instance under another address\n" +
+				"  mv SRC DST              record a resource, instance or module instance under\n" +
+				"                          another address (into or out of a module too)\n" +
 				"  pull                    print the whole state as JSON: resources, outputs and\n" +
 				"                          the content cache, with lineage and serial\n" +
 				"  push [-force] FILE      replace the state with a pulled copy (- reads stdin);\n" +

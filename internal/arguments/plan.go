@@ -33,7 +33,7 @@ type Operation struct {
 func (o *Operation) register(fs *flag.FlagSet) {
 	o.Vars.register(fs)
 	fs.Var((*stringList)(&o.Replace), "replace", "force an upload of this resource address even if unchanged (repeatable)")
-	fs.Var((*stringList)(&o.Targets), "target", "plan only this resource or instance address, e.g. wechatpay_image.banner[\"a.png\"] (repeatable)")
+	fs.Var((*stringList)(&o.Targets), "target", "plan only this resource, instance or module address, e.g. wechatpay_image.banner[\"a.png\"] or module.store[\"sh-001\"] (repeatable)")
 	o.State.register(fs)
 	fs.BoolVar(&o.RefreshHashes, "refresh-hashes", false, "hash every source file again, ignoring the stat cache")
 }
