@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/wxmedia/wxmedia/uploader"
 )
 
@@ -146,5 +147,36 @@ func TestStaticBinary(t *testing.T) {
 	}
 	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
 		t.Errorf("the binary needs shared libraries %v", libs)
+	}
+}
+
+// TestFlagsDocumented: every flag of every command (but -no-color, which
+// every command takes) is named in the reference or the pages its commands
+// table links, as the README promises.
+func TestFlagsDocumented(t *testing.T) {
+	var docs strings.Builder
+	for _, d := range []string{"docs/reference.md", "docs/state.md", "docs/sandbox.md"} {
+		docs.WriteString(readDoc(t, d))
+	}
+	text := docs.String()
+	opt := regexp.MustCompile(`(?m)^  (-[a-z0-9-]+)`)
+	for _, c := range commands() {
+		if !arguments.HasOptions(c.name) {
+			continue
+		}
+		var b strings.Builder
+		arguments.WriteOptions(&b, c.name)
+		flags := opt.FindAllStringSubmatch(b.String(), -1)
+		if len(flags) == 0 {
+			t.Errorf("%s: no flags found in its options", c.name)
+		}
+		for _, m := range flags {
+			if m[1] == "-no-color" {
+				continue
+			}
+			if !regexp.MustCompile("[`\\[ (]" + regexp.QuoteMeta(m[1]) + `\b`).MatchString(text) {
+				t.Errorf("wxmedia %s %s: not named in docs/reference.md, state.md or sandbox.md", c.name, m[1])
+			}
+		}
 	}
 }
