@@ -116,7 +116,9 @@ func runtimeHints(err error) []string {
 	case errors.As(err, &re) && uploader.TooManyRequests(err):
 		return []string{fmt.Sprintf("the server kept rate limiting for the whole retry budget (-retry-timeout=%s): apply again later or with a longer -retry-timeout; what was uploaded is kept", re.Budget)}
 	case errors.As(err, &re) && re.BudgetSpent():
-		return []string{fmt.Sprintf("the server kept failing for the whole retry budget (-retry-timeout=%s): apply again later; what was uploaded is kept", re.Budget)}
+		// What the network said (nothing listening, an untrusted
+		// certificate) comes first: waiting does not mend it.
+		return append(networkHints(err), fmt.Sprintf("the server kept failing for the whole retry budget (-retry-timeout=%s): apply again later; what was uploaded is kept", re.Budget))
 	case errors.As(err, &v2):
 		return v2Hints(v2)
 	case errors.As(err, &ae):

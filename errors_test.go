@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +30,8 @@ func TestRuntimeHints(t *testing.T) {
 		{"tls alert unknown_ca", net(fmt.Errorf("remote error: %w", tls.AlertError(48))), "the server refused the client certificate"},
 		{"tls alert bad_certificate", net(tls.AlertError(42)), "client_certificate_file must be this merchant's API certificate"},
 		{"tls alert other", net(tls.AlertError(40)), ""},
+		{"refused for the whole retry budget", &uploader.RetryError{Attempts: 5, Elapsed: 2 * time.Second, Budget: 3 * time.Second, Next: 3 * time.Second, Err: net(syscall.ECONNREFUSED)}, "nothing accepts connections at that address"},
+		{"server errors for the whole retry budget", &uploader.RetryError{Attempts: 5, Elapsed: 2 * time.Second, Budget: 3 * time.Second, Next: 3 * time.Second, Err: &uploader.APIError{StatusCode: 500, Code: "SYSTEM_ERROR"}}, "the server kept failing for the whole retry budget (-retry-timeout=3s)"},
 		{"host name", net(x509.HostnameError{Certificate: &x509.Certificate{}, Host: "h"}), "not for the endpoint's host name"},
 		{"unknown authority", net(&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}), "set ca_certificate_file"},
 		{"v3 skew", fmt.Errorf("x: %w", &uploader.VerifyError{Protocol: uploader.ProtocolV3, Skew: 7 * time.Minute, Reason: "r"}), "is 7m0s away from the local clock"},
