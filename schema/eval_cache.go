@@ -17,6 +17,9 @@ type evalCache struct {
 	vars map[hclsyntax.Expression][]hcl.Traversal
 	// merchants is what a merchant block's body holds (merchantBody).
 	merchants map[*MerchantBlock]*merchantBody
+	// templates are the compiled templates of sources and filenames
+	// (compiledTemplate).
+	templates map[hclsyntax.Expression]*template
 }
 
 // merchantBody is a merchant block's arguments, as JustAttributes and
@@ -72,4 +75,23 @@ func (ev *Evaluation) merchantBody(mb *MerchantBlock) *merchantBody {
 	}
 	c.merchants[mb] = b
 	return b
+}
+
+// compiledTemplate is compileTemplate(expr), compiled once for every
+// module instance.
+func (ev *Evaluation) compiledTemplate(expr hcl.Expression) *template {
+	e, ok := expr.(hclsyntax.Expression)
+	if !ok {
+		return compileTemplate(expr)
+	}
+	c := ev.evalCache()
+	if t, ok := c.templates[e]; ok {
+		return t
+	}
+	t := compileTemplate(expr)
+	if c.templates == nil {
+		c.templates = map[hclsyntax.Expression]*template{}
+	}
+	c.templates[e] = t
+	return t
 }

@@ -54,7 +54,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 
 	var srcT, fnT *template
 	if r.ForEach != nil && s.fast() {
-		srcT, fnT = compileTemplate(r.Source).bind(ctx), compileTemplate(r.Filename).bind(ctx)
+		srcT, fnT = s.ev.compiledTemplate(r.Source).bind(ctx), s.ev.compiledTemplate(r.Filename).bind(ctx)
 	}
 	// One allocation for all the instances. The address prefix and the
 	// directory are computed once.
