@@ -176,7 +176,7 @@ func fmtFlags(f *Fmt) *flag.FlagSet {
 	fs.BoolVar(&f.Diff, "diff", false, "show the changes as a unified diff")
 	fs.BoolVar(&f.Recursive, "recursive", false, "also process the subdirectories")
 	fs.BoolVar(&f.List, "list", true, "list the files whose formatting differs")
-	fs.BoolVar(&f.Write, "write", true, "write the formatted files back (off with -check)")
+	fs.BoolVar(&f.Write, "write", true, "write the formatted files back; -check turns it off")
 	return fs
 }
 
