@@ -78,7 +78,7 @@ func Moves(src, dst Address, resources map[string]state.Resource) ([]Move, error
 	if len(moves) == 0 {
 		what := "resource instance"
 		if src.IsModule() {
-			what = "resource in module"
+			what = "resource in"
 		}
 		return nil, fmt.Errorf("%w: no %s %s", ErrMoveSource, what, src)
 	}
