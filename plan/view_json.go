@@ -157,11 +157,22 @@ func jsonChangeOf(c *ResourceChange) jsonChange {
 		Action: c.Action.String(), Replace: c.Replace, ReuseOf: strPtr(c.ReuseOf),
 		Before: jsonObj(c.Before), After: jsonObj(c.After),
 	}
-	if c.Key != "" || c.Addr != c.Type+"."+c.Name {
-		k := c.Key
-		jc.Index = &k
-	}
+	jc.Index = jsonIndex(c.Addr, c.Type, c.Name, c.Key)
 	return jc
+}
+
+// jsonIndex is the index of a JSON view: the for_each key, or nil when the
+// address has none (type.name, after its module instance's path if any).
+// A key may be the empty string, which the address alone tells apart.
+func jsonIndex(addr, typ, name, key string) *string {
+	base := typ + "." + name
+	if m := ModuleOf(addr); m != "" {
+		base = m + "." + base
+	}
+	if key == "" && addr == base {
+		return nil
+	}
+	return &key
 }
 
 // inModuleOrder is changes grouped by module instance, root module first,

@@ -94,3 +94,26 @@ func TestWriteFileStreamsTheDocument(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONIndex: "index" is null for an instance without for_each, in the
+// root module or in a module instance, and the key otherwise, the empty
+// string included.
+func TestJSONIndex(t *testing.T) {
+	for _, tc := range []struct {
+		addr, key string
+		want      string // "null" or the key quoted
+	}{
+		{`wechatpay_image.logo`, "", "null"},
+		{`wechatpay_image.logo["a.png"]`, "a.png", `"a.png"`},
+		{`wechatpay_image.logo[""]`, "", `""`},
+		{`module.store["north"].wechatpay_image.logo`, "", "null"},
+		{`module.store[0].module.badge.wechatpay_image.logo`, "", "null"},
+		{`module.store["north"].wechatpay_image.logo["a.png"]`, "a.png", `"a.png"`},
+		{`module.store["north"].wechatpay_image.logo[""]`, "", `""`},
+	} {
+		b, _ := json.Marshal(jsonChangeOf(&ResourceChange{Addr: tc.addr, Type: "wechatpay_image", Name: "logo", Key: tc.key}).Index)
+		if string(b) != tc.want {
+			t.Errorf("%s: index %s, want %s", tc.addr, b, tc.want)
+		}
+	}
+}

@@ -99,10 +99,7 @@ func RenderStateJSON(w io.Writer, snap *state.Snapshot, version string) error {
 		r := snap.Resources[a]
 		jr := stateResourceJSON{Address: r.Address, Type: r.Type, Name: r.Name, Merchant: r.Merchant, MchID: r.MchID, API: r.API,
 			Source: r.Source, Filename: r.Filename, SHA256: r.SHA256, Size: r.Size, Identifier: r.ID, UploadedAt: r.UploadedAt.UTC()}
-		if r.Address != r.Type+"."+r.Name {
-			k := r.Key
-			jr.Index = &k
-		}
+		jr.Index = jsonIndex(r.Address, r.Type, r.Name, r.Key)
 		doc.Resources = append(doc.Resources, jr)
 	}
 	for n, o := range snap.Outputs {
