@@ -167,6 +167,10 @@ type Evaluation struct {
 	taints map[*Config]*taint
 	// cache holds what every module instance shares (the root's).
 	cache *evalCache
+	// varObj is the value of var, made from Vars when they had varObjLen
+	// elements (varObject).
+	varObj    cty.Value
+	varObjLen int
 	// remote reads data sources; nil when none may be read.
 	remote RemoteStateReader
 	// lazyData: data sources are read when first referred to, not all
@@ -377,6 +381,9 @@ func InstanceType(spec apis.Spec) cty.Type {
 }
 
 func (s *scope) resourceValue(addr string) cty.Value {
+	if s.resVals == nil {
+		s.resVals = map[string]cty.Value{}
+	}
 	if v, ok := s.resVals[addr]; ok {
 		return v
 	}

@@ -17,6 +17,8 @@ type evalCache struct {
 	vars map[hclsyntax.Expression][]hcl.Traversal
 	// merchants is what a merchant block's body holds (merchantBody).
 	merchants map[*MerchantBlock]*merchantBody
+	// byAddr is each module's resources by address (resourcesByAddr).
+	byAddr map[*Config]map[string]*Resource
 	// templates are the compiled templates of sources and filenames
 	// (compiledTemplate).
 	templates map[hclsyntax.Expression]*template
@@ -94,4 +96,22 @@ func (ev *Evaluation) compiledTemplate(expr hcl.Expression) *template {
 	}
 	c.templates[e] = t
 	return t
+}
+
+// resourcesByAddr is ev's module's resources by address, made once for
+// every instance (callers never change the map).
+func (ev *Evaluation) resourcesByAddr() map[string]*Resource {
+	c := ev.evalCache()
+	if m, ok := c.byAddr[ev.Config]; ok {
+		return m
+	}
+	m := make(map[string]*Resource, len(ev.Config.Resources))
+	for _, r := range ev.Config.Resources {
+		m[r.Addr()] = r
+	}
+	if c.byAddr == nil {
+		c.byAddr = map[*Config]map[string]*Resource{}
+	}
+	c.byAddr[ev.Config] = m
+	return m
 }

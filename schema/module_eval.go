@@ -286,6 +286,9 @@ func (ev *Evaluation) evalInputs(call *ModuleCall, ctx *hcl.EvalContext) hcl.Dia
 // count a tuple of them. Outputs of resources are unknown unless s has
 // instance values.
 func (s *scope) moduleValue(name string) (cty.Value, hcl.Diagnostics) {
+	if s.modVals == nil {
+		s.modVals = map[string]cty.Value{}
+	}
 	if v, ok := s.modVals[name]; ok {
 		return v, nil
 	}

@@ -44,24 +44,21 @@ func (s *scope) fast() bool {
 }
 
 func newScope(ev *Evaluation, values map[string]InstanceValue) *scope {
+	// The maps a scope writes are made on first use: a module instance
+	// makes a few scopes, most of which write none.
 	s := &scope{
-		ev:         ev,
-		values:     values,
-		allowRes:   values != nil,
-		locals:     map[string]cty.Value{},
-		inProgress: map[string]bool{},
-		funcs:      ev.functions(),
-		resVals:    map[string]cty.Value{},
-		byAddr:     map[string]*Resource{},
-		instances:  map[string][]*Instance{},
-		modVals:    map[string]cty.Value{},
-	}
-	for _, r := range ev.Config.Resources {
-		s.byAddr[r.Addr()] = r
+		ev:       ev,
+		values:   values,
+		allowRes: values != nil,
+		funcs:    ev.functions(),
+		byAddr:   ev.resourcesByAddr(),
 	}
 	for _, in := range ev.Instances {
 		if in.Module != ev.Module {
 			continue // the root evaluation's list holds every module's
+		}
+		if s.instances == nil {
+			s.instances = map[string][]*Instance{}
 		}
 		a := in.Resource.Addr()
 		s.instances[a] = append(s.instances[a], in)
@@ -73,7 +70,7 @@ func newScope(ev *Evaluation, values map[string]InstanceValue) *scope {
 func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalContext, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	vars := map[string]cty.Value{}
-	locals := map[string]cty.Value{}
+	var locals map[string]cty.Value
 	var resTypes map[string]map[string]cty.Value
 	var mods map[string]cty.Value
 	// Only what the expressions refer to is in the context: var holds
@@ -119,6 +116,9 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 				v, d := s.local(attr, rng)
 				diags = append(diags, d...)
 				if !d.HasErrors() {
+					if locals == nil {
+						locals = map[string]cty.Value{}
+					}
 					locals[attr] = v
 				}
 			case root == "each":
@@ -205,13 +205,7 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 		}
 	}
 	if len(varNames) > 0 {
-		varVals := make(map[string]cty.Value, len(varNames))
-		for _, n := range varNames {
-			if v, ok := s.ev.Vars[n]; ok {
-				varVals[n] = v
-			}
-		}
-		vars["var"] = cty.ObjectVal(varVals)
+		vars["var"] = s.ev.varObject()
 	}
 	if len(locals) > 0 {
 		vars["local"] = cty.ObjectVal(locals)
@@ -229,6 +223,15 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 		vars["data"] = s.ev.dataObject()
 	}
 	return &hcl.EvalContext{Variables: vars, Functions: s.funcs}, diags
+}
+
+// varObject is the value of var in ev: its variables, made once (they
+// are set before anything refers to them).
+func (ev *Evaluation) varObject() cty.Value {
+	if ev.varObj == cty.NilVal || ev.varObjLen != len(ev.Vars) {
+		ev.varObj, ev.varObjLen = cty.ObjectVal(ev.Vars), len(ev.Vars)
+	}
+	return ev.varObj
 }
 
 // pathObject is the value of path in ev's module: relative paths are
@@ -287,6 +290,9 @@ func (s *scope) local(name string, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
 			Subject:  l.Expr.Range().Ptr(),
 		}}
 	}
+	if s.inProgress == nil {
+		s.inProgress = map[string]bool{}
+	}
 	s.inProgress[name] = true
 	defer delete(s.inProgress, name)
 	ctx, diags := s.evalContext([]hcl.Expression{l.Expr}, "A local value used by a resource argument")
@@ -301,6 +307,9 @@ func (s *scope) local(name string, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
 	if s.ev.taint.in.locals[name] {
 		v = v.Mark(CredentialMark)
 		s.ev.taint.remember(v)
+	}
+	if s.locals == nil {
+		s.locals = map[string]cty.Value{}
 	}
 	s.locals[name] = v
 	return v, diags
