@@ -427,6 +427,18 @@ func suggestAddress(a Address, known map[string]bool) string {
 			same = append(same, s)
 		}
 	}
+	if len(same) == 0 && a.IsModule() {
+		// No instance of that call (a misspelt name): the root module's
+		// calls.
+		for inst := range known {
+			if b, err := ParseAddress(inst); err == nil && b.Module != "" {
+				if c := callOf(moduleSteps(b.Module)[0]); !seen[c] {
+					seen[c] = true
+					same = append(same, c)
+				}
+			}
+		}
+	}
 	if len(same) == 0 || len(same) > 5 {
 		return ""
 	}

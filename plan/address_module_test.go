@@ -174,6 +174,13 @@ func TestParseAddressesModules(t *testing.T) {
 	if !errors.Is(err, ErrUnknownModule) || !strings.Contains(err.Error(), `known: module.store["x"], module.store["y"]`) {
 		t.Errorf("module.store[\"z\"]: %v", err)
 	}
+	// A call no instance has (a misspelt name): the calls there are.
+	for _, bad := range []string{`module.shop`, `module.shop["x"]`} {
+		_, err = parseAddresses("target", "the configuration", []string{bad}, known, nil, true)
+		if !errors.Is(err, ErrUnknownModule) || !strings.HasSuffix(err.Error(), `(known: module.store)`) {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
 	_, err = parseAddresses("target", "the configuration", []string{`module.store[z].wechatpay_image.logo`}, known, nil, true)
 	if err == nil || !strings.Contains(err.Error(), `-target='module.store["z"].wechatpay_image.logo'`) {
 		t.Errorf("unquoted: %v", err)
