@@ -151,6 +151,9 @@ type Evaluation struct {
 	// counts the root's module instances (MaxModuleInstances).
 	modules         map[string]*moduleExpansion
 	moduleInstances int
+	// moduleResourceInstances counts the resource instances of the root's
+	// module instances (MaxModuleResourceInstances).
+	moduleResourceInstances int
 	// fileRead counts what file() read in the whole evaluation
 	// (MaxFileFuncTotal).
 	fileRead *atomic.Int64

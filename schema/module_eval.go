@@ -67,11 +67,25 @@ func (ev *Evaluation) evalBody() hcl.Diagnostics {
 	s := newScope(ev, nil)
 	diags = append(diags, s.evalMerchants()...)
 	for _, r := range ev.Config.Resources {
+		if ev.root != ev && ev.root.moduleResourceInstances > MaxModuleResourceInstances {
+			// Reported once, where the limit was passed.
+			return diags
+		}
 		insts, d := s.expand(r)
 		diags = append(diags, d...)
 		ev.Instances = append(ev.Instances, insts...)
 		if ev.root != ev {
 			ev.root.Instances = append(ev.root.Instances, insts...)
+			if ev.root.moduleResourceInstances += len(insts); ev.root.moduleResourceInstances > MaxModuleResourceInstances {
+				ev.root.Partial = true
+				return append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Too many resource instances",
+					Detail: fmt.Sprintf("The module instances of this configuration make more than %d resource instances (%s of %s among them); wxmedia evaluates at most that many in modules. Iterate fewer keys, or fewer module instances.",
+						MaxModuleResourceInstances, r.Addr(), ev.Module),
+					Subject: r.DeclRange.Ptr(),
+				})
+			}
 		}
 	}
 	for _, name := range keys(ev.Config.ModuleCalls) {
