@@ -1,6 +1,10 @@
 package schema
 
 import (
+	"reflect"
+	"strings"
+	"sync"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
@@ -115,3 +119,15 @@ func (ev *Evaluation) resourcesByAddr() map[string]*Resource {
 	c.byAddr[ev.Config] = m
 	return m
 }
+
+// merchantTags is the hcl argument name of each field of Merchant, by
+// field index ("" for a field that is no argument): read from the tags
+// once, for every merchant instance.
+var merchantTags = sync.OnceValue(func() []string {
+	rt := reflect.TypeFor[Merchant]()
+	tags := make([]string, rt.NumField())
+	for i := range tags {
+		tags[i], _, _ = strings.Cut(rt.Field(i).Tag.Get("hcl"), ",")
+	}
+	return tags
+})

@@ -380,7 +380,7 @@ func (s *scope) decodeMerchant(mb *MerchantBlock, name string, each *cty.Value) 
 	rv := reflect.ValueOf(m).Elem()
 	valid := true
 	for i := 0; i < rv.NumField(); i++ {
-		name, _, _ := strings.Cut(rv.Type().Field(i).Tag.Get("hcl"), ",")
+		name := merchantTags()[i]
 		a, ok := content.Attributes[name]
 		if name == "" || !ok {
 			continue

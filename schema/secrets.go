@@ -333,7 +333,7 @@ func (t *taint) addKeyFiles(m *Merchant) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i := 0; i < rt.NumField(); i++ {
-		tag, _, _ := strings.Cut(rt.Field(i).Tag.Get("hcl"), ",")
+		tag := merchantTags()[i]
 		isFile, isCred := false, false
 		for _, a := range credentialFileAttributes {
 			isFile = isFile || a == tag
