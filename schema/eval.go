@@ -154,6 +154,9 @@ type Evaluation struct {
 	// moduleResourceInstances counts the resource instances of the root's
 	// module instances (MaxModuleResourceInstances).
 	moduleResourceInstances int
+	// moduleMerchantInstances counts their merchant instances
+	// (MaxModuleMerchantInstances).
+	moduleMerchantInstances int
 	// fileRead counts what file() read in the whole evaluation
 	// (MaxFileFuncTotal).
 	fileRead *atomic.Int64

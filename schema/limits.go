@@ -37,12 +37,14 @@ const (
 	// levels together (each is evaluated on its own).
 	MaxModuleDepth     = 16
 	MaxModuleInstances = 20_000
-	// MaxModuleResourceInstances bounds the resource instances made in
-	// module instances, all together: module instances multiply a
-	// resource's for_each, so a few lines could otherwise ask for
+	// MaxModuleResourceInstances bounds the resource instances, and
+	// MaxModuleMerchantInstances the merchant instances (a few KB each),
+	// made in module instances, all together: module instances multiply a
+	// resource's or merchant's for_each, so a few lines could otherwise ask for
 	// millions of instances (some hundreds of bytes each). The root
 	// module's own resources are bounded by the files they name.
 	MaxModuleResourceInstances = 200_000
+	MaxModuleMerchantInstances = 20_000
 )
 
 // CheckText refuses a configuration text that nests deeper than

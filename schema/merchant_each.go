@@ -189,6 +189,22 @@ func (s *scope) evalMerchants() hcl.Diagnostics {
 		if ks == nil {
 			continue
 		}
+		if ev.root != ev {
+			// Module instances multiply merchant instances as they do
+			// resource instances.
+			if ev.root.moduleMerchantInstances += len(items); ev.root.moduleMerchantInstances > MaxModuleMerchantInstances {
+				ev.root.Partial = true
+				// Nothing more is evaluated in modules.
+				ev.root.moduleResourceInstances = MaxModuleResourceInstances + 1
+				return append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Too many merchant instances",
+					Detail: fmt.Sprintf("The module instances of this configuration make more than %d merchant instances (merchant %q of %s among them); wxmedia evaluates at most that many in modules. Iterate fewer keys, or fewer module instances.",
+						MaxModuleMerchantInstances, name, ev.Module),
+					Subject: mb.ForEach.Range().Ptr(),
+				})
+			}
+		}
 		ev.merchantKeys[name] = ks
 		for _, it := range items {
 			val := it.val

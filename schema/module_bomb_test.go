@@ -66,3 +66,46 @@ func itoa(i int) string {
 		}
 	}
 }
+
+// Likewise merchant instances: 3,000 module instances of a merchant
+// iterating 3,000 keys.
+func TestModuleMerchantInstancesBounded(t *testing.T) {
+	var keys strings.Builder
+	keys.WriteString("{")
+	for i := range 3000 {
+		if i > 0 {
+			keys.WriteString(",")
+		}
+		keys.WriteString(`"k` + itoa(i) + `":1`)
+	}
+	keys.WriteString("}")
+	dir := writeTree(t, map[string]string{
+		"keys.json": keys.String(),
+		"main.wxm.hcl": `locals { keys = jsondecode(file("keys.json")) }
+module "s" {
+  source = "./s"
+  count  = 3000
+  keys   = local.keys
+}`,
+		"s/main.wxm.hcl": `variable "keys" {}
+merchant "x" {
+  for_each = var.keys
+  sandbox  = true
+}`,
+	})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	cfg, diags := Load(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	_, diags = cfg.Evaluate(nil)
+	runtime.ReadMemStats(&after)
+	if n := strings.Count(diags.Error(), "Too many merchant instances"); n != 1 || !strings.Contains(diags.Error(), "s/main.wxm.hcl:3") {
+		t.Errorf("nine million merchant instances, reported %d times: %v", n, diags)
+	}
+	if grown := after.TotalAlloc - before.TotalAlloc; grown > 300<<20 {
+		t.Errorf("evaluation allocated %d MB, want under 300", grown>>20)
+	}
+}

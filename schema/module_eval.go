@@ -64,6 +64,10 @@ func (ev *Evaluation) evalBody() hcl.Diagnostics {
 			return diags
 		}
 	}
+	if ev.root != ev && ev.root.moduleResourceInstances > MaxModuleResourceInstances {
+		// Reported once, where the limit was passed.
+		return diags
+	}
 	s := newScope(ev, nil)
 	diags = append(diags, s.evalMerchants()...)
 	for _, r := range ev.Config.Resources {
