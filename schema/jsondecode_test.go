@@ -18,6 +18,9 @@ var jsonDocs = []string{
 	`{"a": null, "b": [], "c": {}, "d": [1, "x", null, {"e": false}]}`,
 	`[[], [[]], {"": ""}]`, ` {"a" : 1 } `, "\n[1,2]\n",
 	`{"a": 1, "a": 2}`, `{"a": 1, "a": "x"}`, `{"a": {"b": 1, "b": 1}}`,
+	// Repeated properties whose values differ in type: go-cty's error
+	// (Terraform issue 36351, go-cty issue 199).
+	`{ "hello": { "test": true }, "hello": { "test2": false } }`,
 	`{"a": 1} x`, `{"a": 1}}`, `[1,]`, `{"a"}`, `{`, ``, ` `, `nul`, `"\ud800"`, "\"\xff\"", `01`, `[1 2]`,
 	strings.Repeat("[", 70) + strings.Repeat("]", 70), strings.Repeat("[", 10) + "1" + strings.Repeat("]", 10),
 }
