@@ -235,6 +235,9 @@ func (cfg *Config) load(l *loader, depth int) hcl.Diagnostics {
 		src, rd := cfg.readText(filepath.Join(abs, n), name, "configuration file")
 		diags = append(diags, rd...)
 		if rd.HasErrors() {
+			// A file not read is dropped: what follows would only
+			// report its absence again.
+			*cfg.partial = true
 			if cfg.text.used > MaxConfigSize {
 				break
 			}
