@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -133,6 +134,10 @@ func instanceHints(e *plan.InstanceNotFoundError) []string {
 	var hints []string
 	if e.Unquoted != nil {
 		hints = append(hints, fmt.Sprintf("%s, wxmedia state show '%s'", e.Unquoted.Cause(), e.Unquoted.Address))
+		if slices.Contains(e.Instances, e.Unquoted.Address.String()) {
+			// The quoted address is in the state: quoting is all it takes.
+			return hints
+		}
 	}
 	switch n := len(e.Instances); {
 	case n > 0 && n <= 10:

@@ -101,3 +101,18 @@ func TestWithChdir(t *testing.T) {
 		}
 	}
 }
+
+// A key whose quotes the shell removed: when the quoted address is in the
+// state, the quoting is the whole hint; when it is not, the instances of
+// the resource follow.
+func TestInstanceHintsUnquoted(t *testing.T) {
+	uq := &plan.UnquotedKeyError{Address: plan.Address{Type: "t", Name: "n", Key: "z", HasKey: true}}
+	exists := &plan.InstanceNotFoundError{Given: "t.n[z]", Resource: "t.n", Instances: []string{`t.n["a"]`, `t.n["z"]`}, Unquoted: uq}
+	if h := runtimeHints(exists); len(h) != 1 || !strings.Contains(h[0], `wxmedia state show 't.n["z"]'`) {
+		t.Errorf("quoted address in the state: hints %q, want only the quoting", h)
+	}
+	missing := &plan.InstanceNotFoundError{Given: "t.n[z]", Resource: "t.n", Instances: []string{`t.n["a"]`}, Unquoted: uq}
+	if h := runtimeHints(missing); len(h) != 2 || h[1] != `the instances of t.n are: t.n["a"]` {
+		t.Errorf("quoted address not in the state: hints %q, want the quoting and the instances", h)
+	}
+}
