@@ -369,6 +369,10 @@ func parseAddresses(flag, where string, addrs []string, known, declared map[stri
 		}
 		if a.HasKey && !a.IsModule() {
 			if !known[a.String()] {
+				if mk := missingModuleKey(a, sortedKeys(known)); mk != nil {
+					errs = append(errs, fmt.Errorf("-%s=%s: %w", flag, s, mk))
+					continue
+				}
 				errs = append(errs, fmt.Errorf("-%s=%s: %w in %s%s", flag, s, ErrUnknownAddress, where, suggestAddress(a, known)))
 				continue
 			}
@@ -383,6 +387,10 @@ func parseAddresses(flag, where string, addrs []string, known, declared map[stri
 			found = a.Selects(inst)
 		}
 		if !found {
+			if mk := missingModuleKey(a, sortedKeys(known)); mk != nil {
+				errs = append(errs, fmt.Errorf("-%s=%s: %w", flag, s, mk))
+				continue
+			}
 			what := ErrUnknownAddress
 			if a.IsModule() {
 				what = ErrUnknownModule

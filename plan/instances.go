@@ -65,11 +65,17 @@ type InstanceNotFoundError struct {
 	Instances []string
 	// Unquoted is set when a key's quotes were removed.
 	Unquoted *UnquotedKeyError
+	// ModuleKey is set when the address leaves out the key of a module
+	// call with for_each or count.
+	ModuleKey *ModuleKeyError
 }
 
 func (e *InstanceNotFoundError) Error() string {
 	if e.Unquoted != nil {
 		return e.Unquoted.Error()
+	}
+	if e.ModuleKey != nil {
+		return fmt.Sprintf("no resource instance %s in the state: %s", Visible(e.Given), e.ModuleKey)
 	}
 	return fmt.Sprintf("no resource instance %s in the state", e.Given)
 }
@@ -108,13 +114,24 @@ func FindInstance(snap *state.Snapshot, given string) (state.Resource, error) {
 	res := a
 	res.Key, res.HasKey = "", false
 	e.Resource, e.Instances = a.Resource(), Addresses(snap, []Address{res})
+	if e.Unquoted == nil && len(e.Instances) == 0 {
+		e.ModuleKey = missingModuleKey(a, sortedKeys(snap.Resources))
+	}
 	return state.Resource{}, e
 }
 
 // NoMatchError is an address that selects no instance of the state.
-type NoMatchError struct{ Address string }
+type NoMatchError struct {
+	Address string
+	// ModuleKey is set when the address leaves out the key of a module
+	// call with for_each or count.
+	ModuleKey *ModuleKeyError
+}
 
 func (e *NoMatchError) Error() string {
+	if e.ModuleKey != nil {
+		return fmt.Sprintf("no resource instance matches %s in the state: %s; nothing was removed", Visible(e.Address), e.ModuleKey)
+	}
 	return fmt.Sprintf("no resource instance matches %s in the state; nothing was removed", Visible(e.Address))
 }
 
@@ -128,7 +145,7 @@ func Removals(snap *state.Snapshot, given []string, sel []Address) ([]string, er
 	for i, a := range sel {
 		found := Addresses(snap, []Address{a})
 		if len(found) == 0 {
-			return nil, &NoMatchError{Address: given[i]}
+			return nil, &NoMatchError{Address: given[i], ModuleKey: missingModuleKey(a, sortedKeys(snap.Resources))}
 		}
 		for _, addr := range found {
 			if !chosen[addr] {
