@@ -170,7 +170,57 @@ func CheckMerchants(ev *schema.Evaluation) hcl.Diagnostics {
 			owners = append(owners, name)
 		}
 	}
-	return collapseInstances(diags, owners)
+	return append(collapseInstances(diags, owners), sameAccount(ev)...)
+}
+
+// sameAccount warns about merchant instances with the same mchid and
+// endpoint: they upload to one merchant account, each with a rate limit
+// of its own, which is more likely a typo (another shop's mchid) than
+// meant. A warning, not an error, as Terraform would not refuse it. Each
+// group is reported once, at the mchid of its second instance in
+// declaration order (file, line, then name), naming the first two and
+// counting the others.
+func sameAccount(ev *schema.Evaluation) hcl.Diagnostics {
+	type account struct{ mchid, endpoint string }
+	var ms []*schema.Merchant
+	for _, m := range ev.Merchants {
+		if !m.Sandbox && m.MchID != "" {
+			ms = append(ms, m)
+		}
+	}
+	slices.SortFunc(ms, func(a, b *schema.Merchant) int {
+		return cmp.Or(cmp.Compare(a.DeclRange.Filename, b.DeclRange.Filename),
+			cmp.Compare(a.DeclRange.Start.Byte, b.DeclRange.Start.Byte),
+			cmp.Compare(a.Name, b.Name))
+	})
+	groups := map[account][]*schema.Merchant{}
+	var order []account
+	for _, m := range ms {
+		k := account{m.MchID, uploader.CanonicalEndpoint(cmp.Or(m.Endpoint, uploader.DefaultEndpoint))}
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], m)
+	}
+	var diags hcl.Diagnostics
+	for _, k := range order {
+		g := groups[k]
+		if len(g) < 2 {
+			continue
+		}
+		others := ""
+		if n := len(g) - 2; n > 0 {
+			others = fmt.Sprintf(" (and %d other merchant instances)", n)
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Merchants with the same mchid and endpoint",
+			Detail: fmt.Sprintf("%s has the same mchid %s and endpoint %s as %s%s: their uploads go to one merchant account, each with a rate limit of its own. If the mchid is a mistake, correct it; if both are meant, one merchant block for the account keeps a single rate limit.",
+				schema.MerchantLabel(g[1].Name), k.mchid, k.endpoint, schema.MerchantLabel(g[0].Name), others),
+			Subject: g[1].AttrRange("mchid"),
+		})
+	}
+	return diags
 }
 
 // collapseInstances reports a mistake that every instance of a merchant
