@@ -171,6 +171,9 @@ type Evaluation struct {
 	// root's for each module it calls.
 	taint  *taint
 	taints map[*Config]*taint
+	// prefetched are the filesets listed ahead for this module instance
+	// (module_prefetch.go); nil when none were.
+	prefetched *instanceListings
 	// cache holds what every module instance shares (the root's).
 	cache *evalCache
 	// varObj is the value of var, made from Vars when they had varObjLen

@@ -90,7 +90,7 @@ func (s *scope) fastFileset(expr hcl.Expression, ctx *hcl.EvalContext) (keys []s
 		}
 		args[i] = sv.AsString()
 	}
-	matches, err := filesetMatches(s.ev.Config.Dir, args[0], args[1], true)
+	matches, err := s.ev.filesetMatchesOf(s.ev.Config.Dir, args[0], args[1])
 	if err != nil {
 		return nil, false
 	}
@@ -436,6 +436,13 @@ const (
 // root/d.rel to it. A directory that cannot be listed, or is one of the
 // directories above it (a cycle), adds nothing.
 func listDir(root string, d dirItem, last string, subdirs *[]dirItem, out []string) []string {
+	out, _ = listDirErr(root, d, last, subdirs, out)
+	return out
+}
+
+// listDirErr is listDir that also returns why the directory could not be
+// listed.
+func listDirErr(root string, d dirItem, last string, subdirs *[]dirItem, out []string) ([]string, error) {
 	dir := d.rel
 	full := root
 	if dir != "." {
@@ -484,9 +491,9 @@ func listDir(root string, d dirItem, last string, subdirs *[]dirItem, out []stri
 		if subdirs != nil {
 			*subdirs = (*subdirs)[:had]
 		}
-		return out[:outHad]
+		return out[:outHad], err
 	}
-	return out
+	return out, nil
 }
 
 // parallelBlock is how many instances a core takes at a time; fewer than

@@ -258,13 +258,22 @@ func filesetMatches(baseDir, dir, pattern string, fast bool) ([]string, error) {
 	if !doublestar.ValidatePattern(pattern) {
 		return nil, function.NewArgErrorf(1, "invalid glob pattern %q", pattern)
 	}
+	g, simple := parseSimpleGlob(pattern)
+	if simple && fast && !g.deep && g.prefix == "" {
+		// One directory (a module instance's fileset("${path.module}/x",
+		// "*.png")): listing it shows it is one, without a stat first.
+		// When it cannot be listed, the path below says why.
+		if matches, err := listDirErr(root, dirItem{rel: "."}, g.last, nil, nil); err == nil {
+			return matches, nil
+		}
+	}
 	if st, err := os.Stat(root); err != nil || !st.IsDir() {
 		if err == nil {
 			err = fmt.Errorf("%s is not a directory", dir)
 		}
 		return nil, function.NewArgError(0, err)
 	}
-	if g, ok := parseSimpleGlob(pattern); ok && fast {
+	if simple && fast {
 		return walkSimpleGlob(root, g), nil
 	}
 	matches, err := doublestar.Glob(newAcyclicFS(root), pattern, doublestar.WithFilesOnly())

@@ -182,6 +182,8 @@ func (ev *Evaluation) expandModule(name string) (*moduleExpansion, hcl.Diagnosti
 	if ev.Module != "" {
 		prefix = ev.Module + "." + prefix
 	}
+	ahead, stop := ev.prefetchFilesets(call, items)
+	defer stop()
 	for i, it := range items {
 		path := prefix
 		ictx := ctx
@@ -201,14 +203,20 @@ func (ev *Evaluation) expandModule(name string) (*moduleExpansion, hcl.Diagnosti
 			ictx.Variables = map[string]cty.Value{"count": cty.ObjectVal(map[string]cty.Value{"index": cty.NumberIntVal(int64(i))})}
 		}
 		child := ev.newChild(call.Module, path)
+		if ahead != nil {
+			// Dropped once used: the listings are garbage then.
+			child.prefetched, ahead[i] = ahead[i], nil
+		}
 		me.evs = append(me.evs, child)
 		d := child.evalInputs(call, ictx)
 		diags = append(diags, d...)
 		if d.HasErrors() || child.Partial {
 			child.Partial = true
+			child.dropPrefetched()
 			continue
 		}
 		diags = append(diags, child.evalBody()...)
+		child.dropPrefetched()
 	}
 	return me, diags
 }
