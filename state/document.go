@@ -111,12 +111,17 @@ func (d *Document) Export() *Export {
 func CacheDocument(entries []CacheEntry) []DocumentCacheEntry {
 	out := make([]DocumentCacheEntry, len(entries))
 	for i, e := range entries {
-		out[i] = DocumentCacheEntry{
-			Service: e.Service, MchID: e.MchID, API: e.API, SHA256: e.SHA256,
-			ID: e.ID, Filename: e.Filename, Size: e.Size, UploadedAt: e.UploadedAt,
-		}
+		out[i] = cacheDocumentEntry(e)
 	}
 	return out
+}
+
+// cacheDocumentEntry returns e as a document.
+func cacheDocumentEntry(e CacheEntry) DocumentCacheEntry {
+	return DocumentCacheEntry{
+		Service: e.Service, MchID: e.MchID, API: e.API, SHA256: e.SHA256,
+		ID: e.ID, Filename: e.Filename, Size: e.Size, UploadedAt: e.UploadedAt,
+	}
 }
 
 // CacheEntry returns what c holds.

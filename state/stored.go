@@ -11,8 +11,11 @@ import (
 // They are private, typed apart from the package's API types (types.go,
 // errors.go) and from the documents wxmedia prints (document.go), so that
 // neither can change what is on disk by accident; the conversions are
-// here and nowhere else. The JSON names are those the first versions
-// wrote, which every later version still reads.
+// here and nowhere else. A cache entry goes through its document by a
+// type conversion, which ignores JSON names: one field mapping, and a
+// field added to one format and not the other does not compile. The JSON
+// names are those the first versions wrote, which every later version
+// still reads.
 
 // storedResource is a resource as a JSON record: how schema version 1
 // stored every resource, and how later versions store one the binary
@@ -65,10 +68,8 @@ type storedCacheEntry struct {
 
 // encodeCacheEntry encodes e as JSON, its time in UTC.
 func encodeCacheEntry(e CacheEntry) ([]byte, error) {
-	return json.Marshal(storedCacheEntry{
-		Service: e.Service, MchID: e.MchID, API: e.API, SHA256: e.SHA256,
-		ID: e.ID, Filename: e.Filename, Size: e.Size, UploadedAt: e.UploadedAt.UTC(),
-	})
+	e.UploadedAt = e.UploadedAt.UTC()
+	return json.Marshal(storedCacheEntry(cacheDocumentEntry(e)))
 }
 
 // unmarshalCacheEntry decodes what encodeCacheEntry encoded.
@@ -77,10 +78,7 @@ func unmarshalCacheEntry(data []byte) (CacheEntry, error) {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return CacheEntry{}, err
 	}
-	return CacheEntry{
-		CacheKey: CacheKey{Service: s.Service, MchID: s.MchID, API: s.API, SHA256: s.SHA256},
-		ID:       s.ID, Filename: s.Filename, Size: s.Size, UploadedAt: s.UploadedAt,
-	}, nil
+	return DocumentCacheEntry(s).CacheEntry(), nil
 }
 
 // storedOutput is an output as the outputs bucket and the outputs file
