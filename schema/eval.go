@@ -283,25 +283,34 @@ func (ev *Evaluation) evalVariables(given map[string]VarValue) hcl.Diagnostics {
 			})
 			continue
 		}
-		if v.Sensitive {
-			val = val.Mark(SensitiveMark)
-			ev.taint.remember(val)
-		}
-		if ev.taint.in.vars[name] {
-			val = val.Mark(CredentialMark)
-			ev.taint.remember(val)
-		}
 		var subject *hcl.Range
 		if gv, ok := given[name]; ok && gv.Expr != nil {
 			subject = gv.Expr.Range().Ptr()
 		}
-		if d := ev.validateVariable(v, val, subject); d.HasErrors() {
-			diags = append(diags, d...)
-			continue
-		}
-		ev.Vars[name] = val
+		diags = append(diags, ev.setVariable(name, v, val, subject)...)
 	}
 	return diags
+}
+
+// setVariable marks val as sensitive if v is, and as a credential if the
+// taint says var.NAME carries one, checks it against v's validation
+// blocks and keeps it as var.NAME; a value that fails a check is not kept
+// and the check's diagnostics are returned. Both the root module and a
+// called module's inputs go through it.
+func (ev *Evaluation) setVariable(name string, v *Variable, val cty.Value, subject *hcl.Range) hcl.Diagnostics {
+	if v.Sensitive {
+		val = val.Mark(SensitiveMark)
+		ev.taint.remember(val)
+	}
+	if ev.taint.in.vars[name] {
+		val = val.Mark(CredentialMark)
+		ev.taint.remember(val)
+	}
+	if d := ev.validateVariable(v, val, subject); d.HasErrors() {
+		return d
+	}
+	ev.Vars[name] = val
+	return nil
 }
 
 func parseVarValue(v *Variable, gv VarValue) (cty.Value, hcl.Diagnostics) {

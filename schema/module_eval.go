@@ -290,19 +290,7 @@ func (ev *Evaluation) evalInputs(call *ModuleCall, ctx *hcl.EvalContext) hcl.Dia
 		} else {
 			val = v.Default
 		}
-		if v.Sensitive {
-			val = val.Mark(SensitiveMark)
-			ev.taint.remember(val)
-		}
-		if ev.taint.in.vars[name] {
-			val = val.Mark(CredentialMark)
-			ev.taint.remember(val)
-		}
-		if d := ev.validateVariable(v, val, subject); d.HasErrors() {
-			diags = append(diags, d...)
-			continue
-		}
-		ev.Vars[name] = val
+		diags = append(diags, ev.setVariable(name, v, val, subject)...)
 	}
 	return diags
 }
