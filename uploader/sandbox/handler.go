@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -212,6 +213,35 @@ func (s *Sandbox) prologue(c *call, def *apiDef, fail func(status int, code, msg
 		return faults, false
 	}
 	return faults, true
+}
+
+// uploadFailure is an upload refused at its last steps, which each API
+// version sends in its own reply format.
+type uploadFailure struct {
+	status    int
+	code, msg string
+}
+
+// finishUpload does the last steps of an upload, alike in both API versions,
+// once the digest and emptiness checks have passed: the file name and
+// content-format checks, which fail with paramStatus (v2 answers them with
+// 200, v3 with 400), then issuing the identifier. It reports whether the
+// reply is to be spoiled by an injected bad-signature fault.
+func (s *Sandbox) finishUpload(c *call, def *apiDef, faults Faults, filename string, content []byte, paramStatus int, now time.Time) (spoil bool, f *uploadFailure) {
+	switch {
+	case !validName(def, filename):
+		return false, &uploadFailure{paramStatus, def.param, def.msg.filename}
+	case !contentMatches(suffixOf(filename), content):
+		return false, &uploadFailure{paramStatus, def.param, def.msg.format}
+	}
+	spoil = faults.BadSig > 0 && s.roll() < faults.BadSig
+	if err := s.issueID(c, def, filename, int64(len(content)), spoil, now); err != nil {
+		if errors.Is(err, errQuota) {
+			return false, &uploadFailure{http.StatusTooManyRequests, def.rate, def.msg.quota}
+		}
+		return false, &uploadFailure{http.StatusInternalServerError, def.system, "System error: " + err.Error()}
+	}
+	return spoil, nil
 }
 
 // issueID records an identifier for an accepted upload. It returns errQuota

@@ -127,20 +127,10 @@ func (h *v2Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case !strings.EqualFold(hash, hex.EncodeToString(md[:])):
 		bizFail(http.StatusOK, def.param, def.msg.digest)
 		return
-	case !validName(def, filename):
-		bizFail(http.StatusOK, def.param, def.msg.filename)
-		return
-	case !contentMatches(suffixOf(filename), media):
-		bizFail(http.StatusOK, def.param, def.msg.format)
-		return
 	}
-	spoil := faults.BadSig > 0 && s.roll() < faults.BadSig
-	if err := s.issueID(c, def, filename, int64(len(media)), spoil, now); err != nil {
-		if errors.Is(err, errQuota) {
-			bizFail(http.StatusTooManyRequests, def.rate, def.msg.quota)
-		} else {
-			bizFail(http.StatusInternalServerError, def.system, "System error: "+err.Error())
-		}
+	spoil, f := s.finishUpload(c, def, faults, filename, media, http.StatusOK, now)
+	if f != nil {
+		bizFail(f.status, f.code, f.msg)
 		return
 	}
 	send(v2Reply{status: http.StatusOK, key: m.apiV2Key, signType: signType, spoil: spoil, fields: map[string]string{

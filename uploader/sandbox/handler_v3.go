@@ -108,21 +108,10 @@ func (h *v3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case len(content) == 0:
 		fail(http.StatusBadRequest, def.param, def.msg.empty)
 		return
-	case !validName(def, filename):
-		fail(http.StatusBadRequest, def.param, def.msg.filename)
-		return
-	case !contentMatches(suffixOf(filename), content):
-		fail(http.StatusBadRequest, def.param, def.msg.format)
-		return
 	}
-
-	spoil := faults.BadSig > 0 && s.roll() < faults.BadSig
-	if err := s.issueID(c, def, filename, int64(len(content)), spoil, now); err != nil {
-		if errors.Is(err, errQuota) {
-			fail(http.StatusTooManyRequests, def.rate, def.msg.quota)
-		} else {
-			fail(http.StatusInternalServerError, def.system, "System error: "+err.Error())
-		}
+	spoil, f := s.finishUpload(c, def, faults, filename, content, http.StatusBadRequest, now)
+	if f != nil {
+		fail(f.status, f.code, f.msg)
 		return
 	}
 	c.status = http.StatusOK
