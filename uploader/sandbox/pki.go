@@ -35,10 +35,6 @@ func (s *Sandbox) loadServerCert() error {
 }
 
 func (s *Sandbox) createCA() error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          randomSerial(),
@@ -50,25 +46,15 @@ func (s *Sandbox) createCA() error {
 		IsCA:                  true,
 		MaxPathLenZero:        true,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	key, cert, _, err := s.createCert(tmpl, nil, nil, caKeyFile, caCertFile)
 	if err != nil {
 		return err
 	}
-	if s.caCert, err = x509.ParseCertificate(der); err != nil {
-		return err
-	}
-	s.caKey = key
-	if err := writeKey(s.path(caKeyFile), key); err != nil {
-		return err
-	}
-	return writePEM(s.path(caCertFile), "CERTIFICATE", der, 0o644)
+	s.caCert, s.caKey = cert, key
+	return nil
 }
 
 func (s *Sandbox) createServerCert() error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: randomSerial(),
@@ -80,22 +66,40 @@ func (s *Sandbox) createServerCert() error {
 		DNSNames:     []string{"localhost"},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, s.caCert, &key.PublicKey, s.caKey)
-	if err != nil {
-		return err
-	}
-	if err := writeKey(s.path(serverKeyFile), key); err != nil {
-		return err
-	}
-	if err := writePEM(s.path(serverCertFile), "CERTIFICATE", der, 0o644); err != nil {
-		return err
-	}
-	leaf, err := x509.ParseCertificate(der)
+	key, leaf, der, err := s.createCert(tmpl, s.caCert, s.caKey, serverKeyFile, serverCertFile)
 	if err != nil {
 		return err
 	}
 	s.serverCert = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 	return nil
+}
+
+// createCert makes a new P-256 key and a certificate for it from tmpl,
+// signed by parent with parentKey, or by itself when parent is nil, and
+// writes the key and the certificate to keyFile and certFile of the world.
+func (s *Sandbox) createCert(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, keyFile, certFile string) (*ecdsa.PrivateKey, *x509.Certificate, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := writeKey(s.path(keyFile), key); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := writePEM(s.path(certFile), "CERTIFICATE", der, 0o644); err != nil {
+		return nil, nil, nil, err
+	}
+	return key, cert, der, nil
 }
 
 func writeKey(path string, key any) error {
