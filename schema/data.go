@@ -436,12 +436,7 @@ func (s *scope) checkDataRef(trav hcl.Traversal) hcl.Diagnostics {
 	typ, _ := trav[1].(hcl.TraverseAttr)
 	name, _ := trav[2].(hcl.TraverseAttr)
 	if typ.Name != RemoteStateType || name.Name == "" || s.ev.Config.DataSources[name.Name] == nil {
-		return hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Reference to undeclared data source",
-			Detail:   fmt.Sprintf("A data source data.%s.%s has not been declared.%s", typ.Name, name.Name, didYouMean(name.Name, keys(s.ev.Config.DataSources))),
-			Subject:  rng.Ptr(),
-		}}
+		return hcl.Diagnostics{undeclaredRef("data source", fmt.Sprintf("A data source data.%s.%s has not been declared.%s", typ.Name, name.Name, didYouMean(name.Name, keys(s.ev.Config.DataSources))), rng)}
 	}
 	if _, ok := s.ev.Data[name.Name]; !ok {
 		return hcl.Diagnostics{{

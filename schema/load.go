@@ -355,12 +355,7 @@ func (cfg *Config) resolveMerchants() hcl.Diagnostics {
 			mb, ok := cfg.Merchants[r.Merchant]
 			switch {
 			case !ok:
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Reference to undeclared merchant",
-					Detail:   fmt.Sprintf("A merchant named %q has not been declared.%s", r.Merchant, didYouMean(r.Merchant, keys(cfg.Merchants))),
-					Subject:  r.MerchantRange.Ptr(),
-				})
+				diags = append(diags, undeclaredRef("merchant", fmt.Sprintf("A merchant named %q has not been declared.%s", r.Merchant, didYouMean(r.Merchant, keys(cfg.Merchants))), r.MerchantRange))
 			case mb.ForEach != nil && r.MerchantKey == nil:
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,

@@ -99,12 +99,7 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 					continue
 				}
 				if _, ok := s.ev.Config.Variables[attr]; !ok {
-					diags = append(diags, &hcl.Diagnostic{
-						Severity: hcl.DiagError,
-						Summary:  "Reference to undeclared input variable",
-						Detail:   fmt.Sprintf("An input variable named %q has not been declared.%s", attr, didYouMean(attr, keys(s.ev.Config.Variables))),
-						Subject:  rng.Ptr(),
-					})
+					diags = append(diags, undeclaredRef("input variable", fmt.Sprintf("An input variable named %q has not been declared.%s", attr, didYouMean(attr, keys(s.ev.Config.Variables))), rng))
 					continue
 				}
 				varNames = append(varNames, attr)
@@ -135,12 +130,7 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 					continue
 				}
 				if _, ok := s.ev.Config.ModuleCalls[attr]; !ok {
-					diags = append(diags, &hcl.Diagnostic{
-						Severity: hcl.DiagError,
-						Summary:  "Reference to undeclared module",
-						Detail:   fmt.Sprintf("No module call named %q is declared in this module.%s", attr, didYouMean(attr, keys(s.ev.Config.ModuleCalls))),
-						Subject:  rng.Ptr(),
-					})
+					diags = append(diags, undeclaredRef("module", fmt.Sprintf("No module call named %q is declared in this module.%s", attr, didYouMean(attr, keys(s.ev.Config.ModuleCalls))), rng))
 					continue
 				}
 				v, d := s.moduleValue(attr)
@@ -163,12 +153,7 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 				}
 				addr := root + "." + attr
 				if _, ok := s.byAddr[addr]; !ok {
-					diags = append(diags, &hcl.Diagnostic{
-						Severity: hcl.DiagError,
-						Summary:  "Reference to undeclared resource",
-						Detail:   fmt.Sprintf("A resource %q has not been declared.%s", addr, didYouMean(addr, keys(s.byAddr))),
-						Subject:  rng.Ptr(),
-					})
+					diags = append(diags, undeclaredRef("resource", fmt.Sprintf("A resource %q has not been declared.%s", addr, didYouMean(addr, keys(s.byAddr))), rng))
 					continue
 				}
 				if !s.allowRes {
@@ -264,6 +249,19 @@ func badRef(root, kind string, rng hcl.Range) *hcl.Diagnostic {
 	}
 }
 
+// undeclaredRef is the diagnostic of a reference to a kind of thing
+// (input variable, local value, module, resource, data source, merchant)
+// that has no declaration of that name; detail says which and suggests a
+// close one.
+func undeclaredRef(kind, detail string, rng hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Reference to undeclared " + kind,
+		Detail:   detail,
+		Subject:  rng.Ptr(),
+	}
+}
+
 func isResourceType(name string) bool {
 	_, ok := apis.SpecFor(name)
 	return ok
@@ -275,12 +273,7 @@ func (s *scope) local(name string, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
 	}
 	l, ok := s.ev.Config.Locals[name]
 	if !ok {
-		return cty.DynamicVal, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Reference to undeclared local value",
-			Detail:   fmt.Sprintf("A local value named %q has not been declared.%s", name, didYouMean(name, keys(s.ev.Config.Locals))),
-			Subject:  rng.Ptr(),
-		}}
+		return cty.DynamicVal, hcl.Diagnostics{undeclaredRef("local value", fmt.Sprintf("A local value named %q has not been declared.%s", name, didYouMean(name, keys(s.ev.Config.Locals))), rng)}
 	}
 	if s.inProgress[name] {
 		return cty.DynamicVal, hcl.Diagnostics{{
