@@ -7,8 +7,27 @@ package state
 // (Locker). Backend, their union, is what Open returns. A caller takes the
 // narrowest one that serves it. Every method is safe for concurrent use.
 
+// PointReader reads parts of a state; a call's cost grows with what it
+// returns (and the depth of the state's tree), not with the state's size or
+// history. A missing state, opened read-only, reads as empty: Head returns
+// Lineage "", Serial 0, no resources, an empty Outputs and a nil PlanKey,
+// and ReadResources returns an empty map and serial 0. A damaged state
+// gives an error wrapping ErrCorrupt, never a crash.
+type PointReader interface {
+	// Head reads, in one read transaction, everything of a state but its
+	// resources and cache entries (see Head).
+	Head() (*Head, error)
+	// ReadResources reads the records at addrs in one read transaction and
+	// returns them by address, with that transaction's serial; addresses
+	// not recorded are absent from the map (which is never nil), and an
+	// address given twice is read once. A record that fails its checksum or
+	// does not decode gives an error wrapping ErrCorrupt.
+	ReadResources(addrs []string) (map[string]Resource, uint64, error)
+}
+
 // Reader reads a state.
 type Reader interface {
+	PointReader
 	// Snapshot reads the whole state in one read transaction.
 	Snapshot() (*Snapshot, error)
 	// LookupCache looks up keys in one read transaction and returns the

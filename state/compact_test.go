@@ -131,6 +131,15 @@ func TestUpgradeFromSchema1(t *testing.T) {
 	if got := snapshot(t, r); !reflect.DeepEqual(got, before) || !reflect.DeepEqual(got.Resources, want) {
 		t.Errorf("reading a version 1 state: %d resources, serial %d", len(got.Resources), got.Serial)
 	}
+	// A version 1 state keeps no resource count: Head counts the keys,
+	// and point reads decode its JSON records.
+	if h, err := r.Head(); err != nil || h.Resources != n || h.Serial != 41 || h.Lineage != before.Lineage {
+		t.Errorf("Head of a version 1 state: %+v, %v; want %d resources at serial 41", h, err, n)
+	}
+	a := testResource(7).Address
+	if got, serial, err := r.ReadResources([]string{a}); err != nil || serial != 41 || !reflect.DeepEqual(got[a], want[a]) {
+		t.Errorf("ReadResources of a version 1 state: %+v at %d, %v", got, serial, err)
+	}
 	must(t, r.Close())
 	if now, _ := os.ReadFile(path); !bytes.Equal(now, v1) {
 		t.Errorf("a reader changed the version 1 state")
@@ -142,6 +151,9 @@ func TestUpgradeFromSchema1(t *testing.T) {
 		t.Errorf("schema version %d after a writer opened it, want %d", got, SchemaVersion)
 	}
 	after := snapshot(t, w)
+	if h, err := w.Head(); err != nil || h.Resources != n {
+		t.Errorf("Head after the upgrade: %+v, %v; want %d resources", h, err, n)
+	}
 	if !reflect.DeepEqual(after, before) {
 		t.Errorf("the upgrade changed the state: serial %d → %d, lineage %q → %q", before.Serial, after.Serial, before.Lineage, after.Lineage)
 	}

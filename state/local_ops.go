@@ -1,8 +1,6 @@
 package state
 
 import (
-	"bytes"
-	"encoding/binary"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -28,29 +26,15 @@ func (l *Local) Snapshot() (*Snapshot, error) {
 // snapshotTx reads the whole state in tx: what Snapshot returns, and
 // Export besides the cache.
 func snapshotTx(tx *bolt.Tx) (*Snapshot, error) {
-	s := &Snapshot{Outputs: map[string]Output{}}
-	meta := tx.Bucket(bucketMeta)
-	s.Lineage = string(meta.Get(keyLineage))
-	s.Serial = binary.BigEndian.Uint64(meta.Get(keySerial))
-	s.PlanKey = bytes.Clone(meta.Get(keyPlanKey))
-	sealed := isSealed(tx)
-	rs, err := decodeResources(tx.Bucket(bucketResources), getUint64(meta, keyResourceCount), sealed)
+	h, err := headTx(tx, false)
 	if err != nil {
 		return nil, err
 	}
-	s.Resources = rs
-	err = tx.Bucket(bucketOutputs).ForEach(func(k, v []byte) error {
-		o, err := decodeOutput(k, v, sealed)
-		if err != nil {
-			return err
-		}
-		s.Outputs[string(k)] = o
-		return nil
-	})
+	rs, err := decodeResources(tx.Bucket(bucketResources), getUint64(tx.Bucket(bucketMeta), keyResourceCount), isSealed(tx))
 	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	return &Snapshot{Lineage: h.Lineage, Serial: h.Serial, Resources: rs, Outputs: h.Outputs, PlanKey: h.PlanKey}, nil
 }
 
 // LookupCache looks up keys in one read transaction and returns the entries

@@ -112,6 +112,25 @@ type Snapshot struct {
 	PlanKey []byte
 }
 
+// Head is everything of a state but its resources and cache entries, as of
+// one read transaction: what Snapshot returns besides Resources, and the
+// number of resources instead.
+type Head struct {
+	// Lineage is the state's random identifier; "" only when no state
+	// exists yet.
+	Lineage string
+	// Serial is the state's serial (see Snapshot.Serial).
+	Serial uint64
+	// Resources is the number of resource instances recorded: what
+	// len(Snapshot.Resources) is in the same transaction.
+	Resources int
+	// Outputs holds every output by name; it is never nil.
+	Outputs map[string]Output
+	// PlanKey is the state's secret for signing saved plans (see
+	// Snapshot.PlanKey); nil when it has none yet.
+	PlanKey []byte
+}
+
 // CacheFilter selects cache entries. An empty field matches every value; the
 // zero CacheFilter matches every entry.
 type CacheFilter struct {

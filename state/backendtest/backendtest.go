@@ -51,6 +51,9 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"MoveResource", testMoveResource},
 		{"CacheSurgery", testCacheSurgery},
 		{"ExportPush", testExportPush},
+		{"Head", testHead},
+		{"ReadResources", testReadResources},
+		{"PointReadsMissing", testPointReadsMissing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newHarness(t)) })
