@@ -1,0 +1,110 @@
+package schema
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// BenchmarkEvaluateFileset evaluates a configuration whose one resource
+// has for_each = fileset("img", "**/*.png") over many files, as
+// bench/gencorpus writes it, and reports, besides the allocations, the
+// bytes the evaluation keeps live (after a collection) and allocates per
+// instance: the plan runs with collections off, so what evaluation
+// allocates is memory the plan holds until it ends.
+//
+// WXMEDIA_BENCH_EVAL_DIR names a corpus to evaluate instead of the
+// 10,000 files made here (go run ./bench/gencorpus -dir DIR -n 100000).
+func BenchmarkEvaluateFileset(b *testing.B) {
+	for _, tc := range []struct{ name, module string }{
+		{"flat", ""},
+		// The same resource in a module called once, with its source
+		// made from path.module.
+		{"module", "shop"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			dir := os.Getenv("WXMEDIA_BENCH_EVAL_DIR")
+			if dir == "" || tc.module != "" {
+				dir = benchTree(b, tc.module, 10000)
+			}
+			cfg, diags := Load(dir)
+			if diags.HasErrors() {
+				b.Fatal(diags)
+			}
+			var live, allocated, n uint64
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				b.StopTimer()
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				b.StartTimer()
+				ev, diags := cfg.Evaluate(nil)
+				b.StopTimer()
+				if diags.HasErrors() {
+					b.Fatal(diags)
+				}
+				runtime.ReadMemStats(&after)
+				allocated += after.TotalAlloc - before.TotalAlloc
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				live += after.HeapAlloc - before.HeapAlloc
+				n += uint64(len(ev.Instances))
+				runtime.KeepAlive(ev)
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(live)/float64(n), "live-B/inst")
+			b.ReportMetric(float64(allocated)/float64(n), "alloc-B/inst")
+		})
+	}
+}
+
+// benchTree writes n empty files img/dNNN/fNNNNNN.png, 1,000 a directory,
+// and a configuration listing them, in the root module or in the module
+// of that name; it returns the root module's directory.
+func benchTree(b *testing.B, module string, n int) string {
+	b.Helper()
+	dir := b.TempDir()
+	files := dir
+	resource := `resource "wechatpay_image" "img" {
+  for_each = fileset("img", "**/*.png")
+  source   = "img/${each.value}"
+}
+`
+	root := "merchant \"bench\" {\n  mchid   = \"1900000001\"\n  sandbox = true\n}\n"
+	if module != "" {
+		files = filepath.Join(dir, module)
+		root += fmt.Sprintf("module %q {\n  source = \"./%s\"\n}\n", module, module)
+		resource = `resource "wechatpay_image" "img" {
+  for_each = fileset("${path.module}/img", "**/*.png")
+  source   = "${path.module}/img/${each.value}"
+}
+`
+		if err := os.MkdirAll(files, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(files, "main.wxm.hcl"), []byte(resource), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	} else {
+		root += resource
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.wxm.hcl"), []byte(root), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		d := filepath.Join(files, "img", fmt.Sprintf("d%03d", i/1000))
+		if i%1000 == 0 {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("f%06d.png", i)), nil, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return dir
+}
