@@ -15,6 +15,17 @@ func InstanceAddress(addr, k string) string {
 	return addr + "[" + QuoteKey(k) + "]"
 }
 
+// instanceAddressIn is InstanceAddress(addr, k) made in a, with the key
+// as the address holds it (between its quotes) when it needs no escape,
+// or else copied to a: both strings are then a's.
+func instanceAddressIn(a *byteArena, addr, k string) (address, key string) {
+	if quotesAsIs(k) {
+		address = a.concat(addr, `["`, k, `"]`)
+		return address, address[len(addr)+2 : len(address)-2]
+	}
+	return a.concat(addr, "[", QuoteKey(k), "]"), a.concat(k)
+}
+
 // quotesAsIs reports whether QuoteKey quotes k without escaping anything.
 func quotesAsIs(k string) bool {
 	return plainKey(k) && !strings.Contains(k, "${") && !strings.Contains(k, "%{")

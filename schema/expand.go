@@ -22,7 +22,12 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	var items []forEachItem
+	// The items: a fileset's keys as they are (item), or evaluated.
+	var (
+		items   []forEachItem
+		keys    []string
+		fileset bool // keys give the items
+	)
 	if r.ForEach == nil {
 		for _, e := range []hcl.Expression{r.Source, r.Filename, r.MerchantKey} {
 			if e == nil {
@@ -43,13 +48,23 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 			return nil, diags
 		}
 		items = []forEachItem{{}}
-	} else {
+	} else if keys, fileset = s.fastFileset(r.ForEach, ctx); !fileset {
 		var d hcl.Diagnostics
-		items, d = s.forEachItems(r.ForEach, ctx, false)
+		items, d = s.forEachValue(r.ForEach, ctx, false)
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			return nil, diags
 		}
+	}
+	n := len(items)
+	if fileset {
+		n = len(keys)
+	}
+	item := func(i int) forEachItem {
+		if fileset {
+			return forEachItem{key: keys[i], str: true}
+		}
+		return items[i]
 	}
 
 	var srcT, fnT *template
@@ -58,7 +73,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	}
 	// One allocation for all the instances. The address prefix and the
 	// directory are computed once.
-	backing := make([]Instance, len(items))
+	backing := make([]Instance, n)
 	addr := r.Addr()
 	if s.ev.Module != "" {
 		addr = s.ev.Module + "." + addr
@@ -82,6 +97,11 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	dir := s.ev.Config.Dir
 	dirClean := filepath.Separator == '/' && dir != "" && dir != "." && filepath.Clean(dir) == dir
 	dirSlash := dir + "/"
+	// pathPrefix is what a clean relative source is joined to.
+	pathPrefix := dirSlash
+	if dir == "/" {
+		pathPrefix = "/"
+	}
 	// Inside a module, the source shown in plans, messages and the state
 	// is relative to the root module's directory, as the user reads paths
 	// (modules/store/logo.png, not logo.png; assets/logo.png, not
@@ -89,6 +109,14 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	modDir := ""
 	if rel := s.ev.Config.RelDir; rel != "" && rel != "." {
 		modDir = filepath.FromSlash(rel)
+	}
+	// modSlash is modDir and a slash when joining a clean relative source
+	// to it adds only that: the source as shown is then modSlash + the
+	// source, which ends the path when the module's directory ends with
+	// modDir.
+	modSlash := ""
+	if modDir != "" && dirClean && filepath.Clean(modDir) == modDir && !filepath.IsAbs(modDir) {
+		modSlash = filepath.ToSlash(modDir) + "/"
 	}
 	// A source made of directories to clean, then the key (a module's
 	// "${path.root}/img/${var.dir}/${each.value}"): that prefix joined
@@ -99,48 +127,67 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	if srcPrefix != "" && modDir != "" {
 		srcShown = filepath.ToSlash(filepath.Join(modDir, srcPrefix))
 	}
-	// setSource sets the source, and the path made from it unless path
-	// gives it already, and the source as shown unless shown gives it.
-	setSource := func(in *Instance, src, path, shown string) {
+	// setSource sets the source, and the path made from it (in a) unless
+	// path gives it already, and the source as shown unless shown gives
+	// it. Every string it sets is in a when src is, or is a part of the
+	// path it makes.
+	setSource := func(in *Instance, src, path, shown string, a *byteArena) {
+		joined := false
+		if path == "" {
+			switch {
+			case filepath.IsAbs(src):
+				path = src
+			case dirClean && cleanRel(src):
+				path = a.concat(pathPrefix, src)
+				src, joined = path[len(pathPrefix):], true
+			default:
+				path = filepath.Join(dir, src)
+			}
+		}
+		in.Path = path
 		in.Source = src
 		switch {
 		case shown != "":
 			in.Source = shown
 		case modDir != "" && src != "" && !filepath.IsAbs(src):
-			in.Source = filepath.ToSlash(filepath.Join(modDir, src))
-		}
-		in.Path = src
-		switch {
-		case path != "":
-			in.Path = path
-		case filepath.IsAbs(src):
-		case dirClean && cleanRel(src):
-			if dir == "/" {
-				in.Path = "/" + src
+			if want := len(modSlash) + len(src); joined && modSlash != "" && len(path) > want && path[len(path)-want-1] == '/' &&
+				path[len(path)-want:len(path)-len(src)] == modSlash {
+				in.Source = path[len(path)-want:] // modDir/src, in path
 			} else {
-				in.Path = dirSlash + src
+				in.Source = filepath.ToSlash(filepath.Join(modDir, src))
 			}
-		default:
-			in.Path = filepath.Join(dir, src)
 		}
 		in.Filename = filepath.Base(src)
 	}
-	start := func(i int) *Instance {
-		it := items[i]
+	start := func(i int, a *byteArena) *Instance {
 		in := &backing[i]
 		*in = Instance{Resource: r, Merchant: merchant, Module: s.ev.Module}
 		if r.ForEach != nil {
-			in.Key, in.HasKey = it.key, true
-			in.Addr = InstanceAddress(addr, it.key)
+			in.Addr, in.Key = instanceAddressIn(a, addr, item(i).key)
+			in.HasKey = true
 		} else {
 			in.Addr = addr
 		}
 		return in
 	}
-	// fast builds instance i from the compiled templates alone; false
-	// when the general evaluator must build it.
-	fast := func(i int) bool {
-		it := items[i]
+	// size is about what fast takes from its arena for key.
+	size := func(key string) int {
+		n := len(addr) + len(key) + 4 + srcT.size(key) + fnT.size(key)
+		switch {
+		case srcPrefix != "" && srcShown == "":
+			return n + len(srcJoined) + 1 - len(srcPrefix) + srcT.size(key)
+		case srcPrefix != "":
+			return n + len(srcJoined) + 1 - len(srcPrefix)
+		case srcT != nil && srcT.wrap:
+			return n + len(pathPrefix) + len(key)
+		}
+		return n + len(pathPrefix)
+	}
+	// fast builds instance i from the compiled templates alone, its
+	// strings in a (scratch is for those it does not keep); false when
+	// the general evaluator must build it.
+	fast := func(i int, a, scratch *byteArena) bool {
+		it := item(i)
 		if !it.str || srcT == nil || r.Filename != nil && fnT == nil || r.MerchantKey != nil && !r.merchantEachKey {
 			return false
 		}
@@ -154,56 +201,71 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 		fn := ""
 		if r.Filename != nil {
 			var ok bool
-			if fn, ok = fnT.fillStr(it.key, it.key, true); !ok {
+			if fn, ok = fnT.fillStr(a, it.key, it.key, true); !ok {
 				return false
 			}
 		}
 		var src, path, shown string
-		if srcPrefix != "" {
-			// The source made first, its path from the joined prefix.
-			var ok bool
-			if src, ok = srcT.fillStr(it.key, it.key, true); !ok {
+		switch {
+		case srcPrefix != "":
+			// The source made first, in scratch, its path from the joined
+			// prefix.
+			scratch.reset()
+			tmp, ok := srcT.fillStr(scratch, it.key, it.key, true)
+			if !ok {
 				return false
 			}
-			if rest, ok := strings.CutPrefix(src, srcPrefix); ok && cleanRel(rest) {
-				path = srcJoined + "/" + rest
+			if rest, ok := strings.CutPrefix(tmp, srcPrefix); ok && cleanRel(rest) {
+				path = a.concat(srcJoined, "/", rest)
+				rest = path[len(path)-len(rest):]
+				src = rest // only its base name is kept: that of path
 				// Inside a module, the source as shown: the same joining
 				// from the module's directory, usually the end of path.
 				switch {
 				case srcShown == "":
 				case srcShown == ".":
-					shown = path[len(path)-len(rest):]
+					shown = rest
 				case strings.HasSuffix(srcJoined, "/"+srcShown):
 					shown = path[len(srcJoined)-len(srcShown):]
 				default:
-					shown = srcShown + "/" + rest
+					shown = a.concat(srcShown, "/", rest)
 				}
+				if shown == "" {
+					// The source as evaluated, which the path does not
+					// hold.
+					src = a.concat(tmp)
+				}
+			} else {
+				src = a.concat(tmp)
 			}
-		} else if dirClean && dir != "/" {
-			// The source made inside its absolute path: one allocation.
-			if p, ok := srcT.fillStrIn(dirSlash, it.key, it.key, true); ok && cleanRel(p[len(dirSlash):]) {
+		case dirClean && dir != "/":
+			// The source made inside its absolute path: one string.
+			if p, ok := srcT.fillStrIn(a, dirSlash, it.key, it.key, true); ok && cleanRel(p[len(dirSlash):]) {
 				src, path = p[len(dirSlash):], p
 			}
 		}
 		if src == "" {
 			var ok bool
-			if src, ok = srcT.fillStr(it.key, it.key, true); !ok {
+			if src, ok = srcT.fillStr(a, it.key, it.key, true); !ok {
 				return false
 			}
 		}
-		in := start(i)
+		in := start(i, a)
 		in.Merchant = m
-		setSource(in, src, path, shown)
+		setSource(in, src, path, shown, a)
 		if r.Filename != nil {
 			in.Filename = fn
+			if fn == in.Key {
+				in.Filename = in.Key // each.key as it is: the address's bytes
+			}
 		}
 		return true
 	}
 	// general builds instance i, evaluating what the templates cannot
 	// give; false when a diagnostic leaves it out.
-	general := func(i int) bool {
-		it := items[i]
-		in := start(i)
+	general := func(i int, a *byteArena) bool {
+		it := item(i)
+		in := start(i, a)
 		ictx := ctx
 		if r.ForEach != nil {
 			ictx = nil // built on first use
@@ -223,9 +285,9 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 		}
 		fill := func(t *template) (string, bool) {
 			if it.str {
-				return t.fillStr(it.key, it.key, true)
+				return t.fillStr(a, it.key, it.key, true)
 			}
-			return t.fill(it.key, it.val)
+			return t.fill(a, it.key, it.val)
 		}
 		if r.MerchantKey != nil {
 			m, d := s.resourceMerchant(r, it.key, r.ForEach != nil, instCtx, in.Addr)
@@ -244,7 +306,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 				return false
 			}
 		}
-		setSource(in, src, "", "")
+		setSource(in, src, "", "", a)
 		if r.Filename != nil {
 			fn, ok := fill(fnT)
 			if !ok {
@@ -256,21 +318,32 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 				}
 			}
 			in.Filename = fn
+			if fn == in.Key {
+				in.Filename = in.Key
+			}
 		}
 		return true
 	}
-	// The template fast path first, on every core for many instances;
-	// then, in order, the general evaluator for the rest, so that
-	// diagnostics come in instance order.
-	done := make([]bool, len(items))
-	parallelChunks(len(items), func(lo, hi int) {
+	// The template fast path first, on every core for many instances,
+	// each range of instances with an arena of its own, of about the size
+	// its strings take; then, in order, the general evaluator for the
+	// rest, so that diagnostics come in instance order.
+	done := make([]bool, n)
+	parallelChunks(n, func(lo, hi int) {
+		var a, scratch byteArena
+		need := 0
 		for i := lo; i < hi; i++ {
-			done[i] = fast(i)
+			need += size(item(i).key)
+		}
+		a.reserve(need)
+		for i := lo; i < hi; i++ {
+			done[i] = fast(i, &a, &scratch)
 		}
 	})
-	out := make([]*Instance, 0, len(items))
-	for i := range items {
-		if done[i] || general(i) {
+	var a byteArena
+	out := make([]*Instance, 0, n)
+	for i := range n {
+		if done[i] || general(i, &a) {
 			out = append(out, &backing[i])
 		}
 	}
@@ -365,6 +438,11 @@ func (s *scope) forEachItems(expr hcl.Expression, ctx *hcl.EvalContext, marked b
 		}
 		return items, nil
 	}
+	return s.forEachValue(expr, ctx, marked)
+}
+
+// forEachValue is forEachItems without the fileset fast path.
+func (s *scope) forEachValue(expr hcl.Expression, ctx *hcl.EvalContext, marked bool) ([]forEachItem, hcl.Diagnostics) {
 	var items []forEachItem
 	fe, diags := expr.Value(ctx)
 	if diags.HasErrors() {

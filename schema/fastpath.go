@@ -3,7 +3,7 @@ package schema
 import (
 	"os"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,19 +94,34 @@ func (s *scope) fastFileset(expr hcl.Expression, ctx *hcl.EvalContext) (keys []s
 	if err != nil {
 		return nil, false
 	}
-	keys = make([]string, len(matches))
-	for i, m := range matches {
-		// As a cty string, which is what the set would hold: NFC normalised.
-		keys[i] = cty.NormalizeString(m)
-	}
-	sort.Strings(keys)
-	out := keys[:0]
-	for i, k := range keys {
-		if i == 0 || k != keys[i-1] {
-			out = append(out, k)
+	// The listing is usually sorted and NFC normalised already (the
+	// strings a set would hold): then it is the result as it is, sorted
+	// in place otherwise (the same names), and copied only when a name
+	// changes.
+	keys = matches
+	copied := false
+	own := func() {
+		if !copied {
+			keys, copied = slices.Clone(keys), true
 		}
 	}
-	return out, true
+	for i, m := range matches {
+		if k := cty.NormalizeString(m); k != m {
+			own()
+			keys[i] = k
+		}
+	}
+	if !slices.IsSorted(keys) {
+		slices.Sort(keys)
+	}
+	for i := 1; i < len(keys); i++ {
+		if keys[i] == keys[i-1] {
+			// Names that differ only in their normalisation: one key.
+			own()
+			return slices.Compact(keys), true
+		}
+	}
+	return keys, true
 }
 
 // tplPart is one part of a compiled template: literal text, or each.key,
@@ -188,8 +203,9 @@ func compilePart(expr hclsyntax.Expression) (tplPart, bool) {
 
 // fill returns the template's string for one instance, or false when the
 // general evaluator must decide: each.value is not a known, unmarked,
-// non-null string, or the result would be refused (empty).
-func (t *template) fill(key string, val cty.Value) (string, bool) {
+// non-null string, or the result would be refused (empty). A string the
+// template makes is made in a (nil: on its own).
+func (t *template) fill(a *byteArena, key string, val cty.Value) (string, bool) {
 	if t == nil {
 		return "", false
 	}
@@ -198,26 +214,25 @@ func (t *template) fill(key string, val cty.Value) (string, bool) {
 	if ok {
 		value = val.AsString()
 	}
-	return t.fillStr(key, value, ok)
+	return t.fillStr(a, key, value, ok)
 }
 
 // fillStr is fill with each.value given as a string, valueOK false when it
 // is not a known, unmarked, non-null string.
-func (t *template) fillStr(key, value string, valueOK bool) (string, bool) {
+func (t *template) fillStr(a *byteArena, key, value string, valueOK bool) (string, bool) {
 	if t != nil && t.wrap {
 		// The one part as it is: no copy.
 		s, ok := t.part(t.parts[0], key, value, valueOK)
 		return s, ok && s != ""
 	}
-	out, ok := t.fillStrIn("", key, value, valueOK)
-	return out, ok
+	return t.fillStrIn(a, "", key, value, valueOK)
 }
 
 // fillStrIn is fillStr with the result made at the end of a copy of
 // prefix: it returns prefix + the result, or false. The result is NFC
 // normalised on its own, as a template's cty string is (a template that is
 // one interpolation gives its value as it is).
-func (t *template) fillStrIn(prefix, key, value string, valueOK bool) (string, bool) {
+func (t *template) fillStrIn(a *byteArena, prefix, key, value string, valueOK bool) (string, bool) {
 	if t == nil {
 		return "", false
 	}
@@ -232,14 +247,13 @@ func (t *template) fillStrIn(prefix, key, value string, valueOK bool) (string, b
 	if n == 0 {
 		return "", false
 	}
-	buf := make([]byte, 0, len(prefix)+n)
+	buf := a.take(len(prefix) + n)[:0]
 	buf = append(buf, prefix...)
 	for _, p := range t.parts {
 		s, _ := t.part(p, key, value, valueOK)
 		buf = append(buf, s...)
 	}
-	// buf is never written again.
-	all := unsafe.String(unsafe.SliceData(buf), len(buf))
+	all := arenaString(buf)
 	if t.wrap {
 		return all, true // a lone interpolation gives its value as it is
 	}
@@ -252,6 +266,23 @@ func (t *template) fillStrIn(prefix, key, value string, valueOK bool) (string, b
 		return prefix + norm, true
 	}
 	return norm, true
+}
+
+// size is how long the template's string is for a key that each.key and
+// each.value both give: what fillStr takes from an arena.
+func (t *template) size(key string) int {
+	if t == nil || t.wrap {
+		return 0
+	}
+	n := 0
+	for _, p := range t.parts {
+		if p.each != "" {
+			n += len(key)
+		} else {
+			n += len(p.lit)
+		}
+	}
+	return n
 }
 
 // part is the text of one part of a template.
@@ -332,7 +363,12 @@ func parseSimpleGlob(pattern string) (g simpleGlob, ok bool) {
 // target is one (anything else, a dangling link included, is a file);
 // "**" descends into every directory so found; a directory that cannot be
 // read, or whose path is cyclic (see fileset_cycles.go), is skipped. The
-// order of the result is unspecified.
+// order of the result is unspecified; it is usually sorted already, as
+// each directory's matches are sorted and the directories put in order
+// (fastFileset then only checks it).
+//
+// The names' bytes are taken from a few large blocks (byteArena), and the
+// result is made in one allocation of its exact size.
 func walkSimpleGlob(root string, g simpleGlob) []string {
 	rel := "."
 	if g.prefix != "" {
@@ -346,27 +382,36 @@ func walkSimpleGlob(root string, g simpleGlob) []string {
 		return nil
 	}
 	if !g.deep {
-		return listDir(root, dirItem{rel, above}, g.last, nil, nil)
+		var a byteArena
+		m := listDir(root, dirItem{rel, above}, g.last, nil, nil, &a)
+		slices.Sort(m)
+		return m
 	}
 	var (
-		mu      sync.Mutex
-		cond    = sync.NewCond(&mu)
-		queue   = []dirItem{{rel, above}}
-		busy    int
-		results [][]string
+		mu    sync.Mutex
+		cond  = sync.NewCond(&mu)
+		queue = []dirItem{{rel, above}}
+		busy  int
+		// runs are the matches of each directory listed, each sorted.
+		runs [][]string
 	)
 	worker := func() {
-		// Each worker gathers its matches on its own; they are joined
-		// once at the end.
-		var dirs []dirItem
-		var mine []string
+		// Each worker lists into scratch, its names in an arena of its
+		// own; a directory's matches are then copied to a run of their
+		// exact size.
+		var (
+			dirs    []dirItem
+			scratch []string
+			arena   byteArena
+			mine    [][]string
+		)
 		mu.Lock()
 		for {
 			for len(queue) == 0 && busy > 0 {
 				cond.Wait()
 			}
 			if len(queue) == 0 {
-				results = append(results, mine)
+				runs = append(runs, mine...)
 				mu.Unlock()
 				cond.Broadcast()
 				return
@@ -376,7 +421,11 @@ func walkSimpleGlob(root string, g simpleGlob) []string {
 			busy++
 			mu.Unlock()
 			dirs = dirs[:0]
-			mine = listDir(root, dir, g.last, &dirs, mine)
+			scratch = listDir(root, dir, g.last, &dirs, scratch[:0], &arena)
+			if len(scratch) > 0 {
+				slices.Sort(scratch)
+				mine = append(mine, slices.Clone(scratch))
+			}
 			mu.Lock()
 			busy--
 			queue = append(queue, dirs...)
@@ -388,12 +437,13 @@ func walkSimpleGlob(root string, g simpleGlob) []string {
 		wg.Go(worker)
 	}
 	wg.Wait()
+	slices.SortFunc(runs, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
 	n := 0
-	for _, r := range results {
+	for _, r := range runs {
 		n += len(r)
 	}
 	matches := make([]string, 0, n)
-	for _, r := range results {
+	for _, r := range runs {
 		matches = append(matches, r...)
 	}
 	return matches
@@ -435,14 +485,14 @@ const (
 // as paths relative to root; with subdirs, it appends the directories of
 // root/d.rel to it. A directory that cannot be listed, or is one of the
 // directories above it (a cycle), adds nothing.
-func listDir(root string, d dirItem, last string, subdirs *[]dirItem, out []string) []string {
-	out, _ = listDirErr(root, d, last, subdirs, out)
+func listDir(root string, d dirItem, last string, subdirs *[]dirItem, out []string, arena *byteArena) []string {
+	out, _ = listDirErr(root, d, last, subdirs, out, arena)
 	return out
 }
 
 // listDirErr is listDir that also returns why the directory could not be
-// listed.
-func listDirErr(root string, d dirItem, last string, subdirs *[]dirItem, out []string) ([]string, error) {
+// listed. The names of the matches are made in arena.
+func listDirErr(root string, d dirItem, last string, subdirs *[]dirItem, out []string, arena *byteArena) ([]string, error) {
 	dir := d.rel
 	full := root
 	if dir != "." {
@@ -455,9 +505,9 @@ func listDirErr(root string, d dirItem, last string, subdirs *[]dirItem, out []s
 	}
 	join := func(name string) string {
 		if dir == "." {
-			return string([]byte(name))
+			return arena.concat(name) // name is only valid during the call
 		}
-		return dir + "/" + name
+		return arena.concat(dir, "/", name)
 	}
 	self := d.above
 	enter := func(k dirKey, known bool) bool {
@@ -478,7 +528,7 @@ func listDirErr(root string, d dirItem, last string, subdirs *[]dirItem, out []s
 		}
 		if isDir {
 			if subdirs != nil {
-				*subdirs = append(*subdirs, dirItem{join(name), self})
+				*subdirs = append(*subdirs, dirItem{joinDir(dir, name), self})
 			}
 			return
 		}
@@ -494,6 +544,16 @@ func listDirErr(root string, d dirItem, last string, subdirs *[]dirItem, out []s
 		return out[:outHad], err
 	}
 	return out, nil
+}
+
+// joinDir is the path of the directory name in dir, both relative to the
+// root of a walk. Directories are few: each has an allocation of its own,
+// so that the blocks of the matches' names hold only names.
+func joinDir(dir, name string) string {
+	if dir == "." {
+		return string([]byte(name))
+	}
+	return dir + "/" + name
 }
 
 // parallelBlock is how many instances a core takes at a time; fewer than

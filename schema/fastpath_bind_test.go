@@ -20,7 +20,7 @@ func TestTemplateBind(t *testing.T) {
 	if tpl == nil {
 		t.Fatal("not compiled")
 	}
-	if _, ok := tpl.fillStr("a.png", "a.png", true); ok {
+	if _, ok := tpl.fillStr(nil, "a.png", "a.png", true); ok {
 		t.Error("an unbound template filled")
 	}
 	ctx := func(dir cty.Value) *hcl.EvalContext {
@@ -30,7 +30,7 @@ func TestTemplateBind(t *testing.T) {
 		}}
 	}
 	b := tpl.bind(ctx(cty.StringVal("d001")))
-	if got, ok := b.fillStr("a.png", "a.png", true); !ok || got != "../../img/d001/a.png" {
+	if got, ok := b.fillStr(nil, "a.png", "a.png", true); !ok || got != "../../img/d001/a.png" {
 		t.Errorf("bound: %q %v", got, ok)
 	}
 	for _, dir := range []cty.Value{

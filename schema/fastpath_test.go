@@ -22,6 +22,8 @@ func TestFastPathsGiveWhatTheGeneralEvaluatorGives(t *testing.T) {
 		for _, f := range []string{
 			"img/a.png", "img/b c.png", "img/\"q\".png", "img/ü.png", "img/u\u0308x.png", "img/Z.png",
 			"img/sub/x.png", "img/sub/deep/y.jpg", "img/a.png.bak", "img/5", "other/o.png",
+			// Names with dots, and one that normalises (NFC) to another's.
+			"img/..a.png", "img/a..png", "img/sub/..d/z.png", "img/u\u0308.png",
 		} {
 			p := filepath.Join(dir, filepath.FromSlash(base+f))
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -89,6 +91,10 @@ func TestFastPathsGiveWhatTheGeneralEvaluatorGives(t *testing.T) {
 		`"img/${var.norm}${each.key}"`,
 		`"${path.root}/${each.value}"`,
 		`"${path.root}/../elsewhere/${each.key}"`,
+		`"./img/${each.value}"`,
+		`"img/./${each.value}"`,
+		`"img//${each.value}"`,
+		`"${path.module}/../${path.module}/img/${each.key}"`,
 	}
 	filename := []string{
 		``,
@@ -186,35 +192,57 @@ resource "wechatpay_image" "r" {
 }
 
 // TestFastPathsAtScale compares the two evaluators over enough instances
-// for the fast path to build them on every core.
+// for the fast path to build them on every core, in the root module and
+// in a module's instance (whose sources are shown from the root module's
+// directory).
 func TestFastPathsAtScale(t *testing.T) {
 	dir := t.TempDir()
-	for i := range 2*parallelBlock + 100 {
-		p := filepath.Join(dir, "img", fmt.Sprintf("d%d", i%7), fmt.Sprintf("f%05d%s.png", i, []string{"", " ü", "\"", "${x}"}[i%4]))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
-			t.Fatal(err)
+	for _, base := range []string{"", "mod/"} {
+		for i := range 2*parallelBlock + 100 {
+			p := filepath.Join(dir, filepath.FromSlash(base), "img", fmt.Sprintf("d%d", i%7), fmt.Sprintf("f%05d%s.png", i, []string{"", " ü", "\"", "${x}", "..", "u\u0308"}[i%6]))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	for _, body := range []string{
-		`for_each = fileset("img", "**/*.png")
-  source   = "img/${each.value}"`,
-		`for_each = fileset("img", "**/*.png")
+	const merchant = "merchant \"m\" {\n  mchid   = \"1900000001\"\n  sandbox = true\n}\n"
+	for _, tc := range []struct{ layout, body string }{
+		{"flat", `for_each = fileset("img", "**/*.png")
+  source   = "img/${each.value}"`},
+		{"flat", `for_each = fileset("img", "**/*.png")
   source   = "img/${each.key}"
-  filename = "x-${each.key}"`,
+  filename = "x-${each.key}"`},
+		{"flat", `for_each = fileset("img", "**/*.png")
+  source   = "./img/${each.key}"
+  filename = each.key`},
+		{"module", `for_each = fileset("img", "**/*.png")
+  source   = "img/${each.value}"`},
+		{"module", `for_each = fileset("${path.module}/img", "**/*.png")
+  source   = "${path.module}/img/${each.value}"`},
+		{"module", `for_each = fileset("${path.root}/mod/img", "**")
+  source   = "${path.root}/mod/img/${each.value}"
+  filename = "${each.key}"`},
 	} {
-		cfg := "merchant \"m\" {\n  mchid   = \"1900000001\"\n  sandbox = true\n}\nresource \"wechatpay_image\" \"r\" {\n  " + body + "\n}\n"
-		if err := os.WriteFile(filepath.Join(dir, "main.wxm.hcl"), []byte(cfg), 0o644); err != nil {
+		resource := "resource \"wechatpay_image\" \"r\" {\n  " + tc.body + "\n}\n"
+		root, mod := merchant+resource, ""
+		if tc.layout == "module" {
+			root, mod = merchant+"module \"s\" {\n  source = \"./mod\"\n}\n", resource
+		}
+		if err := os.WriteFile(filepath.Join(dir, "main.wxm.hcl"), []byte(root), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "mod", "main.wxm.hcl"), []byte(mod), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		fast, general := evaluateFor(t, dir, true), evaluateFor(t, dir, false)
 		if fast != general {
-			t.Fatalf("%s: the evaluators differ", body)
+			t.Fatalf("%s: %s: the evaluators differ", tc.layout, tc.body)
 		}
 		if n := strings.Count(general, "Addr:"); n != 2*parallelBlock+100 {
-			t.Fatalf("%s: %d instances", body, n)
+			t.Fatalf("%s: %s: %d instances", tc.layout, tc.body, n)
 		}
 	}
 }

@@ -263,7 +263,7 @@ func filesetMatches(baseDir, dir, pattern string, fast bool) ([]string, error) {
 		// One directory (a module instance's fileset("${path.module}/x",
 		// "*.png")): listing it shows it is one, without a stat first.
 		// When it cannot be listed, the path below says why.
-		if matches, err := listDirErr(root, dirItem{rel: "."}, g.last, nil, nil); err == nil {
+		if matches, err := listDirErr(root, dirItem{rel: "."}, g.last, nil, nil, new(byteArena)); err == nil {
 			return matches, nil
 		}
 	}

@@ -77,7 +77,11 @@ func (ev *Evaluation) evalBody() hcl.Diagnostics {
 		}
 		insts, d := s.expand(r)
 		diags = append(diags, d...)
-		ev.Instances = append(ev.Instances, insts...)
+		if ev.Instances == nil {
+			ev.Instances = insts // not a copy of the first resource's
+		} else {
+			ev.Instances = append(ev.Instances, insts...)
+		}
 		if ev.root != ev {
 			ev.root.Instances = append(ev.root.Instances, insts...)
 			if ev.root.moduleResourceInstances += len(insts); ev.root.moduleResourceInstances > MaxModuleResourceInstances {
