@@ -108,7 +108,7 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 
 	// Forget first: it only touches the state.
 	var forget []string
-	for _, c := range p.Changes {
+	for _, c := range p.Detailed() {
 		if c.Action == plan.Forget {
 			forget = append(forget, c.Addr)
 		}
@@ -118,7 +118,7 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 			return res, fmt.Errorf("removing forgotten resources from state: %w", err)
 		}
 		res.Forgotten = len(forget)
-		for _, c := range p.Changes {
+		for _, c := range p.Detailed() {
 			if c.Action == plan.Forget {
 				done(c)
 			}
@@ -127,7 +127,7 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 
 	// Uploads, in parallel, each committed as soon as it verifies.
 	var uploads []*plan.ResourceChange
-	for _, c := range p.Changes {
+	for _, c := range p.Detailed() {
 		if c.Action == plan.Upload || c.Action == plan.Reupload {
 			uploads = append(uploads, c)
 		}
@@ -233,7 +233,7 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 		done    chan error
 	}
 	var writes []*write
-	for _, c := range p.Changes {
+	for _, c := range p.Detailed() {
 		switch c.Action {
 		case plan.Reuse:
 			id, at := c.After.ID, c.After.UploadedAt

@@ -73,7 +73,7 @@ func TestApplyCommitsEachUploadAndBindsReuses(t *testing.T) {
 	os.WriteFile(changed.Path, []byte("EEEE"), 0o644) // edited after planning
 
 	rec := &recorder{refuse: map[string]error{"bad.png": &uploader.APIError{StatusCode: 400, Code: "PARAM_ERROR", Message: "image format error"}}}
-	p := &plan.Plan{Changes: []*plan.ResourceChange{a, b, bad, badDup, changed, dup}}
+	p := planOf([]*plan.ResourceChange{a, b, bad, badDup, changed, dup})
 	res, err := Apply(context.Background(), p, Options{Store: st, Uploaders: map[string]Uploader{"m": rec}, Parallelism: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -116,11 +116,11 @@ func TestApplyForgets(t *testing.T) {
 	}
 	defer st.Close()
 	a := change(t, dir, "a.png", []byte("AAAA"), plan.Upload)
-	if _, err := Apply(context.Background(), &plan.Plan{Changes: []*plan.ResourceChange{a}}, Options{Store: st, Uploaders: map[string]Uploader{"m": &recorder{}}}); err != nil {
+	if _, err := Apply(context.Background(), planOf([]*plan.ResourceChange{a}), Options{Store: st, Uploaders: map[string]Uploader{"m": &recorder{}}}); err != nil {
 		t.Fatal(err)
 	}
 	f := &plan.ResourceChange{Addr: a.Addr, Action: plan.Forget, Before: a.After}
-	res, err := Apply(context.Background(), &plan.Plan{Changes: []*plan.ResourceChange{f}}, Options{Store: st})
+	res, err := Apply(context.Background(), planOf([]*plan.ResourceChange{f}), Options{Store: st})
 	if err != nil || res.Forgotten != 1 {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -163,7 +163,7 @@ func TestStopLetsInFlightUploadsFinish(t *testing.T) {
 	stop := make(chan struct{})
 	done := make(chan *Result)
 	go func() {
-		res, err := Apply(context.Background(), &plan.Plan{Changes: changes}, Options{Store: st, Uploaders: map[string]Uploader{"m": g}, Parallelism: 2, Stop: stop})
+		res, err := Apply(context.Background(), planOf(changes), Options{Store: st, Uploaders: map[string]Uploader{"m": g}, Parallelism: 2, Stop: stop})
 		if err != nil {
 			t.Error(err)
 		}
@@ -236,7 +236,7 @@ func TestUncommittedUploadsAreBounded(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		changes = append(changes, change(t, dir, fmt.Sprintf("f%d.png", i), []byte(fmt.Sprintf("bytes %d", i)), plan.Upload))
 	}
-	res, err := Apply(context.Background(), &plan.Plan{Changes: changes}, Options{Store: st, Uploaders: map[string]Uploader{"m": &counting{store: st}}, Parallelism: 3})
+	res, err := Apply(context.Background(), planOf(changes), Options{Store: st, Uploaders: map[string]Uploader{"m": &counting{store: st}}, Parallelism: 3})
 	if err != nil || res.Uploaded != 40 {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -245,4 +245,11 @@ func TestUncommittedUploadsAreBounded(t *testing.T) {
 	if limit := 4 * 3; maxSeen > limit || maxSeen < 4 {
 		t.Fatalf("at most %d uploads were unrecorded at once, want between 4 and %d", maxSeen, limit)
 	}
+}
+
+// planOf is a plan of changes, kept in full.
+func planOf(changes []*plan.ResourceChange) *plan.Plan {
+	p := &plan.Plan{}
+	p.SetChanges(changes)
+	return p
 }

@@ -111,7 +111,7 @@ func BenchmarkApply(b *testing.B) {
 			b.StartTimer()
 			start := time.Now()
 			c0 := processCPU()
-			res, err := Apply(context.Background(), &plan.Plan{Changes: changes}, Options{
+			res, err := Apply(context.Background(), planOf(changes), Options{
 				Store: st, Uploaders: map[string]Uploader{"m": c}, Parallelism: parallelism,
 				OnEvent: func(Event) { events.Add(1) },
 			})

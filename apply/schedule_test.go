@@ -70,7 +70,7 @@ func TestApplySharesSlotsBetweenMerchants(t *testing.T) {
 		}
 		close(slow.open)
 	}()
-	res, err := Apply(ctx, &plan.Plan{Changes: changes}, Options{
+	res, err := Apply(ctx, planOf(changes), Options{
 		Store: st, Uploaders: map[string]Uploader{"slow": slow, "fast": fast}, Parallelism: 4,
 		OnEvent: func(e Event) {
 			if e.Change.Merchant == "fast" && e.Err == nil {

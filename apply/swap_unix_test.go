@@ -45,7 +45,7 @@ func TestSourceSwappedAfterPlanning(t *testing.T) {
 	var res *Result
 	go func() {
 		defer close(done)
-		res, err = Apply(context.Background(), &plan.Plan{Changes: []*plan.ResourceChange{pipe, zero, grown}},
+		res, err = Apply(context.Background(), planOf([]*plan.ResourceChange{pipe, zero, grown}),
 			Options{Store: st, Uploaders: map[string]Uploader{"m": rec}, Parallelism: 3})
 	}()
 	select {

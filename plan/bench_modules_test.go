@@ -110,7 +110,7 @@ func BenchmarkNoopPlanModules(b *testing.B) {
 		}
 		// The state an apply leaves: every planned upload recorded.
 		snap := &state.Snapshot{Lineage: "L", Resources: map[string]state.Resource{}, Outputs: map[string]state.Output{}}
-		for _, c := range plan(snap).Changes {
+		for c := range plan(snap).Changes() {
 			snap.Resources[c.Addr] = state.Resource{Address: c.Addr, Type: c.Type, Name: c.Name, Key: c.Key, Merchant: c.Merchant,
 				MchID: c.MchID, Service: c.Service, API: c.API, Source: c.After.Source, Filename: c.After.Filename,
 				SHA256: c.After.SHA256, Size: c.After.Size, ID: "id-" + c.After.SHA256[:16]}

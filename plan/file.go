@@ -288,11 +288,7 @@ func WriteFile(w io.Writer, p *Plan) error {
 			Lineage: p.Lineage, Serial: p.Serial, Config: p.Config, Variables: p.Variables,
 			Targets: p.Targets, Replace: p.Replace, InputsMAC: p.InputsMAC,
 		},
-		Changes:  p.Changes,
 		planTail: planTail{Outputs: p.Outputs, Summary: p.Summary},
-	}
-	if f.Changes == nil {
-		f.Changes = []*ResourceChange{}
 	}
 	if f.Variables == nil {
 		f.Variables = []Variable{}
@@ -306,16 +302,16 @@ func WriteFile(w io.Writer, p *Plan) error {
 			f.Outputs[i].After, f.Outputs[i].AfterUnknown = nil, nil
 		}
 	}
-	if err := writeStreamed(w, f); err != nil {
+	if err := writeStreamed(w, f, p); err != nil {
 		return fmt.Errorf("writing plan: %w", err)
 	}
 	return nil
 }
 
-// writeStreamed writes f as json.Encoder (without HTML escaping) would,
-// the resource changes one at a time, so that a plan of many changes is
-// never held in memory as JSON as a whole.
-func writeStreamed(w io.Writer, f planFile) error {
+// writeStreamed writes f, with p's changes, as json.Encoder (without HTML
+// escaping) would, the resource changes one at a time, so that a plan of
+// many changes is never held in memory as JSON as a whole.
+func writeStreamed(w io.Writer, f planFile, p *Plan) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -334,15 +330,21 @@ func writeStreamed(w io.Writer, f planFile) error {
 	}
 	bw.Write(head[:len(head)-1])
 	bw.WriteString(`,"resource_changes":[`)
-	for i, c := range f.Changes {
-		b, err := encode(c)
-		if err != nil {
-			return err
+	i := 0
+	p.each(true, func(c *ResourceChange) bool {
+		var b []byte
+		if b, err = encode(c); err != nil {
+			return false
 		}
 		if i > 0 {
 			bw.WriteByte(',')
 		}
 		bw.Write(b)
+		i++
+		return true
+	})
+	if err != nil {
+		return err
 	}
 	bw.WriteString("],")
 	// The members after it, as an object without its "{".
@@ -386,7 +388,7 @@ func ReadFile(r io.Reader) (*Plan, error) {
 		if c == nil || c.Addr == "" || (c.Action != Forget && c.After == nil) || (c.Action == Forget && c.Before == nil) {
 			return nil, fmt.Errorf("%w: an incomplete resource change", ErrNotPlanFile)
 		}
-		p.Changes = append(p.Changes, c)
+		p.full = append(p.full, c)
 	}
 	return p, nil
 }

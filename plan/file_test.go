@@ -24,7 +24,7 @@ func samplePlan() *Plan {
 			{Name: "secret", Sensitive: true},
 			{Name: "tag", Value: json.RawMessage(`"spring"`), Type: json.RawMessage(`"string"`)},
 		},
-		Changes: []*ResourceChange{
+		full: []*ResourceChange{
 			{Addr: `wechatpay_image.img["a.png"]`, Type: "wechatpay_image", Name: "img", Key: "a.png", Merchant: "m", MchID: "1900000001",
 				Service: "wechatpay", API: "merchant_media_image", Action: Reupload, Path: "/abs/img/a.png",
 				Before: &Object{Source: "img/a.png", Filename: "a.png", SHA256: strings.Repeat("a", 64), Size: 10, ID: "OLD", UploadedAt: at},
@@ -58,7 +58,7 @@ func TestPlanFileRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := samplePlan()
-	for _, c := range want.Changes {
+	for _, c := range want.full {
 		c.Path = "" // re-derived from the configuration at apply
 	}
 	want.Outputs[1].After, want.Outputs[1].AfterUnknown = nil, nil
@@ -112,16 +112,16 @@ func TestPlanFileRefusals(t *testing.T) {
 	}
 
 	fresh, _ := ReadFile(bytes.NewReader(b.Bytes()))
-	fresh.Changes[0].After.SHA256 = strings.Repeat("d", 64)
-	fresh.Changes[0].Path = "/p"
+	fresh.full[0].After.SHA256 = strings.Repeat("d", 64)
+	fresh.full[0].Path = "/p"
 	if err := p.Match(fresh); !errors.Is(err, ErrFileChanged) || !strings.Contains(err.Error(), "img/a.png") {
 		t.Fatalf("file changed: %v", err)
 	}
-	fresh.Changes[0].After.SHA256 = strings.Repeat("b", 64)
-	if err := p.Match(fresh); err != nil || p.Changes[0].Path != "/p" {
-		t.Fatalf("match: %v, path %q", err, p.Changes[0].Path)
+	fresh.full[0].After.SHA256 = strings.Repeat("b", 64)
+	if err := p.Match(fresh); err != nil || p.full[0].Path != "/p" {
+		t.Fatalf("match: %v, path %q", err, p.full[0].Path)
 	}
-	fresh.Changes[0].Action = Upload
+	fresh.full[0].Action = Upload
 	if err := p.Match(fresh); !errors.Is(err, ErrPlanChanged) {
 		t.Fatalf("plan changed: %v", err)
 	}
@@ -178,7 +178,7 @@ func TestMarkdownFitsAComment(t *testing.T) {
 	p := &Plan{Version: "1", Lineage: "L"}
 	for i := 0; i < n; i++ {
 		addr := fmt.Sprintf("wechatpay_coupon_image.banner[%q]", fmt.Sprintf("campaign-2026/banner-%05d.png", i))
-		p.Changes = append(p.Changes, &ResourceChange{Addr: addr, Type: "wechatpay_coupon_image", Name: "banner", Action: Upload,
+		p.full = append(p.full, &ResourceChange{Addr: addr, Type: "wechatpay_coupon_image", Name: "banner", Action: Upload,
 			After: &Object{Source: fmt.Sprintf("assets/campaign-2026/banner-%05d.png", i), SHA256: strings.Repeat("e", 64), Size: 1 << 20}})
 		p.Summary.Upload++
 		p.Summary.UploadBytes += 1 << 20

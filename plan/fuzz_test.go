@@ -27,8 +27,8 @@ func FuzzReadFile(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-reading a written plan: %v", err)
 		}
-		if len(q.Changes) != len(p.Changes) {
-			t.Fatalf("round trip changed %d changes into %d", len(p.Changes), len(q.Changes))
+		if q.NumChanges() != p.NumChanges() {
+			t.Fatalf("round trip changed %d changes into %d", p.NumChanges(), q.NumChanges())
 		}
 	})
 }

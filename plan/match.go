@@ -21,13 +21,13 @@ func (p *Plan) Match(fresh *Plan) error {
 	if err := p.checkSignatures(fresh); err != nil {
 		return err
 	}
-	byAddr := make(map[string]*ResourceChange, len(fresh.Changes))
-	for _, c := range fresh.Changes {
+	byAddr := make(map[string]*ResourceChange, fresh.NumChanges())
+	for c := range fresh.Changes() {
 		byAddr[c.Addr] = c
 	}
 	var files, others []string
-	seen := make(map[string]bool, len(p.Changes))
-	for _, c := range p.Changes {
+	seen := make(map[string]bool, p.NumChanges())
+	for c := range p.Changes() {
 		if seen[c.Addr] {
 			others = append(others, fmt.Sprintf("%q is planned twice", c.Addr))
 			continue

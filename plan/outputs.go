@@ -13,16 +13,16 @@ import (
 // InstanceValues gives the planned values of the configured instances, for
 // evaluating outputs: identifiers still to be uploaded are unknown.
 func (p *Plan) InstanceValues() map[string]schema.InstanceValue {
-	out := make(map[string]schema.InstanceValue, len(p.Changes))
-	for _, c := range p.Changes {
-		if c.After == nil {
-			continue
+	out := make(map[string]schema.InstanceValue, p.NumChanges())
+	p.each(true, func(c *ResourceChange) bool {
+		if c.After != nil {
+			out[c.Addr] = schema.InstanceValue{
+				ID: c.After.ID, SHA256: c.After.SHA256, Size: c.After.Size,
+				Filename: c.After.Filename, Source: c.After.Source, UploadedAt: c.After.UploadedAt,
+			}
 		}
-		out[c.Addr] = schema.InstanceValue{
-			ID: c.After.ID, SHA256: c.After.SHA256, Size: c.After.Size,
-			Filename: c.After.Filename, Source: c.After.Source, UploadedAt: c.After.UploadedAt,
-		}
-	}
+		return true
+	})
 	return out
 }
 

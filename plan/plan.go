@@ -16,7 +16,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/wxmedia/wxmedia/internal/memtune"
 	"github.com/wxmedia/wxmedia/internal/parallel"
 	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/state"
@@ -83,6 +82,7 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 			}
 		}
 	}
+	var changes []*ResourceChange
 	paths := make([]string, len(insts))
 	for i, inst := range insts {
 		paths[i] = inst.Path
@@ -93,10 +93,12 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 	}
 	files := hash(paths)
 
-	// One allocation each for the changes and their planned objects.
-	backing := make([]ResourceChange, len(insts))
-	afters := make([]Object, len(insts))
-	changes := make([]*ResourceChange, 0, len(insts))
+	// Each instance is decided in a scratch change of its worker's; a no-op
+	// whose before and after are one object is then kept compact (see
+	// changes.go), any other change is copied out in full.
+	noOps := make([]noOp, len(insts))
+	full := make([]*ResourceChange, len(insts))
+	scratch := make([]decision, parallel.Workers(len(insts), parallelBlock))
 	// pending are the changes that are not no-ops; matched counts the
 	// configured instances that the state records.
 	var pending []*ResourceChange
@@ -105,7 +107,7 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 	// Each instance is checked and decided on its own (on every core for
 	// large plans); the results are then collected in order.
 	outcomes := make([]instOutcome, len(insts))
-	decide := func(i int) {
+	decide := func(i int, d *decision) {
 		inst := insts[i]
 		f := files[i]
 		o := &outcomes[i]
@@ -114,7 +116,7 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 			return
 		}
 		mi := in.Merchants[inst.Merchant]
-		c := &backing[i]
+		c := &d.c
 		*c = ResourceChange{
 			Addr: inst.Addr, Type: inst.Resource.Type, Name: inst.Resource.Name, Key: inst.Key,
 			Merchant: inst.Merchant, MchID: mi.MchID, Service: mi.serviceFor(inst.Resource.Spec), API: string(inst.Resource.Spec.API),
@@ -123,7 +125,7 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		if f.Path != "" {
 			c.Path = f.Path // stored under another normalisation form
 		}
-		after := &afters[i]
+		after := &d.after
 		*after = Object{Source: inst.Source, Filename: inst.Filename, SHA256: f.SHA256, Size: f.Size}
 		c.After = after
 		c.Replace = replace.has(inst.Addr)
@@ -145,18 +147,21 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 			} else {
 				c.Before = objectOf(prior)
 			}
-			return
-		}
-		if hadPrior {
+		} else if hadPrior {
 			c.Before = objectOf(prior)
 		}
+		if keepCompact && compactable(c, inst) {
+			noOps[i] = noOp{inst: inst, sha256: after.SHA256, id: after.ID, size: after.Size, uploadedAt: after.UploadedAt}
+			return
+		}
+		full[i] = d.keep()
 	}
-	if len(insts) >= 2*parallelBlock {
-		// Written by every core below: faulted in first.
-		memtune.Prefault(backing)
-		memtune.Prefault(afters)
-	}
-	parallelFor(len(insts), decide)
+	parallel.For(len(insts), parallelBlock, func(w, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			decide(i, &scratch[w])
+		}
+	})
+	k := 0
 	for i, inst := range insts {
 		o := &outcomes[i]
 		if o.err != nil {
@@ -178,17 +183,26 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 			})
 			continue
 		}
-		c := &backing[i]
-		changes = append(changes, c)
 		if o.hadPrior {
 			matched++
 		}
+		c := full[i]
+		if c == nil {
+			// Compact: moved down over the slots of the changes kept in
+			// full, in order.
+			noOps[k] = noOps[i]
+			k++
+			continue
+		}
+		changes = append(changes, c)
 		if o.noOp {
 			continue
 		}
 		pending = append(pending, c)
 		lookups = append(lookups, c.CacheKey())
 	}
+	clear(noOps[k:])
+	noOps = noOps[:k:k]
 	if diags.HasErrors() {
 		// The outputs are checked too, every identifier unknown, so that
 		// one run reports their mistakes with the files'.
@@ -242,9 +256,12 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		}
 	}
 	if !targets.empty() || matched != len(in.State.Resources) {
-		configured := make(map[string]bool, len(changes))
+		configured := make(map[string]bool, len(changes)+len(noOps))
 		for _, c := range changes {
 			configured[c.Addr] = true
+		}
+		for i := range noOps {
+			configured[noOps[i].inst.Addr] = true
 		}
 		for addr, r := range in.State.Resources {
 			if configured[addr] || !targets.empty() && !targets.has(addr) {
@@ -263,7 +280,12 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 	if !slices.IsSortedFunc(changes, byAddr) {
 		slices.SortFunc(changes, byAddr)
 	}
-	p.Changes = changes
+	noOpByAddr := func(a, b noOp) int { return strings.Compare(a.inst.Addr, b.inst.Addr) }
+	if !slices.IsSortedFunc(noOps, noOpByAddr) {
+		slices.SortFunc(noOps, noOpByAddr)
+	}
+	p.full, p.noOps, p.merchants = changes, noOps, in.Merchants
+	p.Summary.NoOp = len(noOps)
 	for _, c := range changes {
 		switch c.Action {
 		case NoOp:
@@ -398,16 +420,29 @@ type instOutcome struct {
 	noOp     bool
 }
 
-// parallelBlock is how many instances a worker of parallelFor takes at a
-// time; plans with fewer instances are decided on one goroutine.
+// parallelBlock is how many instances a worker takes at a time; plans
+// with fewer instances are decided on one goroutine.
 const parallelBlock = 1024
 
-// parallelFor calls fn(i) for every i below n, on every core when n is
-// large. fn must be safe to call concurrently for different i.
-func parallelFor(n int, fn func(i int)) {
-	parallel.For(n, parallelBlock, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			fn(i)
-		}
-	})
+// keepCompact is off only in tests, which compare the plans made with
+// every change kept in full (the plain representation) with the compact
+// ones.
+var keepCompact = true
+
+// decision is where a worker decides one instance's change: a change and
+// its planned object, copied out by keep when the change is kept in full.
+type decision struct {
+	c     ResourceChange
+	after Object
+}
+
+// keep returns a copy of d's change, and of its planned object, that
+// outlives d: the change kept in full.
+func (d *decision) keep() *ResourceChange {
+	k := &decision{c: d.c, after: d.after}
+	k.c.After = &k.after
+	if d.c.Before == &d.after {
+		k.c.Before = &k.after
+	}
+	return &k.c
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,8 @@ type fixture struct {
 	snap *state.Snapshot
 	// cache stands for the state's content-addressed cache.
 	cache map[state.CacheKey]state.CacheEntry
+	// merchants, when set, are the merchant identities instead of m's.
+	merchants map[string]MerchantIdentity
 }
 
 func newFixture(t *testing.T, config string, files map[string][]byte) *fixture {
@@ -59,9 +62,13 @@ func (f *fixture) plan(replace ...string) (*Plan, error) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	merchants := f.merchants
+	if merchants == nil {
+		merchants = map[string]MerchantIdentity{"m": {MchID: "1900000001", Service: "sandbox-x"}}
+	}
 	p, diags := Make(Input{
 		Eval: ev, State: f.snap, Replace: replace,
-		Merchants: map[string]MerchantIdentity{"m": {MchID: "1900000001", Service: "sandbox-x"}},
+		Merchants: merchants,
 		Cache: func(keys []state.CacheKey) (map[state.CacheKey]state.CacheEntry, error) {
 			out := map[state.CacheKey]state.CacheEntry{}
 			for _, k := range keys {
@@ -93,7 +100,7 @@ func (f *fixture) record(addr, source string, b []byte, id string) {
 
 func actions(p *Plan) string {
 	var parts []string
-	for _, c := range p.Changes {
+	for c := range p.Changes() {
 		parts = append(parts, c.Addr+":"+c.Action.String())
 	}
 	return strings.Join(parts, " ")
@@ -123,8 +130,8 @@ func TestActions(t *testing.T) {
 	if got, want := actions(p), `wechatpay_image.img["x.png"]:upload wechatpay_image.img["y.png"]:upload wechatpay_image.img["z.png"]:reuse`; got != want {
 		t.Fatalf("first plan:\n got %s\nwant %s", got, want)
 	}
-	if p.Changes[2].ReuseOf != `wechatpay_image.img["x.png"]` {
-		t.Fatalf("z reuses %q", p.Changes[2].ReuseOf)
+	if changeList(p)[2].ReuseOf != `wechatpay_image.img["x.png"]` {
+		t.Fatalf("z reuses %q", changeList(p)[2].ReuseOf)
 	}
 	if p.Summary.Upload != 2 || p.Summary.UploadBytes != int64(len(one)+len(two)) || !p.HasChanges() {
 		t.Fatalf("summary %+v", p.Summary)
@@ -155,21 +162,21 @@ func TestActions(t *testing.T) {
 	if got, want := actions(p), `wechatpay_image.img["w.png"]:reuse wechatpay_image.img["x.png"]:reupload wechatpay_image.img["y.png"]:noop wechatpay_image.img["z.png"]:forget`; got != want {
 		t.Fatalf("third plan:\n got %s\nwant %s", got, want)
 	}
-	if p.Changes[0].After.ID != "ID2" {
-		t.Fatalf("w.png reuses %q, want ID2", p.Changes[0].After.ID)
+	if changeList(p)[0].After.ID != "ID2" {
+		t.Fatalf("w.png reuses %q, want ID2", changeList(p)[0].After.ID)
 	}
 
 	// Changed content that is already cached is a reuse, not an upload.
 	f.record(`wechatpay_image.img["x.png"]`, "a/x.png", three, "ID3")
 	os.WriteFile(filepath.Join(f.dir, "a/x.png"), one, 0o644)
 	p, _ = f.plan()
-	if c := p.Changes[1]; c.Action != Reuse || c.After.ID != "ID1" {
+	if c := changeList(p)[1]; c.Action != Reuse || c.After.ID != "ID1" {
 		t.Fatalf("x.png back to cached bytes: %s %q", c.Action, c.After.ID)
 	}
 
 	// -replace forces an upload of unchanged content.
 	p, _ = f.plan(`wechatpay_image.img["y.png"]`)
-	if c := p.Changes[2]; c.Action != Reupload || !c.Replace {
+	if c := changeList(p)[2]; c.Action != Reupload || !c.Replace {
 		t.Fatalf("replace: %s", c.Action)
 	}
 }
@@ -208,8 +215,8 @@ resource "wechatpay_image" "logo" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Changes[0].Action != NoOp {
-		t.Fatalf("action %s", p.Changes[0].Action)
+	if changeList(p)[0].Action != NoOp {
+		t.Fatalf("action %s", changeList(p)[0].Action)
 	}
 }
 
@@ -314,7 +321,7 @@ func TestNoopObjects(t *testing.T) {
 			if got := actions(p); got != want {
 				t.Fatalf("actions %s, want %s", got, want)
 			}
-			for _, c := range p.Changes[:2] {
+			for _, c := range changeList(p)[:2] {
 				r := f.snap.Resources[c.Addr]
 				before := Object{Source: r.Source, Filename: r.Filename, SHA256: r.SHA256, Size: r.Size, ID: r.ID, UploadedAt: r.UploadedAt}
 				after := before
@@ -379,3 +386,6 @@ variable "token" {
 		t.Errorf("plan not signed though the state has a plan key")
 	}
 }
+
+// changeList is every change of p, in address order.
+func changeList(p *Plan) []*ResourceChange { return slices.Collect(p.Changes()) }

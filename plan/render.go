@@ -81,7 +81,7 @@ func Render(w io.Writer, p *Plan, st Styles) {
 	// Columns are aligned by display width: a CJK character takes two
 	// columns, a combining mark none.
 	width := 0
-	for _, c := range p.Changes {
+	for _, c := range p.Detailed() {
 		if c.Action != NoOp {
 			width = alignWidth(width, Visible(c.Addr))
 		}
@@ -92,7 +92,7 @@ func Render(w io.Writer, p *Plan, st Styles) {
 		fmt.Fprintln(w)
 		// Grouped by module instance: the root module's first, then each
 		// module instance's under its address.
-		for i, g := range byModule(p.Changes, isChange) {
+		for i, g := range byModule(p.Detailed(), isChange) {
 			if g.Module != "" {
 				if i > 0 {
 					fmt.Fprintln(w)
@@ -141,7 +141,7 @@ func isChange(c *ResourceChange) bool { return c.Action != NoOp }
 // under the new one. Apply records the new filename in the state.
 func renameNotes(w io.Writer, p *Plan, st Styles) {
 	n := 0
-	for _, c := range p.Changes {
+	for _, c := range p.Detailed() {
 		if c.Action != NoOp || c.Before == nil || c.After == nil || c.Before.Filename == c.After.Filename {
 			continue
 		}

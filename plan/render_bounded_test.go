@@ -15,15 +15,15 @@ import (
 // addresses, not 2,000 times the longest.
 func TestRenderLongAddressBounded(t *testing.T) {
 	long := `module.store["` + strings.Repeat("k", 100000) + `"].wechatpay_image.logo`
-	p := &Plan{Changes: []*ResourceChange{{Addr: long, Action: Upload, After: &Object{Source: "logo.png", SHA256: "ab", Size: 1}}}}
+	p := &Plan{full: []*ResourceChange{{Addr: long, Action: Upload, After: &Object{Source: "logo.png", SHA256: "ab", Size: 1}}}}
 	for i := range 2000 {
-		p.Changes = append(p.Changes, &ResourceChange{Addr: fmt.Sprintf(`module.store["%d"].wechatpay_image.logo`, i), Action: Upload, After: &Object{Source: "logo.png", SHA256: "ab", Size: 1}})
+		p.full = append(p.full, &ResourceChange{Addr: fmt.Sprintf(`module.store["%d"].wechatpay_image.logo`, i), Action: Upload, After: &Object{Source: "logo.png", SHA256: "ab", Size: 1}})
 	}
-	p.Summary.Upload = len(p.Changes)
+	p.Summary.Upload = len(p.full)
 	var b bytes.Buffer
 	Render(&b, p, NewStyles(false))
 	// 100,000 for the long address, then at most 200 bytes per line.
-	if limit := 100000 + 200*len(p.Changes); b.Len() > limit {
+	if limit := 100000 + 200*len(p.full); b.Len() > limit {
 		t.Fatalf("the plan is %d bytes, want at most %d", b.Len(), limit)
 	}
 	// Short addresses are still aligned with each other.

@@ -37,7 +37,7 @@ func TestVisible(t *testing.T) {
 func TestRenderEscapes(t *testing.T) {
 	evil := "x\x1b[2K\r\u202e\u009b"
 	p := &Plan{
-		Changes: []*ResourceChange{
+		full: []*ResourceChange{
 			{Addr: `wechatpay_image.a["` + evil + `"]`, Action: Upload, After: &Object{Source: "media/" + evil, SHA256: "ab", Size: 1}},
 			{Addr: "wechatpay_image.b", Action: Reuse, After: &Object{Source: evil, ID: "id-" + evil}},
 			{Addr: "wechatpay_image.c", Action: Reuse, ReuseOf: evil, After: &Object{Source: evil}},

@@ -131,10 +131,14 @@ type Plan struct {
 	// Config describes the configuration files planned from. Set by the
 	// caller (Make leaves it empty).
 	Config ConfigDigest
-	// Changes, sorted by address, one per instance in config or state.
-	Changes []*ResourceChange
-	Outputs []OutputChange
-	Summary Summary
+	// full and noOps are the changes, one per instance in config or
+	// state, each sorted by address: see Changes.
+	full  []*ResourceChange
+	noOps []noOp
+	// merchants gives a compact no-op its merchant identity.
+	merchants map[string]MerchantIdentity
+	Outputs   []OutputChange
+	Summary   Summary
 }
 
 // HasChanges reports whether applying the plan would change anything:

@@ -14,7 +14,7 @@ import (
 // reuses and no-ops loads no key.
 func (p *Plan) UploadMerchants(ev *schema.Evaluation, idents map[string]MerchantIdentity) map[string]uploader.Merchant {
 	out := map[string]uploader.Merchant{}
-	for _, c := range p.Changes {
+	for _, c := range p.Detailed() {
 		if c.Action != Upload && c.Action != Reupload {
 			continue
 		}

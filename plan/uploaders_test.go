@@ -15,7 +15,7 @@ func TestUploadMerchants(t *testing.T) {
 		"idle":  {MchID: "2"},
 		"reuse": {MchID: "3"},
 	}}
-	p := &Plan{Changes: []*ResourceChange{
+	p := &Plan{full: []*ResourceChange{
 		{Merchant: "shop", Action: Upload, API: string(uploader.APIMerchantImage)},
 		{Merchant: "shop", Action: Reupload, API: string(uploader.APIV2Image)},
 		{Merchant: "idle", Action: NoOp, API: string(uploader.APIMerchantImage)},

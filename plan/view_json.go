@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"slices"
-	"strings"
 	"time"
 )
 
@@ -114,7 +112,7 @@ func RenderJSON(w io.Writer, p *Plan) error {
 	// anything nested is indented further.
 	const member = "\n  \"resource_changes\": [],\n"
 	before, after, ok := bytes.Cut(head.Bytes(), []byte(member))
-	if !ok || len(p.Changes) == 0 {
+	if !ok || p.NumChanges() == 0 {
 		_, err := w.Write(head.Bytes())
 		return err
 	}
@@ -125,16 +123,23 @@ func RenderJSON(w io.Writer, p *Plan) error {
 	eenc := json.NewEncoder(&elem)
 	eenc.SetEscapeHTML(false)
 	eenc.SetIndent("    ", "  ")
-	for i, c := range inModuleOrder(p.Changes) {
+	i := 0
+	var err error
+	p.eachInModuleOrder(true, func(c *ResourceChange) bool {
 		elem.Reset()
-		if err := eenc.Encode(jsonChangeOf(c)); err != nil {
-			return err
+		if err = eenc.Encode(jsonChangeOf(c)); err != nil {
+			return false
 		}
 		if i > 0 {
 			bw.WriteString(",\n")
 		}
 		bw.WriteString("    ")
 		bw.Write(bytes.TrimSuffix(elem.Bytes(), []byte("\n")))
+		i++
+		return true
+	})
+	if err != nil {
+		return err
 	}
 	bw.WriteString("\n  ],\n")
 	bw.Write(after)
@@ -144,9 +149,10 @@ func RenderJSON(w io.Writer, p *Plan) error {
 // jsonDocument is the JSON view of p as one value.
 func jsonDocument(p *Plan) jsonPlan {
 	doc := jsonHead(p)
-	for _, c := range inModuleOrder(p.Changes) {
+	p.eachInModuleOrder(true, func(c *ResourceChange) bool {
 		doc.ResourceChanges = append(doc.ResourceChanges, jsonChangeOf(c))
-	}
+		return true
+	})
 	return doc
 }
 
@@ -173,19 +179,6 @@ func jsonIndex(addr, typ, name, key string) *string {
 		return nil
 	}
 	return &key
-}
-
-// inModuleOrder is changes grouped by module instance, root module first,
-// as every view lists them; changes itself when all are in the root module.
-func inModuleOrder(changes []*ResourceChange) []*ResourceChange {
-	if !slices.ContainsFunc(changes, func(c *ResourceChange) bool { return strings.HasPrefix(c.Addr, "module.") }) {
-		return changes
-	}
-	out := make([]*ResourceChange, 0, len(changes))
-	for _, g := range byModule(changes, func(*ResourceChange) bool { return true }) {
-		out = append(out, g.Changes...)
-	}
-	return out
 }
 
 // jsonHead is the JSON view of p without its resource changes.

@@ -13,16 +13,16 @@ import (
 // including values that hold a "resource_changes" member of their own.
 func TestRenderJSONStreamsTheDocument(t *testing.T) {
 	empty := samplePlan()
-	empty.Changes = nil
+	empty.full = nil
 	tricky := samplePlan()
 	tricky.Variables = append(tricky.Variables, Variable{Name: "v", Value: json.RawMessage(`{"resource_changes":[],"x":"\n  \"resource_changes\": [],\n"}`)})
 	tricky.Outputs = append(tricky.Outputs, OutputChange{Name: "o", Action: "create", After: json.RawMessage(`{"resource_changes":[]}`)})
 	many := samplePlan()
 	for i := range 500 {
-		c := *many.Changes[i%2]
+		c := *many.full[i%2]
 		c.Addr = fmt.Sprintf(`wechatpay_image.img["<%d>&.png"]`, i)
 		c.Key = fmt.Sprintf("<%d>&.png", i)
-		many.Changes = append(many.Changes, &c)
+		many.full = append(many.full, &c)
 	}
 	for name, p := range map[string]*Plan{"sample": samplePlan(), "no changes": empty, "tricky values": tricky, "many": many} {
 		var got, want bytes.Buffer
@@ -55,12 +55,12 @@ func head(s string) string {
 // by change is byte for byte what json.Encoder gives for the whole file.
 func TestWriteFileStreamsTheDocument(t *testing.T) {
 	empty := samplePlan()
-	empty.Changes, empty.Targets = nil, nil
+	empty.full, empty.Targets = nil, nil
 	many := samplePlan()
 	for i := range 300 {
-		c := *many.Changes[i%2]
+		c := *many.full[i%2]
 		c.Addr = fmt.Sprintf(`wechatpay_image.img["<%d>&.png"]`, i)
-		many.Changes = append(many.Changes, &c)
+		many.full = append(many.full, &c)
 	}
 	for name, p := range map[string]*Plan{"sample": samplePlan(), "no changes or targets": empty, "many": many} {
 		var got, want bytes.Buffer
@@ -70,7 +70,7 @@ func TestWriteFileStreamsTheDocument(t *testing.T) {
 		f := planFile{
 			planHead: planHead{FormatVersion: FileFormatVersion, WxmediaVersion: p.Version, Lineage: p.Lineage, Serial: p.Serial,
 				Config: p.Config, Variables: p.Variables, Targets: p.Targets, Replace: p.Replace},
-			Changes:  p.Changes,
+			Changes:  p.full,
 			planTail: planTail{Outputs: append([]OutputChange(nil), p.Outputs...), Summary: p.Summary},
 		}
 		if f.Changes == nil {

@@ -42,7 +42,7 @@ func markdown(p *Plan, limit int) string {
 	// Grouped by module instance as in the human view; a group's
 	// heading is no change and is not counted as one.
 	headings := map[int]bool{}
-	for _, g := range byModule(p.Changes, isChange) {
+	for _, g := range byModule(p.Detailed(), isChange) {
 		if g.Module != "" {
 			headings[len(changes)] = true
 			changes = append(changes, "# "+Visible(g.Module))

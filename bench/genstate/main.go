@@ -102,7 +102,7 @@ func run(dir string, workers int) error {
 		}()
 	}
 	n := 0
-	for _, c := range p.Changes {
+	for _, c := range p.Detailed() {
 		if c.Action == plan.Upload || c.Action == plan.Reupload {
 			work <- c
 			n++
