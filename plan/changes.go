@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"iter"
 	"slices"
 	"strings"
@@ -20,8 +22,11 @@ import (
 // noOp is a no-op kept compact: the change is the instance's, with its
 // merchant's identity, and before and after are the same Object.
 type noOp struct {
-	inst       *schema.Instance
-	sha256, id string
+	inst *schema.Instance
+	// sum is the file's SHA-256 as hashing found it (in the stat cache's
+	// bytes for a file the cache vouched for): the recorded one.
+	sum        *[sha256.Size]byte
+	id         string
 	size       int64
 	uploadedAt time.Time
 }
@@ -30,7 +35,7 @@ type noOp struct {
 func (p *Plan) materialise(n *noOp, c *ResourceChange, o *Object) {
 	inst := n.inst
 	mi := p.merchants[inst.Merchant]
-	*o = Object{Source: inst.Source, Filename: inst.Filename, SHA256: n.sha256, Size: n.size, ID: n.id, UploadedAt: n.uploadedAt}
+	*o = Object{Source: inst.Source, Filename: inst.Filename, SHA256: hex.EncodeToString(n.sum[:]), Size: n.size, ID: n.id, UploadedAt: n.uploadedAt}
 	*c = ResourceChange{
 		Addr: inst.Addr, Type: inst.Resource.Type, Name: inst.Resource.Name, Key: inst.Key,
 		Merchant: inst.Merchant, MchID: mi.MchID, Service: mi.serviceFor(inst.Resource.Spec), API: string(inst.Resource.Spec.API),

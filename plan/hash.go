@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"unsafe"
 
 	"github.com/wxmedia/wxmedia/internal/parallel"
 	"github.com/wxmedia/wxmedia/internal/safefile"
@@ -16,25 +17,76 @@ import (
 // headSize is how many leading bytes are kept for magic-byte checks.
 const headSize = uploader.MagicHeadSize
 
-// FileResult is what hashing one source file found.
+// FileResult is what hashing one source file found. It is kept small, as
+// a plan holds one per instance: a file the stat cache vouched for has its
+// SHA-256 and head where they lie in the cache's bytes, and nothing else
+// of its own.
 type FileResult struct {
-	SHA256 string // lowercase hex; "" when Err is set
-	Size   int64
-	Head   []byte // the first bytes, for magic-byte checks
-	Err    error  // the file could not be read as a regular file
-	// Path is the name the file was found under when it differs from the
-	// one asked for only in its Unicode normalisation form; "" otherwise.
-	Path   string
+	Size int64
+	Head []byte // the first bytes, for magic-byte checks
+	// sum is the SHA-256; nil when the file could not be read or is too
+	// large for any API.
+	sum *[sha256.Size]byte
+	// odd holds what few files have: an error, or another name.
+	odd    *fileOdd
 	cached bool // the stat cache vouched for it: nothing was read
+}
+
+// fileOdd is what hashing found for a file that could not be read, or
+// that was found under another name.
+type fileOdd struct {
+	err  error
+	path string
+}
+
+// fileError is the result of a file that could not be read.
+func fileError(err error) FileResult { return FileResult{odd: &fileOdd{err: err}} }
+
+// SHA256 returns the file's SHA-256 in lowercase hex; "" when Err is set
+// or the file is too large for any API.
+func (f FileResult) SHA256() string {
+	if f.sum == nil {
+		return ""
+	}
+	return hex.EncodeToString(f.sum[:])
+}
+
+// Err returns why the file could not be read as a regular file; nil when
+// it could.
+func (f FileResult) Err() error {
+	if f.odd == nil {
+		return nil
+	}
+	return f.odd.err
+}
+
+// Path returns the name the file was found under when it differs from the
+// one asked for only in its Unicode normalisation form; "" otherwise.
+func (f FileResult) Path() string {
+	if f.odd == nil {
+		return ""
+	}
+	return f.odd.path
 }
 
 // Check applies the API's rules to the file: readable regular file, then
 // the spec's suffix, size, emptiness and magic-byte rules.
 func (f FileResult) Check(spec uploader.Spec, filename string) error {
-	if f.Err != nil {
-		return f.Err
+	if err := f.Err(); err != nil {
+		return err
 	}
 	return uploader.CheckFile(spec, filename, f.Size, f.Head)
+}
+
+// sumHex writes f's SHA-256 in lowercase hex to buf and returns it as a
+// string over buf, which the caller must not write again while the string
+// is in use; "" when f has none.
+func (f FileResult) sumHex(buf *[2 * sha256.Size]byte) string {
+	if f.sum == nil {
+		return ""
+	}
+	hex.Encode(buf[:], f.sum[:])
+	return unsafe.String(&buf[0], len(buf))
 }
 
 // HashFiles hashes the files at paths on all cores, streaming each file
@@ -53,8 +105,6 @@ const readBuffer = 256 << 10
 type fileWorker struct {
 	buf  []byte
 	dirs dirStat
-	// hex is where hexString writes the next hex digest.
-	hex []byte
 }
 
 // forEachFile runs fn for 0..n-1 on one worker per CPU. Workers take
@@ -108,7 +158,7 @@ func hashFile(path string, buf []byte) FileResult {
 		}
 	}
 	if err != nil {
-		return FileResult{Err: sourceError(path, err)}
+		return fileError(sourceError(path, err))
 	}
 	defer f.Close()
 	h := sha256.New()
@@ -134,13 +184,20 @@ func hashFile(path string, buf []byte) FileResult {
 			break
 		}
 		if err != nil {
-			return FileResult{Err: fmt.Errorf("cannot read source file: %w", err)}
+			return fileError(fmt.Errorf("cannot read source file: %w", err))
 		}
 	}
-	if size > maxSourceSize || st.Size() > maxSourceSize {
-		return FileResult{Size: max(size, st.Size()), Head: head, Path: resolved}
+	res := FileResult{Size: size, Head: head}
+	if resolved != "" {
+		res.odd = &fileOdd{path: resolved}
 	}
-	return FileResult{SHA256: hex.EncodeToString(h.Sum(nil)), Size: size, Head: head, Path: resolved}
+	if size > maxSourceSize || st.Size() > maxSourceSize {
+		res.Size = max(size, st.Size())
+		return res
+	}
+	res.sum = new([sha256.Size]byte)
+	h.Sum(res.sum[:0])
+	return res
 }
 
 // sourceError says why the source at path cannot be read: a dangling

@@ -8,11 +8,13 @@
 package plan
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -122,11 +124,13 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 			Merchant: inst.Merchant, MchID: mi.MchID, Service: mi.serviceFor(inst.Resource.Spec), API: string(inst.Resource.Spec.API),
 			Path: inst.Path,
 		}
-		if f.Path != "" {
-			c.Path = f.Path // stored under another normalisation form
+		if alt := f.Path(); alt != "" {
+			c.Path = alt // stored under another normalisation form
 		}
 		after := &d.after
-		*after = Object{Source: inst.Source, Filename: inst.Filename, SHA256: f.SHA256, Size: f.Size}
+		// The hex SHA-256 in the worker's buffer: keep copies it when
+		// the change is kept in full.
+		*after = Object{Source: inst.Source, Filename: inst.Filename, SHA256: f.sumHex(&d.hex), Size: f.Size}
 		c.After = after
 		c.Replace = replace.has(inst.Addr)
 		prior, hadPrior := in.State.Resources[inst.Addr]
@@ -150,8 +154,8 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		} else if hadPrior {
 			c.Before = objectOf(prior)
 		}
-		if keepCompact && compactable(c, inst) {
-			noOps[i] = noOp{inst: inst, sha256: after.SHA256, id: after.ID, size: after.Size, uploadedAt: after.UploadedAt}
+		if keepCompact && f.sum != nil && compactable(c, inst) {
+			noOps[i] = noOp{inst: inst, sum: f.sum, id: after.ID, size: after.Size, uploadedAt: after.UploadedAt}
 			return
 		}
 		full[i] = d.keep()
@@ -430,19 +434,27 @@ const parallelBlock = 1024
 var keepCompact = true
 
 // decision is where a worker decides one instance's change: a change and
-// its planned object, copied out by keep when the change is kept in full.
+// its planned object, copied out by keep when the change is kept in full,
+// and the planned SHA-256 in hex.
 type decision struct {
 	c     ResourceChange
 	after Object
+	hex   [2 * sha256.Size]byte
 }
 
 // keep returns a copy of d's change, and of its planned object, that
 // outlives d: the change kept in full.
 func (d *decision) keep() *ResourceChange {
-	k := &decision{c: d.c, after: d.after}
+	k := &struct {
+		c     ResourceChange
+		after Object
+	}{c: d.c, after: d.after}
 	k.c.After = &k.after
 	if d.c.Before == &d.after {
 		k.c.Before = &k.after
+	}
+	if unsafe.StringData(k.after.SHA256) == &d.hex[0] {
+		k.after.SHA256 = strings.Clone(k.after.SHA256)
 	}
 	return &k.c
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -15,7 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/wxmedia/wxmedia/internal/atomicfile"
 	"github.com/wxmedia/wxmedia/internal/memtune"
@@ -364,7 +362,7 @@ func (c *StatCache) lookup(i int, path string, st FileStat, w *fileWorker) (File
 	}
 	c.hits.Add(1)
 	c.loaded.used[n].Store(true)
-	return FileResult{SHA256: w.hexString(c.loaded.sum(n)), Size: st.Size, Head: c.loaded.head(n), cached: true}, true
+	return FileResult{sum: c.loaded.sum(n), Size: st.Size, Head: c.loaded.head(n), cached: true}, true
 }
 
 func (c *StatCache) learn(path string, st FileStat, r FileResult, hashedAt time.Time) {
@@ -374,13 +372,10 @@ func (c *StatCache) learn(path string, st FileStat, r FileResult, hashedAt time.
 	if limit := hashedAt.Add(-settle).UnixNano(); st.MtimeNs >= limit || st.CtimeNs >= limit {
 		return // changed just before it was hashed: hash it again next time
 	}
-	if r.SHA256 == "" || r.Path != "" {
+	if r.sum == nil || r.Path() != "" {
 		return // too large to hash, or found under another name
 	}
-	e := &statEntry{stat: st, head: bytes.Clone(r.Head)}
-	if _, err := hex.Decode(e.sum[:], []byte(r.SHA256)); err != nil {
-		return
-	}
+	e := &statEntry{stat: st, head: bytes.Clone(r.Head), sum: *r.sum}
 	c.mu.Lock()
 	c.learnt[path] = e
 	c.mu.Unlock()
@@ -433,7 +428,7 @@ func (c *StatCache) hashOne(i int, path string, w *fileWorker) FileResult {
 		if c.afterRead != nil {
 			c.afterRead(path)
 		}
-		if r.Err != nil {
+		if r.Err() != nil {
 			return r
 		}
 		after, ok := statFile(path)
@@ -446,23 +441,5 @@ func (c *StatCache) hashOne(i int, path string, w *fileWorker) FileResult {
 		}
 		st = after
 	}
-	return FileResult{Err: errors.New("source file kept changing while it was read")}
-}
-
-// hexString returns sum in lowercase hex, as hex.EncodeToString does, in
-// a string carved from a block the worker shares among many sums: one
-// allocation for many files. A nil worker allocates on its own.
-func (w *fileWorker) hexString(sum *[sha256.Size]byte) string {
-	const n = 2 * sha256.Size
-	if w == nil {
-		return hex.EncodeToString(sum[:])
-	}
-	if len(w.hex) < n {
-		w.hex = make([]byte, 64*n)
-	}
-	b := w.hex[:n:n]
-	hex.Encode(b, sum[:])
-	w.hex = w.hex[n:]
-	// b is never written again: the next sums go after it.
-	return unsafe.String(&b[0], n)
+	return fileError(errors.New("source file kept changing while it was read"))
 }

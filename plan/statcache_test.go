@@ -73,7 +73,7 @@ func TestStatCache(t *testing.T) {
 		t.Fatalf("warm cache: %d hits, %d misses", sc.Hits, sc.Misses)
 	}
 	for i := range paths {
-		if warm[i].SHA256 != first[i].SHA256 || string(warm[i].Head) != string(first[i].Head) || warm[i].Size != first[i].Size {
+		if warm[i].SHA256() != first[i].SHA256() || string(warm[i].Head) != string(first[i].Head) || warm[i].Size != first[i].Size {
 			t.Fatalf("%s: cached %+v, hashed %+v", paths[i], warm[i], first[i])
 		}
 	}
@@ -99,11 +99,11 @@ func TestStatCache(t *testing.T) {
 	got := sc.Hash(paths)
 	full := HashFiles(paths)
 	for i := range paths {
-		if got[i].SHA256 != full[i].SHA256 {
-			t.Errorf("%s: stale cache hid a change (cached %s, actual %s)", paths[i], got[i].SHA256[:12], full[i].SHA256[:12])
+		if got[i].SHA256() != full[i].SHA256() {
+			t.Errorf("%s: stale cache hid a change (cached %s, actual %s)", paths[i], got[i].SHA256()[:12], full[i].SHA256()[:12])
 		}
 	}
-	if got[0].SHA256 == first[0].SHA256 || got[1].SHA256 == first[1].SHA256 {
+	if got[0].SHA256() == first[0].SHA256() || got[1].SHA256() == first[1].SHA256() {
 		t.Fatalf("edits not detected")
 	}
 	if sc.Hits != 1 {
@@ -137,21 +137,21 @@ func TestStatCacheFileEditedDuringPlan(t *testing.T) {
 	}
 	got := sc.Hash([]string{a})[0]
 	want := HashFiles([]string{a})[0]
-	if got.Err != nil || got.SHA256 != want.SHA256 || got.Size != want.Size {
+	if got.Err() != nil || got.SHA256() != want.SHA256() || got.Size != want.Size {
 		t.Fatalf("edited during hashing: got %+v, want the new content %+v", got, want)
 	}
 	sc.Save(cachePath)
 	ageCache(t, cachePath)
 	sc = loadLater(cachePath)
-	if got := sc.Hash([]string{a})[0]; sc.Hits != 1 || got.SHA256 != want.SHA256 {
-		t.Fatalf("next plan: hits %d, sha256 %s, want the new content", sc.Hits, got.SHA256)
+	if got := sc.Hash([]string{a})[0]; sc.Hits != 1 || got.SHA256() != want.SHA256() {
+		t.Fatalf("next plan: hits %d, sha256 %s, want the new content", sc.Hits, got.SHA256())
 	}
 
 	// A file that keeps changing while it is read is refused, not cached.
 	sc = newLater()
 	sc.afterRead = func(path string) { os.WriteFile(a, pngBytes(time.Now().String()), 0o644) }
-	if got := sc.Hash([]string{a})[0]; got.Err == nil {
-		t.Fatalf("a file changing on every read hashed as %s", got.SHA256)
+	if got := sc.Hash([]string{a})[0]; got.Err() == nil {
+		t.Fatalf("a file changing on every read hashed as %s", got.SHA256())
 	}
 }
 
