@@ -44,8 +44,13 @@ func (m MerchantIdentity) serviceFor(spec uploader.Spec) string {
 
 // Input is everything a plan is computed from.
 type Input struct {
-	Eval  *schema.Evaluation
+	Eval *schema.Evaluation
+	// State is the whole state; when nil, Fast gives what Make reads.
 	State *state.Snapshot
+	// Fast, when State is nil, is the state's head with a no-op index,
+	// for the fast path (noopfast.go), and the whole state for when that
+	// path does not apply.
+	Fast *FastState
 	// Cache looks up content-addressed cache entries (one read).
 	Cache func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, error)
 	// Merchants by merchant block name.
@@ -69,10 +74,31 @@ type Input struct {
 // resource, the file and the rule for every source file that its API would
 // refuse.
 func Make(in Input) (*Plan, hcl.Diagnostics) {
-	p := &Plan{Lineage: in.State.Lineage, Serial: in.State.Serial}
+	if in.State == nil && in.Fast != nil {
+		return makeFast(in)
+	}
+	p, diags, _ := makeWith(in, nil)
+	return p, diags
+}
+
+// makeWith is Make against the whole state (fast nil), or through the fast
+// path, which reports false when it does not apply (see fastRun).
+func makeWith(in Input, fast *fastRun) (*Plan, hcl.Diagnostics, bool) {
+	var head stateHead
+	// records are the state's records by address: all of them, or on the
+	// fast path those read by address (nil until they are).
+	var records map[string]state.Resource
+	if fast != nil {
+		h := fast.head
+		head = stateHead{lineage: h.Lineage, serial: h.Serial, recorded: h.Resources, outputs: h.Outputs, planKey: h.PlanKey}
+	} else {
+		head = stateHead{lineage: in.State.Lineage, serial: in.State.Serial, recorded: len(in.State.Resources), outputs: in.State.Outputs, planKey: in.State.PlanKey}
+		records = in.State.Resources
+	}
+	p := &Plan{Lineage: head.lineage, Serial: head.serial}
 	targets, replace, diags := addressSets(in)
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, diags, true
 	}
 	p.Targets, p.Replace = canonical(in.Targets), canonical(in.Replace)
 	insts := in.Eval.Instances
@@ -109,7 +135,7 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 	// Each instance is checked and decided on its own (on every core for
 	// large plans); the results are then collected in order.
 	outcomes := make([]instOutcome, len(insts))
-	decide := func(i int, d *decision) {
+	decide := func(i int, d *decision, cursor *int) {
 		inst := insts[i]
 		f := files[i]
 		o := &outcomes[i]
@@ -133,26 +159,16 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		*after = Object{Source: inst.Source, Filename: inst.Filename, SHA256: f.sumHex(&d.hex), Size: f.Size}
 		c.After = after
 		c.Replace = replace.has(inst.Addr)
-		prior, hadPrior := in.State.Resources[inst.Addr]
-		o.hadPrior = hadPrior
-		// Decide: unchanged content is a no-op; otherwise the cache
-		// decides between reuse and upload (below).
-		if !c.Replace && c.unchanged(prior) {
-			c.Action = NoOp
-			o.noOp = true
-			// The same recorded string, not a second copy of it.
-			after.SHA256 = prior.SHA256
-			after.ID = prior.ID
-			after.UploadedAt = prior.UploadedAt
-			if prior.Source == after.Source && prior.Filename == after.Filename && prior.Size == after.Size {
-				// Nothing differs: one object serves as both.
-				after.Source, after.Filename = prior.Source, prior.Filename
-				c.Before = after
-			} else {
-				c.Before = objectOf(prior)
+		if fast != nil && records == nil {
+			// The index vouches for the record, or it is read below.
+			if c.Replace || !fast.hit(i, cursor, c) {
+				o.miss = true
+				return
 			}
-		} else if hadPrior {
-			c.Before = objectOf(prior)
+			o.hadPrior, o.noOp = true, true
+		} else {
+			prior, hadPrior := records[inst.Addr]
+			decideRecorded(c, o, prior, hadPrior)
 		}
 		if keepCompact && f.sum != nil && compactable(c, inst) {
 			noOps[i] = noOp{inst: inst, sum: f.sum, id: after.ID, size: after.Size, uploadedAt: after.UploadedAt}
@@ -161,10 +177,29 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		full[i] = d.keep()
 	}
 	parallel.For(len(insts), parallelBlock, func(w, lo, hi int) {
+		cursor := -1
 		for i := lo; i < hi; i++ {
-			decide(i, &scratch[w])
+			decide(i, &scratch[w], &cursor)
 		}
 	})
+	if fast != nil {
+		// The instances the index did not vouch for, decided against
+		// their records read by address.
+		recs, ok := fast.readMisses(insts, outcomes)
+		if !ok {
+			return nil, nil, false
+		}
+		if recs != nil {
+			records = recs
+			for _, i := range fast.misses {
+				outcomes[i].miss = false
+				decide(i, &scratch[0], nil)
+				if noOps[i].inst != nil || full[i] != nil && indexed(full[i]) {
+					fast.added++
+				}
+			}
+		}
+	}
 	k := 0
 	for i, inst := range insts {
 		o := &outcomes[i]
@@ -211,7 +246,13 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		// The outputs are checked too, every identifier unknown, so that
 		// one run reports their mistakes with the files'.
 		_, d := in.Eval.Outputs(nil)
-		return nil, append(diags, d...)
+		return nil, append(diags, d...), true
+	}
+	if fast != nil && matched != head.recorded {
+		// Something to forget: the fast path, which has not read the
+		// state's addresses, leaves it to the whole state.
+		fast.skipped = "instances to forget"
+		return nil, nil, false
 	}
 
 	cached := map[state.CacheKey]state.CacheEntry{}
@@ -219,7 +260,7 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		var err error
 		cached, err = in.Cache(lookups)
 		if err != nil {
-			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the content cache", Detail: err.Error()}}
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the content cache", Detail: err.Error()}}, true
 		}
 	}
 	uploading := map[state.CacheKey]string{}
@@ -253,13 +294,13 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 	// are unique, so when every state address was matched by a configured
 	// instance (and nothing is targeted) there is nothing to forget.
 	var inConfig map[string]bool
-	if !targets.empty() || matched != len(in.State.Resources) || len(in.Eval.Config.Outputs) > 0 {
+	if !targets.empty() || matched != head.recorded || len(in.Eval.Config.Outputs) > 0 {
 		inConfig = make(map[string]bool, len(in.Eval.Instances))
 		for _, inst := range in.Eval.Instances {
 			inConfig[inst.Addr] = true
 		}
 	}
-	if !targets.empty() || matched != len(in.State.Resources) {
+	if !targets.empty() || matched != head.recorded {
 		configured := make(map[string]bool, len(changes)+len(noOps))
 		for _, c := range changes {
 			configured[c.Addr] = true
@@ -267,7 +308,7 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 		for i := range noOps {
 			configured[noOps[i].inst.Addr] = true
 		}
-		for addr, r := range in.State.Resources {
+		for addr, r := range records {
 			if configured[addr] || !targets.empty() && !targets.has(addr) {
 				continue
 			}
@@ -314,7 +355,10 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 	if len(in.Eval.Config.Outputs) > 0 {
 		values = p.InstanceValues()
 	}
-	for addr, r := range in.State.Resources {
+	if fast != nil {
+		records = nil // the fast path has no targets
+	}
+	for addr, r := range records {
 		if values == nil {
 			break
 		}
@@ -325,25 +369,61 @@ func Make(in Input) (*Plan, hcl.Diagnostics) {
 	outs, d := in.Eval.Outputs(values)
 	diags = append(diags, d...)
 	if d.HasErrors() {
-		return nil, diags
+		return nil, diags, true
 	}
 	if len(p.Targets) > 0 {
 		keepOutsideTargets(in, values, outs)
 	}
-	oc, err := OutputChanges(outs, in.State.Outputs)
+	oc, err := OutputChanges(outs, head.outputs)
 	if err != nil {
-		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot encode output", Detail: err.Error()})
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot encode output", Detail: err.Error()}), true
 	}
 	p.Outputs = oc
 	p.Version = in.Version
 	if p.Config, err = DigestConfig(in.Eval.Config); err != nil {
-		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot digest the configuration", Detail: err.Error()})
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot digest the configuration", Detail: err.Error()}), true
 	}
 	if p.Variables, err = RecordVariables(in.Eval); err != nil {
-		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot record the variables", Detail: err.Error()})
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot record the variables", Detail: err.Error()}), true
 	}
-	p.Sign(in.State.PlanKey)
-	return p, diags
+	p.Sign(head.planKey)
+	return p, diags, true
+}
+
+// stateHead is what a plan takes from the state besides its records.
+type stateHead struct {
+	lineage string
+	serial  uint64
+	// recorded is the number of resource instances the state records.
+	recorded int
+	outputs  map[string]state.Output
+	planKey  []byte
+}
+
+// decideRecorded decides c, whose planned object is set, against the
+// state's record of its address (prior; hadPrior false when there is
+// none): unchanged content is a no-op; otherwise the cache decides between
+// reuse and upload (see Make).
+func decideRecorded(c *ResourceChange, o *instOutcome, prior state.Resource, hadPrior bool) {
+	o.hadPrior = hadPrior
+	after := c.After
+	if !c.Replace && c.unchanged(prior) {
+		c.Action = NoOp
+		o.noOp = true
+		// The same recorded string, not a second copy of it.
+		after.SHA256 = prior.SHA256
+		after.ID = prior.ID
+		after.UploadedAt = prior.UploadedAt
+		if prior.Source == after.Source && prior.Filename == after.Filename && prior.Size == after.Size {
+			// Nothing differs: one object serves as both.
+			after.Source, after.Filename = prior.Source, prior.Filename
+			c.Before = after
+		} else {
+			c.Before = objectOf(prior)
+		}
+	} else if hadPrior {
+		c.Before = objectOf(prior)
+	}
 }
 
 // addressSets parses and checks the -target and -replace addresses.
@@ -359,11 +439,15 @@ func addressSets(in Input) (targets, replace *addressSet, diags hcl.Diagnostics)
 	for _, r := range in.Eval.Config.Resources {
 		declared[r.Addr()] = true
 	}
-	known := make(map[string]bool, len(configured)+len(in.State.Resources))
+	var recorded map[string]state.Resource
+	if in.State != nil { // nil on the fast path, which has no targets
+		recorded = in.State.Resources
+	}
+	known := make(map[string]bool, len(configured)+len(recorded))
 	for a := range configured {
 		known[a] = true
 	}
-	for a := range in.State.Resources {
+	for a := range recorded {
 		known[a] = true
 	}
 	fail := func(flag string, err error) {
@@ -422,6 +506,8 @@ type instOutcome struct {
 	err      error
 	hadPrior bool
 	noOp     bool
+	// miss is set on the fast path for an instance left to its record.
+	miss bool
 }
 
 // parallelBlock is how many instances a worker takes at a time; plans
