@@ -197,12 +197,12 @@ func (w *workspace) openState(readOnly bool, lockTimeout time.Duration, command 
 	return b.open(readOnly, lockTimeout, command)
 }
 
-// readSnapshot reads the workspace's state without taking the writer's
-// lock. See stateBackend.snapshot.
-func (w *workspace) readSnapshot(lockTimeout time.Duration) (*state.Snapshot, lookupFunc, func(), error) {
+// readForPlan reads the workspace's state for a plan without taking the
+// writer's lock. See stateBackend.readForPlan.
+func (w *workspace) readForPlan(o *planOptions) (*planState, func(), error) {
 	b, err := w.backend()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return b.snapshot(lockTimeout, "plan")
+	return b.readForPlan(o.LockTimeout, o.useNoopIndex(), o.saveNoopIndex())
 }

@@ -35,15 +35,18 @@ type lookupFunc = func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, e
 
 // makePlan computes the plan of a loaded workspace.
 func makePlan(u *ui, o *planOptions, w *workspace, snap *state.Snapshot, lookup lookupFunc) (*plan.Plan, error) {
-	return makePlanReading(u, o, w, func() (*state.Snapshot, lookupFunc, error) { return snap, lookup, nil })
+	return makePlanReading(u, o, w, func() (*planState, error) { return &planState{snap: snap, lookup: lookup}, nil })
 }
 
 // makePlanReading computes the plan of a loaded workspace with the state
 // that read gives. Without -target, every configured file is hashed
 // before read is called, so that a state read already under way overlaps
 // the hashing; with -target, the state comes first (the targets are
-// checked against it) and only the targeted files are hashed.
-func makePlanReading(u *ui, o *planOptions, w *workspace, read func() (*state.Snapshot, lookupFunc, error)) (*plan.Plan, error) {
+// checked against it) and only the targeted files are hashed. When read
+// gives the state's head with a no-op index, the plan takes its fast path
+// (plan.FastState); after a plan of every instance, the no-op index is
+// saved for the state read.
+func makePlanReading(u *ui, o *planOptions, w *workspace, read func() (*planState, error)) (*plan.Plan, error) {
 	// The stat cache skips reading files whose metadata is unchanged; it
 	// lives beside the state, local to this machine.
 	var sc *plan.StatCache
@@ -70,17 +73,36 @@ func makePlanReading(u *ui, o *planOptions, w *workspace, read func() (*state.Sn
 			return hashAll(p)
 		}
 	}
-	snap, lookup, err := read()
+	ps, err := read()
 	if err != nil {
 		return nil, err
 	}
-	p, diags := plan.Make(plan.Input{Eval: w.ev, State: snap, Cache: lookup, Merchants: w.idents, Targets: o.Targets, Replace: o.Replace, Hash: hash, Version: version})
+	p, diags := plan.Make(plan.Input{Eval: w.ev, State: ps.snap, Fast: ps.fast, Cache: ps.lookup, Merchants: w.idents, Targets: o.Targets, Replace: o.Replace, Hash: hash, Version: version})
+	if ps.fast != nil {
+		if ps.fast.Err != nil {
+			return nil, ps.fast.Err
+		}
+		if ps.fast.Took {
+			w.log.Info("plan read the state by address", "indexed_noops", ps.fast.Indexed, "read_by_address", ps.fast.ReadByAddress)
+		} else {
+			ps.note = ps.fast.Skipped
+		}
+	}
+	if ps.note != "" {
+		w.log.Info("plan reads the whole state", "reason", ps.note)
+	}
 	u.diagnostics(w.cfg.Files(), diags)
 	if diags.HasErrors() {
 		return nil, errReported
 	}
 	if err := sc.Save(statCachePath); err != nil {
 		u.warnf("%v", err)
+	}
+	if ps.backend != "" && p.Lineage != "" {
+		// Derived data: a failure costs the next plan time, nothing else.
+		if err := plan.SaveNoopIndex(noopIndexPath, plan.NoopState{Backend: ps.backend, Lineage: p.Lineage, Serial: p.Serial}, p, ps.index); err != nil {
+			w.log.Info("the no-op index was not saved", "error", err)
+		}
 	}
 	return p, nil
 }
@@ -90,16 +112,16 @@ func makePlanReading(u *ui, o *planOptions, w *workspace, read func() (*state.Sn
 // the state is then known to be the local one, and reading it overlaps
 // evaluation and hashing.
 type earlySnapshot struct {
-	ready  chan struct{}
-	snap   *state.Snapshot
-	lookup lookupFunc
-	done   func()
-	err    error
+	ready chan struct{}
+	ps    *planState
+	done  func()
+	err   error
 }
 
 // startEarlySnapshot starts reading the local state when the configuration
 // in the current directory parses and has no backend block; nil otherwise.
-func startEarlySnapshot(u *ui, lockTimeout time.Duration) *earlySnapshot {
+// It reads the head only when the no-op index serves (readForPlan).
+func startEarlySnapshot(u *ui, o *planOptions) *earlySnapshot {
 	cfg, diags := schema.Load(".")
 	if cfg == nil || diags.HasErrors() || cfg.Backend != nil {
 		return nil
@@ -108,20 +130,29 @@ func startEarlySnapshot(u *ui, lockTimeout time.Duration) *earlySnapshot {
 	go func() {
 		defer close(e.ready)
 		b := localBackend(u)
-		e.snap, e.lookup, e.done, e.err = b.snapshot(lockTimeout, "plan")
+		e.ps, e.done, e.err = b.readForPlan(o.LockTimeout, o.useNoopIndex(), o.saveNoopIndex())
 	}()
 	return e
 }
 
+// useNoopIndex reports whether a plan may take the no-op index's fast
+// path: not with -target (the targets are checked against the whole
+// state), nor with -refresh-hashes (which trusts nothing remembered).
+func (o *planOptions) useNoopIndex() bool { return len(o.Targets) == 0 && !o.RefreshHashes }
+
+// saveNoopIndex reports whether a plan saves the no-op index: only a plan
+// of every instance as it stands, without -target or -replace.
+func (o *planOptions) saveNoopIndex() bool { return len(o.Targets)+len(o.Replace) == 0 }
+
 // wait returns the state read; done closes it.
-func (e *earlySnapshot) wait() (*state.Snapshot, lookupFunc, func(), error) {
+func (e *earlySnapshot) wait() (*planState, func(), error) {
 	<-e.ready
-	return e.snap, e.lookup, e.done, e.err
+	return e.ps, e.done, e.err
 }
 
 // discard waits for the read and closes the state.
 func (e *earlySnapshot) discard() {
-	if _, _, done, err := e.wait(); err == nil {
+	if _, done, err := e.wait(); err == nil {
 		done()
 	}
 }
@@ -159,7 +190,7 @@ func runPlan(u *ui, a *arguments.Plan) error {
 	if !o.RefreshHashes {
 		o.statCache = loadStatCacheEarly()
 	}
-	early := startEarlySnapshot(u, o.LockTimeout)
+	early := startEarlySnapshot(u, &o)
 	w, err := loadWorkspace(u, o.Vars)
 	if err != nil {
 		if early != nil {
@@ -178,22 +209,21 @@ func runPlan(u *ui, a *arguments.Plan) error {
 	}
 	closeState := func() {}
 	defer func() { closeState() }()
-	read := func() (*state.Snapshot, lookupFunc, error) {
+	read := func() (*planState, error) {
 		defer func() { early = nil }() // read once
-		var snap *state.Snapshot
-		var lookup lookupFunc
+		var ps *planState
 		var done func()
 		var err error
 		if early != nil {
-			snap, lookup, done, err = early.wait()
+			ps, done, err = early.wait()
 		} else {
-			snap, lookup, done, err = w.readSnapshot(o.LockTimeout)
+			ps, done, err = w.readForPlan(&o)
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		closeState = done
-		return snap, lookup, nil
+		return ps, nil
 	}
 	p, err := makePlanReading(u, &o, w, read)
 	if err != nil {

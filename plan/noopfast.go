@@ -33,8 +33,11 @@ type FastState struct {
 	Read func(addrs []string) (map[string]state.Resource, uint64, error)
 	// Snapshot reads the whole state, for the plain path.
 	Snapshot func() (*state.Snapshot, error)
-	// Took is set by Make when the fast path made the plan.
-	Took bool
+	// Took is set by Make when the fast path made the plan; Indexed is
+	// then the number of no-ops the index vouched for, ReadByAddress the
+	// number of records read by address.
+	Took                   bool
+	Indexed, ReadByAddress int
 	// Skipped says, when it was not taken, why; for logs.
 	Skipped string
 	// Err is the error of Snapshot when Make could not read the state;
@@ -77,7 +80,13 @@ func makeFast(in Input) (*Plan, hcl.Diagnostics) {
 		f.Index.hit, f.Index.current = nil, false
 		p, diags, ok := makeWith(in, run)
 		if ok {
-			f.Took = true
+			f.Took, f.ReadByAddress = true, len(run.misses)
+			f.Indexed = 0
+			for _, h := range run.hits {
+				if h {
+					f.Indexed++
+				}
+			}
 			f.Index.hit = run.hits
 			f.Index.current = p != nil && run.current()
 			return p, diags

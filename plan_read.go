@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/wxmedia/wxmedia/plan"
+	"github.com/wxmedia/wxmedia/state"
+)
+
+// noopIndexPath is the plan's no-op index (plan.NoopIndex): machine-local
+// and derived from the state, beside the stat cache and never part of the
+// state.
+const noopIndexPath = dataDir + "/noopindex"
+
+// planState is the state as a plan reads it: whole (snap), or its head with
+// a no-op index made for exactly that state (fast), which reads records by
+// address and the whole state only when its fast path does not apply.
+type planState struct {
+	snap   *state.Snapshot
+	fast   *plan.FastState
+	lookup lookupFunc
+	// backend names the state for the no-op index (plan.NoopState); ""
+	// when no index is to be written. index is the one loaded, if any.
+	backend string
+	index   *plan.NoopIndex
+	// note says why the index was not used, for the log.
+	note string
+}
+
+// noopBackend names the state for its no-op index: its identity
+// (state.Settings.Identity) and, for a local state, the size and
+// modification time of its file, so that a state file replaced by another one (a
+// restored copy written to since) is never taken for the one the index
+// was made from, whatever its serial. "" when the state cannot be named
+// (a local state that does not exist yet).
+func (b stateBackend) noopBackend() string {
+	id, err := b.settings().Identity()
+	if err != nil {
+		return ""
+	}
+	if ok, path := b.localPath(); ok {
+		st, err := os.Stat(path)
+		if err != nil {
+			return ""
+		}
+		id += fmt.Sprintf("@%d:%d", st.Size(), st.ModTime().UnixNano())
+	}
+	return id
+}
+
+// localPath reports whether the state is local, and its file.
+func (b stateBackend) localPath() (bool, string) {
+	if b.isPostgres() {
+		return false, ""
+	}
+	if b.Path == "" {
+		return true, statePath
+	}
+	return true, b.Path
+}
+
+// readForPlan reads the state for a plan without taking the writer's lock
+// (see stateBackend.snapshot). With useIndex, it loads the no-op index and,
+// when it was made for this very state, reads the state's head only;
+// otherwise the whole state. done closes the state.
+func (b stateBackend) readForPlan(lockTimeout time.Duration, useIndex, saveIndex bool) (ps *planState, done func(), err error) {
+	ps = &planState{}
+	if useIndex || saveIndex {
+		ps.backend = b.noopBackend()
+	}
+	if useIndex && ps.backend != "" {
+		ps.index, err = plan.LoadNoopIndex(noopIndexPath)
+		switch {
+		case err != nil:
+			ps.note = err.Error()
+		case ps.index == nil:
+			ps.note = "no no-op index"
+		case ps.index.State().Backend != ps.backend:
+			ps.note = "the no-op index is of another state"
+		}
+	}
+	if !saveIndex {
+		ps.backend = ""
+	}
+	if ps.note != "" || ps.index == nil {
+		if ps.snap, ps.lookup, done, err = b.snapshot(lockTimeout, "plan"); err != nil {
+			return nil, nil, err
+		}
+		return ps, done, nil
+	}
+	st, err := b.open(true, lockTimeout, "plan")
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := st.Head()
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	ps.lookup = st.LookupCache
+	if x := ps.index.State(); x.Lineage != h.Lineage || x.Serial != h.Serial {
+		ps.note = fmt.Sprintf("the no-op index is of serial %d, the state at %d", x.Serial, h.Serial)
+		if ps.snap, err = st.Snapshot(); err != nil {
+			st.Close()
+			return nil, nil, err
+		}
+		return ps, func() { st.Close() }, nil
+	}
+	id := ps.index.State().Backend
+	ps.fast = &plan.FastState{Backend: id, Head: h, Index: ps.index, Read: st.ReadResources, Snapshot: st.Snapshot}
+	return ps, func() { st.Close() }, nil
+}
