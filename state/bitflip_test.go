@@ -157,6 +157,32 @@ func readDamaged(b damageBase, path string, content []byte) (out damageOutcome) 
 				return
 			}
 			defer func() { note(l.Close()) }()
+			// Point reads first, which a reader makes before the whole
+			// file is walked (pointcheck.go).
+			h, err := l.Head()
+			if note(err) {
+				return
+			}
+			checkOutputs(h.Outputs)
+			if h.Lineage != b.snap.Lineage || h.Serial != b.snap.Serial || h.Resources != len(b.snap.Resources) {
+				out.wrong = append(out.wrong, fmt.Sprintf("head %q %d %d", h.Lineage, h.Serial, h.Resources))
+			}
+			addrs := pointAddrs(b)
+			rs, serial, err := l.ReadResources(addrs)
+			if note(err) {
+				return
+			}
+			checkResources(rs)
+			if serial != b.snap.Serial {
+				out.wrong = append(out.wrong, fmt.Sprintf("serial %d", serial))
+			}
+			hits, err := l.LookupCache(pointCacheKeys(b))
+			if note(err) {
+				return
+			}
+			for _, e := range hits {
+				checkCache([]CacheEntry{e})
+			}
 			s, err := l.Snapshot()
 			if note(err) {
 				return
@@ -172,7 +198,7 @@ func readDamaged(b damageBase, path string, content []byte) (out damageOutcome) 
 			for k := range b.cache {
 				keys = append(keys, k)
 			}
-			hits, err := l.LookupCache(keys)
+			hits, err = l.LookupCache(keys)
 			if note(err) {
 				return
 			}
@@ -183,7 +209,7 @@ func readDamaged(b damageBase, path string, content []byte) (out damageOutcome) 
 			if note(err) {
 				return
 			}
-			rs := map[string]Resource{}
+			rs = map[string]Resource{}
 			for _, r := range doc.Resources {
 				rs[r.Address] = r
 			}
@@ -201,6 +227,26 @@ func readDamaged(b damageBase, path string, content []byte) (out damageOutcome) 
 		}
 	}
 	return out
+}
+
+// pointAddrs are addresses a point read asks for in the tests of
+// damaged states: a few recorded ones, spread over the state, and one
+// that is not.
+func pointAddrs(b damageBase) []string {
+	addrs := []string{testResource(100000).Address}
+	for i := 0; i < len(b.snap.Resources); i += 97 {
+		addrs = append(addrs, testResource(i).Address)
+	}
+	return addrs
+}
+
+// pointCacheKeys are cache keys a point read looks up in those tests.
+func pointCacheKeys(b damageBase) []CacheKey {
+	keys := []CacheKey{entryFor(testResource(100000)).CacheKey}
+	for i := 0; i < len(b.snap.Resources); i += 151 {
+		keys = append(keys, entryFor(testResource(i)).CacheKey)
+	}
+	return keys
 }
 
 // flipBits returns a copy of file with the bits at the given bit offsets
@@ -374,8 +420,10 @@ func TestUpgradeSealsRecords(t *testing.T) {
 				return err
 			}
 		}
-		if err := tx.Bucket(bucketMeta).Delete(keySchemaSum); err != nil {
-			return err
+		for _, k := range [][]byte{keySchemaSum, keyResourceCountSum} {
+			if err := tx.Bucket(bucketMeta).Delete(k); err != nil {
+				return err
+			}
 		}
 		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, 2))
 	}))

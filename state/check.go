@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"os"
 
 	"github.com/wxmedia/wxmedia/internal/safefile"
 )
@@ -60,14 +61,28 @@ func parseBoltMeta(b []byte) (boltMeta, bool) {
 	}, true
 }
 
+// checkLevel is how much of a state file checkFile checks.
+type checkLevel int
+
+const (
+	// checkMeta checks the meta pages and the file's size: all bbolt reads
+	// as it opens a file read-only (it loads the freelist only for a
+	// writer, or for its consistency check).
+	checkMeta checkLevel = iota
+	// checkFreelist checks the freelist too, which bbolt loads as it opens
+	// a file for writing.
+	checkFreelist
+	// checkTree checks every page of the tree too (walkPages), which only
+	// makes sense once the file's lock is held: a writer may be changing
+	// the tree meanwhile.
+	checkTree
+)
+
 // checkFile refuses, with ErrCorrupt, a file that bbolt must not be given:
 // one that is not a bbolt database, or whose pages run past its end (bbolt
 // maps the file into memory and would crash reading beyond it). It only
-// reads the file. The meta pages and the freelist, which bbolt reads as
-// it opens the file, are always checked; with tree set, so is every page
-// of the tree (walkPages), which only makes sense once the file's lock is
-// held: a writer may be changing the tree meanwhile.
-func checkFile(path string, tree bool) error {
+// reads the file, as much of it as level says.
+func checkFile(path string, level checkLevel) error {
 	// Opened without blocking: a named pipe in the state's place would
 	// otherwise block the open for ever.
 	f, fi, err := safefile.Open(path)
@@ -78,9 +93,15 @@ func checkFile(path string, tree bool) error {
 		return err
 	}
 	defer f.Close()
-	size := fi.Size()
+	_, err = checkOpened(f, fi.Size(), level)
+	return err
+}
+
+// checkOpened is checkFile on the open file f of the given size; it
+// returns the meta bbolt uses.
+func checkOpened(f *os.File, size int64, level checkLevel) (boltMeta, error) {
 	if size == 0 {
-		return fmt.Errorf("%w: file is empty", ErrCorrupt)
+		return boltMeta{}, fmt.Errorf("%w: file is empty", ErrCorrupt)
 	}
 
 	readMeta := func(off int64) (boltMeta, bool) {
@@ -106,13 +127,13 @@ func checkFile(path string, tree bool) error {
 		}
 	}
 	if pageSize == 0 {
-		return fmt.Errorf("%w: not a bbolt database", ErrCorrupt)
+		return boltMeta{}, fmt.Errorf("%w: not a bbolt database", ErrCorrupt)
 	}
 	if pageSize < boltMinPageSize || pageSize > boltMaxPageSize {
-		return fmt.Errorf("%w: unsupported page size %d", ErrCorrupt, pageSize)
+		return boltMeta{}, fmt.Errorf("%w: unsupported page size %d", ErrCorrupt, pageSize)
 	}
 	if size < 2*pageSize {
-		return fmt.Errorf("%w: file is truncated to %d bytes", ErrCorrupt, size)
+		return boltMeta{}, fmt.Errorf("%w: file is truncated to %d bytes", ErrCorrupt, size)
 	}
 
 	// Pick the meta page bbolt will use: the valid one with the higher
@@ -131,37 +152,39 @@ func checkFile(path string, tree bool) error {
 	case ok1:
 		m = m1
 	default:
-		return fmt.Errorf("%w: both meta pages are invalid", ErrCorrupt)
+		return boltMeta{}, fmt.Errorf("%w: both meta pages are invalid", ErrCorrupt)
 	}
 	if int64(m.pageSize) != pageSize {
-		return fmt.Errorf("%w: meta pages disagree on the page size", ErrCorrupt)
+		return boltMeta{}, fmt.Errorf("%w: meta pages disagree on the page size", ErrCorrupt)
 	}
 	// bbolt's checksum covers a meta page's record, not its page header,
 	// which bbolt asserts on too.
 	for id := int64(0); id < 2; id++ {
 		var head [boltPageHeaderSize]byte
 		if _, err := f.ReadAt(head[:], id*pageSize); err != nil {
-			return fmt.Errorf("%w: meta page %d: %w", ErrCorrupt, id, err)
+			return boltMeta{}, fmt.Errorf("%w: meta page %d: %w", ErrCorrupt, id, err)
 		}
 		ne := binary.NativeEndian
 		if ne.Uint64(head[0:]) != uint64(id) || ne.Uint16(head[8:]) != boltMetaPage {
-			return fmt.Errorf("%w: meta page %d has a damaged header", ErrCorrupt, id)
+			return boltMeta{}, fmt.Errorf("%w: meta page %d has a damaged header", ErrCorrupt, id)
 		}
 	}
 	if m.freelist == boltNoFreelist {
 		// wxmedia always syncs the freelist; bbolt would rewrite it on open.
-		return fmt.Errorf("%w: database has no freelist", ErrCorrupt)
+		return boltMeta{}, fmt.Errorf("%w: database has no freelist", ErrCorrupt)
 	}
 	if m.pgid > uint64(size/pageSize) {
-		return fmt.Errorf("%w: file is truncated to %d bytes; it has %d pages of %d bytes", ErrCorrupt, size, m.pgid, pageSize)
+		return boltMeta{}, fmt.Errorf("%w: file is truncated to %d bytes; it has %d pages of %d bytes", ErrCorrupt, size, m.pgid, pageSize)
 	}
 	if m.root >= m.pgid || m.freelist >= m.pgid {
-		return fmt.Errorf("%w: meta page is inconsistent", ErrCorrupt)
+		return boltMeta{}, fmt.Errorf("%w: meta page is inconsistent", ErrCorrupt)
 	}
-	if err := walkPages(f, m, tree); err != nil {
-		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	if level >= checkFreelist {
+		if err := walkPages(f, m, level == checkTree); err != nil {
+			return boltMeta{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
 	}
-	return nil
+	return m, nil
 }
 
 // checkCommit checks what CommitUpload records: a valid resource and cache

@@ -39,21 +39,23 @@ func compactScattered(db *bolt.DB) error {
 }
 
 // upgrade brings a state of an older schema version to SchemaVersion, and
-// gives it a plan key if it has none, in one write transaction, which
+// gives it a plan key if it has none and a resource count with a checksum
+// if it has none that agrees (countKnown), in one write transaction, which
 // leaves the serial alone: what the state records stays the same, only its
 // form changes.
 func upgrade(db *bolt.DB) error {
 	var version uint64
-	var hasKey, hasSum bool
+	var hasKey, hasSum, hasCount bool
 	if err := db.View(func(tx *bolt.Tx) error {
 		version = getUint64(tx.Bucket(bucketMeta), keySchema)
 		hasKey = len(tx.Bucket(bucketMeta).Get(keyPlanKey)) > 0
 		hasSum = tx.Bucket(bucketMeta).Get(keySchemaSum) != nil
+		_, hasCount = countKnown(tx)
 		return nil
 	}); err != nil {
 		return err
 	}
-	if version >= SchemaVersion && hasKey && hasSum {
+	if version >= SchemaVersion && hasKey && hasSum && hasCount {
 		return nil
 	}
 	return db.Update(func(tx *bolt.Tx) error {
@@ -67,6 +69,15 @@ func upgrade(db *bolt.DB) error {
 			}
 		}
 		if version >= SchemaVersion {
+			if !hasCount {
+				n, err := resourceCount(tx)
+				if err != nil {
+					return err
+				}
+				if err := setResourceCount(tx.Bucket(bucketMeta), uint64(n)); err != nil {
+					return err
+				}
+			}
 			return putSchemaVersion(tx.Bucket(bucketMeta))
 		}
 		if err := rewriteResources(tx, false); err != nil {
@@ -186,7 +197,7 @@ func rewriteResources(tx *bolt.Tx, sealed bool) error {
 		}
 	}
 	meta := tx.Bucket(bucketMeta)
-	if err := meta.Put(keyResourceCount, binary.BigEndian.AppendUint64(nil, uint64(len(keys)))); err != nil {
+	if err := setResourceCount(meta, uint64(len(keys))); err != nil {
 		return err
 	}
 	return meta.Delete(keyScattered)

@@ -117,8 +117,10 @@ func TestUpgradeFromSchema1(t *testing.T) {
 		if err := meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, 41)); err != nil {
 			return err
 		}
-		if err := meta.Delete(keySchemaSum); err != nil {
-			return err
+		for _, k := range [][]byte{keySchemaSum, keyResourceCount, keyResourceCountSum} {
+			if err := meta.Delete(k); err != nil {
+				return err
+			}
 		}
 		return meta.Put(keySchema, binary.BigEndian.AppendUint64(nil, 1))
 	}))

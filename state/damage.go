@@ -75,6 +75,10 @@ type pageWalker struct {
 	// each depth of the tree, reused from page to page.
 	data []byte
 	bufs [][]byte
+	// revisit, for the checks of point reads (pointcheck.go), reads
+	// pages that may have been read before, each into a buffer of its
+	// own; seen is then not used.
+	revisit bool
 	// mapped counts the bytes of data read since it was last released
 	// from memory (releaseMapped), from offset lo to hi: the walk reads
 	// each page once, so its map need not stay resident, and a large
@@ -143,9 +147,15 @@ func (w *pageWalker) page(id uint64, depth int) ([]byte, error) {
 		return nil, fmt.Errorf("%w: page number %d outside the file's %d pages", errPage, id, w.hwm)
 	}
 	var p []byte
-	if w.data != nil {
+	switch {
+	case w.data != nil:
 		p = w.data[id*w.pageSize : (id+1)*w.pageSize]
-	} else {
+	case w.revisit:
+		p = make([]byte, w.pageSize)
+		if _, err := w.f.ReadAt(p, int64(id*w.pageSize)); err != nil {
+			return nil, fmt.Errorf("%w %d: %w", errPage, id, err)
+		}
+	default:
 		for len(w.bufs) <= depth {
 			w.bufs = append(w.bufs, make([]byte, w.pageSize))
 		}
@@ -162,7 +172,7 @@ func (w *pageWalker) page(id uint64, depth int) ([]byte, error) {
 	if overflow >= w.hwm-id {
 		return nil, fmt.Errorf("%w %d: %d overflow pages run past the file's %d pages", errPage, id, overflow, w.hwm)
 	}
-	for i := id; i <= id+overflow; i++ {
+	for i := id; i <= id+overflow && !w.revisit; i++ {
 		if w.seen[i/64]&(1<<(i%64)) != 0 {
 			return nil, fmt.Errorf("%w %d: used twice", errPage, i)
 		}
@@ -184,10 +194,14 @@ func (w *pageWalker) page(id uint64, depth int) ([]byte, error) {
 	if overflow > 0 && w.data != nil {
 		p = w.data[id*w.pageSize : (id+1+overflow)*w.pageSize]
 	} else if overflow > 0 {
-		if n := (overflow + 1) * w.pageSize; uint64(cap(w.bufs[depth])) < n {
-			w.bufs[depth] = make([]byte, n)
+		if w.revisit {
+			p = make([]byte, (overflow+1)*w.pageSize)
+		} else {
+			if n := (overflow + 1) * w.pageSize; uint64(cap(w.bufs[depth])) < n {
+				w.bufs[depth] = make([]byte, n)
+			}
+			p = w.bufs[depth][:(overflow+1)*w.pageSize]
 		}
-		p = w.bufs[depth][:(overflow+1)*w.pageSize]
 		if _, err := w.f.ReadAt(p, int64(id*w.pageSize)); err != nil {
 			return nil, fmt.Errorf("%w %d: %w", errPage, id, err)
 		}

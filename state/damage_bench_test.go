@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
@@ -37,7 +36,7 @@ func BenchmarkCheck100k(b *testing.B) {
 				return err
 			}
 		}
-		return tx.Bucket(bucketMeta).Put(keyResourceCount, binary.BigEndian.AppendUint64(nil, n))
+		return setResourceCount(tx.Bucket(bucketMeta), n)
 	}))
 	must(b, l.Close())
 	if fi, err := os.Stat(path); err == nil {
@@ -45,7 +44,7 @@ func BenchmarkCheck100k(b *testing.B) {
 	}
 	b.Run("walk", func(b *testing.B) {
 		for b.Loop() {
-			must(b, checkFile(path, true))
+			must(b, checkFile(path, checkTree))
 		}
 	})
 	b.Run("bbolt-check", func(b *testing.B) {

@@ -45,9 +45,14 @@ var (
 	// empty ones (8 bytes, big-endian; absent is 0).
 	keyScattered = []byte("scattered")
 	// keyResourceCount is the number of resources, which readers size
-	// their maps by (8 bytes, big-endian; absent is 0). Only a hint: a
-	// wrong count costs time, never a record.
+	// their maps by (8 bytes, big-endian; absent is 0). As a map size it
+	// is only a hint: a wrong count costs time, never a record.
 	keyResourceCount = []byte("resource_count")
+	// keyResourceCountSum holds keyResourceCount's value sealed with its
+	// checksum, written with it by every writer of this version: Head
+	// reports the count only when the two agree, and otherwise counts the
+	// keys (resourceCount).
+	keyResourceCountSum = []byte("resource_count_sum")
 	// keyPlanKey is the state's secret for signing saved plans
 	// (Snapshot.PlanKey): 32 random bytes, made with the state or by the
 	// first writer of this version.
@@ -97,6 +102,9 @@ type Local struct {
 	// fromSnapshot describes, for a reader that found the lock held, the
 	// writer whose published copy it reads; nil when it reads the state.
 	fromSnapshot *SnapshotInfo
+	// check checks the pages a reader's reads reach before they read
+	// them (pointcheck.go); nil when the whole file was checked on opening.
+	check *fileCheck
 
 	closeOnce sync.Once
 	closeErr  error
@@ -131,11 +139,27 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 		return nil, err
 	}
 
-	if err := checkFile(path, false); err != nil {
+	// Before the lock, only what bbolt reads as it opens the file: the
+	// meta pages, and for a writer the freelist.
+	level := checkFreelist
+	if opts.ReadOnly {
+		level = checkMeta
+	}
+	if err := checkFile(path, level); err != nil {
 		return nil, fmt.Errorf("open state %s: %w", path, err)
 	}
 	bo := *bolt.DefaultOptions
 	bo.ReadOnly = opts.ReadOnly
+	// The checks below read the file bbolt opened, even if another took
+	// its name meanwhile.
+	var file *os.File
+	bo.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		if err == nil {
+			file = f
+		}
+		return f, err
+	}
 	switch {
 	case opts.LockTimeout == 0:
 		// bbolt waits forever on 0; any timeout below its polling interval
@@ -186,8 +210,22 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 		}
 	}
 	// Now that the lock is held, no writer changes the file: check all of
-	// it before reading it (see checkOnOpen).
-	err = guard(path, func() error { return checkFile(path, true) })
+	// it before reading it (see checkOnOpen); a reader only what opening
+	// it reads, and the rest as its reads need it (pointcheck.go).
+	if opts.ReadOnly && !opts.FullCheck {
+		err = guard(path, func() (err error) {
+			l.check, err = newFileCheck(file)
+			return err
+		})
+	} else {
+		err = guard(path, func() error {
+			fi, err := file.Stat()
+			if err == nil {
+				_, err = checkOpened(file, fi.Size(), checkTree)
+			}
+			return err
+		})
+	}
 	if err == nil {
 		err = guard(path, func() error { return validate(db, path, checkOnOpen(opts)) })
 	}

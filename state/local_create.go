@@ -88,6 +88,9 @@ func initState(path string) error {
 		if err := meta.Put(keyPlanKey, key); err != nil {
 			return err
 		}
+		if err := setResourceCount(meta, 0); err != nil {
+			return err
+		}
 		return meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, 0))
 	})
 	if cerr := db.Close(); err == nil {

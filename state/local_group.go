@@ -8,12 +8,11 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// view runs fn in a read transaction. It is not called for a missing state.
+// view runs fn in a read transaction that may read the whole state (a
+// reader walks the whole file first, see pointcheck.go). It is not called
+// for a missing state.
 func (l *Local) view(fn func(tx *bolt.Tx) error) error {
-	if err := guard(l.path, func() error { return l.db.View(fn) }); err != nil {
-		return fmt.Errorf("read state %s: %w", l.path, err)
-	}
-	return nil
+	return l.viewChecked((*fileCheck).all, fn)
 }
 
 // update runs fn in a write transaction that also increments the serial.
@@ -94,7 +93,7 @@ func (g *groupTx) finish(n uint64) error {
 	if err := addUint64(meta, keyScattered, g.scattered); err != nil {
 		return err
 	}
-	if err := addUint64(meta, keyResourceCount, g.added); err != nil {
+	if err := addResourceCount(meta, g.added); err != nil {
 		return err
 	}
 	return bumpSerial(g.tx, n)

@@ -49,15 +49,20 @@ func (l *Local) LookupCache(keys []CacheKey) (map[CacheKey]CacheEntry, error) {
 	if l.db == nil || len(keys) == 0 {
 		return hits, nil
 	}
-	err := l.view(func(tx *bolt.Tx) error {
+	ckeys := make([][]byte, len(keys))
+	for i, k := range keys {
+		ckeys[i] = cacheKeyBytes(k)
+	}
+	check := func(c *fileCheck) error { return c.keys(bucketCache, ckeys) }
+	err := l.viewChecked(check, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketCache)
 		sealed := isSealed(tx)
-		for _, k := range keys {
-			v := b.Get(cacheKeyBytes(k))
+		for i, k := range keys {
+			v := b.Get(ckeys[i])
 			if v == nil {
 				continue
 			}
-			e, err := decodeCacheEntry(cacheKeyBytes(k), v, sealed)
+			e, err := decodeCacheEntry(ckeys[i], v, sealed)
 			if err != nil {
 				return err
 			}
@@ -154,7 +159,7 @@ func (l *Local) RemoveResources(addrs ...string) error {
 			}
 			removed++
 		}
-		return addUint64(tx.Bucket(bucketMeta), keyResourceCount, -removed)
+		return addResourceCount(tx.Bucket(bucketMeta), -removed)
 	})
 }
 

@@ -18,7 +18,14 @@ func (l *Local) Head() (*Head, error) {
 	if l.db == nil {
 		return h, nil
 	}
-	err := l.view(func(tx *bolt.Tx) (err error) {
+	check := func(c *fileCheck) error { return c.bucketWhole(bucketOutputs) }
+	err := l.viewChecked(check, func(tx *bolt.Tx) (err error) {
+		if _, ok := countKnown(tx); !ok && l.check != nil {
+			// The keys are counted one by one (resourceCount).
+			if err := l.check.all(); err != nil {
+				return err
+			}
+		}
 		h, err = headTx(tx, true)
 		return err
 	})
@@ -58,18 +65,15 @@ func headTx(tx *bolt.Tx, count bool) (*Head, error) {
 	return h, nil
 }
 
-// resourceCount returns the number of resources recorded in tx. From
-// schema version 3 on, every writer keeps keyResourceCount exact (the
-// upgrade to version 3 rewrites the resources and sets it), so it is read
-// from there; an older state, which only readers have opened since, is
-// counted key by key, without decoding the records.
+// resourceCount returns the number of resources recorded in tx: the
+// count the writers keep (keyResourceCount) when its checksum
+// (keyResourceCountSum) agrees with it; otherwise, for a state written
+// by an older wxmedia or a damaged count, the keys counted one by one,
+// without decoding the records, after the whole file is walked (the
+// caller sees to that: countKnown).
 func resourceCount(tx *bolt.Tx) (int, error) {
-	if isSealed(tx) {
-		n := getUint64(tx.Bucket(bucketMeta), keyResourceCount)
-		if n > math.MaxInt32 {
-			return 0, fmt.Errorf("%w: a resource count of %d", ErrCorrupt, n)
-		}
-		return int(n), nil
+	if n, ok := countKnown(tx); ok {
+		return n, nil
 	}
 	n := 0
 	c := tx.Bucket(bucketResources).Cursor()
@@ -77,6 +81,36 @@ func resourceCount(tx *bolt.Tx) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// countKnown returns the resource count kept in tx's meta bucket, and
+// whether it agrees with its checksum.
+func countKnown(tx *bolt.Tx) (int, bool) {
+	meta := tx.Bucket(bucketMeta)
+	v, sum := meta.Get(keyResourceCount), meta.Get(keyResourceCountSum)
+	p, err := unseal(keyResourceCount, sum)
+	if err != nil || len(v) != 8 || !bytes.Equal(p, v) || binary.BigEndian.Uint64(v) > math.MaxInt32 {
+		return 0, false
+	}
+	return int(binary.BigEndian.Uint64(v)), true
+}
+
+// setResourceCount records n resources in meta, with its checksum.
+func setResourceCount(meta *bolt.Bucket, n uint64) error {
+	v := binary.BigEndian.AppendUint64(nil, n)
+	if err := meta.Put(keyResourceCount, v); err != nil {
+		return err
+	}
+	return meta.Put(keyResourceCountSum, seal(keyResourceCount, v))
+}
+
+// addResourceCount adds delta (modulo 2⁶⁴, so that adding -n subtracts
+// n) to the resource count in meta; a zero delta writes nothing.
+func addResourceCount(meta *bolt.Bucket, delta uint64) error {
+	if delta == 0 {
+		return nil
+	}
+	return setResourceCount(meta, getUint64(meta, keyResourceCount)+delta)
 }
 
 // ReadResources reads the records at addrs in one read transaction, each
@@ -90,17 +124,22 @@ func (l *Local) ReadResources(addrs []string) (map[string]Resource, uint64, erro
 	sorted := slices.Clone(addrs)
 	slices.Sort(sorted)
 	sorted = slices.Compact(sorted)
+	keys := make([][]byte, len(sorted))
+	for i, a := range sorted {
+		keys[i] = []byte(a)
+	}
+	check := func(c *fileCheck) error { return c.keys(bucketResources, keys) }
 	var serial uint64
-	err := l.view(func(tx *bolt.Tx) error {
+	err := l.viewChecked(check, func(tx *bolt.Tx) error {
 		serial = binary.BigEndian.Uint64(tx.Bucket(bucketMeta).Get(keySerial))
 		sealed := isSealed(tx)
 		b := tx.Bucket(bucketResources)
 		var dec resourceDecoder
-		for _, a := range sorted {
+		for i, a := range sorted {
 			if a == "" {
 				continue
 			}
-			key := []byte(a)
+			key := keys[i]
 			v := b.Get(key)
 			if v == nil {
 				continue
@@ -120,4 +159,21 @@ func (l *Local) ReadResources(addrs []string) (map[string]Resource, uint64, erro
 		return nil, 0, err
 	}
 	return rs, serial, nil
+}
+
+// viewChecked runs fn in a read transaction, after check, for a reader
+// that has not walked the whole file, has checked the pages fn reads.
+func (l *Local) viewChecked(check func(*fileCheck) error, fn func(tx *bolt.Tx) error) error {
+	err := guard(l.path, func() error {
+		if l.check != nil {
+			if err := check(l.check); err != nil {
+				return err
+			}
+		}
+		return l.db.View(fn)
+	})
+	if err != nil {
+		return fmt.Errorf("read state %s: %w", l.path, err)
+	}
+	return nil
 }

@@ -66,7 +66,7 @@ func openPublished(path string, opts Options) (*Local, bool) {
 	}
 	// Nothing writes a published copy once it is in place (it is renamed
 	// there whole), so all of it is checked before bbolt opens it.
-	if err := checkFile(snap, true); err != nil {
+	if err := checkFile(snap, checkTree); err != nil {
 		return nil, false
 	}
 	var db *bolt.DB

@@ -275,7 +275,7 @@ func (l *Local) Push(doc *Export, force bool) error {
 			if err := meta.Delete(keyScattered); err != nil {
 				return err
 			}
-			if err := meta.Put(keyResourceCount, binary.BigEndian.AppendUint64(nil, uint64(len(doc.Resources)))); err != nil {
+			if err := setResourceCount(meta, uint64(len(doc.Resources))); err != nil {
 				return err
 			}
 			ob := tx.Bucket(bucketOutputs)
