@@ -30,6 +30,10 @@ import (
 //     knows well: key order, and that every page is either in use or free.
 //
 // Step 3 is for writers only (checkOnOpen): a reader is safe after step 2.
+// A reader runs step 1 (the meta pages only: bbolt loads no freelist for
+// a reader) on opening, and step 2 at its first read of the whole state;
+// before that, its point reads check only the pages they reach
+// (pointcheck.go).
 // Step 3 runs bbolt's walk in a goroutine of its own, which recovers
 // bbolt's assertions but could not survive a fault: that is what step 2
 // rules out, and why it is written here (bbolt exports no page reader).

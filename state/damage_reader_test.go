@@ -169,7 +169,7 @@ func TestFreedPageInUse(t *testing.T) {
 	for _, ro := range []bool{true, false} {
 		l, err := OpenLocal(path, Options{ReadOnly: ro, Command: "apply"})
 		if err == nil {
-			// A reader, which bbolt never has read the freelist, walks
+			// bbolt never reads the freelist for a reader, which walks
 			// the whole file, freelist included, at its first read of
 			// the whole state.
 			_, err = l.Snapshot()
