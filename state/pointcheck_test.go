@@ -78,6 +78,15 @@ func damagePage(content []byte, id uint64, fn func(p []byte)) []byte {
 	return c
 }
 
+// currentMeta returns the meta bbolt uses in the state content.
+func currentMeta(content []byte) boltMeta {
+	m, _ := parseBoltMeta(content)
+	if m1, ok := parseBoltMeta(content[m.pageSize:]); ok && m1.txid > m.txid {
+		m = m1
+	}
+	return m
+}
+
 // pointRead opens content read-only and reads addrs by point reads, and
 // then the whole state; no panic escapes it.
 func pointRead(t *testing.T, content []byte, addrs []string) (l *Local, rs map[string]Resource, pointErr, snapErr error) {
@@ -155,13 +164,15 @@ func TestDamageOnPointPath(t *testing.T) {
 	content := pointState(t, 3000)
 	addr := testResource(1500).Address
 	pages := pathOf(t, content, addr)
-	m, _ := parseBoltMeta(content)
+	m := currentMeta(content)
 	ne := binary.NativeEndian
 	damages := map[string]func(id uint64) func(p []byte){
 		"wrong page number": func(id uint64) func(p []byte) {
 			return func(p []byte) { ne.PutUint64(p, id+1) }
 		},
-		"page type":     func(uint64) func(p []byte) { return func(p []byte) { ne.PutUint16(p[8:], 0x20) } },
+		"page type": func(uint64) func(p []byte) { return func(p []byte) { ne.PutUint16(p[8:], 0x20) } },
+		// bbolt's "invalid page type" panic in tx.Bucket (etcd-io/bbolt#128).
+		"freelist type": func(uint64) func(p []byte) { return func(p []byte) { ne.PutUint16(p[8:], pageFreelist) } },
 		"element count": func(uint64) func(p []byte) { return func(p []byte) { ne.PutUint16(p[10:], 0xFFF0) } },
 		"overflow past the file": func(uint64) func(p []byte) {
 			return func(p []byte) { ne.PutUint32(p[12:], uint32(m.pgid)) }
@@ -221,6 +232,12 @@ func TestDamageOnPointPath(t *testing.T) {
 		})
 		if _, _, pointErr, snapErr := pointRead(t, cycle, []string{addr}); !errors.Is(pointErr, ErrCorrupt) || !errors.Is(snapErr, ErrCorrupt) {
 			t.Errorf("branch page %d pointing at itself: point read %v, snapshot %v, want ErrCorrupt", id, pointErr, snapErr)
+		}
+	}
+	// The root bucket's page, which finding the buckets reads.
+	for name, fn := range damages {
+		if _, _, pointErr, _ := pointRead(t, damagePage(content, m.root, fn(m.root)), []string{addr}); !errors.Is(pointErr, ErrCorrupt) {
+			t.Errorf("root page %d, %s: %v, want ErrCorrupt", m.root, name, pointErr)
 		}
 	}
 	// The record's own bytes: its checksum fails.
