@@ -143,6 +143,10 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	// verified and waiting for their commit group) are bounded too, so a
 	// crash loses at most MaxUncommitted(parallelism) of them.
 	uncommitted := make(chan struct{}, MaxUncommitted(o.Parallelism))
+	// A state that commits concurrent writes together is told of the
+	// uploads on their way, so that it syncs once for about as many as
+	// are on the network rather than once for every few.
+	hints, _ := o.Store.(state.WriteHinter)
 	var wg sync.WaitGroup
 	notStarted := func() {
 		for _, c := range sched.drain() {
@@ -181,16 +185,28 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 			break
 		}
 		wg.Add(1)
+		if hints != nil {
+			hints.ExpectWrites(1)
+		}
 		go func(c *plan.ResourceChange) {
 			defer wg.Done()
 			defer func() { <-uncommitted }()
+			// The announced write is withdrawn as it is made, or when
+			// the upload fails.
+			var arrivedOnce sync.Once
+			arrived := func() {
+				if hints != nil {
+					arrivedOnce.Do(func() { hints.ExpectWrites(-1) })
+				}
+			}
+			defer arrived()
 			// The slot is freed once the reply is in, so that the next
 			// upload starts while this one's commit waits for its group:
 			// the network stays busy while the state syncs.
 			var once sync.Once
 			release := func() { once.Do(func() { sched.release(c.Merchant) }) }
 			defer release()
-			entry, err := upload(ctx, c, o, ids, release)
+			entry, err := upload(ctx, c, o, ids, release, arrived)
 			if err != nil {
 				var se *storeError
 				if errors.As(err, &se) {
@@ -334,8 +350,9 @@ func (e *storeError) Error() string { return e.err.Error() }
 func (e *storeError) Unwrap() error { return e.err }
 
 // upload sends c's file, calls release once the reply is in, and commits
-// the verified identifier durably before returning.
-func upload(ctx context.Context, c *plan.ResourceChange, o Options, ids *identifiers, release func()) (state.CacheEntry, error) {
+// the verified identifier durably before returning, calling arrived just
+// before it asks the state to.
+func upload(ctx context.Context, c *plan.ResourceChange, o Options, ids *identifiers, release, arrived func()) (state.CacheEntry, error) {
 	up := o.Uploaders[c.Merchant]
 	if up == nil {
 		return state.CacheEntry{}, fmt.Errorf("no uploader for merchant %q", c.Merchant)
@@ -370,6 +387,7 @@ func upload(ctx context.Context, c *plan.ResourceChange, o Options, ids *identif
 	now := o.Now().UTC()
 	rec := record(c, r.ID, now)
 	entry := rec.CacheEntry()
+	arrived()
 	if err := o.Store.CommitUpload(rec, entry); err != nil {
 		return state.CacheEntry{}, &storeError{fmt.Errorf("recording %s (identifier %s) in state: %w", c.Addr, r.ID, err)}
 	}

@@ -117,6 +117,7 @@ func BenchmarkApply(b *testing.B) {
 			})
 			total += time.Since(start)
 			b.ReportMetric(float64(processCPU()-c0)/float64(n)/1e3, "cpu-us/file")
+			b.ReportMetric(float64(st.GroupCommits()), "commits")
 			b.StopTimer()
 			if err != nil || res.Uploaded != n || len(res.Failures) > 0 || events.Load() != int64(n) {
 				b.Fatalf("apply: %v, %d uploaded, failures %v", err, res.Uploaded, res.Failures)

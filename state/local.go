@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -114,6 +115,12 @@ type Local struct {
 	groupMu    sync.Mutex
 	pending    []*groupReq
 	committing bool
+	// expected counts the writes announced with ExpectWrites; kick wakes
+	// the committer.
+	expected     int
+	kick         chan struct{}
+	groupCommits atomic.Int64  // see GroupCommits
+	groupWindow  time.Duration // when > 0, replaces groupWindow (tests)
 }
 
 var _ Backend = (*Local)(nil)
@@ -128,7 +135,7 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 	if path == "" {
 		path = DefaultPath
 	}
-	l := &Local{path: path, readOnly: opts.ReadOnly}
+	l := &Local{path: path, readOnly: opts.ReadOnly, kick: make(chan struct{}, 1)}
 	if opts.ReadOnly {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			return l, nil

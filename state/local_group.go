@@ -37,8 +37,9 @@ func (l *Local) update(what string, fn func(tx *bolt.Tx) error) error {
 
 // groupReq is one write waiting for a group commit.
 type groupReq struct {
-	fn   func(g *groupTx) error
-	done chan error
+	fn     func(g *groupTx) error
+	done   chan error
+	queued time.Time
 }
 
 // groupTx is a group transaction as its writes see it.
@@ -110,12 +111,14 @@ func (l *Local) groupUpdate(what string, fn func(g *groupTx) error) error {
 	if l.readOnly {
 		return fmt.Errorf("%s: %w", what, ErrReadOnly)
 	}
-	req := &groupReq{fn: fn, done: make(chan error, 1)}
+	req := &groupReq{fn: fn, done: make(chan error, 1), queued: time.Now()}
 	l.groupMu.Lock()
 	l.pending = append(l.pending, req)
 	if !l.committing {
 		l.committing = true
 		go l.commitGroups()
+	} else {
+		l.kickCommitter()
 	}
 	l.groupMu.Unlock()
 	if err := <-req.done; err != nil {
@@ -124,42 +127,85 @@ func (l *Local) groupUpdate(what string, fn func(g *groupTx) error) error {
 	return nil
 }
 
+// ExpectWrites announces n more writes on their way to CommitUpload or
+// PutResource (n < 0 withdraws announced writes: they are about to be
+// made, or will not come). It implements WriteHinter.
+func (l *Local) ExpectWrites(n int) {
+	l.groupMu.Lock()
+	l.expected = max(l.expected+n, 0)
+	if l.committing {
+		l.kickCommitter()
+	}
+	l.groupMu.Unlock()
+}
+
+// WriteHinter is implemented by a state that commits concurrent writes in
+// shared transactions (the local state). A writer that knows of writes on
+// their way, independent of any commit (uploads on the network, each to
+// be recorded once its reply verifies), announces them, so that a
+// transaction waits for them rather than syncing for a few. It withdraws
+// each as it is made, or when it will not come: a write announced and
+// never withdrawn delays the others' commits by up to groupWindow.
+type WriteHinter interface {
+	ExpectWrites(n int)
+}
+
+var _ WriteHinter = (*Local)(nil)
+
+// GroupCommits returns how many shared transactions have committed the
+// writes of CommitUpload and PutResource since the state was opened (each
+// syncs the file twice).
+func (l *Local) GroupCommits() int64 { return l.groupCommits.Load() }
+
+// kickCommitter wakes the committer waiting for its group to fill.
+// Callers hold groupMu.
+func (l *Local) kickCommitter() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
 // maxGroup bounds the writes of one group transaction.
 const maxGroup = 256
 
-// A group stays open for more writes once writes are seen to come
-// concurrently (more arrived while the previous group committed): until
-// groupQuiet passes without a new write, the group holds maxGroup writes,
-// or groupWindow has passed. A lone writer never waits. Fewer, larger
-// transactions write and sync less per write.
-const (
-	groupQuiet  = 5 * time.Millisecond
-	groupWindow = 100 * time.Millisecond
-)
+// groupWindow bounds how long a write waits for others to join its
+// transaction: only writes announced with ExpectWrites are waited for.
+const groupWindow = 100 * time.Millisecond
 
-// gatherGroup waits while a group fills up (see groupWindow). Callers
-// do not hold groupMu.
-func (l *Local) gatherGroup() {
-	deadline := time.Now().Add(groupWindow)
-	l.groupMu.Lock()
+// groupReady reports whether the queued writes should commit now, and if
+// not, how long they may still wait. As soon as one transaction ends, the
+// next commits whatever is queued (a classic group commit, with no idle
+// timer), unless more writes are announced than are queued: then it waits
+// until as many are queued as are still announced, so that a transaction
+// holds about as many writes as the announced ones, and syncs once for
+// them. The queued writes are then never more than about half of those
+// not yet committed, so a writer that bounds those (apply bounds them at
+// four times its parallelism) is never held at its bound waiting for a
+// commit that waits for it. Callers hold groupMu.
+func (l *Local) groupReady() (bool, time.Duration) {
 	n := len(l.pending)
-	l.groupMu.Unlock()
-	for time.Now().Before(deadline) {
-		time.Sleep(groupQuiet)
-		l.groupMu.Lock()
-		m := len(l.pending)
-		l.groupMu.Unlock()
-		if m == n || m >= maxGroup {
-			return
-		}
-		n = m
+	if n >= maxGroup || n >= l.expected {
+		return true, 0
 	}
+	window := groupWindow
+	if l.groupWindow > 0 {
+		window = l.groupWindow
+	}
+	wait := window - time.Since(l.pending[0].queued)
+	return wait <= 0, wait
 }
 
 // commitGroups commits the queued writes, group after group, until none
 // is left.
 func (l *Local) commitGroups() {
-	for first := true; ; first = false {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
 		l.groupMu.Lock()
 		if len(l.pending) == 0 {
 			l.pending = nil
@@ -167,12 +213,19 @@ func (l *Local) commitGroups() {
 			l.groupMu.Unlock()
 			return
 		}
-		if !first {
-			// More writes arrived while the last group committed: let the
-			// others in flight join them.
+		if ready, wait := l.groupReady(); !ready {
 			l.groupMu.Unlock()
-			l.gatherGroup()
-			l.groupMu.Lock()
+			if timer == nil {
+				timer = time.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			select {
+			case <-l.kick:
+			case <-timer.C:
+			}
+			timer.Stop()
+			continue
 		}
 		group := l.pending
 		if len(group) > maxGroup {
@@ -180,6 +233,7 @@ func (l *Local) commitGroups() {
 		}
 		l.pending = l.pending[len(group):]
 		l.groupMu.Unlock()
+		l.groupCommits.Add(1)
 		err := guard(l.path, func() error {
 			return l.db.Update(func(tx *bolt.Tx) error {
 				g := newGroupTx(tx)
