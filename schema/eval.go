@@ -90,14 +90,10 @@ type Instance struct {
 	// Addr is the instance address: type.name or type.name["key"], after
 	// the module instance path and a dot inside a module, as Terraform
 	// writes it: module.store["sh-001"].wechatpay_image.logo.
-	Addr string
-	// Module is the module instance path without the trailing dot:
-	// module.store["sh-001"], module.a.module.b[0]; "" in the root module.
-	Module   string
+	Addr     string
 	Resource *Resource
 	// Key is the for_each key; HasKey is false without for_each.
-	Key    string
-	HasKey bool
+	Key string
 	// Merchant is the merchant instance name (MerchantInstanceName): the
 	// block name for a root merchant without for_each.
 	Merchant string
@@ -110,15 +106,32 @@ type Instance struct {
 	// Filename is the name sent to the API: the filename attribute or the
 	// base name of Source.
 	Filename string
+	HasKey   bool
+	// The module instance path is not a field but the start of Addr
+	// (Module): a large for_each keeps many instances.
+}
+
+// Module is the module instance path without the trailing dot:
+// module.store["sh-001"], module.a.module.b[0]; "" in the root module.
+func (in *Instance) Module() string {
+	if n := len(in.ResourceAddr()) - len(in.Resource.Type) - len(in.Resource.Name) - 2; n > 0 {
+		return in.Addr[:n]
+	}
+	return ""
 }
 
 // ResourceAddr is the address of the instance's resource: type.name after
 // the module instance path, as -target names every instance of it.
 func (in *Instance) ResourceAddr() string {
-	if in.Module == "" {
-		return in.Resource.Addr()
+	n := len(in.Addr)
+	if in.HasKey {
+		if quotesAsIs(in.Key) {
+			n -= len(in.Key) + 4
+		} else {
+			n -= len(QuoteKey(in.Key)) + 2
+		}
 	}
-	return in.Module + "." + in.Resource.Addr()
+	return in.Addr[:max(n, 0)]
 }
 
 // SourceRange is where the instance's source argument is written.

@@ -161,7 +161,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	}
 	start := func(i int, a *byteArena) *Instance {
 		in := &backing[i]
-		*in = Instance{Resource: r, Merchant: merchant, Module: s.ev.Module}
+		*in = Instance{Resource: r, Merchant: merchant}
 		if r.ForEach != nil {
 			in.Addr, in.Key = instanceAddressIn(a, addr, item(i).key)
 			in.HasKey = true

@@ -111,7 +111,7 @@ resource "wechatpay_image" "badge" {
 	}
 	got := map[string]string{}
 	for _, in := range ev.Instances {
-		got[in.Addr] = in.Module + " | " + in.Merchant + " | " + in.Source + " | " + in.Path
+		got[in.Addr] = in.Module() + " | " + in.Merchant + " | " + in.Source + " | " + in.Path
 	}
 	dir := ev.Config.Dir
 	want := map[string]string{
@@ -245,5 +245,77 @@ merchant "x" {
 		if !strings.Contains(secrets, s) {
 			t.Errorf("secret %s not redacted (%s)", s, secrets)
 		}
+	}
+}
+
+// TestInstanceModuleAndResourceAddr checks that the module instance path
+// and the resource address, read from the instance address, are those the
+// instance was made in, whatever the keys of the module instances and of
+// the instance hold (quotes, template sequences, the resource's own
+// address, control and non-ASCII characters).
+func TestInstanceModuleAndResourceAddr(t *testing.T) {
+	keys := `["k", "a\"b", "$${x}", "%%{y}", "wechatpay_image.r[\"k\"]", "tab\there", "ü .png", "."]`
+	ev, errs := evalTree(t, map[string]string{
+		"main.wxm.hcl": `
+merchant "m" {
+  sandbox = true
+}
+resource "wechatpay_image" "r" {
+  for_each = toset(` + keys + `)
+  source   = "a.png"
+}
+resource "wechatpay_image" "one" {
+  source = "a.png"
+}
+module "s" {
+  source   = "./mod"
+  for_each = toset(` + keys + `)
+}
+`,
+		"mod/main.wxm.hcl": `
+resource "wechatpay_image" "r" {
+  for_each = toset(` + keys + `)
+  source   = "a.png"
+}
+module "inner" {
+  source = "./inner"
+  count  = 2
+}
+`,
+		"mod/inner/main.wxm.hcl": `
+resource "wechatpay_image" "one" {
+  source = "a.png"
+}
+`,
+	})
+	if errs != "" {
+		t.Fatal(errs)
+	}
+	n := 0
+	for _, in := range ev.Instances {
+		mod, res := in.Module(), in.ResourceAddr()
+		want := in.Resource.Addr()
+		if mod != "" {
+			want = mod + "." + want
+		}
+		if res != want {
+			t.Errorf("%s: resource address %q, want %q", in.Addr, res, want)
+		}
+		addr := res
+		if in.HasKey {
+			addr = InstanceAddress(res, in.Key)
+		}
+		if addr != in.Addr {
+			t.Errorf("%s: made again from %q and the key: %s", in.Addr, mod, addr)
+		}
+		if strings.HasPrefix(mod, `module.s[`) {
+			n++
+		}
+		if mod != "" && !strings.HasPrefix(mod, "module.s[") || strings.Count(mod, "module.") > 2 {
+			t.Errorf("%s: module %q", in.Addr, mod)
+		}
+	}
+	if n != 8*8+8*2 || len(ev.Instances) != 8+1+n {
+		t.Errorf("%d instances, %d in module.s", len(ev.Instances), n)
 	}
 }

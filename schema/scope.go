@@ -54,7 +54,7 @@ func newScope(ev *Evaluation, values map[string]InstanceValue) *scope {
 		byAddr:   ev.resourcesByAddr(),
 	}
 	for _, in := range ev.Instances {
-		if in.Module != ev.Module {
+		if in.Module() != ev.Module {
 			continue // the root evaluation's list holds every module's
 		}
 		if s.instances == nil {
