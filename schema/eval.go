@@ -184,6 +184,9 @@ type Evaluation struct {
 	// root's for each module it calls.
 	taint  *taint
 	taints map[*Config]*taint
+	// instanceParts are the instances of each resource of each module
+	// instance evaluated so far, in order (the root's; joinInstances).
+	instanceParts [][]*Instance
 	// prefetched are the filesets listed ahead for this module instance
 	// (module_prefetch.go); nil when none were.
 	prefetched *instanceListings
@@ -246,7 +249,31 @@ func (cfg *Config) EvaluateWith(given map[string]VarValue, remote RemoteStateRea
 		return ev, diags
 	}
 	diags = append(diags, ev.evalBody()...)
+	ev.joinInstances()
 	return ev, dedupe(diags)
+}
+
+// joinInstances makes the root's Instances from the instances of each
+// resource of each module instance, in the order they were evaluated: in
+// one allocation of the exact size, or none when there is one resource.
+func (ev *Evaluation) joinInstances() {
+	parts := ev.instanceParts
+	ev.instanceParts = nil
+	switch len(parts) {
+	case 0:
+		return
+	case 1:
+		ev.Instances = parts[0]
+		return
+	}
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	ev.Instances = make([]*Instance, 0, n)
+	for _, p := range parts {
+		ev.Instances = append(ev.Instances, p...)
+	}
 }
 
 func (ev *Evaluation) evalVariables(given map[string]VarValue) hcl.Diagnostics {
