@@ -25,7 +25,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	// The items: a fileset's keys as they are (item), or evaluated.
 	var (
 		items   []forEachItem
-		keys    []string
+		keys    keyList
 		fileset bool // keys give the items
 	)
 	if r.ForEach == nil {
@@ -58,11 +58,11 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	}
 	n := len(items)
 	if fileset {
-		n = len(keys)
+		n = keys.len()
 	}
 	item := func(i int) forEachItem {
 		if fileset {
-			return forEachItem{key: keys[i], str: true}
+			return forEachItem{key: keys.at(i), str: true}
 		}
 		return items[i]
 	}
@@ -432,9 +432,11 @@ type forEachItem struct {
 // whose values feed merchant arguments only).
 func (s *scope) forEachItems(expr hcl.Expression, ctx *hcl.EvalContext, marked bool) ([]forEachItem, hcl.Diagnostics) {
 	if keys, ok := s.fastFileset(expr, ctx); ok {
-		items := make([]forEachItem, len(keys))
-		for i, k := range keys {
-			items[i] = forEachItem{key: k, str: true}
+		items := make([]forEachItem, 0, keys.len())
+		for _, r := range keys.runs {
+			for _, k := range r {
+				items = append(items, forEachItem{key: k, str: true})
+			}
 		}
 		return items, nil
 	}

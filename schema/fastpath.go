@@ -73,56 +73,103 @@ func fastPathsAllowed(cfg *Config) bool {
 // fastFileset returns the for_each keys of expr, sorted and distinct, when
 // expr is a call of the built-in fileset with two plain string arguments
 // that lists without error; ok is false otherwise.
-func (s *scope) fastFileset(expr hcl.Expression, ctx *hcl.EvalContext) (keys []string, ok bool) {
+func (s *scope) fastFileset(expr hcl.Expression, ctx *hcl.EvalContext) (keys keyList, ok bool) {
 	call, isCall := expr.(*hclsyntax.FunctionCallExpr)
 	if !s.fast() || !isCall || call.Name != "fileset" || call.ExpandFinal || len(call.Args) != 2 {
-		return nil, false
+		return keyList{}, false
 	}
 	var args [2]string
 	for i, a := range call.Args {
 		v, diags := a.Value(ctx)
 		if diags.HasErrors() || v.IsMarked() || !v.IsKnown() || v.IsNull() {
-			return nil, false
+			return keyList{}, false
 		}
 		sv, err := convert.Convert(v, cty.String)
 		if err != nil || sv.IsMarked() || !sv.IsKnown() || sv.IsNull() {
-			return nil, false
+			return keyList{}, false
 		}
 		args[i] = sv.AsString()
 	}
-	matches, err := s.ev.filesetMatchesOf(s.ev.Config.Dir, args[0], args[1])
+	runs, err := s.ev.filesetRunsOf(s.ev.Config.Dir, args[0], args[1])
 	if err != nil {
-		return nil, false
+		return keyList{}, false
 	}
-	// The listing is usually sorted and NFC normalised already (the
-	// strings a set would hold): then it is the result as it is, sorted
-	// in place otherwise (the same names), and copied only when a name
-	// changes.
-	keys = matches
-	copied := false
-	own := func() {
-		if !copied {
-			keys, copied = slices.Clone(keys), true
-		}
-	}
-	for i, m := range matches {
-		if k := cty.NormalizeString(m); k != m {
-			own()
-			keys[i] = k
-		}
-	}
-	if !slices.IsSorted(keys) {
-		slices.Sort(keys)
-	}
-	for i := 1; i < len(keys); i++ {
-		if keys[i] == keys[i-1] {
-			// Names that differ only in their normalisation: one key.
-			own()
-			return slices.Compact(keys), true
-		}
-	}
-	return keys, true
+	return sortedKeys(runs), true
 }
+
+// sortedKeys is the keys of the fileset whose matches are runs: NFC
+// normalised (the strings a set would hold), sorted and distinct. Runs
+// that are sorted, normalised and in order already, as the parallel walk
+// usually gives them, are the keys as they are (a run is sorted in place
+// otherwise: the same names); they are copied only when they are not.
+func sortedKeys(runs [][]string) keyList {
+	inOrder := true
+	var last []string // the last run that has keys
+	for _, r := range runs {
+		if len(r) == 0 {
+			continue
+		}
+		if !slices.IsSorted(r) {
+			slices.Sort(r)
+		}
+		for i, m := range r {
+			if cty.NormalizeString(m) != m || i > 0 && m == r[i-1] {
+				inOrder = false
+			}
+		}
+		if last != nil && last[len(last)-1] >= r[0] {
+			inOrder = false
+		}
+		last = r
+	}
+	if inOrder {
+		return newKeyList(runs)
+	}
+	keys := slices.Clone(flatten(runs))
+	for i, m := range keys {
+		keys[i] = cty.NormalizeString(m)
+	}
+	slices.Sort(keys)
+	// Names that differ only in their normalisation: one key.
+	return newKeyList([][]string{slices.Compact(keys)})
+}
+
+// keyList is a list of keys made of runs, one after the other.
+type keyList struct {
+	runs [][]string
+	ends []int // where each run ends in the list
+}
+
+func newKeyList(runs [][]string) keyList {
+	l := keyList{runs: runs, ends: make([]int, len(runs))}
+	n := 0
+	for i, r := range runs {
+		n += len(r)
+		l.ends[i] = n
+	}
+	return l
+}
+
+// len is the number of keys.
+func (l keyList) len() int {
+	if len(l.ends) == 0 {
+		return 0
+	}
+	return l.ends[len(l.ends)-1]
+}
+
+// at is the i-th key.
+func (l keyList) at(i int) string {
+	k, _ := slices.BinarySearch(l.ends, i+1)
+	start := 0
+	if k > 0 {
+		start = l.ends[k-1]
+	}
+	return l.runs[k][i-start]
+}
+
+// strings is the keys, in one slice.
+func (l keyList) strings() []string { return flatten(l.runs) }
 
 // tplPart is one part of a compiled template: literal text, or each.key,
 // or each.value, or a reference to var.NAME or path.* that bind replaces
@@ -362,14 +409,15 @@ func parseSimpleGlob(pattern string) (g simpleGlob, ok bool) {
 // directory when it is one, or a symbolic link or irregular file whose
 // target is one (anything else, a dangling link included, is a file);
 // "**" descends into every directory so found; a directory that cannot be
-// read, or whose path is cyclic (see fileset_cycles.go), is skipped. The
-// order of the result is unspecified; it is usually sorted already, as
-// each directory's matches are sorted and the directories put in order
-// (fastFileset then only checks it).
+// read, or whose path is cyclic (see fileset_cycles.go), is skipped.
 //
-// The names' bytes are taken from a few large blocks (byteArena), and the
-// result is made in one allocation of its exact size.
-func walkSimpleGlob(root string, g simpleGlob) []string {
+// The matches come in runs, a directory's each, sorted, the runs in the
+// order of their first match: usually the whole is sorted (fastFileset
+// checks it), but not always (a directory's files and those of its
+// subdirectories may interleave). The names' bytes are taken from a few
+// large blocks (byteArena), and each run is made in one allocation of
+// its exact size.
+func walkSimpleGlob(root string, g simpleGlob) [][]string {
 	rel := "."
 	if g.prefix != "" {
 		rel = g.prefix
@@ -385,7 +433,7 @@ func walkSimpleGlob(root string, g simpleGlob) []string {
 		var a byteArena
 		m := listDir(root, dirItem{rel, above}, g.last, nil, nil, &a)
 		slices.Sort(m)
-		return m
+		return [][]string{m}
 	}
 	var (
 		mu    sync.Mutex
@@ -438,15 +486,7 @@ func walkSimpleGlob(root string, g simpleGlob) []string {
 	}
 	wg.Wait()
 	slices.SortFunc(runs, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
-	n := 0
-	for _, r := range runs {
-		n += len(r)
-	}
-	matches := make([]string, 0, n)
-	for _, r := range runs {
-		matches = append(matches, r...)
-	}
-	return matches
+	return runs
 }
 
 // dirItem is a directory to list: its path relative to the root, and the

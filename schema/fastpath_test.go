@@ -308,7 +308,7 @@ resource "wechatpay_image" "r" {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	if keys, ok := s.fastFileset(r.ForEach, ctx); !ok || !reflect.DeepEqual(keys, []string{"a.png"}) {
+	if keys, ok := s.fastFileset(r.ForEach, ctx); !ok || !reflect.DeepEqual(keys.strings(), []string{"a.png"}) {
 		t.Errorf("fileset fast path: %v %v", keys, ok)
 	}
 	if compileTemplate(r.Source) == nil || compileTemplate(r.Filename) == nil {

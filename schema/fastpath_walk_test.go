@@ -1,15 +1,18 @@
 package schema
 
 import (
+	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // TestWalkSimpleGlobMatchesDoublestar compares the parallel walk with
@@ -88,7 +91,7 @@ func TestWalkSimpleGlobMatchesDoublestar(t *testing.T) {
 				}
 				t.Fatalf("%q: not a simple pattern", p)
 			}
-			got := walkSimpleGlob(root, g)
+			got := flatten(walkSimpleGlob(root, g))
 			want, err := doublestar.Glob(newAcyclicFS(root), p, doublestar.WithFilesOnly())
 			if err != nil {
 				t.Fatal(err)
@@ -181,6 +184,56 @@ func TestFilesetCycles(t *testing.T) {
 			if d := time.Since(start); d > 5*time.Second {
 				t.Errorf("fast %v, %q: took %v", fast, pattern, d)
 			}
+		}
+	}
+}
+
+// TestSortedKeys compares sortedKeys with the plain way of making a
+// fileset's keys (normalise, sort, drop repeats) over runs of every
+// shape: sorted or not, in order or interleaved, empty, with names that
+// normalise to another's; and checks that keyList.at reads them all.
+func TestSortedKeys(t *testing.T) {
+	names := []string{"a", "b", "b/c", "b/d", "b0", "c", "ü", "u\u0308", "z", "a/b", "a.b", "a-b"}
+	rng := rand.New(rand.NewSource(1))
+	for range 2000 {
+		var runs [][]string
+		var all []string
+		for range rng.Intn(4) {
+			var r []string
+			for range rng.Intn(5) {
+				n := names[rng.Intn(len(names))]
+				if !slices.Contains(all, n) {
+					r = append(r, n)
+					all = append(all, n)
+				}
+			}
+			if rng.Intn(2) == 0 {
+				slices.Sort(r)
+			}
+			runs = append(runs, r)
+		}
+		if rng.Intn(2) == 0 {
+			slices.SortFunc(runs, func(a, b []string) int {
+				if len(a) == 0 || len(b) == 0 {
+					return len(a) - len(b)
+				}
+				return strings.Compare(a[0], b[0])
+			})
+		}
+		var want []string
+		for _, n := range all {
+			want = append(want, cty.NormalizeString(n))
+		}
+		slices.Sort(want)
+		want = slices.Compact(want)
+		given := fmt.Sprint(runs)
+		l := sortedKeys(runs)
+		var got []string
+		for i := range l.len() {
+			got = append(got, l.at(i))
+		}
+		if !slices.Equal(got, want) || !slices.Equal(l.strings(), want) {
+			t.Fatalf("runs %s: keys %q, want %q", given, got, want)
 		}
 	}
 }

@@ -251,6 +251,13 @@ func functionsIn(baseDir string, read *atomic.Int64, fast bool) map[string]funct
 // parseSimpleGlob) is listed by a parallel walk with doublestar's exact
 // result.
 func filesetMatches(baseDir, dir, pattern string, fast bool) ([]string, error) {
+	runs, err := filesetRuns(baseDir, dir, pattern, fast)
+	return flatten(runs), err
+}
+
+// filesetRuns is filesetMatches with the matches in parts: a directory's
+// each, when the parallel walk lists them (see walkSimpleGlob).
+func filesetRuns(baseDir, dir, pattern string, fast bool) ([][]string, error) {
 	root := dir
 	if !filepath.IsAbs(root) {
 		root = filepath.Join(baseDir, root)
@@ -264,7 +271,7 @@ func filesetMatches(baseDir, dir, pattern string, fast bool) ([]string, error) {
 		// "*.png")): listing it shows it is one, without a stat first.
 		// When it cannot be listed, the path below says why.
 		if matches, err := listDirErr(root, dirItem{rel: "."}, g.last, nil, nil, new(byteArena)); err == nil {
-			return matches, nil
+			return [][]string{matches}, nil
 		}
 	}
 	if st, err := os.Stat(root); err != nil || !st.IsDir() {
@@ -280,7 +287,27 @@ func filesetMatches(baseDir, dir, pattern string, fast bool) ([]string, error) {
 	if err != nil {
 		return nil, function.NewArgError(1, err)
 	}
-	return matches, nil
+	return [][]string{matches}, nil
+}
+
+// flatten is the strings of runs, one after the other: the one run as it
+// is, or a slice of their exact total length.
+func flatten(runs [][]string) []string {
+	switch len(runs) {
+	case 0:
+		return nil
+	case 1:
+		return runs[0]
+	}
+	n := 0
+	for _, r := range runs {
+		n += len(r)
+	}
+	out := make([]string, 0, n)
+	for _, r := range runs {
+		out = append(out, r...)
+	}
+	return out
 }
 
 // lengthFunc is Terraform's length: the number of elements of a collection

@@ -51,27 +51,27 @@ type instanceListings struct {
 
 // filesetListing is one fileset listed ahead.
 type filesetListing struct {
-	args    filesetArgs
-	matches []string
-	err     error
+	args filesetArgs
+	runs [][]string
+	err  error
 }
 
 // listedAhead counts the listings made ahead that were used (tests).
 var listedAhead atomic.Int64
 
-// filesetMatchesOf is filesetMatches(base, dir, pattern, true) for
+// filesetRunsOf is filesetRuns(base, dir, pattern, true) for
 // fastFileset, from a listing made ahead when there is one.
-func (ev *Evaluation) filesetMatchesOf(base, dir, pattern string) ([]string, error) {
+func (ev *Evaluation) filesetRunsOf(base, dir, pattern string) ([][]string, error) {
 	if p := ev.prefetched; p != nil {
 		<-p.done
 		for _, l := range p.listings {
 			if l.args == (filesetArgs{base, dir, pattern}) {
 				listedAhead.Add(1)
-				return l.matches, l.err
+				return l.runs, l.err
 			}
 		}
 	}
-	return filesetMatches(base, dir, pattern, true)
+	return filesetRuns(base, dir, pattern, true)
 }
 
 // prefetchFilesets lists ahead, on other goroutines, the filesets that
@@ -194,8 +194,8 @@ func (ev *Evaluation) prefetchFilesets(call *ModuleCall, items []forEachItem) (a
 					continue next
 				}
 			}
-			m, err := filesetMatches(base, a[0], a[1], true)
-			out = append(out, filesetListing{args: key, matches: m, err: err})
+			runs, err := filesetRuns(base, a[0], a[1], true)
+			out = append(out, filesetListing{args: key, runs: runs, err: err})
 		}
 		return out
 	}
