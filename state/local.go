@@ -109,6 +109,8 @@ type Local struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	// closed is set as Close starts: check's file goes with the database.
+	closed atomic.Bool
 
 	// Group commit: concurrent CommitUpload and PutResource calls share
 	// write transactions (see groupUpdate).
@@ -270,6 +272,7 @@ func (l *Local) Path() string { return l.path }
 // harmless.
 func (l *Local) Close() error {
 	l.closeOnce.Do(func() {
+		l.closed.Store(true)
 		var errs []error
 		if l.db != nil && !l.readOnly {
 			if err := guard(l.path, func() error { return compactScattered(l.db) }); err != nil {

@@ -165,7 +165,8 @@ func (l *Local) ReadResources(addrs []string) (map[string]Resource, uint64, erro
 // that has not walked the whole file, has checked the pages fn reads.
 func (l *Local) viewChecked(check func(*fileCheck) error, fn func(tx *bolt.Tx) error) error {
 	err := guard(l.path, func() error {
-		if l.check != nil {
+		// After Close, bbolt says the state is closed.
+		if l.check != nil && !l.closed.Load() {
 			if err := check(l.check); err != nil {
 				return err
 			}

@@ -315,3 +315,14 @@ func TestHeadCountChecked(t *testing.T) {
 		return nil
 	}))
 }
+
+// TestPointReadAfterClose: a reader closed is not a damaged state.
+func TestPointReadAfterClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	must(t, os.WriteFile(path, pointState(t, 10), 0o600))
+	l := open(t, path, Options{ReadOnly: true})
+	must(t, l.Close())
+	if _, _, err := l.ReadResources([]string{testResource(1).Address}); err == nil || errors.Is(err, ErrCorrupt) {
+		t.Errorf("ReadResources after Close: %v, want an error that is not ErrCorrupt", err)
+	}
+}
