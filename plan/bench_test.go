@@ -173,9 +173,9 @@ resource "wechatpay_image" "img" {
 		ev.Instances = append(ev.Instances, &schema.Instance{Addr: addr, Resource: r, Key: name, HasKey: true, Merchant: "m",
 			Source: "img/" + name, Path: filepath.Join(dir, "img", name), Filename: filepath.Base(name)})
 		s := sha256.Sum256(content)
-		files[i] = FileResult{sum: &s, Size: int64(len(content)), Head: content[:min(len(content), headSize)]}
+		files[i] = newFileResult(int64(len(content)), content[:min(len(content), headSize)], s[:], "")
 		snap.Resources[addr] = state.Resource{Address: addr, Type: r.Type, Name: r.Name, Key: name, MchID: "1900000001", Service: "s", API: string(r.Spec.API),
-			Source: "img/" + name, Filename: filepath.Base(name), SHA256: files[i].SHA256(), Size: files[i].Size, ID: "id" + name}
+			Source: "img/" + name, Filename: filepath.Base(name), SHA256: files[i].SHA256(), Size: files[i].Size(), ID: "id" + name}
 	}
 	return ev, snap, files
 }

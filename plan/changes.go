@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"iter"
 	"slices"
@@ -23,19 +22,31 @@ import (
 // merchant's identity, and before and after are the same Object.
 type noOp struct {
 	inst *schema.Instance
-	// sum is the file's SHA-256 as hashing found it (in the stat cache's
-	// bytes for a file the cache vouched for): the recorded one.
-	sum        *[sha256.Size]byte
-	id         string
-	size       int64
-	uploadedAt time.Time
+	// file is what hashing found (for a file the stat cache vouched for,
+	// the entry in the cache's bytes): the size and SHA-256 recorded.
+	file *byte
+	id   string
+	// uploadedAt is the upload time in nanoseconds since 1970, UTC.
+	uploadedAt int64
+}
+
+// compactNoOp returns the no-op of inst, whose file is f and whose before and
+// after are after; false when its upload time does not survive the round
+// trip through nanoseconds (then it is kept in full).
+func compactNoOp(inst *schema.Instance, f FileResult, after *Object) (noOp, bool) {
+	ns := after.UploadedAt.UnixNano()
+	if time.Unix(0, ns).UTC() != after.UploadedAt {
+		return noOp{}, false
+	}
+	return noOp{inst: inst, file: f.rec, id: after.ID, uploadedAt: ns}, true
 }
 
 // change materialises n into c and o, as Make would have built it in full.
 func (p *Plan) materialise(n *noOp, c *ResourceChange, o *Object) {
 	inst := n.inst
 	mi := p.merchants[inst.Merchant]
-	*o = Object{Source: inst.Source, Filename: inst.Filename, SHA256: hex.EncodeToString(n.sum[:]), Size: n.size, ID: n.id, UploadedAt: n.uploadedAt}
+	f := FileResult{rec: n.file}
+	*o = Object{Source: inst.Source, Filename: inst.Filename, SHA256: hex.EncodeToString(f.sum()[:]), Size: f.Size(), ID: n.id, UploadedAt: time.Unix(0, n.uploadedAt).UTC()}
 	*c = ResourceChange{
 		Addr: inst.Addr, Type: inst.Resource.Type, Name: inst.Resource.Name, Key: inst.Key,
 		Merchant: inst.Merchant, MchID: mi.MchID, Service: mi.serviceFor(inst.Resource.Spec), API: string(inst.Resource.Spec.API),

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,37 +19,95 @@ import (
 const headSize = uploader.MagicHeadSize
 
 // FileResult is what hashing one source file found. It is kept small, as
-// a plan holds one per instance: a file the stat cache vouched for has its
-// SHA-256 and head where they lie in the cache's bytes, and nothing else
-// of its own.
+// a plan holds one per instance: a record in the stat cache's entry layout
+// (see statCacheMagic), which for a file the cache vouched for is the
+// entry where it lies in the cache's bytes, so that such a file has
+// nothing of its own; and, for the few files that need it, an error or
+// another name.
 type FileResult struct {
-	Size int64
-	Head []byte // the first bytes, for magic-byte checks
-	// sum is the SHA-256; nil when the file could not be read or is too
-	// large for any API.
-	sum *[sha256.Size]byte
-	// odd holds what few files have: an error, or another name.
-	odd    *fileOdd
-	cached bool // the stat cache vouched for it: nothing was read
+	// rec is the record's first byte: its fixed part, its path (empty
+	// but for a cache entry) and its head follow. nil when the file
+	// could not be read.
+	rec *byte
+	// odd holds what few files have: an error, another name, no SHA-256.
+	odd *fileOdd
 }
 
-// fileOdd is what hashing found for a file that could not be read, or
-// that was found under another name.
+// fileOdd is what hashing found for a file that could not be read, that
+// was found under another name, or that is too large to hash.
 type fileOdd struct {
-	err  error
-	path string
+	err   error
+	path  string
+	noSum bool
 }
 
 // fileError is the result of a file that could not be read.
 func fileError(err error) FileResult { return FileResult{odd: &fileOdd{err: err}} }
 
+// newFileResult is the result of a file read: its size, first bytes and
+// SHA-256 (nil when too large to hash), in a record of its own.
+func newFileResult(size int64, head []byte, sum []byte, alt string) FileResult {
+	head = head[:min(len(head), 0xff)]
+	rec := make([]byte, fixedSize+len(head))
+	binary.LittleEndian.PutUint64(rec[offSize:], uint64(size))
+	copy(rec[offSum:], sum)
+	rec[offHead] = byte(len(head))
+	copy(rec[fixedSize:], head)
+	r := FileResult{rec: &rec[0]}
+	if alt != "" || sum == nil {
+		r.odd = &fileOdd{path: alt, noSum: sum == nil}
+	}
+	return r
+}
+
+// record returns the record's fixed part, path and head.
+func (f FileResult) record() []byte {
+	fixed := unsafe.Slice(f.rec, fixedSize)
+	pl, hl := int(binary.LittleEndian.Uint16(fixed)), int(fixed[offHead])
+	return unsafe.Slice(f.rec, fixedSize+pl+hl)
+}
+
+// Size is the file's size; 0 when it could not be read.
+func (f FileResult) Size() int64 {
+	if f.rec == nil {
+		return 0
+	}
+	return int64(binary.LittleEndian.Uint64(unsafe.Slice(f.rec, fixedSize)[offSize:]))
+}
+
+// Head is the file's first bytes, for magic-byte checks.
+func (f FileResult) Head() []byte {
+	if f.rec == nil {
+		return nil
+	}
+	r := f.record()
+	pl := int(binary.LittleEndian.Uint16(r))
+	return r[fixedSize+pl : len(r) : len(r)]
+}
+
+// sum is the file's SHA-256 where it lies in the record; nil when the
+// file could not be read or is too large for any API.
+func (f FileResult) sum() *[sha256.Size]byte {
+	if f.rec == nil || f.odd != nil && f.odd.noSum {
+		return nil
+	}
+	return (*[sha256.Size]byte)(unsafe.Slice(f.rec, fixedSize)[offSum:])
+}
+
+// cached reports whether the stat cache vouched for the file: its record
+// is a cache entry, the only kind with a path.
+func (f FileResult) cached() bool {
+	return f.rec != nil && binary.LittleEndian.Uint16(unsafe.Slice(f.rec, 2)) != 0
+}
+
 // SHA256 returns the file's SHA-256 in lowercase hex; "" when Err is set
 // or the file is too large for any API.
 func (f FileResult) SHA256() string {
-	if f.sum == nil {
+	sum := f.sum()
+	if sum == nil {
 		return ""
 	}
-	return hex.EncodeToString(f.sum[:])
+	return hex.EncodeToString(sum[:])
 }
 
 // Err returns why the file could not be read as a regular file; nil when
@@ -75,17 +134,18 @@ func (f FileResult) Check(spec uploader.Spec, filename string) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
-	return uploader.CheckFile(spec, filename, f.Size, f.Head)
+	return uploader.CheckFile(spec, filename, f.Size(), f.Head())
 }
 
 // sumHex writes f's SHA-256 in lowercase hex to buf and returns it as a
 // string over buf, which the caller must not write again while the string
 // is in use; "" when f has none.
 func (f FileResult) sumHex(buf *[2 * sha256.Size]byte) string {
-	if f.sum == nil {
+	sum := f.sum()
+	if sum == nil {
 		return ""
 	}
-	hex.Encode(buf[:], f.sum[:])
+	hex.Encode(buf[:], sum[:])
 	return unsafe.String(&buf[0], len(buf))
 }
 
@@ -187,17 +247,11 @@ func hashFile(path string, buf []byte) FileResult {
 			return fileError(fmt.Errorf("cannot read source file: %w", err))
 		}
 	}
-	res := FileResult{Size: size, Head: head}
-	if resolved != "" {
-		res.odd = &fileOdd{path: resolved}
-	}
 	if size > maxSourceSize || st.Size() > maxSourceSize {
-		res.Size = max(size, st.Size())
-		return res
+		return newFileResult(max(size, st.Size()), head, nil, resolved)
 	}
-	res.sum = new([sha256.Size]byte)
-	h.Sum(res.sum[:0])
-	return res
+	var sum [sha256.Size]byte
+	return newFileResult(size, head, h.Sum(sum[:0]), resolved)
 }
 
 // sourceError says why the source at path cannot be read: a dangling

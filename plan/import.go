@@ -57,7 +57,7 @@ func ImportRecord(ev *schema.Evaluation, merchants map[string]MerchantIdentity, 
 		r := state.Resource{
 			Address: in.Addr, Type: in.Resource.Type, Name: in.Resource.Name, Key: in.Key,
 			Merchant: in.Merchant, MchID: ident.MchID, Service: ident.Service, API: string(spec.API),
-			Source: in.Source, Filename: in.Filename, SHA256: res.SHA256(), Size: res.Size, ID: id, UploadedAt: now,
+			Source: in.Source, Filename: in.Filename, SHA256: res.SHA256(), Size: res.Size(), ID: id, UploadedAt: now,
 		}
 		return r, r.CacheEntry(), nil
 	}

@@ -224,7 +224,9 @@ func (x *NoopIndex) recorded(n int) (id string, at time.Time) {
 	f := x.data[x.offs[n]:]
 	al := int(binary.LittleEndian.Uint16(f))
 	il := int(binary.LittleEndian.Uint16(f[noopOffIDLen:]))
-	id = string(f[noopFixedSize+al : noopFixedSize+al+il])
+	// In place: the index's bytes are never written again.
+	b := f[noopFixedSize+al : noopFixedSize+al+il]
+	id = unsafe.String(unsafe.SliceData(b), len(b))
 	secs := int64(binary.LittleEndian.Uint64(f[noopOffSecs:]))
 	nanos := int64(binary.LittleEndian.Uint32(f[noopOffNanos:]))
 	return id, time.Unix(secs, nanos).UTC()

@@ -139,8 +139,8 @@ func makeWith(in Input, fast *fastRun) (*Plan, hcl.Diagnostics, bool) {
 		inst := insts[i]
 		f := files[i]
 		o := &outcomes[i]
-		if err := f.Check(inst.Resource.Spec, inst.Filename); err != nil {
-			o.err = err
+		if f.Check(inst.Resource.Spec, inst.Filename) != nil {
+			o.refused = true // the error is made again below
 			return
 		}
 		mi := in.Merchants[inst.Merchant]
@@ -156,7 +156,7 @@ func makeWith(in Input, fast *fastRun) (*Plan, hcl.Diagnostics, bool) {
 		after := &d.after
 		// The hex SHA-256 in the worker's buffer: keep copies it when
 		// the change is kept in full.
-		*after = Object{Source: inst.Source, Filename: inst.Filename, SHA256: f.sumHex(&d.hex), Size: f.Size}
+		*after = Object{Source: inst.Source, Filename: inst.Filename, SHA256: f.sumHex(&d.hex), Size: f.Size()}
 		c.After = after
 		c.Replace = replace.has(inst.Addr)
 		if fast != nil && records == nil {
@@ -170,9 +170,11 @@ func makeWith(in Input, fast *fastRun) (*Plan, hcl.Diagnostics, bool) {
 			prior, hadPrior := records[inst.Addr]
 			decideRecorded(c, o, prior, hadPrior)
 		}
-		if keepCompact && f.sum != nil && compactable(c, inst) {
-			noOps[i] = noOp{inst: inst, sum: f.sum, id: after.ID, size: after.Size, uploadedAt: after.UploadedAt}
-			return
+		if keepCompact && f.sum() != nil && compactable(c, inst) {
+			if n, ok := compactNoOp(inst, f, after); ok {
+				noOps[i] = n
+				return
+			}
 		}
 		full[i] = d.keep()
 	}
@@ -203,12 +205,13 @@ func makeWith(in Input, fast *fastRun) (*Plan, hcl.Diagnostics, bool) {
 	k := 0
 	for i, inst := range insts {
 		o := &outcomes[i]
-		if o.err != nil {
+		if o.refused {
+			err := files[i].Check(inst.Resource.Spec, inst.Filename)
 			// A refused file name (its characters, length or suffix) is
 			// the filename argument's when one is given.
 			subject := inst.SourceRange().Ptr()
 			var re *uploader.RuleError
-			if errors.As(o.err, &re) && inst.Resource.Filename != nil {
+			if errors.As(err, &re) && inst.Resource.Filename != nil {
 				switch re.Rule {
 				case uploader.RuleFilename, uploader.RuleFilenameLength, uploader.RuleSuffix:
 					subject = inst.Resource.Filename.Range().Ptr()
@@ -217,7 +220,7 @@ func makeWith(in Input, fast *fastRun) (*Plan, hcl.Diagnostics, bool) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Source file refused",
-				Detail:   fmt.Sprintf("%s: %s: %s.", inst.Addr, inst.Source, o.err),
+				Detail:   fmt.Sprintf("%s: %s: %s.", inst.Addr, inst.Source, err),
 				Subject:  subject,
 			})
 			continue
@@ -501,9 +504,12 @@ func objectOf(r state.Resource) *Object {
 	return &Object{Source: r.Source, Filename: r.Filename, SHA256: r.SHA256, Size: r.Size, ID: r.ID, UploadedAt: r.UploadedAt}
 }
 
-// instOutcome is what deciding one instance's change found.
+// instOutcome is what deciding one instance's change found, in 4 bytes:
+// a plan holds one per instance while it decides.
 type instOutcome struct {
-	err      error
+	// refused is set when the instance's file breaks its API's rules:
+	// FileResult.Check says which, again, when the plan reports it.
+	refused  bool
 	hadPrior bool
 	noOp     bool
 	// miss is set on the fast path for an instance left to its record.

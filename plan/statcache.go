@@ -362,7 +362,7 @@ func (c *StatCache) lookup(i int, path string, st FileStat, w *fileWorker) (File
 	}
 	c.hits.Add(1)
 	c.loaded.used[n].Store(true)
-	return FileResult{sum: c.loaded.sum(n), Size: st.Size, Head: c.loaded.head(n), cached: true}, true
+	return FileResult{rec: &c.loaded.data[c.loaded.offs[n]]}, true
 }
 
 func (c *StatCache) learn(path string, st FileStat, r FileResult, hashedAt time.Time) {
@@ -372,10 +372,11 @@ func (c *StatCache) learn(path string, st FileStat, r FileResult, hashedAt time.
 	if limit := hashedAt.Add(-settle).UnixNano(); st.MtimeNs >= limit || st.CtimeNs >= limit {
 		return // changed just before it was hashed: hash it again next time
 	}
-	if r.sum == nil || r.Path() != "" {
+	sum := r.sum()
+	if sum == nil || r.Path() != "" {
 		return // too large to hash, or found under another name
 	}
-	e := &statEntry{stat: st, head: bytes.Clone(r.Head), sum: *r.sum}
+	e := &statEntry{stat: st, head: bytes.Clone(r.Head()), sum: *sum}
 	c.mu.Lock()
 	c.learnt[path] = e
 	c.mu.Unlock()
@@ -392,7 +393,7 @@ func (c *StatCache) Hash(paths []string) []FileResult {
 	forEachFile(len(paths), func(i int, w *fileWorker) {
 		out[i] = c.hashOne(i, paths[i], w)
 		if c != nil && c.OnFile != nil {
-			c.OnFile(out[i].Size, !out[i].cached)
+			c.OnFile(out[i].Size(), !out[i].cached())
 		}
 	})
 	if c != nil {
@@ -432,7 +433,7 @@ func (c *StatCache) hashOne(i int, path string, w *fileWorker) FileResult {
 			return r
 		}
 		after, ok := statFile(path)
-		if ok && after == st && r.Size == st.Size {
+		if ok && after == st && r.Size() == st.Size {
 			c.learn(path, st, r, hashedAt)
 			return r
 		}

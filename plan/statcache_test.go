@@ -73,7 +73,7 @@ func TestStatCache(t *testing.T) {
 		t.Fatalf("warm cache: %d hits, %d misses", sc.Hits, sc.Misses)
 	}
 	for i := range paths {
-		if warm[i].SHA256() != first[i].SHA256() || string(warm[i].Head) != string(first[i].Head) || warm[i].Size != first[i].Size {
+		if warm[i].SHA256() != first[i].SHA256() || string(warm[i].Head()) != string(first[i].Head()) || warm[i].Size() != first[i].Size() {
 			t.Fatalf("%s: cached %+v, hashed %+v", paths[i], warm[i], first[i])
 		}
 	}
@@ -137,7 +137,7 @@ func TestStatCacheFileEditedDuringPlan(t *testing.T) {
 	}
 	got := sc.Hash([]string{a})[0]
 	want := HashFiles([]string{a})[0]
-	if got.Err() != nil || got.SHA256() != want.SHA256() || got.Size != want.Size {
+	if got.Err() != nil || got.SHA256() != want.SHA256() || got.Size() != want.Size() {
 		t.Fatalf("edited during hashing: got %+v, want the new content %+v", got, want)
 	}
 	sc.Save(cachePath)
