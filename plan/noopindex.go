@@ -219,12 +219,12 @@ func (x *NoopIndex) digest(n int) []byte {
 }
 
 // recorded decodes entry n's identifier and upload time. The identifier
-// is a copy, so that a plan holds no part of the file.
+// is where it lies in the file's bytes, which are never written again: a
+// plan's no-ops refer to them, as they do to the stat cache's sums.
 func (x *NoopIndex) recorded(n int) (id string, at time.Time) {
 	f := x.data[x.offs[n]:]
 	al := int(binary.LittleEndian.Uint16(f))
 	il := int(binary.LittleEndian.Uint16(f[noopOffIDLen:]))
-	// In place: the index's bytes are never written again.
 	b := f[noopFixedSize+al : noopFixedSize+al+il]
 	id = unsafe.String(unsafe.SliceData(b), len(b))
 	secs := int64(binary.LittleEndian.Uint64(f[noopOffSecs:]))
