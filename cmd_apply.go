@@ -37,6 +37,7 @@ func runApply(u *ui, a *arguments.Apply) error {
 			pub, err := publishOutputs(u, w, st)
 			if err == nil {
 				u.OutputsSection(pub, len(w.cfg.Outputs))
+				saveNoopIndexApplied(w, st, p)
 			}
 			return err
 		}
@@ -66,6 +67,7 @@ func runApply(u *ui, a *arguments.Apply) error {
 			pub, err := publishOutputs(u, w, st)
 			if err == nil {
 				u.OutputsSection(pub, len(w.cfg.Outputs))
+				saveNoopIndexApplied(w, st, p)
 			}
 			return err
 		}
@@ -119,6 +121,7 @@ func runApply(u *ui, a *arguments.Apply) error {
 	}
 	u.ApplySummary(res)
 	u.OutputsSection(pub, len(w.cfg.Outputs))
+	saveNoopIndexApplied(w, st, p)
 	if len(res.Failures) > 0 {
 		if failed := res.Failed(); failed > 0 {
 			u.errorf(nil, "%s failed:", words.Count(failed, "change"))

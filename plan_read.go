@@ -112,3 +112,41 @@ func (b stateBackend) readForPlan(lockTimeout time.Duration, useIndex, saveIndex
 	ps.fast = &plan.FastState{Backend: id, Head: h, Index: ps.index, Read: st.ReadResources, Snapshot: st.Snapshot}
 	return ps, func() { st.Close() }, nil
 }
+
+// saveNoopIndexApplied writes the no-op index of the state that apply left
+// after applying p (plan.SaveNoopIndexApplied), so that the next plan
+// takes the fast path too, and closes the state. It reads the state's head
+// and the records of what p changed while apply still holds the lock, so
+// that apply was the state's only writer since p was made; a local state's
+// file is named once closed, after its last write. Any failure leaves the
+// index as it was (stale, so ignored) and is only logged.
+func saveNoopIndexApplied(w *workspace, st state.Backend, p *plan.Plan) {
+	defer st.Close()
+	if len(p.Targets)+len(p.Replace) > 0 {
+		return
+	}
+	b, err := w.backend()
+	if err != nil {
+		return
+	}
+	h, err := st.Head()
+	if err != nil {
+		w.log.Info("the no-op index was not saved", "error", err)
+		return
+	}
+	recs, serial, err := st.ReadResources(plan.AppliedRecords(p))
+	if err != nil || serial != h.Serial {
+		w.log.Info("the no-op index was not saved", "error", err, "serial", serial, "head_serial", h.Serial)
+		return
+	}
+	if err := st.Close(); err != nil {
+		return
+	}
+	backend := b.noopBackend()
+	if backend == "" {
+		return
+	}
+	if err := plan.SaveNoopIndexApplied(noopIndexPath, backend, p, h, recs); err != nil {
+		w.log.Info("the no-op index was not saved", "error", err)
+	}
+}

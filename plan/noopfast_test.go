@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -388,4 +389,96 @@ func summaryString(p *Plan) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// apply records what p plans as an apply would, but for the addresses in
+// skip (their upload failed), and returns the index apply then saves.
+func (d *diffCase) apply(p *Plan, skip ...string) {
+	d.t.Helper()
+	at := time.Date(2026, 3, 4, 5, 6, 7, 8, time.UTC)
+	for c := range p.Changes() {
+		if slices.Contains(skip, c.Addr) {
+			continue
+		}
+		switch c.Action {
+		case Upload, Reupload, Reuse:
+			id := c.After.ID
+			if id == "" {
+				id = "NEW-" + c.Addr
+			}
+			r := state.Resource{Address: c.Addr, Type: c.Type, Name: c.Name, Key: c.Key, Merchant: c.Merchant, MchID: c.MchID,
+				Service: c.Service, API: c.API, Source: c.After.Source, Filename: c.After.Filename, SHA256: c.After.SHA256, Size: c.After.Size, ID: id, UploadedAt: at}
+			d.snap.Resources[c.Addr] = r
+			d.cache[r.CacheKey()] = r.CacheEntry()
+			d.snap.Serial++
+		case Forget:
+			delete(d.snap.Resources, c.Addr)
+			d.snap.Serial++
+		case NoOp:
+			if *c.Before != *c.After {
+				r := d.snap.Resources[c.Addr]
+				r.Source, r.Filename = c.After.Source, c.After.Filename
+				d.snap.Resources[c.Addr] = r
+				d.snap.Serial++
+			}
+		}
+	}
+	snap := d.copyState()
+	h := &state.Head{Lineage: snap.Lineage, Serial: snap.Serial, Resources: len(snap.Resources), Outputs: snap.Outputs, PlanKey: snap.PlanKey}
+	recs := map[string]state.Resource{}
+	for _, a := range AppliedRecords(p) {
+		if r, ok := snap.Resources[a]; ok {
+			recs[a] = r
+		}
+	}
+	if err := SaveNoopIndexApplied(d.index, d.backend, p, h, recs); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+// After an apply, the index apply saves gives the next plan the fast path
+// with the plain path's plan, reading only what apply could not record.
+func TestFastPlanAfterApply(t *testing.T) {
+	d := newDiffCase(t, 10)
+	d.save()
+	d.write("a/f01.png", pngBytes("edited 1"))
+	d.write("a/f02.png", pngBytes("f03.png")) // bytes already uploaded
+	d.write("a/new.png", pngBytes("new"))
+	d.write("a/new2.png", pngBytes("new 2"))
+	os.Remove(filepath.Join(d.dir, "a/f09.png"))
+	// f08 renamed: a no-op that records a new file name.
+	d.write("main.wxm.hcl", []byte(strings.Replace(diffConfig, `source   = "a/${each.value}"`, "source   = \"a/${each.value}\"\n  filename = each.value == \"f08.png\" ? \"renamed.png\" : each.value", 1)))
+	p := d.plain(Input{})
+	if got := summaryString(p); got != "forget=1 noop=7 reupload=1 reuse=1 upload=2" {
+		t.Fatalf("plan to apply: %s", got)
+	}
+	d.apply(p)
+	d.reads = 0
+	next := d.same(Input{}, true)
+	if summaryString(next) != "noop=11" || d.reads != 0 {
+		t.Fatalf("after apply: %s, %d reads by address", summaryString(next), d.reads)
+	}
+
+	// An upload that failed: its record is read, and planned again.
+	d.write("a/new3.png", pngBytes("new 3"))
+	d.write("a/f04.png", pngBytes("edited 4"))
+	p = d.plain(Input{})
+	d.apply(p, `wechatpay_image.img["new3.png"]`)
+	d.reads = 0
+	next = d.same(Input{}, true)
+	if got := summaryString(next); got != "noop=11 upload=1" || d.reads != 1 {
+		t.Fatalf("after a failed upload: %s, %d reads", got, d.reads)
+	}
+
+	// A forget that was not recorded: the counts do not add up and
+	// nothing is saved; the stale index is ignored.
+	before, _ := os.ReadFile(d.index)
+	os.Remove(filepath.Join(d.dir, "a/f05.png"))
+	d.write("a/f06.png", pngBytes("edited 6"))
+	p = d.plain(Input{})
+	d.apply(p, `wechatpay_image.img["f05.png"]`)
+	if after, _ := os.ReadFile(d.index); !bytes.Equal(before, after) {
+		t.Fatal("an index saved though a forget was not recorded")
+	}
+	d.same(Input{}, false)
 }

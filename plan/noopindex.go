@@ -17,6 +17,7 @@ import (
 
 	"github.com/wxmedia/wxmedia/internal/atomicfile"
 	"github.com/wxmedia/wxmedia/internal/safefile"
+	"github.com/wxmedia/wxmedia/state"
 )
 
 // The no-op index is a machine-local file derived from one state, beside
@@ -371,4 +372,65 @@ func SaveNoopIndex(path string, st NoopState, p *Plan, old *NoopIndex) error {
 		return true
 	})
 	return writeNoopIndex(path, st, entries, old)
+}
+
+// AppliedRecords are the addresses whose records SaveNoopIndexApplied
+// needs after p was applied: those of every change kept in full but the
+// forgotten ones (a compact no-op's record is left as it was).
+func AppliedRecords(p *Plan) []string {
+	var addrs []string
+	for _, c := range p.Detailed() {
+		if c.Action != Forget {
+			addrs = append(addrs, c.Addr)
+		}
+	}
+	return addrs
+}
+
+// SaveNoopIndexApplied writes, at path, the index of the state that apply
+// left after applying p, which was made against that state while apply
+// held its lock, without -target or -replace: h is the state's head read
+// after apply's last write, and recs the records at AppliedRecords(p), all
+// under that lock, so that apply was the state's only writer since p. An
+// instance gets an entry when its record is what a plan of the same files
+// decides a no-op with nothing differing: a compact no-op of p, or a
+// change whose record now holds its planned object (an upload or reuse
+// that was recorded). When the records do not add up to the state's count
+// (a change that failed to record its forget, say), nothing is written.
+func SaveNoopIndexApplied(path, backend string, p *Plan, h *state.Head, recs map[string]state.Resource) error {
+	if len(p.Targets)+len(p.Replace) > 0 || h.Lineage == "" || h.Lineage != p.Lineage || h.Serial < p.Serial {
+		return nil
+	}
+	found := 0
+	entries := make([]noopEntry, 0, p.NumChanges())
+	var buf struct {
+		c ResourceChange
+		o Object
+	}
+	p.refs(func(ref changeRef) bool {
+		if ref.noOp != nil {
+			// Compact: its record was left as it was.
+			c := &buf.c
+			p.materialise(ref.noOp, c, &buf.o)
+			found++
+			entries = append(entries, noopEntry{addr: c.Addr, digest: noopDigest(c), id: c.After.ID, at: c.After.UploadedAt})
+			return true
+		}
+		c := ref.full
+		r, ok := recs[c.Addr]
+		if c.Action == Forget || !ok {
+			return true
+		}
+		found++
+		a := c.After
+		if r.ID != "" && r.SHA256 == a.SHA256 && r.Size == a.Size && r.Source == a.Source && r.Filename == a.Filename &&
+			r.MchID == c.MchID && r.Service == c.Service && r.API == c.API {
+			entries = append(entries, noopEntry{addr: c.Addr, digest: noopDigest(c), id: r.ID, at: r.UploadedAt})
+		}
+		return true
+	})
+	if found != h.Resources {
+		return nil
+	}
+	return writeNoopIndex(path, NoopState{Backend: backend, Lineage: h.Lineage, Serial: h.Serial}, entries, nil)
 }
