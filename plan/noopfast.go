@@ -118,22 +118,34 @@ type fastRun struct {
 	skipped string
 }
 
-// hit decides c as a no-op when the index holds its address with its
-// digest, and reports whether it did. i is the instance's number and
-// cursor the entry the caller's last hit was (-1 for none): the entries
-// follow the instances' order, apart from a few.
-func (r *fastRun) hit(i int, cursor *int, c *ResourceChange) bool {
-	d := noopDigest(c)
+// hitCursor is what one worker remembers from instance to instance: the
+// entry of its last hit (-1 for none), as the entries follow the
+// instances' order apart from a few, and the digest of the fields the
+// instances of one resource and merchant share (noopShared).
+type hitCursor struct {
+	entry    int
+	res      *schema.Resource
+	merchant string
+	shared   [digestSize]byte
+}
+
+// hit decides c, planned for inst (the i-th instance), as a no-op when the
+// index holds its address with its digest, and reports whether it did.
+func (r *fastRun) hit(i int, cur *hitCursor, inst *schema.Instance, c *ResourceChange) bool {
+	if cur.res != inst.Resource || cur.merchant != inst.Merchant {
+		cur.res, cur.merchant, cur.shared = inst.Resource, inst.Merchant, noopShared(c)
+	}
+	d := noopDigestWith(&cur.shared, c)
 	x := r.index
 	hint := i
-	if *cursor >= 0 {
-		hint = *cursor + 1
+	if cur.entry >= 0 {
+		hint = cur.entry + 1
 	}
 	n := x.match(hint, c.Addr, &d)
 	if n < 0 {
 		return false
 	}
-	*cursor = n
+	cur.entry = n
 	r.hits[n] = true
 	after := c.After
 	after.ID, after.UploadedAt = x.recorded(n)

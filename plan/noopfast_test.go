@@ -287,7 +287,7 @@ func TestFastPlanSameAsPlain(t *testing.T) {
 		}, wantFast: false, actions: "noop=12"},
 		{name: "index of another version", change: func(d *diffCase) {
 			b, _ := os.ReadFile(d.index)
-			os.WriteFile(d.index, append([]byte("wxmedia-noopindex-0\n"), b[len(noopIndexMagic):]...), 0o600)
+			os.WriteFile(d.index, append([]byte("wxmedia-noopindex-1\n"), b[len(noopIndexMagic):]...), 0o600)
 		}, wantFast: false, actions: "noop=12"},
 		{name: "no index", change: func(d *diffCase) { os.Remove(d.index) }, wantFast: false, actions: "noop=12"},
 		{name: "records read at another serial", change: func(d *diffCase) {

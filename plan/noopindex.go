@@ -38,7 +38,7 @@ import (
 // digest, uploaded_at as Unix seconds int64 and nanoseconds uint32; little
 // endian) followed by the address and the identifier.
 const (
-	noopIndexMagic = "wxmedia-noopindex-1\n"
+	noopIndexMagic = "wxmedia-noopindex-2\n"
 	digestSize     = 16
 	noopFixedSize  = 2 + 2 + digestSize + 8 + 4
 )
@@ -80,11 +80,33 @@ type NoopIndex struct {
 // the state's record: the instance's address, type, name, key and
 // merchant, the merchant's mchid and service, the API, and the planned
 // source, filename, SHA-256 and size. It is the first 128 bits of a
-// SHA-256 over the fields, each with its length.
+// SHA-256 over the fields, each with its length; the fields an instance
+// shares with the other instances of its resource and merchant come in as
+// their own digest (noopShared), which a plan computes once for them all.
 func noopDigest(c *ResourceChange) [digestSize]byte {
-	var buf [512]byte
+	shared := noopShared(c)
+	return noopDigestWith(&shared, c)
+}
+
+// noopShared is the digest of the type, name, merchant, mchid, service
+// and API of c.
+func noopShared(c *ResourceChange) [digestSize]byte {
+	var buf [256]byte
+	b := append(buf[:0], "wxmedia-noop-shared-1\x00"...)
+	for _, s := range [...]string{c.Type, c.Name, c.Merchant, c.MchID, c.Service, c.API} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	sum := sha256.Sum256(b)
+	return [digestSize]byte(sum[:digestSize])
+}
+
+// noopDigestWith is noopDigest with c's shared fields' digest given.
+func noopDigestWith(shared *[digestSize]byte, c *ResourceChange) [digestSize]byte {
+	var buf [384]byte
 	b := append(buf[:0], "wxmedia-noop-1\x00"...)
-	for _, s := range [...]string{c.Addr, c.Type, c.Name, c.Key, c.Merchant, c.MchID, c.Service, c.API, c.After.Source, c.After.Filename, c.After.SHA256} {
+	b = append(b, shared[:]...)
+	for _, s := range [...]string{c.Addr, c.Key, c.After.Source, c.After.Filename, c.After.SHA256} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}

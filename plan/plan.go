@@ -135,7 +135,7 @@ func makeWith(in Input, fast *fastRun) (*Plan, hcl.Diagnostics, bool) {
 	// Each instance is checked and decided on its own (on every core for
 	// large plans); the results are then collected in order.
 	outcomes := make([]instOutcome, len(insts))
-	decide := func(i int, d *decision, cursor *int) {
+	decide := func(i int, d *decision, cursor *hitCursor) {
 		inst := insts[i]
 		f := files[i]
 		o := &outcomes[i]
@@ -161,7 +161,7 @@ func makeWith(in Input, fast *fastRun) (*Plan, hcl.Diagnostics, bool) {
 		c.Replace = replace.has(inst.Addr)
 		if fast != nil && records == nil {
 			// The index vouches for the record, or it is read below.
-			if c.Replace || !fast.hit(i, cursor, c) {
+			if c.Replace || !fast.hit(i, cursor, inst, c) {
 				o.miss = true
 				return
 			}
@@ -179,7 +179,7 @@ func makeWith(in Input, fast *fastRun) (*Plan, hcl.Diagnostics, bool) {
 		full[i] = d.keep()
 	}
 	parallel.For(len(insts), parallelBlock, func(w, lo, hi int) {
-		cursor := -1
+		cursor := hitCursor{entry: -1}
 		for i := lo; i < hi; i++ {
 			decide(i, &scratch[w], &cursor)
 		}
