@@ -21,8 +21,9 @@ func (l *Local) Head() (*Head, error) {
 	check := func(c *fileCheck) error { return c.bucketWhole(bucketOutputs) }
 	err := l.viewChecked(check, func(tx *bolt.Tx) (err error) {
 		if _, ok := countKnown(tx); !ok && l.check != nil {
-			// The keys are counted one by one (resourceCount).
-			if err := l.check.all(); err != nil {
+			// The keys are counted one by one (resourceCount), over
+			// the pages of the resources bucket only.
+			if err := l.check.bucketWhole(bucketResources); err != nil {
 				return err
 			}
 		}
@@ -69,8 +70,8 @@ func headTx(tx *bolt.Tx, count bool) (*Head, error) {
 // count the writers keep (keyResourceCount) when its checksum
 // (keyResourceCountSum) agrees with it; otherwise, for a state written
 // by an older wxmedia or a damaged count, the keys counted one by one,
-// without decoding the records, after the whole file is walked (the
-// caller sees to that: countKnown).
+// without decoding the records, after the resources bucket's pages are
+// checked (the caller sees to that: countKnown).
 func resourceCount(tx *bolt.Tx) (int, error) {
 	if n, ok := countKnown(tx); ok {
 		return n, nil
