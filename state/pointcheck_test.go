@@ -326,3 +326,41 @@ func TestPointReadAfterClose(t *testing.T) {
 		t.Errorf("ReadResources after Close: %v, want an error that is not ErrCorrupt", err)
 	}
 }
+
+// TestPointReadsOfPublishedCopy: while a writer holds the lock, a reader's
+// point reads read the copy the writer published, the state as it was
+// when the writer took the lock; another reader, after the writer is
+// gone, reads the state itself without walking it.
+func TestPointReadsOfPublishedCopy(t *testing.T) {
+	path := statePath(t)
+	w := open(t, path, Options{Command: "apply"})
+	r0 := testResource(0)
+	must(t, w.CommitUpload(r0, entryFor(r0)))
+	must(t, w.Close())
+
+	w = open(t, path, Options{Command: "apply"})
+	r1 := testResource(1)
+	must(t, w.CommitUpload(r1, entryFor(r1))) // after the copy was published
+	r := open(t, path, Options{ReadOnly: true})
+	if r.ReadingSnapshot() == nil {
+		t.Fatal("the reader does not read the published copy")
+	}
+	h, err := r.Head()
+	must(t, err)
+	rs, serial, err := r.ReadResources([]string{r0.Address, r1.Address})
+	must(t, err)
+	if h.Resources != 1 || h.Serial != 1 || serial != 1 || len(rs) != 1 || !reflect.DeepEqual(rs[r0.Address], r0) {
+		t.Errorf("point reads of the published copy: head %d resources at serial %d; read %d at serial %d", h.Resources, h.Serial, len(rs), serial)
+	}
+	must(t, r.Close())
+	must(t, w.Close())
+
+	r = open(t, path, Options{ReadOnly: true})
+	h, err = r.Head()
+	must(t, err)
+	rs, serial, err = r.ReadResources([]string{r0.Address, r1.Address})
+	must(t, err)
+	if h.Resources != 2 || serial != 2 || len(rs) != 2 || r.check == nil || r.check.walked {
+		t.Errorf("point reads after the writer: head %d resources, read %d at serial %d", h.Resources, len(rs), serial)
+	}
+}
