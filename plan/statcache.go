@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/wxmedia/wxmedia/internal/atomicfile"
-	"github.com/wxmedia/wxmedia/internal/memtune"
 	"github.com/wxmedia/wxmedia/internal/safefile"
 )
 
@@ -387,9 +386,6 @@ func (c *StatCache) learn(path string, st FileStat, r FileResult, hashedAt time.
 // hashes everything.
 func (c *StatCache) Hash(paths []string) []FileResult {
 	out := make([]FileResult, len(paths))
-	if len(paths) >= 2*parallelBlock {
-		memtune.Prefault(out)
-	}
 	forEachFile(len(paths), func(i int, w *fileWorker) {
 		out[i] = c.hashOne(i, paths[i], w)
 		if c != nil && c.OnFile != nil {

@@ -1,9 +1,8 @@
 // Package memtune is the one home of the memory switches that make large
 // plans fast: running without garbage collection under a soft memory
-// limit (ForPlan, FitPlan), and faulting fresh memory in before many
-// cores write it (Prefault). Each is an optimisation only, with no effect
-// on any result: the plain path is not to call them, which
-// memtune_test.go and the plan package's tests compare with.
+// limit fitted to the plan (ForPlan, Expect, Fit). It is an optimisation
+// only, with no effect on any result: the plain path is not to call it,
+// which memtune_test.go and the plan package's tests compare with.
 package memtune
 
 import (
@@ -12,11 +11,10 @@ import (
 	"runtime/metrics"
 	"slices"
 	"sync"
-	"unsafe"
 )
 
 // Nearly all that planning allocates stays live until the plan is shown
-// (about 700 bytes per instance on a no-change plan: the evaluated
+// (about 600 bytes per instance on a no-change plan: the evaluated
 // instances, the stat cache's and the no-op index's bytes, the compact
 // changes), so a collection frees little and costs a lot: it scans
 // everything, and its write barriers fault fresh memory in twice. The plan
@@ -131,42 +129,4 @@ func (t *Plan) afterGC() {
 		}
 	}
 	t.watch()
-}
-
-// prefaultMin is the size under which Prefault does nothing: faulting a
-// few pages in costs less than starting goroutines.
-const prefaultMin = 64 << 10
-
-// Prefault writes a zero to the first byte of each memory page of s,
-// which must be all zero and not yet in use (as make returns it), on
-// every core. Fresh memory read before it is written (as the write
-// barrier does during a collection) is mapped to the shared zero page
-// first, and every core must then flush it from its TLB when it is
-// written: writing each page first makes that one fault, and the cores
-// share the faulting.
-func Prefault[T any](s []T) {
-	var zero T
-	size := uintptr(len(s)) * unsafe.Sizeof(zero)
-	if size < prefaultMin {
-		return
-	}
-	p := unsafe.Pointer(unsafe.SliceData(s))
-	const page = 4096
-	first := (uintptr(p) + page - 1) &^ (page - 1)
-	if first >= uintptr(p)+size {
-		return
-	}
-	n := int((uintptr(p) + size - first + page - 1) / page)
-	off := first - uintptr(p)
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := n*w/workers, n*(w+1)/workers
-		wg.Go(func() {
-			for i := lo; i < hi; i++ {
-				*(*byte)(unsafe.Add(p, off+uintptr(i)*page)) = 0
-			}
-		})
-	}
-	wg.Wait()
 }

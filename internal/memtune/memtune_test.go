@@ -7,40 +7,6 @@ import (
 	"time"
 )
 
-// TestPrefault checks that Prefault changes nothing a program can see:
-// fresh memory stays zero, and memory beside it is not written.
-func TestPrefault(t *testing.T) {
-	for _, n := range []int{0, 1, 4095, 4096, prefaultMin - 1, prefaultMin, 3*prefaultMin + 123} {
-		buf := make([]byte, n+2*4096)
-		for i := range 4096 {
-			buf[i], buf[len(buf)-1-i] = 0xa5, 0x5a
-		}
-		s := buf[4096 : 4096+n]
-		Prefault(s)
-		for i, b := range s {
-			if b != 0 {
-				t.Fatalf("n=%d: byte %d is %#x after Prefault", n, i, b)
-			}
-		}
-		for i := range 4096 {
-			if buf[i] != 0xa5 || buf[len(buf)-1-i] != 0x5a {
-				t.Fatalf("n=%d: Prefault wrote outside the slice", n)
-			}
-		}
-	}
-	type rec struct {
-		a, b string
-		c    int64
-	}
-	recs := make([]rec, 100000)
-	Prefault(recs)
-	for i := range recs {
-		if recs[i] != (rec{}) {
-			t.Fatalf("record %d is %+v", i, recs[i])
-		}
-	}
-}
-
 // TestForPlan checks that the settings ForPlan changes are restored, that
 // Expect only raises the limit and only before Fit, and that Fit sets it
 // for the instances evaluated, lowering an expectation too high.
