@@ -434,8 +434,8 @@ func (s *scope) forEachItems(expr hcl.Expression, ctx *hcl.EvalContext, marked b
 	if keys, ok := s.fastFileset(expr, ctx); ok {
 		items := make([]forEachItem, 0, keys.len())
 		for _, r := range keys.runs {
-			for _, k := range r {
-				items = append(items, forEachItem{key: k, str: true})
+			for i := range r.len() {
+				items = append(items, forEachItem{key: r.at(i), str: true})
 			}
 		}
 		return items, nil

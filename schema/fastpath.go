@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -99,52 +100,110 @@ func (s *scope) fastFileset(expr hcl.Expression, ctx *hcl.EvalContext) (keys key
 
 // sortedKeys is the keys of the fileset whose matches are runs: NFC
 // normalised (the strings a set would hold), sorted and distinct. Runs
-// that are sorted, normalised and in order already, as the parallel walk
-// usually gives them, are the keys as they are (a run is sorted in place
-// otherwise: the same names); they are copied only when they are not.
-func sortedKeys(runs [][]string) keyList {
+// that are normalised and in order already, as the parallel walk usually
+// gives them, are the keys as they are; they are copied only when they
+// are not.
+func sortedKeys(runs []nameRun) keyList {
 	inOrder := true
-	var last []string // the last run that has keys
+	last := "" // the last key so far
 	for _, r := range runs {
-		if len(r) == 0 {
-			continue
-		}
-		if !slices.IsSorted(r) {
-			slices.Sort(r)
-		}
-		for i, m := range r {
-			if cty.NormalizeString(m) != m || i > 0 && m == r[i-1] {
+		for i := range r.len() {
+			m := r.at(i)
+			if cty.NormalizeString(m) != m || (i > 0 || last != "") && m <= last {
 				inOrder = false
 			}
+			last = m
 		}
-		if last != nil && last[len(last)-1] >= r[0] {
-			inOrder = false
-		}
-		last = r
 	}
 	if inOrder {
 		return newKeyList(runs)
 	}
-	keys := slices.Clone(flatten(runs))
+	keys := flatten(runs)
 	for i, m := range keys {
 		keys[i] = cty.NormalizeString(m)
 	}
 	slices.Sort(keys)
 	// Names that differ only in their normalisation: one key.
-	return newKeyList([][]string{slices.Compact(keys)})
+	return newKeyList(newNameRuns(slices.Compact(keys)))
+}
+
+// nameRun is a list of names (a directory's matches, sorted): their
+// bytes one after the other in names, the i-th ending at ends[i]. A name
+// takes 4 bytes beside its own, rather than a string's 16.
+type nameRun struct {
+	names string
+	ends  []uint32
+}
+
+// newNameRuns is names copied into runs: one, unless their bytes pass
+// what a run's offsets count (4 GiB), with no name split.
+func newNameRuns(names []string) []nameRun {
+	var runs []nameRun
+	for len(names) > 0 {
+		n, k := 0, 0
+		for k < len(names) && (k == 0 || uint64(n)+uint64(len(names[k])) <= math.MaxUint32) {
+			n += len(names[k])
+			k++
+		}
+		runs = append(runs, newNameRun(names[:k], n))
+		names = names[k:]
+	}
+	return runs
+}
+
+// newNameRun is the run of names, whose bytes are n (at most 4 GiB but
+// for a name alone), copied.
+func newNameRun(names []string, n int) nameRun {
+	b := make([]byte, 0, n)
+	r := nameRun{ends: make([]uint32, len(names))}
+	for i, m := range names {
+		b = append(b, m...)
+		r.ends[i] = uint32(len(b))
+	}
+	r.names = arenaString(b)
+	return r
+}
+
+func (r nameRun) len() int { return len(r.ends) }
+
+// at is the i-th name.
+func (r nameRun) at(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = r.ends[i-1]
+	}
+	return r.names[start:r.ends[i]]
+}
+
+// flatten is the names of runs, one after the other.
+func flatten(runs []nameRun) []string {
+	n := 0
+	for _, r := range runs {
+		n += r.len()
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, 0, n)
+	for _, r := range runs {
+		for i := range r.len() {
+			out = append(out, r.at(i))
+		}
+	}
+	return out
 }
 
 // keyList is a list of keys made of runs, one after the other.
 type keyList struct {
-	runs [][]string
+	runs []nameRun
 	ends []int // where each run ends in the list
 }
 
-func newKeyList(runs [][]string) keyList {
+func newKeyList(runs []nameRun) keyList {
 	l := keyList{runs: runs, ends: make([]int, len(runs))}
 	n := 0
 	for i, r := range runs {
-		n += len(r)
+		n += r.len()
 		l.ends[i] = n
 	}
 	return l
@@ -165,7 +224,7 @@ func (l keyList) at(i int) string {
 	if k > 0 {
 		start = l.ends[k-1]
 	}
-	return l.runs[k][i-start]
+	return l.runs[k].at(i - start)
 }
 
 // strings is the keys, in one slice.
@@ -414,10 +473,9 @@ func parseSimpleGlob(pattern string) (g simpleGlob, ok bool) {
 // The matches come in runs, a directory's each, sorted, the runs in the
 // order of their first match: usually the whole is sorted (fastFileset
 // checks it), but not always (a directory's files and those of its
-// subdirectories may interleave). The names' bytes are taken from a few
-// large blocks (byteArena), and each run is made in one allocation of
-// its exact size.
-func walkSimpleGlob(root string, g simpleGlob) [][]string {
+// subdirectories may interleave). Each run is made in two allocations of
+// its exact size (nameRun).
+func walkSimpleGlob(root string, g simpleGlob) []nameRun {
 	rel := "."
 	if g.prefix != "" {
 		rel = g.prefix
@@ -430,10 +488,12 @@ func walkSimpleGlob(root string, g simpleGlob) [][]string {
 		return nil
 	}
 	if !g.deep {
-		var a byteArena
-		m := listDir(root, dirItem{rel, above}, g.last, nil, nil, &a)
-		slices.Sort(m)
-		return [][]string{m}
+		sc := listScratches.Get().(*listScratch)
+		defer listScratches.Put(sc)
+		sc.arena.reset()
+		sc.names = listDir(root, dirItem{rel, above}, g.last, nil, sc.names[:0], &sc.arena)
+		slices.Sort(sc.names)
+		return newNameRuns(sc.names)
 	}
 	var (
 		mu    sync.Mutex
@@ -441,17 +501,17 @@ func walkSimpleGlob(root string, g simpleGlob) [][]string {
 		queue = []dirItem{{rel, above}}
 		busy  int
 		// runs are the matches of each directory listed, each sorted.
-		runs [][]string
+		runs []nameRun
 	)
 	worker := func() {
-		// Each worker lists into scratch, its names in an arena of its
-		// own; a directory's matches are then copied to a run of their
-		// exact size.
+		// Each worker lists into scratch, the names in an arena it uses
+		// again for every directory; a directory's matches are then
+		// copied, sorted, to a run of their exact size.
 		var (
 			dirs    []dirItem
 			scratch []string
 			arena   byteArena
-			mine    [][]string
+			mine    []nameRun
 		)
 		mu.Lock()
 		for {
@@ -469,10 +529,11 @@ func walkSimpleGlob(root string, g simpleGlob) [][]string {
 			busy++
 			mu.Unlock()
 			dirs = dirs[:0]
+			arena.reset()
 			scratch = listDir(root, dir, g.last, &dirs, scratch[:0], &arena)
 			if len(scratch) > 0 {
 				slices.Sort(scratch)
-				mine = append(mine, slices.Clone(scratch))
+				mine = append(mine, newNameRuns(scratch)...)
 			}
 			mu.Lock()
 			busy--
@@ -485,9 +546,19 @@ func walkSimpleGlob(root string, g simpleGlob) [][]string {
 		wg.Go(worker)
 	}
 	wg.Wait()
-	slices.SortFunc(runs, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
+	slices.SortFunc(runs, func(a, b nameRun) int { return strings.Compare(a.at(0), b.at(0)) })
 	return runs
 }
+
+// listScratch is where a directory is listed before its matches are
+// copied to runs: the names and their bytes, used again by the next
+// listing (listScratches).
+type listScratch struct {
+	names []string
+	arena byteArena
+}
+
+var listScratches = sync.Pool{New: func() any { return new(listScratch) }}
 
 // dirItem is a directory to list: its path relative to the root, and the
 // directories of the path above it.

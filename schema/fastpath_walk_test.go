@@ -191,7 +191,8 @@ func TestFilesetCycles(t *testing.T) {
 // TestSortedKeys compares sortedKeys with the plain way of making a
 // fileset's keys (normalise, sort, drop repeats) over runs of every
 // shape: sorted or not, in order or interleaved, empty, with names that
-// normalise to another's; and checks that keyList.at reads them all.
+// normalise to another's; and checks that keyList.at and nameRun.at read
+// them all.
 func TestSortedKeys(t *testing.T) {
 	names := []string{"a", "b", "b/c", "b/d", "b0", "c", "ü", "u\u0308", "z", "a/b", "a.b", "a-b"}
 	rng := rand.New(rand.NewSource(1))
@@ -227,7 +228,11 @@ func TestSortedKeys(t *testing.T) {
 		slices.Sort(want)
 		want = slices.Compact(want)
 		given := fmt.Sprint(runs)
-		l := sortedKeys(runs)
+		var nr []nameRun
+		for _, r := range runs {
+			nr = append(nr, newNameRuns(r)...)
+		}
+		l := sortedKeys(nr)
 		var got []string
 		for i := range l.len() {
 			got = append(got, l.at(i))

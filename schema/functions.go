@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -255,9 +256,10 @@ func filesetMatches(baseDir, dir, pattern string, fast bool) ([]string, error) {
 	return flatten(runs), err
 }
 
-// filesetRuns is filesetMatches with the matches in parts: a directory's
-// each, when the parallel walk lists them (see walkSimpleGlob).
-func filesetRuns(baseDir, dir, pattern string, fast bool) ([][]string, error) {
+// filesetRuns is filesetMatches with the matches in sorted runs: a
+// directory's each, when the parallel walk lists them (see
+// walkSimpleGlob).
+func filesetRuns(baseDir, dir, pattern string, fast bool) ([]nameRun, error) {
 	root := dir
 	if !filepath.IsAbs(root) {
 		root = filepath.Join(baseDir, root)
@@ -270,8 +272,18 @@ func filesetRuns(baseDir, dir, pattern string, fast bool) ([][]string, error) {
 		// One directory (a module instance's fileset("${path.module}/x",
 		// "*.png")): listing it shows it is one, without a stat first.
 		// When it cannot be listed, the path below says why.
-		if matches, err := listDirErr(root, dirItem{rel: "."}, g.last, nil, nil, new(byteArena)); err == nil {
-			return [][]string{matches}, nil
+		sc := listScratches.Get().(*listScratch)
+		sc.arena.reset()
+		matches, err := listDirErr(root, dirItem{rel: "."}, g.last, nil, sc.names[:0], &sc.arena)
+		var runs []nameRun
+		if err == nil {
+			slices.Sort(matches)
+			runs = newNameRuns(matches)
+		}
+		sc.names = matches[:0]
+		listScratches.Put(sc)
+		if err == nil {
+			return runs, nil
 		}
 	}
 	if st, err := os.Stat(root); err != nil || !st.IsDir() {
@@ -287,27 +299,8 @@ func filesetRuns(baseDir, dir, pattern string, fast bool) ([][]string, error) {
 	if err != nil {
 		return nil, function.NewArgError(1, err)
 	}
-	return [][]string{matches}, nil
-}
-
-// flatten is the strings of runs, one after the other: the one run as it
-// is, or a slice of their exact total length.
-func flatten(runs [][]string) []string {
-	switch len(runs) {
-	case 0:
-		return nil
-	case 1:
-		return runs[0]
-	}
-	n := 0
-	for _, r := range runs {
-		n += len(r)
-	}
-	out := make([]string, 0, n)
-	for _, r := range runs {
-		out = append(out, r...)
-	}
-	return out
+	slices.Sort(matches)
+	return newNameRuns(matches), nil
 }
 
 // lengthFunc is Terraform's length: the number of elements of a collection

@@ -52,7 +52,7 @@ type instanceListings struct {
 // filesetListing is one fileset listed ahead.
 type filesetListing struct {
 	args filesetArgs
-	runs [][]string
+	runs []nameRun
 	err  error
 }
 
@@ -61,7 +61,7 @@ var listedAhead atomic.Int64
 
 // filesetRunsOf is filesetRuns(base, dir, pattern, true) for
 // fastFileset, from a listing made ahead when there is one.
-func (ev *Evaluation) filesetRunsOf(base, dir, pattern string) ([][]string, error) {
+func (ev *Evaluation) filesetRunsOf(base, dir, pattern string) ([]nameRun, error) {
 	if p := ev.prefetched; p != nil {
 		<-p.done
 		for _, l := range p.listings {
