@@ -66,6 +66,16 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 		}
 		return items[i]
 	}
+	// itemsIn calls fn with the items lo to hi, in order.
+	itemsIn := func(lo, hi int, fn func(i int, it forEachItem)) {
+		if fileset {
+			keys.each(lo, hi, func(i int, k string) { fn(i, forEachItem{key: k, str: true}) })
+			return
+		}
+		for i := lo; i < hi; i++ {
+			fn(i, items[i])
+		}
+	}
 
 	var srcT, fnT *template
 	if r.ForEach != nil && s.fast() {
@@ -159,11 +169,11 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 		}
 		in.Filename = filepath.Base(src)
 	}
-	start := func(i int, a *byteArena) *Instance {
+	start := func(i int, key string, a *byteArena) *Instance {
 		in := &backing[i]
 		*in = Instance{Resource: r, Merchant: merchant}
 		if r.ForEach != nil {
-			in.Addr, in.Key = instanceAddressIn(a, addr, item(i).key)
+			in.Addr, in.Key = instanceAddressIn(a, addr, key)
 			in.HasKey = true
 		} else {
 			in.Addr = addr
@@ -186,8 +196,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	// fast builds instance i from the compiled templates alone, its
 	// strings in a (scratch is for those it does not keep); false when
 	// the general evaluator must build it.
-	fast := func(i int, a, scratch *byteArena) bool {
-		it := item(i)
+	fast := func(i int, it forEachItem, a, scratch *byteArena) bool {
 		if !it.str || srcT == nil || r.Filename != nil && fnT == nil || r.MerchantKey != nil && !r.merchantEachKey {
 			return false
 		}
@@ -250,7 +259,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 				return false
 			}
 		}
-		in := start(i, a)
+		in := start(i, it.key, a)
 		in.Merchant = m
 		setSource(in, src, path, shown, a)
 		if r.Filename != nil {
@@ -265,7 +274,7 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	// give; false when a diagnostic leaves it out.
 	general := func(i int, a *byteArena) bool {
 		it := item(i)
-		in := start(i, a)
+		in := start(i, it.key, a)
 		ictx := ctx
 		if r.ForEach != nil {
 			ictx = nil // built on first use
@@ -332,13 +341,9 @@ func (s *scope) expand(r *Resource) ([]*Instance, hcl.Diagnostics) {
 	parallelChunks(n, func(lo, hi int) {
 		var a, scratch byteArena
 		need := 0
-		for i := lo; i < hi; i++ {
-			need += size(item(i).key)
-		}
+		itemsIn(lo, hi, func(_ int, it forEachItem) { need += size(it.key) })
 		a.reserve(need)
-		for i := lo; i < hi; i++ {
-			done[i] = fast(i, &a, &scratch)
-		}
+		itemsIn(lo, hi, func(i int, it forEachItem) { done[i] = fast(i, it, &a, &scratch) })
 	})
 	var a byteArena
 	out := make([]*Instance, 0, n)

@@ -227,6 +227,25 @@ func (l keyList) at(i int) string {
 	return l.runs[k].at(i - start)
 }
 
+// each calls fn with the keys lo to hi, in order.
+func (l keyList) each(lo, hi int, fn func(i int, key string)) {
+	if lo >= hi {
+		return
+	}
+	k, _ := slices.BinarySearch(l.ends, lo+1)
+	start := 0
+	if k > 0 {
+		start = l.ends[k-1]
+	}
+	for i := lo; i < hi; i++ {
+		for i >= l.ends[k] {
+			start = l.ends[k]
+			k++
+		}
+		fn(i, l.runs[k].at(i-start))
+	}
+}
+
 // strings is the keys, in one slice.
 func (l keyList) strings() []string { return flatten(l.runs) }
 

@@ -191,8 +191,8 @@ func TestFilesetCycles(t *testing.T) {
 // TestSortedKeys compares sortedKeys with the plain way of making a
 // fileset's keys (normalise, sort, drop repeats) over runs of every
 // shape: sorted or not, in order or interleaved, empty, with names that
-// normalise to another's; and checks that keyList.at and nameRun.at read
-// them all.
+// normalise to another's; and checks that keyList.at, keyList.each and
+// nameRun.at read them all.
 func TestSortedKeys(t *testing.T) {
 	names := []string{"a", "b", "b/c", "b/d", "b0", "c", "ü", "u\u0308", "z", "a/b", "a.b", "a-b"}
 	rng := rand.New(rand.NewSource(1))
@@ -237,7 +237,15 @@ func TestSortedKeys(t *testing.T) {
 		for i := range l.len() {
 			got = append(got, l.at(i))
 		}
-		if !slices.Equal(got, want) || !slices.Equal(l.strings(), want) {
+		var each []string
+		lo := rng.Intn(len(want) + 1)
+		l.each(lo, len(want), func(i int, k string) {
+			if i != lo+len(each) {
+				t.Fatalf("each: key %d after %d", i, lo+len(each)-1)
+			}
+			each = append(each, k)
+		})
+		if !slices.Equal(got, want) || !slices.Equal(l.strings(), want) || !slices.Equal(each, want[lo:]) {
 			t.Fatalf("runs %s: keys %q, want %q", given, got, want)
 		}
 	}
