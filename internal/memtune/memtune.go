@@ -27,7 +27,8 @@ import (
 // state, say) collects once it reaches the limit, and after each
 // collection the limit is raised to a third above the heap that survived
 // it (see watch), so that such a plan collects a few times, as with
-// GOGC=33, never over and over. PlanMinHeap is also what a hostile
+// GOGC=33, never over and over (a limit under the live heap makes the
+// collector run back to back, freeing nothing: golang/go#58106). PlanMinHeap is also what a hostile
 // configuration, which makes mostly garbage, can take before collections
 // start.
 const (
@@ -104,7 +105,9 @@ func (t *Plan) Restore() {
 // unreachable. The runtime has no hook for the end of a collection; this
 // is the usual stand-in for one.
 func (t *Plan) watch() {
-	sentinel := new([32]byte) // not tiny: the tiny allocator shares blocks
+	// Not tiny (16 bytes or more): a tiny object shares its block with
+	// others and may never be found unreachable (golang/go#46827).
+	sentinel := new([32]byte)
 	runtime.AddCleanup(sentinel, func(t *Plan) { t.afterGC() }, t)
 }
 
