@@ -30,18 +30,19 @@ type noOp struct {
 	uploadedAt int64
 }
 
-// compactNoOp returns the no-op of inst, whose file is f and whose before and
-// after are after; false when its upload time does not survive the round
-// trip through nanoseconds (then it is kept in full).
+// compactNoOp returns the no-op of inst, whose file is f and whose before
+// and after are after; false when after's size is not f's or its upload
+// time does not survive the round trip through nanoseconds (then it is
+// kept in full).
 func compactNoOp(inst *schema.Instance, f FileResult, after *Object) (noOp, bool) {
 	ns := after.UploadedAt.UnixNano()
-	if time.Unix(0, ns).UTC() != after.UploadedAt {
+	if after.Size != f.Size() || time.Unix(0, ns).UTC() != after.UploadedAt {
 		return noOp{}, false
 	}
 	return noOp{inst: inst, file: f.rec, id: after.ID, uploadedAt: ns}, true
 }
 
-// change materialises n into c and o, as Make would have built it in full.
+// materialise builds n into c and o, as Make would have built it in full.
 func (p *Plan) materialise(n *noOp, c *ResourceChange, o *Object) {
 	inst := n.inst
 	mi := p.merchants[inst.Merchant]
