@@ -34,7 +34,7 @@ import (
 const (
 	PlanMinHeap         = 48 << 20
 	PlanHeapBase        = 16 << 20
-	PlanHeapPerInstance = 560
+	PlanHeapPerInstance = 600
 )
 
 // Plan holds the collector settings of one plan command: collections off
