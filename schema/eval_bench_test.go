@@ -35,9 +35,9 @@ func BenchmarkEvaluateFileset(b *testing.B) {
 		{"modules", "shop", 100},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			dir := os.Getenv("WXMEDIA_BENCH_EVAL_DIR")
+			dir, want := os.Getenv("WXMEDIA_BENCH_EVAL_DIR"), -1
 			if dir == "" || tc.module != "" {
-				dir = benchTree(b, tc.module, 10000, tc.perDir)
+				dir, want = benchTree(b, tc.module, 10000, tc.perDir), 10000
 			}
 			cfg, diags := Load(dir)
 			if diags.HasErrors() {
@@ -62,6 +62,9 @@ func BenchmarkEvaluateFileset(b *testing.B) {
 				b.StopTimer()
 				if diags.HasErrors() {
 					b.Fatal(diags)
+				}
+				if want >= 0 && len(ev.Instances) != want {
+					b.Fatalf("%d instances, want %d", len(ev.Instances), want)
 				}
 				runtime.ReadMemStats(&after)
 				allocated += after.TotalAlloc - before.TotalAlloc
