@@ -261,6 +261,10 @@ func TestFastPlanSameAsPlain(t *testing.T) {
 		{name: "changed mchid", change: func(d *diffCase) {
 			d.merchants["m"] = MerchantIdentity{MchID: "1900000002", Service: "sandbox-x"}
 		}, wantFast: true, actions: "reupload=12"},
+		{name: "renamed merchant, same mchid", change: func(d *diffCase) {
+			d.write("main.wxm.hcl", []byte(strings.Replace(strings.Replace(diffConfig, `merchant "m" {`, `merchant "shop" {`, 1), "source   = \"a/${each.value}\"", "source   = \"a/${each.value}\"\n  merchant = merchant.shop", 1)))
+			d.merchants = map[string]MerchantIdentity{"shop": d.merchants["m"]}
+		}, wantFast: true, actions: "noop=12"},
 		{name: "changed endpoint", change: func(d *diffCase) {
 			d.merchants["m"] = MerchantIdentity{MchID: "1900000001", Service: "https://pay.example.test"}
 		}, wantFast: true, actions: "reupload=12"},
@@ -481,4 +485,41 @@ func TestFastPlanAfterApply(t *testing.T) {
 		t.Fatal("an index saved though a forget was not recorded")
 	}
 	d.same(Input{}, false)
+}
+
+// Module instances: their addresses sort apart from the order they are
+// evaluated in; the fast path finds them all the same.
+func TestFastPlanModules(t *testing.T) {
+	d := newDiffCase(t, 8)
+	d.write("main.wxm.hcl", []byte(diffConfig+`
+module "store" {
+  source   = "./store"
+  for_each = toset(["sh-1", "sh-2", "a-0"])
+}
+`))
+	d.write("store/main.wxm.hcl", []byte(`
+resource "wechatpay_image" "b" {
+  source = "${path.module}/b.png"
+}
+`))
+	b := pngBytes("store b")
+	d.write("store/b.png", b)
+	for _, k := range []string{"sh-1", "sh-2", "a-0"} {
+		addr := fmt.Sprintf("module.store[%q].wechatpay_image.b", k)
+		d.record(addr, "store/b.png", b, "ID-"+k, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+		r := d.snap.Resources[addr]
+		r.Name, r.Key = "b", ""
+		d.snap.Resources[addr] = r
+	}
+	d.save()
+	d.reads = 0
+	p := d.same(Input{}, true)
+	if got := summaryString(p); got != "noop=11" || d.reads != 0 {
+		t.Fatalf("%s, %d reads", got, d.reads)
+	}
+	d.write("store/b.png", pngBytes("store b edited"))
+	p = d.same(Input{}, true)
+	if got := summaryString(p); got != "noop=8 reupload=1 reuse=2" {
+		t.Fatalf("module file edited: %s", got)
+	}
 }

@@ -10,7 +10,8 @@ import (
 
 // Identity names the state the settings give by its non-secret parts only,
 // for machine-local files derived from one state (the plan's no-op index)
-// to say which state they were made from: a local state's absolute path;
+// to say which state they were made from: a local state's absolute path,
+// with symbolic links resolved when it exists;
 // a postgres state's host, port, database and schema. It never holds
 // anything taken from a password or another credential of the connection
 // string, which it parses only to find those parts.
@@ -19,6 +20,11 @@ func (s Settings) Identity() (string, error) {
 		abs, err := filepath.Abs(path)
 		if err != nil {
 			return "", fmt.Errorf("naming the state: %w", err)
+		}
+		// One name however the directory was reached (a symbolic link
+		// in the working directory's path, say).
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = real
 		}
 		return "local:" + abs, nil
 	}

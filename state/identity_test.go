@@ -1,6 +1,7 @@
 package state
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +18,19 @@ func TestSettingsIdentity(t *testing.T) {
 	if want := "local:" + filepath.Join(dir, "x/s.db"); err != nil || id != want {
 		t.Fatalf("local state: %q %v, want %q", id, err, want)
 	}
+	// Through a symbolic link to the directory: the same state.
+	os.MkdirAll(filepath.Join(dir, ".wxmedia"), 0o700)
+	os.WriteFile(filepath.Join(dir, DefaultPath), nil, 0o600)
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	direct, _ := Settings{}.Identity()
+	viaLink, err := Settings{Path: filepath.Join(link, DefaultPath)}.Identity()
+	if err != nil || viaLink != direct {
+		t.Fatalf("through a link: %q %v, directly %q", viaLink, err, direct)
+	}
+
 	// The password, in either form of connection string, never shows;
 	// host, port, database and schema tell states apart.
 	const secret = "pw-Secr3t"
