@@ -59,25 +59,20 @@ func makePlanReading(u *ui, o *planOptions, w *workspace, read func() (*planStat
 		sc = plan.NewStatCache()
 	}
 	hash := hashWithProgress(u, sc)
+	var files []plan.FileResult
 	if len(o.Targets) == 0 {
-		// plan.Make hashes the paths of all instances, in this order.
+		// Every instance's file, in the instances' order (plan.Input.Files).
 		paths := make([]string, len(w.ev.Instances))
 		for i, inst := range w.ev.Instances {
 			paths[i] = inst.Path
 		}
-		files, hashAll := hash(paths), hash
-		hash = func(p []string) []plan.FileResult {
-			if slices.Equal(p, paths) {
-				return files
-			}
-			return hashAll(p)
-		}
+		files = hash(paths)
 	}
 	ps, err := read()
 	if err != nil {
 		return nil, err
 	}
-	p, diags := plan.Make(plan.Input{Eval: w.ev, State: ps.snap, Fast: ps.fast, Cache: ps.lookup, Merchants: w.idents, Targets: o.Targets, Replace: o.Replace, Hash: hash, Version: version})
+	p, diags := plan.Make(plan.Input{Eval: w.ev, State: ps.snap, Fast: ps.fast, Cache: ps.lookup, Merchants: w.idents, Targets: o.Targets, Replace: o.Replace, Hash: hash, Files: files, Version: version})
 	if ps.fast != nil {
 		if ps.fast.Err != nil {
 			return nil, ps.fast.Err

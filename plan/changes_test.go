@@ -169,3 +169,43 @@ resource "wechatpay_image" "b" {
 		t.Errorf("match plain: %v", err)
 	}
 }
+
+// TestMakeWithFiles checks that file facts computed ahead (Input.Files)
+// give the plan hashing gives, without hashing again, and that -target
+// hashes only its files.
+func TestMakeWithFiles(t *testing.T) {
+	one, two := pngBytes("one"), pngBytes("two")
+	f := newFixture(t, cfg, map[string][]byte{"a/x.png": one, "a/y.png": two})
+	f.record(`wechatpay_image.img["x.png"]`, "a/x.png", one, "ID1")
+	conf, diags := schema.Load(f.dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	ev, diags := conf.Evaluate(nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var paths []string
+	for _, inst := range ev.Instances {
+		paths = append(paths, inst.Path)
+	}
+	hashed := 0
+	in := Input{Eval: ev, State: f.snap, Merchants: map[string]MerchantIdentity{"m": {MchID: "1900000001", Service: "sandbox-x"}},
+		Hash: func(p []string) []FileResult { hashed += len(p); return HashFiles(p) }}
+	want, diags := Make(in)
+	if diags.HasErrors() || hashed != 2 {
+		t.Fatalf("%v, hashed %d", diags, hashed)
+	}
+	in.Files = HashFiles(paths)
+	got, diags := Make(in)
+	if diags.HasErrors() || hashed != 2 {
+		t.Fatalf("with files: %v, hashed %d more", diags, hashed-2)
+	}
+	if !reflect.DeepEqual(changeList(got), changeList(want)) || got.Summary != want.Summary {
+		t.Errorf("with files: %s, want %s", actions(got), actions(want))
+	}
+	in.Targets = []string{`wechatpay_image.img["y.png"]`}
+	if _, diags := Make(in); diags.HasErrors() || hashed != 3 {
+		t.Fatalf("targeted: %v, hashed %d more", diags, hashed-2)
+	}
+}

@@ -63,6 +63,10 @@ type Input struct {
 	Replace []string
 	// Hash computes file facts; nil uses HashFiles.
 	Hash func(paths []string) []FileResult
+	// Files, when set, are the file facts of Eval.Instances, in their
+	// order, already computed: a plan without -target takes them instead
+	// of calling Hash.
+	Files []FileResult
 	// Version is the wxmedia version making the plan (Plan.Version).
 	Version string
 }
@@ -111,15 +115,18 @@ func makeWith(in Input, fast *fastRun) (*Plan, hcl.Diagnostics, bool) {
 		}
 	}
 	var changes []*ResourceChange
-	paths := make([]string, len(insts))
-	for i, inst := range insts {
-		paths[i] = inst.Path
+	files := in.Files
+	if !targets.empty() || len(files) != len(insts) {
+		paths := make([]string, len(insts))
+		for i, inst := range insts {
+			paths[i] = inst.Path
+		}
+		hash := in.Hash
+		if hash == nil {
+			hash = HashFiles
+		}
+		files = hash(paths)
 	}
-	hash := in.Hash
-	if hash == nil {
-		hash = HashFiles
-	}
-	files := hash(paths)
 
 	// Each instance is decided in a scratch change of its worker's; a no-op
 	// whose before and after are one object is then kept compact (see
