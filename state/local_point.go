@@ -20,7 +20,8 @@ func (l *Local) Head() (*Head, error) {
 	}
 	check := func(c *fileCheck) error { return c.bucketWhole(bucketOutputs) }
 	err := l.viewChecked(check, func(tx *bolt.Tx) (err error) {
-		if _, ok := countKnown(tx); !ok && l.check != nil {
+		_, known := countKnown(tx)
+		if !known && l.check != nil {
 			// The keys are counted one by one (resourceCount), over
 			// the pages of the resources bucket only.
 			if err := l.check.bucketWhole(bucketResources); err != nil {
@@ -28,6 +29,11 @@ func (l *Local) Head() (*Head, error) {
 			}
 		}
 		h, err = headTx(tx, true)
+		if !known {
+			// Counting read every page of the resources: they leave
+			// this process's memory, as a snapshot's do.
+			releasePages(tx)
+		}
 		return err
 	})
 	if err != nil {
