@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -211,10 +212,9 @@ func (c *StatCache) Save(path string) error {
 	// The entries to keep: those used since load, and those learnt. The
 	// loaded entries are in path order, unless the file was not written
 	// by Save; then the plain encoding, with a map and a sort, serves.
-	var buf []byte
-	if c.sorted {
-		buf = c.encodeMerged()
-	} else {
+	// Either is written as it is encoded, never held whole in memory.
+	write := c.writeMerged
+	if !c.sorted {
 		keep := make(map[string]*statEntry, c.loaded.len()+len(c.learnt))
 		loaded := 0
 		c.eachLoaded(func(n int) bool {
@@ -233,13 +233,13 @@ func (c *StatCache) Save(path string) error {
 				return nil
 			}
 		}
-		buf = encodeStatCache(keep)
+		write = func(w io.Writer) error { return writeStatCache(w, keep) }
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("saving the stat cache: %w", err)
 	}
 	// A cache: it need not survive a crash (a lost one is made again).
-	if err := atomicfile.WriteBytes(path, buf, 0o600, atomicfile.Replace); err != nil {
+	if err := atomicfile.Write(path, 0o600, atomicfile.Replace, write); err != nil {
 		return fmt.Errorf("saving the stat cache: %w", err)
 	}
 	return nil
@@ -255,83 +255,108 @@ func (c *StatCache) allUsed() bool {
 	return all
 }
 
-// encodeStatCache is the cache file holding keep, in path order: the plain
-// encoding, which encodeMerged gives too without a map or a sort.
-func encodeStatCache(keep map[string]*statEntry) []byte {
-	size := len(statCacheMagic) + 4 + 4
-	for p, e := range keep {
-		size += fixedSize + len(p) + len(e.head)
-	}
+// writeStatCache writes the cache file holding keep, in path order: the
+// plain encoding, which writeMerged gives too without a map or a sort.
+func writeStatCache(out io.Writer, keep map[string]*statEntry) error {
 	// In path order, for lookups without an index (see find).
 	order := make([]string, 0, len(keep))
-	for p := range keep {
+	count := 0
+	for p, e := range keep {
 		order = append(order, p)
+		if storable(p, e) {
+			count++
+		}
 	}
 	slices.Sort(order)
-	w := newStatCacheWriter(size)
+	w := newStatCacheWriter(out, count)
 	for _, p := range order {
 		w.add(p, keep[p])
 	}
 	return w.finish()
 }
 
-// encodeMerged encodes the cache file from sorted loaded entries: the
-// used ones merged, in path order, with the learnt ones (which replace a
+// writeMerged writes the cache file from sorted loaded entries: the used
+// ones merged, in path order, with the learnt ones (which replace a
 // loaded entry of the same path). A plan that hashes a few changed files
 // among many sorts only those few.
-func (c *StatCache) encodeMerged() []byte {
+func (c *StatCache) writeMerged(out io.Writer) error {
 	learnt := make([]string, 0, len(c.learnt))
-	size := len(statCacheMagic) + 4 + 4
-	for p, e := range c.learnt {
+	for p := range c.learnt {
 		learnt = append(learnt, p)
-		size += fixedSize + len(p) + len(e.head)
 	}
 	slices.Sort(learnt)
 	x := &c.loaded
-	for n := range x.len() {
-		if x.used[n].Load() {
-			size += fixedSize + len(x.path(n)) + len(x.head(n))
+	// The merge twice: first to count the entries, which the file's
+	// header gives before them, then to write them.
+	var w *statCacheWriter
+	count := 0
+	for pass := range 2 {
+		if pass == 1 {
+			w = newStatCacheWriter(out, count)
 		}
-	}
-	w := newStatCacheWriter(size)
-	i, j := 0, 0
-	for i < x.len() || j < len(learnt) {
-		switch {
-		case j == len(learnt) || i < x.len() && x.path(i) < learnt[j]:
-			if x.used[i].Load() {
-				e := x.entry(i)
-				w.add(e.path, &e)
-			}
-			i++
-		default:
-			if i < x.len() && x.path(i) == learnt[j] {
+		i, j := 0, 0
+		for i < x.len() || j < len(learnt) {
+			switch {
+			case j == len(learnt) || i < x.len() && x.path(i) < learnt[j]:
+				switch {
+				case !x.used[i].Load():
+				case w == nil:
+					count++ // a loaded entry fits the file
+				default:
+					e := x.entry(i)
+					w.add(e.path, &e)
+				}
 				i++
+			default:
+				if i < x.len() && x.path(i) == learnt[j] {
+					i++
+				}
+				p, e := learnt[j], c.learnt[learnt[j]]
+				switch {
+				case w != nil:
+					w.add(p, e)
+				case storable(p, e):
+					count++
+				}
+				j++
 			}
-			w.add(learnt[j], c.learnt[learnt[j]])
-			j++
 		}
 	}
 	return w.finish()
 }
 
-// statCacheWriter appends entries to a cache file being encoded.
+// storable reports whether an entry fits the file's fields: a path of at
+// most 65,535 bytes and a head of at most 255. Others are left out.
+func storable(p string, e *statEntry) bool { return len(p) <= 0xffff && len(e.head) <= 0xff }
+
+// statCacheWriter writes a cache file of a given number of entries as
+// they are added, with the CRC of what it wrote.
 type statCacheWriter struct {
-	buf []byte
-	n   uint32
+	w     *bufio.Writer
+	crc   uint32
+	n     uint32
+	count uint32
+	entry []byte
 }
 
-func newStatCacheWriter(size int) *statCacheWriter {
-	w := &statCacheWriter{buf: make([]byte, 0, size)}
-	w.buf = append(w.buf, statCacheMagic...)
-	w.buf = binary.LittleEndian.AppendUint32(w.buf, 0) // the count, set by finish
+func newStatCacheWriter(out io.Writer, count int) *statCacheWriter {
+	w := &statCacheWriter{w: bufio.NewWriterSize(out, 64<<10), count: uint32(count)}
+	head := binary.LittleEndian.AppendUint32([]byte(statCacheMagic), w.count)
+	w.write(head)
 	return w
 }
 
+func (w *statCacheWriter) write(b []byte) {
+	w.crc = crc32.Update(w.crc, castagnoli, b)
+	w.w.Write(b)
+}
+
+// add writes an entry, unless it does not fit the file (storable).
 func (w *statCacheWriter) add(p string, e *statEntry) {
-	if len(p) > 0xffff || len(e.head) > 0xff {
+	if !storable(p, e) {
 		return
 	}
-	buf := w.buf
+	buf := w.entry[:0]
 	buf = binary.LittleEndian.AppendUint16(buf, uint16(len(p)))
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(e.stat.Size))
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(e.stat.MtimeNs))
@@ -342,13 +367,19 @@ func (w *statCacheWriter) add(p string, e *statEntry) {
 	buf = append(buf, byte(len(e.head)))
 	buf = append(buf, p...)
 	buf = append(buf, e.head...)
-	w.buf = buf
+	w.write(buf)
+	w.entry = buf
 	w.n++
 }
 
-func (w *statCacheWriter) finish() []byte {
-	binary.LittleEndian.PutUint32(w.buf[len(statCacheMagic):], w.n)
-	return binary.LittleEndian.AppendUint32(w.buf, crc32.Checksum(w.buf, castagnoli))
+// finish writes the CRC; an error when the entries added are not as many
+// as the header says.
+func (w *statCacheWriter) finish() error {
+	if w.n != w.count {
+		return fmt.Errorf("stat cache of %d entries written with %d", w.count, w.n)
+	}
+	w.w.Write(binary.LittleEndian.AppendUint32(nil, w.crc))
+	return w.w.Flush()
 }
 
 // lookup returns the cached result for path when its metadata still

@@ -113,13 +113,17 @@ func BenchmarkStatCacheEncode(b *testing.B) {
 // fields fill gives each entry, and indexes it as LoadStatCache does.
 func loadedIndex(tb testing.TB, paths []string, fill func(i int, e *statEntry)) (statIndex, bool) {
 	tb.Helper()
-	w := newStatCacheWriter(0)
+	var b bytes.Buffer
+	w := newStatCacheWriter(&b, len(paths))
 	for i, p := range paths {
 		e := statEntry{path: p}
 		fill(i, &e)
 		w.add(p, &e)
 	}
-	x, sorted, err := parseStatCache(w.finish())
+	if err := w.finish(); err != nil {
+		tb.Fatal(err)
+	}
+	x, sorted, err := parseStatCache(b.Bytes())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -133,7 +137,6 @@ func TestStatIndex(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for round := range 100 {
 		var want []statEntry
-		w := newStatCacheWriter(0)
 		for i := range rng.IntN(40) {
 			e := statEntry{
 				path: fmt.Sprintf("img/%c/f%d.png", 'a'+rng.IntN(26), i),
@@ -146,10 +149,17 @@ func TestStatIndex(t *testing.T) {
 			for k := range e.sum {
 				e.sum[k] = byte(rng.IntN(256))
 			}
-			w.add(e.path, &e)
 			want = append(want, e)
 		}
-		data := w.finish()
+		var b bytes.Buffer
+		w := newStatCacheWriter(&b, len(want))
+		for _, e := range want {
+			w.add(e.path, &e)
+		}
+		if err := w.finish(); err != nil {
+			t.Fatal(err)
+		}
+		data := b.Bytes()
 		x, sorted, err := parseStatCache(data)
 		if err != nil {
 			t.Fatalf("round %d: %v", round, err)
@@ -212,4 +222,22 @@ func TestStatCacheCount(t *testing.T) {
 	if n := StatCacheCount(path); n != 0 {
 		t.Errorf("foreign file: %d", n)
 	}
+}
+
+// encodeStatCache is the plain encoding of keep, as Save writes it.
+func encodeStatCache(keep map[string]*statEntry) []byte {
+	var b bytes.Buffer
+	if err := writeStatCache(&b, keep); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+// encodeMerged is the merged encoding of c, as Save writes it.
+func (c *StatCache) encodeMerged() []byte {
+	var b bytes.Buffer
+	if err := c.writeMerged(&b); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
 }
