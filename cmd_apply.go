@@ -54,11 +54,14 @@ func runApply(u *ui, a *arguments.Apply) error {
 			return err
 		}
 		defer st.Close()
-		snap, err := st.Snapshot()
+		b, err := w.backend()
 		if err != nil {
 			return err
 		}
-		p, err = makePlan(u, &o, w, snap, st.LookupCache)
+		// The plan takes the no-op index's fast path as plan does, the
+		// state read under apply's lock.
+		ps := b.loadNoopIndex(o.useNoopIndex(), o.saveNoopIndex())
+		p, err = makePlanReading(u, &o, w, func() (*planState, error) { return ps, ps.read(st) })
 		if err != nil {
 			return err
 		}

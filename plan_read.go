@@ -66,25 +66,8 @@ func (b stateBackend) localPath() (bool, string) {
 // when it was made for this very state, reads the state's head only;
 // otherwise the whole state. done closes the state.
 func (b stateBackend) readForPlan(lockTimeout time.Duration, useIndex, saveIndex bool) (ps *planState, done func(), err error) {
-	ps = &planState{}
-	if useIndex || saveIndex {
-		ps.backend = b.noopBackend()
-	}
-	if useIndex && ps.backend != "" {
-		ps.index, err = plan.LoadNoopIndex(noopIndexPath)
-		switch {
-		case err != nil:
-			ps.note = err.Error()
-		case ps.index == nil:
-			ps.note = "no no-op index"
-		case ps.index.State().Backend != ps.backend:
-			ps.note = "the no-op index is of another state"
-		}
-	}
-	if !saveIndex {
-		ps.backend = ""
-	}
-	if ps.note != "" || ps.index == nil {
+	ps = b.loadNoopIndex(useIndex, saveIndex)
+	if ps.index == nil {
 		if ps.snap, ps.lookup, done, err = b.snapshot(lockTimeout, "plan"); err != nil {
 			return nil, nil, err
 		}
@@ -94,23 +77,63 @@ func (b stateBackend) readForPlan(lockTimeout time.Duration, useIndex, saveIndex
 	if err != nil {
 		return nil, nil, err
 	}
-	h, err := st.Head()
-	if err != nil {
+	if err := ps.read(st); err != nil {
 		st.Close()
 		return nil, nil, err
 	}
-	ps.lookup = st.LookupCache
-	if x := ps.index.State(); x.Lineage != h.Lineage || x.Serial != h.Serial {
-		ps.note = fmt.Sprintf("the no-op index is of serial %d, the state at %d", x.Serial, h.Serial)
-		if ps.snap, err = st.Snapshot(); err != nil {
-			st.Close()
-			return nil, nil, err
-		}
-		return ps, func() { st.Close() }, nil
-	}
-	id := ps.index.State().Backend
-	ps.fast = &plan.FastState{Backend: id, Head: h, Index: ps.index, Read: st.ReadResources, Snapshot: st.Snapshot}
 	return ps, func() { st.Close() }, nil
+}
+
+// loadNoopIndex names the state for its no-op index (when the index is
+// used or saved) and, with useIndex, loads the index when it was made for
+// this state's backend; ps.index is nil otherwise, and ps.note says why.
+func (b stateBackend) loadNoopIndex(useIndex, saveIndex bool) *planState {
+	ps := &planState{}
+	if useIndex || saveIndex {
+		ps.backend = b.noopBackend()
+	}
+	if useIndex && ps.backend != "" {
+		x, err := plan.LoadNoopIndex(noopIndexPath)
+		switch {
+		case err != nil:
+			ps.note = err.Error()
+		case x == nil:
+			ps.note = "no no-op index"
+		case x.State().Backend != ps.backend:
+			ps.note = "the no-op index is of another state"
+		default:
+			ps.index = x
+		}
+	}
+	if !saveIndex {
+		ps.backend = ""
+	}
+	return ps
+}
+
+// read reads, from the open state st, what the plan needs: with an index
+// for this very state (same lineage and serial), the head for the fast
+// path; otherwise the whole state.
+func (ps *planState) read(st state.Reader) error {
+	ps.lookup = st.LookupCache
+	if ps.index != nil {
+		h, err := st.Head()
+		if err != nil {
+			return err
+		}
+		x := ps.index.State()
+		if x.Lineage == h.Lineage && x.Serial == h.Serial {
+			ps.fast = &plan.FastState{Backend: x.Backend, Head: h, Index: ps.index, Read: st.ReadResources, Snapshot: st.Snapshot}
+			return nil
+		}
+		ps.note = fmt.Sprintf("the no-op index is of serial %d, the state at %d", x.Serial, h.Serial)
+	}
+	snap, err := st.Snapshot()
+	if err != nil {
+		return err
+	}
+	ps.snap = snap
+	return nil
 }
 
 // saveNoopIndexApplied writes the no-op index of the state that apply left
