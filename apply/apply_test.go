@@ -253,3 +253,60 @@ func planOf(changes []*plan.ResourceChange) *plan.Plan {
 	p.SetChanges(changes)
 	return p
 }
+
+// hintingStore counts the writes apply announces to the state and
+// withdraws.
+type hintingStore struct {
+	*state.Local
+	mu                   sync.Mutex
+	announced, withdrawn int
+	overdrawn            bool
+}
+
+func (s *hintingStore) ExpectWrites(n int) {
+	s.mu.Lock()
+	if n > 0 {
+		s.announced += n
+	} else {
+		s.withdrawn -= n
+	}
+	if s.withdrawn > s.announced {
+		s.overdrawn = true
+	}
+	s.mu.Unlock()
+	s.Local.ExpectWrites(n)
+}
+
+// Every upload apply announces to the state as on its way is withdrawn
+// once, whether it is committed, refused by the server, or never sent
+// (its file changed since planning): an announcement left behind would
+// hold every later commit for the state's group window.
+func TestAnnouncedWritesAreWithdrawn(t *testing.T) {
+	dir := t.TempDir()
+	local, err := state.OpenLocal(filepath.Join(dir, "state.db"), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	st := &hintingStore{Local: local}
+	rec := &recorder{refuse: map[string]error{}}
+	var changes []*plan.ResourceChange
+	for i := range 30 {
+		name := fmt.Sprintf("f%02d.png", i)
+		c := change(t, dir, name, []byte(name), plan.Upload)
+		switch i % 5 {
+		case 1:
+			rec.refuse[name] = &uploader.APIError{StatusCode: 400, Code: "PARAM_ERROR", Message: "image format error"}
+		case 2:
+			os.WriteFile(c.Path, []byte("edited after planning"), 0o644)
+		}
+		changes = append(changes, c)
+	}
+	res, err := Apply(context.Background(), planOf(changes), Options{Store: st, Uploaders: map[string]Uploader{"m": rec}, Parallelism: 4})
+	if err != nil || res.Uploaded != 18 || len(res.Failures) != 12 {
+		t.Fatalf("%d uploaded, failures %v, %v; want 18 and 12", res.Uploaded, res.Failures, err)
+	}
+	if st.announced != 30 || st.withdrawn != 30 || st.overdrawn {
+		t.Errorf("%d writes announced, %d withdrawn (overdrawn: %v), want 30 and 30", st.announced, st.withdrawn, st.overdrawn)
+	}
+}
