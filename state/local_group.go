@@ -117,7 +117,7 @@ func (l *Local) groupUpdate(what string, fn func(g *groupTx) error) error {
 	if !l.committing {
 		l.committing = true
 		go l.commitGroups()
-	} else {
+	} else if ready, _ := l.groupReady(); ready {
 		l.kickCommitter()
 	}
 	l.groupMu.Unlock()
@@ -133,8 +133,10 @@ func (l *Local) groupUpdate(what string, fn func(g *groupTx) error) error {
 func (l *Local) ExpectWrites(n int) {
 	l.groupMu.Lock()
 	l.expected = max(l.expected+n, 0)
-	if l.committing {
-		l.kickCommitter()
+	if l.committing && len(l.pending) > 0 {
+		if ready, _ := l.groupReady(); ready {
+			l.kickCommitter()
+		}
 	}
 	l.groupMu.Unlock()
 }
@@ -157,8 +159,9 @@ var _ WriteHinter = (*Local)(nil)
 // syncs the file twice).
 func (l *Local) GroupCommits() int64 { return l.groupCommits.Load() }
 
-// kickCommitter wakes the committer waiting for its group to fill.
-// Callers hold groupMu.
+// kickCommitter wakes the committer waiting for its group to fill, once
+// it is ready to commit: a write that leaves the group waiting does not
+// wake it. Callers hold groupMu.
 func (l *Local) kickCommitter() {
 	select {
 	case l.kick <- struct{}{}:
