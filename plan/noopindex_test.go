@@ -159,3 +159,81 @@ func FuzzNoopIndex(f *testing.F) {
 		}
 	})
 }
+
+// Every field the digest covers changes it, the address included: match
+// takes the entry at its hint on the digest alone.
+func TestNoopDigestFields(t *testing.T) {
+	base := func() *ResourceChange {
+		return &ResourceChange{Addr: `wechatpay_image.img["a.png"]`, Type: "wechatpay_image", Name: "img", Key: "a.png",
+			Merchant: "m", MchID: "1900000001", Service: "wechatpay", API: "merchant_media_image",
+			After: &Object{Source: "img/a.png", Filename: "a.png", SHA256: sum([]byte("a")), Size: 1}}
+	}
+	d0 := noopDigest(base())
+	if noopDigest(base()) != d0 {
+		t.Fatal("the digest is not a function of its fields")
+	}
+	edits := map[string]func(c *ResourceChange){
+		"addr":     func(c *ResourceChange) { c.Addr = `wechatpay_image.img["b.png"]` },
+		"type":     func(c *ResourceChange) { c.Type = "wechatpay_video" },
+		"name":     func(c *ResourceChange) { c.Name = "img2" },
+		"key":      func(c *ResourceChange) { c.Key = "b.png" },
+		"merchant": func(c *ResourceChange) { c.Merchant = "n" },
+		"mchid":    func(c *ResourceChange) { c.MchID = "1900000002" },
+		"service":  func(c *ResourceChange) { c.Service = "sandbox" },
+		"api":      func(c *ResourceChange) { c.API = "other" },
+		"source":   func(c *ResourceChange) { c.After.Source = "img/b.png" },
+		"filename": func(c *ResourceChange) { c.After.Filename = "b.png" },
+		"sha256":   func(c *ResourceChange) { c.After.SHA256 = sum([]byte("b")) },
+		"size":     func(c *ResourceChange) { c.After.Size = 2 },
+		// Lengths are part of it: bytes moved from one field to the next.
+		"boundary": func(c *ResourceChange) { c.Type, c.Name = "wechatpay_imagei", "mg" },
+	}
+	for name, edit := range edits {
+		c := base()
+		edit(c)
+		if noopDigest(c) == d0 {
+			t.Errorf("changing %s leaves the digest as it was", name)
+		}
+	}
+	// An index entry for one address is not matched by another address's
+	// change at its position.
+	es := testEntries(3)
+	x, err := parseNoopIndex(encodeNoopIndex(NoopState{Lineage: "L"}, es))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := x.match(0, es[1].addr, &es[1].digest); n != 1 {
+		t.Fatalf("entry %d for %s from hint 0", n, es[1].addr)
+	}
+}
+
+// BenchmarkNoopIndexMatch measures what the fast path pays per instance
+// for the index: its digest and finding its entry, in the instances'
+// order.
+func BenchmarkNoopIndexMatch(b *testing.B) {
+	const n = 100000
+	var cs []*ResourceChange
+	var es []noopEntry
+	for i := range n {
+		key := fmt.Sprintf("dir%03d/photo-%06d.png", i/1000, i)
+		c := &ResourceChange{Addr: fmt.Sprintf("wechatpay_image.photos[%q]", key), Type: "wechatpay_image", Name: "photos",
+			Key: key, Merchant: "m", MchID: "1900000001", Service: "wechatpay", API: "merchant_media_image",
+			After: &Object{Source: "photos/" + key, Filename: fmt.Sprintf("photo-%06d.png", i), SHA256: sum([]byte(key)), Size: int64(i)}}
+		cs = append(cs, c)
+		es = append(es, noopEntry{addr: c.Addr, digest: noopDigest(c), id: fmt.Sprintf("media-%d", i), at: time.Unix(int64(i), 0)})
+	}
+	x, err := parseNoopIndex(encodeNoopIndex(NoopState{Lineage: "L"}, es))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		shared := noopShared(cs[0])
+		for i, c := range cs {
+			d := noopDigestWith(&shared, c)
+			if x.match(i, c.Addr, &d) != i {
+				b.Fatal("no match")
+			}
+		}
+	}
+}
