@@ -379,6 +379,27 @@ func CheckFile(spec Spec, filename string, size int64, head []byte) error {
 func CheckFilename(filename string) error { return checkFilenameChars(filename) }
 
 func checkFilenameChars(filename string) error {
+	if plainFilename(filename) {
+		return nil
+	}
+	return checkFilenameRunes(filename)
+}
+
+// plainFilename reports whether filename is not empty and made of printable
+// ASCII other than a quote, backslash or slash only: the common name,
+// which checkFilenameRunes accepts, told apart without decoding a rune (a
+// plan checks every file's name).
+func plainFilename(filename string) bool {
+	for i := 0; i < len(filename); i++ {
+		if b := filename[i]; b < 0x20 || b > 0x7e || b == '"' || b == '\\' || b == '/' {
+			return false
+		}
+	}
+	return filename != ""
+}
+
+// checkFilenameRunes is checkFilenameChars for any name, rune by rune.
+func checkFilenameRunes(filename string) error {
 	bad := func(why string) error {
 		return &RuleError{Rule: RuleFilename, Msg: fmt.Sprintf("filename %q %s", filename, why)}
 	}

@@ -195,3 +195,34 @@ func TestFormatSize(t *testing.T) {
 		}
 	}
 }
+
+// The printable-ASCII shortcut of the file name check accepts exactly the
+// names the rune-by-rune check accepts, over every byte alone, in a name,
+// and names beyond ASCII.
+func TestPlainFilenameSameAsRunes(t *testing.T) {
+	names := []string{"", "a.png", "a b.png", "~x!.jpg", "ä.png", "a\u202e.png", "\ufeff.png", "a\u200b.png", "\xff.png", "a\x7f.png"}
+	for b := 0; b < 256; b++ {
+		names = append(names, string([]byte{byte(b)}), "x"+string([]byte{byte(b)})+".png")
+	}
+	for _, n := range names {
+		fast := plainFilename(n)
+		slow := checkFilenameRunes(n) == nil
+		if fast && !slow {
+			t.Errorf("%q: the shortcut accepts a name the check refuses", n)
+		}
+		if (checkFilenameChars(n) == nil) != slow {
+			t.Errorf("%q: checkFilenameChars says %v, the rune check %v", n, checkFilenameChars(n), checkFilenameRunes(n))
+		}
+		if n != "" && n[0] >= 0x20 && n[0] <= 0x7e && len(n) == 1 && n != `"` && n != `\` && n != "/" && !fast {
+			t.Errorf("%q: printable ASCII not taken by the shortcut", n)
+		}
+	}
+}
+
+func BenchmarkCheckFilename(b *testing.B) {
+	for range b.N {
+		if checkFilenameChars("photo-000123.png") != nil {
+			b.Fatal("refused")
+		}
+	}
+}
