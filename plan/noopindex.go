@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -133,8 +132,8 @@ func LoadNoopIndex(path string) (*NoopIndex, error) {
 		return nil, fmt.Errorf("no-op index %s: %w", path, err)
 	}
 	defer f.Close()
-	data := make([]byte, st.Size())
-	if _, err := io.ReadFull(f, data); err != nil {
+	data, err := readDerived(f, st.Size())
+	if err != nil {
 		return nil, fmt.Errorf("no-op index %s: %w", path, err)
 	}
 	x, err := parseNoopIndex(data)

@@ -237,3 +237,38 @@ func BenchmarkNoopIndexMatch(b *testing.B) {
 		}
 	}
 }
+
+// A loaded index (read in place, mapped on Linux) keeps its content when
+// a writer replaces the file, as writers do, and when the file is
+// removed; an empty file is refused, not mapped.
+func TestLoadedNoopIndexOutlivesItsFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "noopindex")
+	st := NoopState{Backend: "b", Lineage: "L", Serial: 1}
+	es := testEntries(50)
+	if err := writeNoopIndex(path, st, es, nil); err != nil {
+		t.Fatal(err)
+	}
+	x, err := LoadNoopIndex(path)
+	if err != nil || x == nil {
+		t.Fatalf("%v %v", x, err)
+	}
+	id, _ := x.recorded(7)
+	if err := writeNoopIndex(path, NoopState{Backend: "b", Lineage: "L", Serial: 2}, testEntries(3), x); err != nil {
+		t.Fatal(err)
+	}
+	if err := RemoveNoopIndex(path); err != nil {
+		t.Fatal(err)
+	}
+	if x.Len() != 50 || x.State() != st || id != es[7].id {
+		t.Fatalf("loaded index changed with its file: %d entries, %+v, %q", x.Len(), x.State(), id)
+	}
+	for i, e := range es {
+		if x.match(i, e.addr, &e.digest) != i {
+			t.Fatalf("%s not matched after the file was replaced", e.addr)
+		}
+	}
+	os.WriteFile(path, nil, 0o600)
+	if x, err := LoadNoopIndex(path); x != nil || err == nil {
+		t.Fatalf("empty file: %v %v", x, err)
+	}
+}

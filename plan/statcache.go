@@ -110,8 +110,8 @@ func LoadStatCache(path string) *StatCache {
 		return c
 	}
 	defer f.Close()
-	data := make([]byte, st.Size())
-	if _, err := io.ReadFull(f, data); err != nil {
+	data, err := readDerived(f, st.Size())
+	if err != nil {
 		return c
 	}
 	x, sorted, err := parseStatCache(data)

@@ -262,3 +262,47 @@ func TestDirStatMatchesStatFile(t *testing.T) {
 		}
 	}
 }
+
+// A loaded cache (read in place, mapped on Linux) and the results it gave
+// keep their content when the file is replaced, as Save does, or removed.
+func TestLoadedStatCacheOutlivesItsFile(t *testing.T) {
+	dir := t.TempDir()
+	cachePath := filepath.Join(dir, "statcache")
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	var paths []string
+	for i := range 20 {
+		p := filepath.Join(dir, fmt.Sprintf("f%02d.png", i))
+		os.WriteFile(p, pngBytes(p), 0o644)
+		os.Chtimes(p, old, old)
+		paths = append(paths, p)
+	}
+	sc := newLater()
+	first := sc.Hash(paths)
+	if err := sc.Save(cachePath); err != nil {
+		t.Fatal(err)
+	}
+	ageCache(t, cachePath)
+	sc = loadLater(cachePath)
+	got := sc.Hash(paths)
+	if sc.Hits != len(paths) {
+		t.Fatalf("%d hits of %d", sc.Hits, len(paths))
+	}
+	// Another cache, of other files, saved over it; then none.
+	other := newLater()
+	other.Hash(paths[:2])
+	if err := other.Save(cachePath); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(cachePath)
+	for i := range paths {
+		if got[i].SHA256() != first[i].SHA256() || got[i].SHA256() == "" || got[i].Size() != first[i].Size() {
+			t.Fatalf("%s: %q %d after the file was replaced, want %q %d", paths[i], got[i].SHA256(), got[i].Size(), first[i].SHA256(), first[i].Size())
+		}
+	}
+	again := sc.Hash(paths)
+	for i := range paths {
+		if again[i].SHA256() != first[i].SHA256() {
+			t.Fatalf("%s: %q from the loaded cache after its file was replaced", paths[i], again[i].SHA256())
+		}
+	}
+}
