@@ -93,9 +93,9 @@ func makePlanReading(u *ui, o *planOptions, w *workspace, read func() (*planStat
 	if err := sc.Save(statCachePath); err != nil {
 		u.warnf("%v", err)
 	}
-	if ps.backend != "" && p.Lineage != "" {
+	if ps.backend != "" && p.Lineage != "" && p.StateWriteID() != "" {
 		// Derived data: a failure costs the next plan time, nothing else.
-		if err := plan.SaveNoopIndex(noopIndexPath, plan.NoopState{Backend: ps.backend, Lineage: p.Lineage, Serial: p.Serial}, p, ps.index); err != nil {
+		if err := plan.SaveNoopIndex(noopIndexPath, plan.NoopState{Backend: ps.backend, Lineage: p.Lineage, WriteID: p.StateWriteID(), Serial: p.Serial}, p, ps.index); err != nil {
 			w.log.Info("the no-op index was not saved", "error", err)
 		}
 	}

@@ -122,11 +122,15 @@ func (ps *planState) read(st state.Reader) error {
 			return err
 		}
 		x := ps.index.State()
-		if x.Lineage == h.Lineage && x.Serial == h.Serial {
+		if x.Lineage == h.Lineage && x.Serial == h.Serial && x.WriteID != "" && x.WriteID == h.WriteID {
 			ps.fast = &plan.FastState{Backend: x.Backend, Head: h, Index: ps.index, Read: st.ReadResources, Snapshot: st.Snapshot}
 			return nil
 		}
-		ps.note = fmt.Sprintf("the no-op index is of serial %d, the state at %d", x.Serial, h.Serial)
+		if x.Serial != h.Serial {
+			ps.note = fmt.Sprintf("the no-op index is of serial %d, the state at %d", x.Serial, h.Serial)
+		} else {
+			ps.note = "the no-op index is of another write of the state"
+		}
 	}
 	snap, err := st.Snapshot()
 	if err != nil {

@@ -52,8 +52,8 @@ func (f *FastState) usable(in Input) string {
 		return "-target"
 	case f.Index == nil || f.Head == nil || f.Read == nil:
 		return "no no-op index"
-	case f.Head.Lineage == "" || f.Index.state != NoopState{Backend: f.Backend, Lineage: f.Head.Lineage, Serial: f.Head.Serial}:
-		return "the no-op index is of another state or serial"
+	case f.Head.Lineage == "" || f.Head.WriteID == "" || f.Index.state != NoopState{Backend: f.Backend, Lineage: f.Head.Lineage, WriteID: f.Head.WriteID, Serial: f.Head.Serial}:
+		return "the no-op index is of another state, serial or write"
 	}
 	return ""
 }

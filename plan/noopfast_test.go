@@ -53,7 +53,7 @@ output "one" {
 func newDiffCase(t *testing.T, n int) *diffCase {
 	dir := t.TempDir()
 	d := &diffCase{t: t, dir: dir, index: filepath.Join(dir, ".wxmedia", "noopindex"), backend: "local:" + dir + "/.wxmedia/state.db",
-		snap:      &state.Snapshot{Lineage: "L1", Serial: 7, Resources: map[string]state.Resource{}, Outputs: map[string]state.Output{}, PlanKey: []byte("0123456789abcdef0123456789abcdef")},
+		snap:      &state.Snapshot{Lineage: "L1", Serial: 7, WriteID: "0123456789abcdef0123456789abcdef", Resources: map[string]state.Resource{}, Outputs: map[string]state.Output{}, PlanKey: []byte("0123456789abcdef0123456789abcdef")},
 		cache:     map[state.CacheKey]state.CacheEntry{},
 		merchants: map[string]MerchantIdentity{"m": {MchID: "1900000001", Service: "sandbox-x"}},
 	}
@@ -152,7 +152,7 @@ func (d *diffCase) fast(in Input) (p *Plan, took bool, why string) {
 	x, _ := LoadNoopIndex(d.index)
 	snap := d.copyState()
 	fs := &FastState{Backend: d.backend, Index: x,
-		Head: &state.Head{Lineage: snap.Lineage, Serial: snap.Serial, Resources: len(snap.Resources), Outputs: snap.Outputs, PlanKey: snap.PlanKey},
+		Head: &state.Head{Lineage: snap.Lineage, Serial: snap.Serial, WriteID: snap.WriteID, Resources: len(snap.Resources), Outputs: snap.Outputs, PlanKey: snap.PlanKey},
 		Read: func(addrs []string) (map[string]state.Resource, uint64, error) {
 			d.reads++
 			out := map[string]state.Resource{}
@@ -181,7 +181,7 @@ func (d *diffCase) fast(in Input) (p *Plan, took bool, why string) {
 }
 
 func (d *diffCase) state() NoopState {
-	return NoopState{Backend: d.backend, Lineage: d.snap.Lineage, Serial: d.snap.Serial}
+	return NoopState{Backend: d.backend, Lineage: d.snap.Lineage, WriteID: d.snap.WriteID, Serial: d.snap.Serial}
 }
 
 // save writes the index a plain plan gives.
@@ -274,6 +274,23 @@ func TestFastPlanSameAsPlain(t *testing.T) {
 			// Recorded anew (another ID) by an apply elsewhere.
 			d.record(f07, "a/f07.png", pngBytes("f07.png"), "ID-new", time.Date(2026, 2, 2, 3, 4, 5, 0, time.UTC))
 		}, wantFast: false, actions: "noop=12"},
+		{name: "same lineage and serial, another write", change: func(d *diffCase) {
+			// Another working copy of the project applied edits of f03
+			// and f07 from the state both had: its state, at the same
+			// serial, replaced this one (a state file copied over this
+			// one, a backup pushed back and written again). Only the
+			// write identifier tells the two states apart.
+			d.record(`wechatpay_image.img["f03.png"]`, "a/f03.png", pngBytes("other 3"), "ID-other-3", time.Date(2026, 2, 2, 3, 4, 5, 0, time.UTC))
+			d.record(f07, "a/f07.png", pngBytes("other 7"), "ID-other-7", time.Date(2026, 2, 2, 3, 4, 5, 0, time.UTC))
+			d.snap.Serial -= 2
+			d.snap.WriteID = "fedcba9876543210fedcba9876543210"
+			// The bytes of f03 here were never uploaded for this merchant
+			// as far as the cache knows.
+			delete(d.cache, state.CacheKey{Service: "sandbox-x", MchID: "1900000001", API: "merchant_media_image", SHA256: sum(pngBytes("f03.png"))})
+		}, wantFast: false, actions: "noop=10 reupload=1 reuse=1"},
+		{name: "state without a write identifier", change: func(d *diffCase) {
+			d.snap.WriteID = ""
+		}, wantFast: false, actions: "noop=12"},
 		{name: "index of another lineage", change: func(d *diffCase) {
 			d.snap.Lineage = "L2"
 		}, wantFast: false, actions: "noop=12"},
@@ -312,9 +329,9 @@ func TestFastPlanSameAsPlain(t *testing.T) {
 				t.Errorf("actions %s, want %s", got, tc.actions)
 			}
 			// The index the plan saved serves the next plan of the same
-			// state and files.
+			// state and files, unless that state has no write identifier.
 			if len(tc.in.Targets) == 0 && d.readSerial == nil {
-				d.same(tc.in, p.Summary.Forget == 0)
+				d.same(tc.in, p.Summary.Forget == 0 && d.snap.WriteID != "")
 			}
 		})
 	}
@@ -428,7 +445,7 @@ func (d *diffCase) apply(p *Plan, skip ...string) {
 		}
 	}
 	snap := d.copyState()
-	h := &state.Head{Lineage: snap.Lineage, Serial: snap.Serial, Resources: len(snap.Resources), Outputs: snap.Outputs, PlanKey: snap.PlanKey}
+	h := &state.Head{Lineage: snap.Lineage, Serial: snap.Serial, WriteID: snap.WriteID, Resources: len(snap.Resources), Outputs: snap.Outputs, PlanKey: snap.PlanKey}
 	recs := map[string]state.Resource{}
 	for _, a := range AppliedRecords(p) {
 		if r, ok := snap.Resources[a]; ok {

@@ -38,7 +38,7 @@ import (
 // digest, uploaded_at as Unix seconds int64 and nanoseconds uint32; little
 // endian) followed by the address and the identifier.
 const (
-	noopIndexMagic = "wxmedia-noopindex-3\n"
+	noopIndexMagic = "wxmedia-noopindex-4\n"
 	digestSize     = 16
 	noopFixedSize  = 2 + 2 + digestSize + 8 + 4
 )
@@ -54,10 +54,15 @@ const (
 // NoopState identifies the state an index was made against. Backend names
 // the backend by non-secret parts only (a local state's absolute path, a
 // postgres database's host, port, name and schema): never anything taken
-// from a password or another credential.
+// from a password or another credential. WriteID is the state's write
+// identifier (state.Head.WriteID): lineage and serial alone do not name
+// the state's content (a state file copied from another working copy, a
+// backup pushed back), the write identifier does; an index without one is
+// never used.
 type NoopState struct {
 	Backend string
 	Lineage string
+	WriteID string
 	Serial  uint64
 }
 
@@ -146,7 +151,7 @@ func LoadNoopIndex(path string) (*NoopIndex, error) {
 // parseNoopIndex checks a whole index file (magic, CRC, every entry's
 // bounds and the address order) and indexes its entries.
 func parseNoopIndex(data []byte) (*NoopIndex, error) {
-	if len(data) < len(noopIndexMagic)+2+2+8+4+4 || string(data[:len(noopIndexMagic)]) != noopIndexMagic || len(data) > 1<<32-1 {
+	if len(data) < len(noopIndexMagic)+2+2+2+8+4+4 || string(data[:len(noopIndexMagic)]) != noopIndexMagic || len(data) > 1<<32-1 {
 		return nil, errNotNoopIndex
 	}
 	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
@@ -167,10 +172,11 @@ func parseNoopIndex(data []byte) (*NoopIndex, error) {
 		return s, true
 	}
 	x := &NoopIndex{data: body}
-	var ok1, ok2 bool
+	var ok1, ok2, ok3 bool
 	x.state.Backend, ok1 = str()
 	x.state.Lineage, ok2 = str()
-	if !ok1 || !ok2 || off+8+4 > len(body) {
+	x.state.WriteID, ok3 = str()
+	if !ok1 || !ok2 || !ok3 || off+8+4 > len(body) {
 		return nil, errNotNoopIndex
 	}
 	x.state.Serial = binary.LittleEndian.Uint64(body[off:])
@@ -292,13 +298,13 @@ func indexed(c *ResourceChange) bool {
 // strictly increasing address order. Entries whose address or identifier
 // does not fit are left out (a lookup then reads their record).
 func encodeNoopIndex(st NoopState, entries []noopEntry) []byte {
-	size := len(noopIndexMagic) + 2 + len(st.Backend) + 2 + len(st.Lineage) + 8 + 4 + 4
+	size := len(noopIndexMagic) + 2 + len(st.Backend) + 2 + len(st.Lineage) + 2 + len(st.WriteID) + 8 + 4 + 4
 	for _, e := range entries {
 		size += noopFixedSize + len(e.addr) + len(e.id)
 	}
 	buf := make([]byte, 0, size)
 	buf = append(buf, noopIndexMagic...)
-	for _, s := range []string{st.Backend, st.Lineage} {
+	for _, s := range []string{st.Backend, st.Lineage, st.WriteID} {
 		buf = binary.LittleEndian.AppendUint16(buf, uint16(len(s)))
 		buf = append(buf, s...)
 	}
@@ -376,7 +382,7 @@ func RemoveNoopIndex(path string) error {
 // old, the index loaded from path), without -target or -replace. When
 // old already holds exactly that index, the file is left as it is.
 func SaveNoopIndex(path string, st NoopState, p *Plan, old *NoopIndex) error {
-	if len(p.Targets)+len(p.Replace) > 0 {
+	if len(p.Targets)+len(p.Replace) > 0 || st.WriteID == "" {
 		return nil
 	}
 	if old != nil && old.current && old.state == st {
@@ -429,7 +435,7 @@ func AppliedRecords(p *Plan) []string {
 // that was recorded). When the records do not add up to the state's count
 // (a change that failed to record its forget, say), nothing is written.
 func SaveNoopIndexApplied(path, backend string, p *Plan, h *state.Head, recs map[string]state.Resource) error {
-	if len(p.Targets)+len(p.Replace) > 0 || h.Lineage == "" || h.Lineage != p.Lineage || h.Serial < p.Serial {
+	if len(p.Targets)+len(p.Replace) > 0 || h.Lineage == "" || h.WriteID == "" || h.Lineage != p.Lineage || h.Serial < p.Serial {
 		return nil
 	}
 	found := 0
@@ -463,5 +469,5 @@ func SaveNoopIndexApplied(path, backend string, p *Plan, h *state.Head, recs map
 	if found != h.Resources {
 		return nil
 	}
-	return writeNoopIndex(path, NoopState{Backend: backend, Lineage: h.Lineage, Serial: h.Serial}, entries, nil)
+	return writeNoopIndex(path, NoopState{Backend: backend, Lineage: h.Lineage, WriteID: h.WriteID, Serial: h.Serial}, entries, nil)
 }

@@ -94,12 +94,12 @@ func makeWith(in Input, fast *fastRun) (*Plan, hcl.Diagnostics, bool) {
 	var records map[string]state.Resource
 	if fast != nil {
 		h := fast.head
-		head = stateHead{lineage: h.Lineage, serial: h.Serial, recorded: h.Resources, outputs: h.Outputs, planKey: h.PlanKey}
+		head = stateHead{lineage: h.Lineage, serial: h.Serial, writeID: h.WriteID, recorded: h.Resources, outputs: h.Outputs, planKey: h.PlanKey}
 	} else {
-		head = stateHead{lineage: in.State.Lineage, serial: in.State.Serial, recorded: len(in.State.Resources), outputs: in.State.Outputs, planKey: in.State.PlanKey}
+		head = stateHead{lineage: in.State.Lineage, serial: in.State.Serial, writeID: in.State.WriteID, recorded: len(in.State.Resources), outputs: in.State.Outputs, planKey: in.State.PlanKey}
 		records = in.State.Resources
 	}
-	p := &Plan{Lineage: head.lineage, Serial: head.serial}
+	p := &Plan{Lineage: head.lineage, Serial: head.serial, writeID: head.writeID}
 	targets, replace, diags := addressSets(in)
 	if diags.HasErrors() {
 		return nil, diags, true
@@ -404,6 +404,7 @@ func makeWith(in Input, fast *fastRun) (*Plan, hcl.Diagnostics, bool) {
 type stateHead struct {
 	lineage string
 	serial  uint64
+	writeID string
 	// recorded is the number of resource instances the state records.
 	recorded int
 	outputs  map[string]state.Output

@@ -118,6 +118,10 @@ type Plan struct {
 	// Lineage is "" when no state existed yet.
 	Lineage string
 	Serial  uint64
+	// writeID is the state's write identifier (state.Head.WriteID) when
+	// the plan was made; "" for a plan read from a file. Only the no-op
+	// index uses it.
+	writeID string
 	// Targets and Replace are the -target and -replace addresses, in
 	// canonical form, sorted.
 	Targets []string
@@ -155,3 +159,7 @@ func (p *Plan) HasChanges() bool {
 	}
 	return false
 }
+
+// StateWriteID returns the write identifier (state.Head.WriteID) of the
+// state p was made against, "" when it had none or p was read from a file.
+func (p *Plan) StateWriteID() string { return p.writeID }

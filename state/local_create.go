@@ -91,7 +91,10 @@ func initState(path string) error {
 		if err := setResourceCount(meta, 0); err != nil {
 			return err
 		}
-		return meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, 0))
+		if err := meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, 0)); err != nil {
+			return err
+		}
+		return putWriteID(meta)
 	})
 	if cerr := db.Close(); err == nil {
 		err = cerr

@@ -268,6 +268,12 @@ func (l *Local) commitGroups() {
 	}
 }
 
+// bumpSerial adds n to the serial and gives the state a new write
+// identifier (Head.WriteID), in tx.
 func bumpSerial(tx *bolt.Tx, n uint64) error {
-	return addUint64(tx.Bucket(bucketMeta), keySerial, n)
+	meta := tx.Bucket(bucketMeta)
+	if err := addUint64(meta, keySerial, n); err != nil {
+		return err
+	}
+	return putWriteID(meta)
 }

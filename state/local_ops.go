@@ -34,7 +34,7 @@ func snapshotTx(tx *bolt.Tx) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Snapshot{Lineage: h.Lineage, Serial: h.Serial, Resources: rs, Outputs: h.Outputs, PlanKey: h.PlanKey}, nil
+	return &Snapshot{Lineage: h.Lineage, Serial: h.Serial, WriteID: h.WriteID, Resources: rs, Outputs: h.Outputs, PlanKey: h.PlanKey}, nil
 }
 
 // LookupCache looks up keys in one read transaction and returns the entries

@@ -49,6 +49,7 @@ func headTx(tx *bolt.Tx, count bool) (*Head, error) {
 	meta := tx.Bucket(bucketMeta)
 	h.Lineage = string(meta.Get(keyLineage))
 	h.Serial = binary.BigEndian.Uint64(meta.Get(keySerial))
+	h.WriteID = writeIDOf(meta)
 	h.PlanKey = bytes.Clone(meta.Get(keyPlanKey))
 	sealed := isSealed(tx)
 	err := tx.Bucket(bucketOutputs).ForEach(func(k, v []byte) error {

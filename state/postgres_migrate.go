@@ -20,7 +20,8 @@ import (
 // A state's schema (schema_name, by default wxmedia):
 //
 //	meta      one row: lineage, serial, plan_key (a random secret that
-//	          signs saved plans, from schema version 2 on)
+//	          signs saved plans, from schema version 2 on), write_id (a
+//	          random identifier every write changes, from version 4 on)
 //	resources address -> the resource's fields, checksum (from version 3)
 //	outputs   name -> value, type (cty JSON), sensitive, checksum (idem)
 //	lock      one row while a writer holds the lock: pid, host, command,
@@ -117,10 +118,25 @@ var stateMigrations = []func(ctx context.Context, tx pgx.Tx, p *Postgres) error{
 		return err
 	},
 	migrateStateSums,
+	func(ctx context.Context, tx pgx.Tx, p *Postgres) error {
+		id, err := newWriteIDText()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `ALTER TABLE `+p.tbl("meta")+` ADD COLUMN write_id text NOT NULL DEFAULT ''`); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE `+p.tbl("meta")+` SET write_id = $1`, id)
+		return err
+	},
 }
 
 // planKeyMigration is the state schema version that adds meta.plan_key.
 const planKeyMigration = 2
+
+// writeIDMigration is the state schema version that adds meta.write_id
+// (Head.WriteID), which every write that changes the serial changes.
+const writeIDMigration = 4
 
 func execAll(ctx context.Context, tx pgx.Tx, stmts ...string) error {
 	for _, s := range stmts {

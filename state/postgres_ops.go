@@ -74,6 +74,11 @@ func (p *Postgres) snapshotTx(ctx context.Context, tx pgx.Tx) (*Snapshot, error)
 		return nil, err
 	}
 	s.Serial = uint64(serial)
+	if p.stateVersion >= writeIDMigration {
+		if err := tx.QueryRow(ctx, "SELECT write_id FROM "+p.tbl("meta")).Scan(&s.WriteID); err != nil {
+			return nil, err
+		}
+	}
 	if p.stateVersion >= planKeyMigration {
 		if err := tx.QueryRow(ctx, "SELECT plan_key FROM "+p.tbl("meta")).Scan(&s.PlanKey); err != nil {
 			return nil, err
@@ -146,7 +151,11 @@ func (p *Postgres) update(what string, b *pgx.Batch) error {
 	if p.readOnly {
 		return fmt.Errorf("%s: %w", what, ErrReadOnly)
 	}
-	b.Queue("UPDATE " + p.tbl("meta") + " SET serial = serial + 1")
+	id, err := newWriteIDText()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	b.Queue("UPDATE "+p.tbl("meta")+" SET serial = serial + 1, write_id = $1", id)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.conn == nil {

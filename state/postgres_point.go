@@ -28,7 +28,7 @@ func (p *Postgres) Head() (*Head, error) {
 		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+p.tbl("resources")).Scan(&n); err != nil {
 			return err
 		}
-		h = &Head{Lineage: s.Lineage, Serial: s.Serial, Resources: int(n), Outputs: s.Outputs, PlanKey: s.PlanKey}
+		h = &Head{Lineage: s.Lineage, Serial: s.Serial, WriteID: s.WriteID, Resources: int(n), Outputs: s.Outputs, PlanKey: s.PlanKey}
 		return nil
 	})
 	if err != nil {

@@ -10,7 +10,8 @@ import (
 )
 
 // writeTx runs fn in a transaction over the lock's connection and, when fn
-// succeeds, increments the serial in the same transaction. fn returning
+// succeeds, increments the serial and gives the state a new write
+// identifier (Head.WriteID) in the same transaction. fn returning
 // errNothingRemoved rolls back and is not an error.
 func (p *Postgres) writeTx(what string, fn func(ctx context.Context, tx pgx.Tx) error) error {
 	if p.readOnly {
@@ -26,7 +27,11 @@ func (p *Postgres) writeTx(what string, fn func(ctx context.Context, tx pgx.Tx) 
 		if err := fn(ctx, tx); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, "UPDATE "+p.tbl("meta")+" SET serial = serial + 1")
+		id, err := newWriteIDText()
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "UPDATE "+p.tbl("meta")+" SET serial = serial + 1, write_id = $1", id)
 		return err
 	})
 	switch {

@@ -295,7 +295,10 @@ func (l *Local) Push(doc *Export, force bool) error {
 					return err
 				}
 			}
-			return meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, max(serial, doc.Serial)+1))
+			if err := meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, max(serial, doc.Serial)+1)); err != nil {
+				return err
+			}
+			return putWriteID(meta)
 		})
 	})
 	if err != nil {

@@ -98,6 +98,9 @@ type Snapshot struct {
 	// Lineage is the state's random identifier; it is "" only when no state
 	// exists yet.
 	Lineage string
+	// WriteID is the state's write identifier (see Head.WriteID), read in
+	// the same transaction.
+	WriteID string
 	// Serial is the number of write transactions committed since the state
 	// was created; it is 0 for a new or missing state.
 	Serial uint64
@@ -121,6 +124,14 @@ type Head struct {
 	Lineage string
 	// Serial is the state's serial (see Snapshot.Serial).
 	Serial uint64
+	// WriteID is a random identifier that changes with every write
+	// transaction that changes the serial (and a push): two states with
+	// the same lineage and serial but different histories (a state file
+	// copied from another working copy, a backup pushed back, a restored
+	// database written again) differ in it. "" when the state has none
+	// for its serial yet (written last by an older wxmedia); it gets one
+	// at its next write.
+	WriteID string
 	// Resources is the number of resource instances recorded: what
 	// len(Snapshot.Resources) is in the same transaction.
 	Resources int

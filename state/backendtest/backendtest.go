@@ -54,6 +54,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"Head", testHead},
 		{"ReadResources", testReadResources},
 		{"PointReadsMissing", testPointReadsMissing},
+		{"WriteID", testWriteID},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newHarness(t)) })

@@ -23,6 +23,9 @@ func checkHead(t *testing.T, b state.Reader, when string) *state.Head {
 	if h.Outputs == nil {
 		t.Errorf("%s: Head.Outputs is nil", when)
 	}
+	if h.WriteID != s.WriteID {
+		t.Errorf("%s: Head's write identifier %q, Snapshot's %q", when, h.WriteID, s.WriteID)
+	}
 	if h.Lineage != s.Lineage || h.Serial != s.Serial || h.Resources != len(s.Resources) ||
 		!reflect.DeepEqual(h.Outputs, s.Outputs) || !reflect.DeepEqual(h.PlanKey, s.PlanKey) {
 		t.Errorf("%s: Head disagrees with Snapshot:\n head lineage %q serial %d resources %d outputs %v plan key %x\n snap lineage %q serial %d resources %d outputs %v plan key %x",
