@@ -97,6 +97,7 @@ func testScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"exitcode":       cmdExitcode,
 		"sbuploads":      cmdSandboxDirUploads,
 		"uploadsbetween": cmdUploadsBetween, // pgscript_test.go
+		"pgexec":         cmdPgexec,         // pgscript_test.go
 		"waitfile":       cmdWaitfile,       // script_apis_test.go
 		"mkmedia":        cmdMkmedia,        // script_apis_test.go
 		"sbstats":        cmdSbstats,        // script_apis_test.go

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"net/url"
 	"os"
 	"strconv"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/wxmedia/wxmedia/state/backendtest"
@@ -69,4 +71,18 @@ func cmdUploadsBetween(ts *testscript.TestScript, neg bool, args []string) {
 	if (got >= lo && got <= hi) == neg {
 		ts.Fatalf("sandbox counted %d uploads, want between %d and %d", got, lo, hi)
 	}
+}
+
+// pgexec SQL: runs SQL in the script's database ($PGCONN), as an operator
+// would with psql (dropping a schema lost, say).
+func cmdPgexec(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: pgexec SQL")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, ts.Getenv("PGCONN"))
+	ts.Check(err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, args[0])
+	ts.Check(err)
 }

@@ -33,7 +33,10 @@ type planState struct {
 // (state.Settings.Identity) and, for a local state, the size and
 // modification time of its file, so that a state file replaced by another one (a
 // restored copy written to since) is never taken for the one the index
-// was made from, whatever its serial. "" when the state cannot be named
+// was made from, whatever its serial. The index records the state's write
+// identifier (state.Head.WriteID) besides, which tells apart states of
+// the same lineage and serial that these do not (a file copied with cp -p
+// of the same size and time). "" when the state cannot be named
 // (a local state that does not exist yet).
 func (b stateBackend) noopBackend() string {
 	id, err := b.settings().Identity()
