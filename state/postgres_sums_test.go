@@ -75,7 +75,8 @@ func TestPostgresRowChecksums(t *testing.T) {
 	exec(`ALTER TABLE sums.resources DROP COLUMN checksum`)
 	exec(`ALTER TABLE sums.outputs DROP COLUMN checksum`)
 	exec(`ALTER TABLE wxmedia_cache.entries DROP COLUMN checksum`)
-	exec(`DELETE FROM sums.schema_version WHERE version = 3`)
+	exec(`ALTER TABLE sums.meta DROP COLUMN write_id`)
+	exec(`DELETE FROM sums.schema_version WHERE version IN (3, 4)`)
 	exec(`DELETE FROM wxmedia_cache.schema_version WHERE version = 2`)
 	w, err := state.OpenPostgres(conn, "sums", state.Options{Command: "apply"})
 	must(t, err)
@@ -84,6 +85,11 @@ func TestPostgresRowChecksums(t *testing.T) {
 	must(t, err)
 	cacheAfter, err := w.ListCache()
 	must(t, err)
+	// The migrations give the state a new write identifier, nothing else.
+	if after.WriteID == "" || after.WriteID == before.WriteID {
+		t.Errorf("write identifier %q after the migration, %q before", after.WriteID, before.WriteID)
+	}
+	after.WriteID = before.WriteID
 	if !reflect.DeepEqual(after, before) || !reflect.DeepEqual(cacheAfter, cacheBefore) {
 		t.Errorf("the migration changed what the state holds")
 	}
