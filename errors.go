@@ -155,6 +155,9 @@ func instanceHints(e *plan.InstanceNotFoundError) []string {
 // lockHints: a lock tried once suggests waiting for it; a lock waited for
 // until the timeout expired says that the holder still runs.
 func lockHints(e *state.LockedError) []string {
+	if e.Reader {
+		return []string{"readers hold the lock only while they read: run the command again when they have finished, or give -lock-timeout=DURATION (e.g. 2m) to wait longer"}
+	}
 	unlock := "if that process is gone, wxmedia force-unlock releases the lock"
 	if e.Session != 0 {
 		unlock = fmt.Sprintf("if that process is gone, wxmedia force-unlock %d ends its lock session", e.Session)

@@ -76,12 +76,20 @@ type LockedError struct {
 	// of the holder's lock session: the ID force-unlock takes. 0 when
 	// unknown, and for a local state.
 	Session int
+	// Reader is set when, on a local state, only readers (plan, output,
+	// show, the reading state commands) held the lock all the time a
+	// writer waited (ReaderWait, or Waited when longer): no writer holds
+	// it, and there is nothing to force-unlock.
+	Reader bool
 }
 
 // Error describes the holder, e.g.
 //
 //	state is locked by another wxmedia: pid 1234 on host "ci-7", running "apply" since 2026-11-25T21:05:00Z
 func (e *LockedError) Error() string {
+	if e.Reader {
+		return fmt.Sprintf("%s (%s): held by a reader (plan, output, show or a state command that reads) for all of %s", ErrLocked, e.Path, e.Waited)
+	}
 	if e.Holder == nil {
 		return fmt.Sprintf("%s (%s): holder unknown", ErrLocked, e.Path)
 	}

@@ -60,12 +60,22 @@ var (
 	keyPlanKey = []byte("plan_key")
 )
 
+// ReaderWait bounds the waits for what holds a local state's lock only for
+// moments, whatever Options.LockTimeout says (a longer LockTimeout
+// lengthens them): a writer waits this long for readers, which hold the
+// lock (shared) only while they read, and fails with a *LockedError whose
+// Reader is set if they still do; a reader that finds a writer holding the
+// lock that has not published its copy yet (it does so as it starts)
+// waits this long for the copy or the lock.
+const ReaderWait = 5 * time.Second
+
 // Options tunes OpenLocal.
 type Options struct {
 	// LockTimeout is how long to wait for another wxmedia to release the
-	// state lock. Zero fails at once; a negative value waits as long as it
-	// takes. The lock is polled every 50ms, so shorter waits are as good as
-	// zero.
+	// state lock. Zero fails at once when a writer holds it; a negative
+	// value waits as long as it takes. Readers, and writers that have not
+	// yet published their copy, are waited for up to ReaderWait even when
+	// it is shorter.
 	LockTimeout time.Duration
 	// ReadOnly opens the state with a shared lock, which many readers may
 	// hold together but no writer. Writes fail with ErrReadOnly. A missing
@@ -169,14 +179,6 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 		}
 		return f, err
 	}
-	switch {
-	case opts.LockTimeout == 0:
-		// bbolt waits forever on 0; any timeout below its polling interval
-		// gives up after the first attempt.
-		bo.Timeout = time.Millisecond
-	case opts.LockTimeout > 0:
-		bo.Timeout = opts.LockTimeout
-	}
 	var db *bolt.DB
 	open := func(timeout time.Duration) error {
 		o := bo
@@ -186,23 +188,52 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 			return err
 		})
 	}
-	// Try once; when another wxmedia holds the lock, a reader reads the
-	// copy that writer published, and a command that waits says so.
+	// Try once; while another wxmedia holds the lock, a reader reads the
+	// copy the writer holding it published, a command that waits for a
+	// writer says so, and the wait is bounded as ReaderWait says.
+	start := time.Now()
+	if opts.ReadOnly {
+		yieldToWriter(path, start)
+	}
 	err := open(time.Millisecond)
-	if errors.Is(err, berrors.ErrTimeout) {
+	byReader, noted, marked := false, false, false
+	for errors.Is(err, berrors.ErrTimeout) {
 		if opts.ReadOnly {
 			if r, ok := openPublished(path, opts); ok {
 				return r, nil
 			}
 		}
-		if bo.Timeout != time.Millisecond {
+		byReader = !opts.ReadOnly && heldByReaders(path)
+		if byReader && !marked {
+			marked = os.WriteFile(writerWaitingPath(path), nil, 0o600) == nil
+		}
+		waited := time.Since(start)
+		limit := opts.LockTimeout
+		if byReader || opts.ReadOnly {
+			limit = max(limit, ReaderWait)
+		}
+		if opts.LockTimeout >= 0 && waited >= limit {
+			break
+		}
+		if !byReader && opts.LockTimeout != 0 && !noted {
+			noted = true
 			if opts.OnWait != nil {
 				opts.OnWait(readLockInfo(path), opts.LockTimeout)
 			}
-			err = open(bo.Timeout)
 		}
+		poll := 10 * time.Millisecond
+		if waited > ReaderWait {
+			poll = 50 * time.Millisecond
+		}
+		time.Sleep(min(poll, max(limit-waited, time.Millisecond)))
+		err = open(time.Millisecond)
+	}
+	if marked {
+		os.Remove(writerWaitingPath(path))
 	}
 	switch {
+	case errors.Is(err, berrors.ErrTimeout) && byReader:
+		return nil, &LockedError{Path: path, Reader: true, Waited: max(opts.LockTimeout, ReaderWait)}
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, &LockedError{Path: path, Holder: readLockInfo(path), Waited: max(opts.LockTimeout, 0)}
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):

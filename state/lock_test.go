@@ -1,14 +1,11 @@
 package state
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -54,24 +51,22 @@ func TestLocked(t *testing.T) {
 	}
 	must(t, r.Close())
 
-	// Without the published copy (a writer of an older wxmedia), a reader
-	// fails at once as before; with a timeout it says it waits.
+	// Without the published copy (a writer that has not published it yet),
+	// a reader waits for it rather than fail.
 	must(t, os.Rename(SnapshotPath(path), path+".aside"))
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		os.Rename(path+".aside", SnapshotPath(path))
+	}()
 	start = time.Now()
-	if _, err := OpenLocal(path, Options{ReadOnly: true}); !errors.Is(err, ErrLocked) {
-		t.Errorf("reader without a published copy: %v, want ErrLocked", err)
+	r, err = OpenLocal(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("reader while the writer publishes its copy: %v", err)
 	}
-	if time.Since(start) > 500*time.Millisecond {
-		t.Errorf("LockTimeout 0 waited %v", time.Since(start))
+	if d := time.Since(start); d < 250*time.Millisecond || r.ReadingSnapshot() == nil {
+		t.Errorf("reader did not wait for the copy (%v): %+v", d, r.ReadingSnapshot())
 	}
-	var waited *LockInfo
-	if _, err := OpenLocal(path, Options{ReadOnly: true, LockTimeout: 100 * time.Millisecond, OnWait: func(h *LockInfo, _ time.Duration) { waited = h }}); !errors.Is(err, ErrLocked) {
-		t.Errorf("reader with a timeout: %v, want ErrLocked", err)
-	}
-	if waited == nil || waited.Command != "apply" {
-		t.Errorf("OnWait was not told the holder: %+v", waited)
-	}
-	must(t, os.Rename(path+".aside", SnapshotPath(path)))
+	must(t, r.Close())
 
 	// Refused openers leave the holder's details alone.
 	if info := readLockInfo(path); info == nil || info.Command != "apply" {
@@ -90,33 +85,26 @@ func TestLockedByReader(t *testing.T) {
 	path := statePath(t)
 	must(t, open(t, path, Options{}).Close())
 	r1 := open(t, path, Options{ReadOnly: true})
-	open(t, path, Options{ReadOnly: true}) // readers share the lock
-	_, err := OpenLocal(path, Options{})
-	var le *LockedError
-	if !errors.As(err, &le) || le.Holder != nil {
-		t.Fatalf("writer while readers hold the lock: %v, want a LockedError without holder", err)
-	}
-	if !strings.HasPrefix(err.Error(), "state is locked by another wxmedia") {
-		t.Errorf("message %q", err)
-	}
-	// Details left by a writer that died are not shown; those of another
-	// host cannot be checked and are.
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	must(t, cmd.Run())
-	host, _ := os.Hostname()
-	for _, h := range []string{host, "ci-7"} {
-		data, _ := json.Marshal(storedLockInfo{PID: cmd.Process.Pid, Host: h, Command: "apply", Started: time.Now()})
-		must(t, os.WriteFile(lockInfoPath(path), data, 0o600))
-		_, err := OpenLocal(path, Options{})
-		if !errors.As(err, &le) || (le.Holder == nil) != (h == host) {
-			t.Errorf("details from pid %d on %s, no longer running: %v", cmd.Process.Pid, h, err)
-		}
-	}
-	must(t, os.Remove(lockInfoPath(path)))
-
+	r2 := open(t, path, Options{ReadOnly: true}) // readers share the lock
 	if err := r1.PutResource(testResource(1)); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("write through a reader: %v, want ErrReadOnly", err)
 	}
+	// A writer waits for readers, which hold the lock only while they
+	// read, even with no lock timeout.
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		r1.Close()
+		r2.Close()
+	}()
+	start := time.Now()
+	w, err := OpenLocal(path, Options{})
+	if err != nil {
+		t.Fatalf("writer while readers hold the lock for 300ms: %v", err)
+	}
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Errorf("writer got the lock after %v, before the readers released it", d)
+	}
+	must(t, w.Close())
 }
 
 func TestReadOnlyMissingCreatesNothing(t *testing.T) {
