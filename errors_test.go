@@ -47,6 +47,7 @@ func TestRuntimeHints(t *testing.T) {
 		{"v3 403 sandbox", &uploader.APIError{StatusCode: 403, Code: "NO_AUTH", Sandbox: "sb"}, "DIR/merchant.wxm.hcl, mchid 1900000001"},
 		{"lock tried once", fmt.Errorf("open: %w", &state.LockedError{Path: "p"}), "give -lock-timeout=DURATION"},
 		{"lock waited", &state.LockedError{Path: "p", Waited: 2 * time.Minute}, "for all of -lock-timeout=2m0s and still runs"},
+		{"lock held by readers", &state.LockedError{Path: "p", Reader: true, Waited: 5 * time.Second}, "readers hold the lock only while they read"},
 		{"file changed", fmt.Errorf("a.png: %w", plan.ErrFileChanged), "run plan again"},
 		{"state show miss", &plan.InstanceNotFoundError{Given: "t.n[\"z\"]", Resource: "t.n", Instances: []string{`t.n["a"]`}}, `the instances of t.n are: t.n["a"]`},
 		{"state show many", &plan.InstanceNotFoundError{Given: "t.n[\"z\"]", Resource: "t.n", Instances: make([]string, 11)}, "t.n has 11 instances: wxmedia state list t.n lists them"},
@@ -71,6 +72,15 @@ func TestRuntimeHints(t *testing.T) {
 				t.Fatalf("hints %q, want one containing %q", hints, tc.want)
 			}
 		})
+	}
+}
+
+// A lock that only readers held has no holder to force-unlock.
+func TestReaderLockHintsNoForceUnlock(t *testing.T) {
+	for _, h := range runtimeHints(&state.LockedError{Path: "p", Reader: true, Waited: 5 * time.Second}) {
+		if strings.Contains(h, "force-unlock") {
+			t.Errorf("hint %q for a lock held by readers", h)
+		}
 	}
 }
 
