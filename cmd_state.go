@@ -198,7 +198,7 @@ func runStateMv(u *ui, args *arguments.StateMv) error {
 	for _, m := range moves {
 		if err := st.MoveResource(m.From, m.To); err != nil {
 			if errors.Is(err, state.ErrExists) {
-				return withHints(err, fmt.Sprintf("wxmedia state rm '%s' first to replace it", plan.Visible(m.To.Address)))
+				return withHints(err, fmt.Sprintf("wxmedia state rm %s first to replace it", plan.Visible(shellQuote(m.To.Address))))
 			}
 			return err
 		}

@@ -86,7 +86,7 @@ func runtimeHints(err error) []string {
 	case errors.As(err, new(*plan.NotConfiguredError)):
 		return []string{"add the resource block first; import binds an identifier to a declared instance"}
 	case errors.As(err, &managed):
-		return []string{fmt.Sprintf("wxmedia state rm %s first to import another identifier", managed.Address)}
+		return []string{fmt.Sprintf("wxmedia state rm %s first to import another identifier", plan.Visible(shellQuote(managed.Address)))}
 	case errors.As(err, new(*plan.NoMatchError)):
 		return []string{"wxmedia state list shows the addresses"}
 	case errors.As(err, &prefix) && len(prefix.Digests) == 0:
@@ -133,7 +133,7 @@ func runtimeHints(err error) []string {
 func instanceHints(e *plan.InstanceNotFoundError) []string {
 	var hints []string
 	if e.Unquoted != nil {
-		hints = append(hints, fmt.Sprintf("%s, wxmedia state show '%s'", e.Unquoted.Cause(), e.Unquoted.Address))
+		hints = append(hints, fmt.Sprintf("%s, wxmedia state show %s", e.Unquoted.Cause(), plan.Visible(shellQuote(e.Unquoted.Address.String()))))
 		if slices.Contains(e.Instances, e.Unquoted.Address.String()) {
 			// The quoted address is in the state: quoting is all it takes.
 			return hints
@@ -143,11 +143,7 @@ func instanceHints(e *plan.InstanceNotFoundError) []string {
 	case n > 0 && n <= 10:
 		return append(hints, "the instances of "+e.Resource+" are: "+strings.Join(e.Instances, ", "))
 	case n > 10:
-		list := e.Resource
-		if strings.Contains(list, `"`) {
-			list = "'" + list + "'"
-		}
-		return append(hints, fmt.Sprintf("%s has %d instances: wxmedia state list %s lists them", plan.Visible(e.Resource), n, plan.Visible(list)))
+		return append(hints, fmt.Sprintf("%s has %d instances: wxmedia state list %s lists them", plan.Visible(e.Resource), n, plan.Visible(shellQuote(e.Resource))))
 	}
 	return append(hints, "wxmedia state list shows the addresses")
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/fatih/color"
 	"github.com/rivo/uniseg"
+	"github.com/wxmedia/wxmedia/internal/arguments"
+	"github.com/wxmedia/wxmedia/internal/words"
 )
 
 // Styles colours a human view in Terraform's conventions.
@@ -139,28 +141,45 @@ func isChange(c *ResourceChange) bool { return c.Action != NoOp }
 // changed, that nothing is uploaded for it: WeChat Pay keeps the media
 // under the name they were uploaded with, and -replace uploads them again
 // under the new one. Apply records the new filename in the state.
+//
+// Past renameNotesShown notes, one line counts the rest: a filename
+// changed over thousands of instances would otherwise bury the summary.
 func renameNotes(w io.Writer, p *Plan, st Styles) {
 	n := 0
 	for _, c := range p.Detailed() {
 		if c.Action != NoOp || c.Before == nil || c.After == nil || c.Before.Filename == c.After.Filename {
 			continue
 		}
+		n++
+		if n > renameNotesShown {
+			continue
+		}
 		fmt.Fprintf(w, "%s %s: filename %s → %s only; the media keep the name they were uploaded with and nothing is uploaded (-replace=%s uploads them again under the new name).\n",
 			st.Bold.Sprint("Note:"), Visible(c.Addr), Visible(fmt.Sprintf("%q", c.Before.Filename)), Visible(fmt.Sprintf("%q", c.After.Filename)), Visible(quoteForShell(c.Addr)))
-		n++
+	}
+	if more := n - renameNotesShown; more > 0 {
+		fmt.Fprintf(w, "%s %d more %s %s only their filename changed, and nothing is uploaded for them either (plan -json lists every instance).\n",
+			st.Bold.Sprint("Note:"), more, words.Noun(more, "instance"), haveWord(more))
 	}
 	if n > 0 {
 		fmt.Fprintln(w)
 	}
 }
 
-// quoteForShell quotes an address for a command line when it has a key.
-func quoteForShell(addr string) string {
-	if strings.ContainsAny(addr, "[\"") {
-		return "'" + addr + "'"
+// renameNotesShown is how many filename-only notes the human view shows
+// before it counts the rest in one line.
+const renameNotesShown = 5
+
+func haveWord(n int) string {
+	if n == 1 {
+		return "has"
 	}
-	return addr
+	return "have"
 }
+
+// quoteForShell quotes an address for a POSIX shell when it needs it (a
+// key's brackets and quotes, a quote inside the key).
+func quoteForShell(addr string) string { return arguments.ShellQuote(addr) }
 
 // describe says what a change does. Its sources, identifiers and
 // addresses come from outside (file names, server replies): they are shown
