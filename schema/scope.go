@@ -140,12 +140,7 @@ func (s *scope) evalContext(exprs []hcl.Expression, where string) (*hcl.EvalCont
 				}
 				mods[attr] = v
 			case root == "merchant":
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Merchant attributes are not values",
-					Detail:   "A merchant can only be named by a resource's merchant argument; its attributes (keys and secrets among them) cannot be read by expressions.",
-					Subject:  rng.Ptr(),
-				})
+				diags = append(diags, merchantValueDiag(s.ev.Config, attr, rng))
 			case isResourceType(root):
 				if attr == "" {
 					diags = append(diags, badRef(root, "resource", rng))
@@ -404,3 +399,45 @@ var merchantSchema = sync.OnceValue(func() *hcl.BodySchema {
 	s, _ := gohcl.ImpliedBodySchema(&Merchant{})
 	return s
 })
+
+// merchantValueDiag refuses an expression reading merchant.NAME and says
+// what to write instead: a resource iterating a merchant's instances
+// iterates what the merchant block iterates.
+func merchantValueDiag(cfg *Config, name string, rng hcl.Range) *hcl.Diagnostic {
+	detail := "A merchant can only be named by a resource's merchant argument; its attributes (keys and secrets among them) cannot be read by expressions."
+	if mb, ok := cfg.Merchants[name]; ok && mb.ForEach != nil {
+		iter := "local.shops"
+		how := fmt.Sprintf(" (e.g. put it in a local, locals { shops = ... }, and write for_each = %s in both blocks)", iter)
+		if t, d := hcl.AbsTraversalForExpr(mb.ForEach); !d.HasErrors() {
+			if text := traversalText(t); text != "" {
+				iter, how = text, ""
+			}
+		}
+		detail += fmt.Sprintf(" To have one resource instance per instance of merchant %q, iterate the map or set that the merchant block iterates%s: for_each = %s and merchant = merchant.%s[each.key] in the resource.", name, how, iter, name)
+	} else if ok {
+		detail += fmt.Sprintf(" A resource names it with merchant = merchant.%s.", name)
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Merchant attributes are not values",
+		Detail:   detail,
+		Subject:  rng.Ptr(),
+	}
+}
+
+// traversalText writes a traversal of attributes (local.shops) back as
+// source; "" for one with an index or a splat.
+func traversalText(t hcl.Traversal) string {
+	var b strings.Builder
+	for _, step := range t {
+		switch s := step.(type) {
+		case hcl.TraverseRoot:
+			b.WriteString(s.Name)
+		case hcl.TraverseAttr:
+			b.WriteString("." + s.Name)
+		default:
+			return ""
+		}
+	}
+	return b.String()
+}
