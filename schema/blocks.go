@@ -46,12 +46,23 @@ type variableBody struct {
 // for, saying what it does instead.
 func terraformBlock(b *hcl.Block) *hcl.Diagnostic {
 	detail := `wxmedia has no providers: the WeChat Pay APIs are built in, and the credentials go in a merchant block, e.g. merchant "acme" { mchid = "1900000001" ... }.`
-	if b.Type == "terraform" {
+	summary := fmt.Sprintf("Unsupported block type %q", b.Type)
+	switch b.Type {
+	case "terraform":
 		detail = `wxmedia has no terraform block: where the state lives is set with wxmedia { backend "local" { path = "..." } } (or backend "postgres"), and there are no providers or versions to pin.`
+	case "moved":
+		summary = "Unsupported moved block"
+		detail = `wxmedia has no moved blocks: rename the resource (or module, or source file) and plan; the instance under the new address is a reuse (=), bound to the identifier of the same bytes uploaded before, so nothing is uploaded, and the old address is forgotten. To move a state record to a new address, run wxmedia state mv FROM TO (e.g. wxmedia state mv wechatpay_image.old wechatpay_image.new).`
+	case "import":
+		summary = "Unsupported import block"
+		detail = `wxmedia has no import blocks: declare the resource, then run wxmedia import ADDR ID once to bind an identifier uploaded before wxmedia to it (e.g. wxmedia import wechatpay_image.logo MEDIA_ID).`
+	case "removed":
+		summary = "Unsupported removed block"
+		detail = `wxmedia has no removed blocks: delete the resource block and the next apply forgets its instances (WeChat Pay media are never deleted), or run wxmedia state rm ADDR to forget them now.`
 	}
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
-		Summary:  fmt.Sprintf("Unsupported block type %q", b.Type),
+		Summary:  summary,
 		Detail:   detail,
 		Subject:  b.DefRange.Ptr(),
 	}

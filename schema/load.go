@@ -142,6 +142,7 @@ var rootSchema = &hcl.BodySchema{
 		// Terraform's blocks, refused with what wxmedia does instead.
 		{Type: "provider", LabelNames: []string{"name"}},
 		{Type: "terraform"},
+		{Type: "moved"}, {Type: "import"}, {Type: "removed"},
 	},
 }
 
@@ -329,7 +330,7 @@ func (cfg *Config) load(l *loader, depth int) hcl.Diagnostics {
 				d := cfg.decodeSettings(b)
 				diags = append(diags, d...)
 				*cfg.partial = *cfg.partial || d.HasErrors()
-			case "provider", "terraform":
+			case "provider", "terraform", "moved", "import", "removed":
 				diags = append(diags, terraformBlock(b))
 			}
 		}
