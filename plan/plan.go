@@ -227,7 +227,7 @@ func makeWith(in Input, fast *fastRun) (*Plan, hcl.Diagnostics, bool) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Source file refused",
-				Detail:   fmt.Sprintf("%s: %s: %s.", inst.Addr, inst.Source, err),
+				Detail:   fmt.Sprintf("%s: %s: %s.%s", inst.Addr, inst.Source, err, suffixFix(re, inst)),
 				Subject:  subject,
 			})
 			continue

@@ -282,6 +282,12 @@ const (
 type RuleError struct {
 	Rule string
 	Msg  string
+	// Fit, for RuleSuffix, is an accepted suffix whose format the content
+	// has ("jpg" for a JPEG named .jpeg): a name with it is accepted. ""
+	// when the content is of none of the accepted formats.
+	Fit string
+	// FitFormat names Fit's format with its article ("a JPEG image").
+	FitFormat string
 }
 
 func (e *RuleError) Error() string { return e.Msg }
@@ -348,12 +354,12 @@ func CheckFile(spec Spec, filename string, size int64, head []byte) error {
 	}
 	suffix := Suffix(filename)
 	if suffix == "" {
-		return &RuleError{Rule: RuleSuffix, Msg: fmt.Sprintf("filename %q has no suffix (%s accepts: %s)",
-			filename, spec.ResourceType, strings.Join(spec.Suffixes, ", "))}
+		return suffixError(spec, head, fmt.Sprintf("filename %q has no suffix (%s accepts: %s)",
+			filename, spec.ResourceType, strings.Join(spec.Suffixes, ", ")))
 	}
 	if !slices.Contains(spec.Suffixes, suffix) {
-		return &RuleError{Rule: RuleSuffix, Msg: fmt.Sprintf("filename suffix %q is not accepted by %s (allowed: %s)",
-			path.Ext(filename), spec.ResourceType, strings.Join(spec.Suffixes, ", "))}
+		return suffixError(spec, head, fmt.Sprintf("filename suffix %q is not accepted by %s (allowed: %s)",
+			path.Ext(filename), spec.ResourceType, strings.Join(spec.Suffixes, ", ")))
 	}
 	if n := utf8.RuneCountInString(filename); spec.MaxFilename > 0 && n > spec.MaxFilename {
 		return &RuleError{Rule: RuleFilenameLength, Msg: fmt.Sprintf("filename is %d characters long, over the %d-character limit of %s",
@@ -371,6 +377,19 @@ func CheckFile(spec Spec, filename string, size int64, head []byte) error {
 			m.name, path.Ext(filename))}
 	}
 	return nil
+}
+
+// suffixError is a RuleSuffix error with the first accepted suffix whose
+// magic bytes head starts with, if any.
+func suffixError(spec Spec, head []byte, msg string) *RuleError {
+	e := &RuleError{Rule: RuleSuffix, Msg: msg}
+	for _, s := range spec.Suffixes {
+		if m, ok := magics[s]; ok && m.match(head) {
+			e.Fit, e.FitFormat = s, m.name
+			break
+		}
+	}
+	return e
 }
 
 // CheckFilename checks a file name sent with an upload on its own: not
