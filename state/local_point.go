@@ -49,10 +49,14 @@ func headTx(tx *bolt.Tx, count bool) (*Head, error) {
 	meta := tx.Bucket(bucketMeta)
 	h.Lineage = string(meta.Get(keyLineage))
 	h.Serial = binary.BigEndian.Uint64(meta.Get(keySerial))
-	h.WriteID = writeIDOf(meta)
+	id, err := writeIDOf(meta)
+	if err != nil {
+		return nil, err
+	}
+	h.WriteID = id
 	h.PlanKey = bytes.Clone(meta.Get(keyPlanKey))
 	sealed := isSealed(tx)
-	err := tx.Bucket(bucketOutputs).ForEach(func(k, v []byte) error {
+	err = tx.Bucket(bucketOutputs).ForEach(func(k, v []byte) error {
 		o, err := decodeOutput(k, v, sealed)
 		if err != nil {
 			return err

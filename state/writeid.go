@@ -11,10 +11,16 @@ import (
 
 // keyWriteID holds the local state's write identifier (Head.WriteID): 16
 // random bytes, then the serial they were written at (8 bytes,
-// big-endian). A write by a wxmedia that does not know the key bumps the
+// big-endian), then a CRC-32C (damage.go's recordSum) of those and of the
+// lineage, so that a flipped bit in the lineage is found by the reads of
+// the head. A write by a wxmedia that does not know the key bumps the
 // serial and leaves the key alone; the serial it holds then differs from
-// the state's, and the state has no write identifier until its next write.
+// the state's, and the state has no write identifier (and its lineage no
+// checksum) until its next write.
 var keyWriteID = []byte("write_id")
+
+// writeIDSize is the size of keyWriteID's value.
+const writeIDSize = 16 + 8 + sumSize
 
 // newWriteID returns a fresh random 128-bit write identifier.
 func newWriteID() ([16]byte, error) {
@@ -34,17 +40,28 @@ func putWriteID(meta *bolt.Bucket) error {
 		return err
 	}
 	v := binary.BigEndian.AppendUint64(id[:], getUint64(meta, keySerial))
+	v = binary.LittleEndian.AppendUint32(v, writeIDSum(v, meta.Get(keyLineage)))
 	return meta.Put(keyWriteID, v)
 }
 
+// writeIDSum is the checksum of a write identifier and serial (payload)
+// with the lineage.
+func writeIDSum(payload, lineage []byte) uint32 {
+	return recordSum(keyWriteID, append(payload[:24:24], lineage...))
+}
+
 // writeIDOf returns the write identifier of the state of meta, "" when it
-// has none for its current serial.
-func writeIDOf(meta *bolt.Bucket) string {
+// has none for its current serial, and an error wrapping ErrCorrupt when
+// its checksum (which covers the lineage) does not match.
+func writeIDOf(meta *bolt.Bucket) (string, error) {
 	v := meta.Get(keyWriteID)
-	if len(v) != 24 || binary.BigEndian.Uint64(v[16:]) != getUint64(meta, keySerial) {
-		return ""
+	if len(v) != writeIDSize || binary.BigEndian.Uint64(v[16:]) != getUint64(meta, keySerial) {
+		return "", nil
 	}
-	return hex.EncodeToString(v[:16])
+	if binary.LittleEndian.Uint32(v[24:]) != writeIDSum(v[:24], meta.Get(keyLineage)) {
+		return "", fmt.Errorf("%w: the lineage or write identifier: %w", ErrCorrupt, errChecksum)
+	}
+	return hex.EncodeToString(v[:16]), nil
 }
 
 // newWriteIDText returns a fresh write identifier as the postgres backend
