@@ -312,7 +312,7 @@ func runStateCacheRm(u *ui, args *arguments.StateCacheRm) error {
 func addressHint(err error) error {
 	var uq *plan.UnquotedKeyError
 	if errors.As(err, &uq) {
-		return withHints(err, fmt.Sprintf("%s, '%s'", uq.Cause(), uq.Address))
+		return withHints(err, fmt.Sprintf("%s, %s", uq.Cause(), plan.Visible(shellQuote(uq.Address.String()))))
 	}
 	return err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/wxmedia/wxmedia/internal/arguments"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/wxmedia/wxmedia/schema"
@@ -355,8 +356,8 @@ func parseAddresses(flag, where string, addrs []string, known, declared map[stri
 			if uq.Escaped {
 				why = "The quotes reached wxmedia with backslashes before them: write them without backslashes inside single quotes"
 			}
-			errs = append(errs, fmt.Errorf("-%s: %w. %s, -%s='%s'%s",
-				flag, err, why, flag, uq.Address, suggestAddress(uq.Address, known)))
+			errs = append(errs, fmt.Errorf("-%s: %w. %s, -%s=%s%s",
+				flag, err, why, flag, arguments.ShellQuote(uq.Address.String()), suggestAddress(uq.Address, known)))
 			continue
 		}
 		if err != nil {
