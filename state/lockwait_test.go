@@ -193,3 +193,39 @@ func TestReaderWithoutCopyPastTheWait(t *testing.T) {
 	}
 	must(t, holder.Close())
 }
+
+// The mark a writer waiting for readers leaves makes new readers wait for
+// it; one it left behind (killed while waiting) holds no reader up once
+// 5 seconds old.
+func TestStaleWriterWaitingMark(t *testing.T) {
+	path := statePath(t)
+	must(t, open(t, path, Options{}).Close())
+	mark := path + ".writer-waiting"
+	must(t, os.WriteFile(mark, nil, 0o600))
+	old := time.Now().Add(-time.Minute)
+	must(t, os.Chtimes(mark, old, old))
+	start := time.Now()
+	r, err := OpenLocal(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("reader beside a stale mark: %v", err)
+	}
+	must(t, r.Close())
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("reader waited %v for a mark a minute old", d)
+	}
+	// A fresh one is waited for until it goes.
+	must(t, os.WriteFile(mark, nil, 0o600))
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		os.Remove(mark)
+	}()
+	start = time.Now()
+	r, err = OpenLocal(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("reader beside a fresh mark: %v", err)
+	}
+	must(t, r.Close())
+	if d := time.Since(start); d < 250*time.Millisecond || d > 5*time.Second {
+		t.Errorf("reader waited %v for a mark removed after 300ms", d)
+	}
+}
