@@ -195,13 +195,20 @@ func runStateMv(u *ui, args *arguments.StateMv) error {
 	case err != nil:
 		return err
 	}
-	for _, m := range moves {
-		if err := st.MoveResource(m.From, m.To); err != nil {
-			if errors.Is(err, state.ErrExists) {
-				return withHints(err, fmt.Sprintf("wxmedia state rm %s first to replace it", plan.Visible(shellQuote(m.To.Address))))
-			}
-			return err
+	batch := make([]state.Move, len(moves))
+	for i, m := range moves {
+		batch[i] = state.Move{From: m.From, To: m.To}
+	}
+	// One write transaction for the whole resource or module: nothing
+	// moves unless everything does.
+	if err := st.MoveResources(batch); err != nil {
+		var me *state.MoveError
+		if errors.Is(err, state.ErrExists) && errors.As(err, &me) {
+			return withHints(err, fmt.Sprintf("wxmedia state rm %s first to replace it", plan.Visible(shellQuote(me.To))))
 		}
+		return err
+	}
+	for _, m := range moves {
 		u.printf("Move %q to %q\n", m.From, m.To.Address)
 	}
 	u.printf("Successfully moved %s.\n", words.Count(len(moves), "resource instance"))

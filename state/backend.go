@@ -80,6 +80,13 @@ type Surgery interface {
 	// to.Address differs from from and is already recorded; either way
 	// nothing changes.
 	MoveResource(from string, to Resource) error
+	// MoveResources does the moves in order, as MoveResource would one
+	// after another, but in one write transaction: each move is checked
+	// against the state as the moves before it left it, with the same
+	// errors as MoveResource (ErrNotFound, ErrExists, in a *MoveError that
+	// names the move), and on any error nothing changes. Without moves it
+	// does nothing.
+	MoveResources(moves []Move) error
 	// PutCache records cache entries without touching resources, in one
 	// write transaction; an entry replaces any recorded under its key.
 	// Without entries it does nothing.

@@ -69,6 +69,61 @@ func (p *Postgres) MoveResource(from string, to Resource) error {
 	})
 }
 
+// MoveResources does moves in one write transaction. See
+// Backend.MoveResources. The moves are checked in order, in memory, against
+// which of their addresses the state records (read in one query); then the
+// addresses left empty are deleted and the destinations written in one
+// batch.
+func (p *Postgres) MoveResources(moves []Move) error {
+	if len(moves) == 0 {
+		return nil
+	}
+	what := movesWhat(moves)
+	for _, m := range moves {
+		if err := checkResource(m.To); err != nil {
+			return fmt.Errorf("%s: move %s to %s: %w", what, m.From, m.To.Address, err)
+		}
+	}
+	addrs := make([]string, 0, 2*len(moves))
+	for _, m := range moves {
+		addrs = append(addrs, m.From, m.To.Address)
+	}
+	return p.writeTx(what, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT address FROM "+p.tbl("resources")+" WHERE address = ANY($1::text[])", addrs)
+		if err != nil {
+			return err
+		}
+		recorded, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		exists := make(map[string]bool, len(addrs))
+		for _, a := range recorded {
+			exists[a] = true
+		}
+		put := make(map[string]int, len(moves)) // address -> index of the move that writes it last
+		var deleted []string
+		for i, m := range moves {
+			if err := checkMove(m.From, m.To.Address, exists[m.From], exists[m.To.Address]); err != nil {
+				return &MoveError{From: m.From, To: m.To.Address, Err: err}
+			}
+			exists[m.From] = false
+			delete(put, m.From)
+			deleted = append(deleted, m.From)
+			exists[m.To.Address] = true
+			put[m.To.Address] = i
+		}
+		b := &pgx.Batch{}
+		b.Queue("DELETE FROM "+p.tbl("resources")+" WHERE address = ANY($1::text[])", deleted)
+		for i, m := range moves {
+			if last, ok := put[m.To.Address]; ok && last == i {
+				b.Queue(p.upsertResourceSQL(), resourceArgs(m.To)...)
+			}
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+}
+
 // PutCache records entries in the shared cache without touching
 // resources, in one write transaction. Without entries it does nothing.
 func (p *Postgres) PutCache(entries ...CacheEntry) error {

@@ -34,6 +34,76 @@ func (l *Local) MoveResource(from string, to Resource) error {
 	})
 }
 
+// Move is one move of MoveResources: the resource recorded at From is
+// recorded as To, at To.Address.
+type Move struct {
+	From string
+	To   Resource
+}
+
+// MoveResources does moves in one write transaction. See
+// Backend.MoveResources.
+func (l *Local) MoveResources(moves []Move) error {
+	if len(moves) == 0 {
+		return nil
+	}
+	what := movesWhat(moves)
+	values, err := moveValues(moves)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return l.update(what, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketResources)
+		for i, m := range moves {
+			if err := checkMove(m.From, m.To.Address, b.Get([]byte(m.From)) != nil, b.Get([]byte(m.To.Address)) != nil); err != nil {
+				return &MoveError{From: m.From, To: m.To.Address, Err: err}
+			}
+			if err := b.Delete([]byte(m.From)); err != nil {
+				return err
+			}
+			if err := b.Put([]byte(m.To.Address), values[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// MoveError says which move of a batch (MoveResources) was refused; Err
+// wraps ErrNotFound or ErrExists.
+type MoveError struct {
+	From, To string
+	Err      error
+}
+
+func (e *MoveError) Error() string { return e.Err.Error() }
+func (e *MoveError) Unwrap() error { return e.Err }
+
+// movesWhat names a batch of moves in errors: as MoveResource does when
+// there is one, else by the first and the count.
+func movesWhat(moves []Move) string {
+	if len(moves) == 1 {
+		return fmt.Sprintf("move %s to %s", moves[0].From, moves[0].To.Address)
+	}
+	return fmt.Sprintf("move %d resources (%s to %s, ...)", len(moves), moves[0].From, moves[0].To.Address)
+}
+
+// moveValues checks every destination record and encodes it.
+func moveValues(moves []Move) ([][]byte, error) {
+	values := make([][]byte, len(moves))
+	for i, m := range moves {
+		if err := checkResource(m.To); err != nil {
+			return nil, fmt.Errorf("move %s to %s: %w", m.From, m.To.Address, err)
+		}
+		v, err := resourceValue(m.To)
+		if err != nil {
+			return nil, fmt.Errorf("move %s to %s: %w", m.From, m.To.Address, err)
+		}
+		values[i] = v
+	}
+	return values, nil
+}
+
 // checkMove refuses to move a resource that is not in the state, or onto
 // an address another resource takes; moving one onto its own address is
 // allowed.

@@ -49,6 +49,8 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"ReadOnly", testReadOnly},
 		{"ConcurrentCommits", testConcurrentCommits},
 		{"MoveResource", testMoveResource},
+		{"MoveResources", testMoveResources},
+		{"MoveResourcesRefused", testMoveResourcesRefused},
 		{"CacheSurgery", testCacheSurgery},
 		{"ExportPush", testExportPush},
 		{"Head", testHead},

@@ -116,6 +116,7 @@ func testReadOnly(t *testing.T, h Harness) {
 		"RemoveResources": ro.RemoveResources(r.Address),
 		"SetOutputs":      ro.SetOutputs(testOutputsMap),
 		"MoveResource":    ro.MoveResource(r.Address, r),
+		"MoveResources":   ro.MoveResources([]state.Move{{From: r.Address, To: r}}),
 		"PutCache":        ro.PutCache(Entry(r)),
 		"Push":            ro.Push(&state.Export{FormatVersion: state.ExportFormatVersion}, true),
 	} {
