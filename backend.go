@@ -112,6 +112,7 @@ func (b stateBackend) isPostgres() bool { return b.Type == schema.BackendPostgre
 // options are the state options of a command: the lock timeout, and the
 // notes that it waits for the lock or reads a writer's published copy.
 func (b stateBackend) options(lockTimeout time.Duration, command string) state.Options {
+	b.warnLoosePermissions()
 	return state.Options{LockTimeout: lockTimeout, Command: command, OnWait: b.noteWaiting, OnReadingSnapshot: b.noteSnapshot}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/zeebo/xxh3"
 
 	"github.com/wxmedia/wxmedia/internal/atomicfile"
+	"github.com/wxmedia/wxmedia/internal/datadir"
 	"github.com/wxmedia/wxmedia/internal/safefile"
 	"github.com/wxmedia/wxmedia/state"
 )
@@ -358,7 +359,7 @@ func writeNoopIndex(path string, st NoopState, entries []noopEntry, old *NoopInd
 			return nil
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := datadir.MkdirAll(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("saving the no-op index: %w", err)
 	}
 	// Derived data: it need not survive a crash (a lost one is made again).

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/wxmedia/wxmedia/internal/atomicfile"
+	"github.com/wxmedia/wxmedia/internal/datadir"
 	"github.com/wxmedia/wxmedia/internal/safefile"
 )
 
@@ -235,7 +236,7 @@ func (c *StatCache) Save(path string) error {
 		}
 		write = func(w io.Writer) error { return writeStatCache(w, keep) }
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := datadir.MkdirAll(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("saving the stat cache: %w", err)
 	}
 	// A cache: it need not survive a crash (a lost one is made again).

@@ -11,19 +11,26 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/wxmedia/wxmedia/internal/datadir"
 )
 
 // createIfMissing creates the state at path, and its directory with mode
-// 0700, unless the state exists. The new state is built in a temporary file
+// 0700 (datadir.MkdirAll: a .wxmedia directory is git-ignored by itself),
+// unless the state exists. The new state is built in a temporary file
 // and linked into place, so the path never holds a partly written state.
 func createIfMissing(path string) error {
 	if _, err := os.Stat(path); err == nil {
+		// A data directory made by an older wxmedia, or copied without its
+		// .gitignore, gets one now (a stat when it has one); failing to
+		// write it is no reason to refuse the state.
+		_ = datadir.MkdirAll(filepath.Dir(path))
 		return nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("open state %s: %w", path, err)
 	}
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := datadir.MkdirAll(dir); err != nil {
 		return fmt.Errorf("create state directory %s: %w", dir, err)
 	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".new-*")

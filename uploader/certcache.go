@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/wxmedia/wxmedia/internal/atomicfile"
+	"github.com/wxmedia/wxmedia/internal/datadir"
 	"github.com/wxmedia/wxmedia/internal/safefile"
 )
 
@@ -128,7 +128,7 @@ func (fc FileCertificateCache) Save(certs []*x509.Certificate) error {
 		return err
 	}
 	dir := filepath.Dir(fc.Path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := datadir.MkdirAll(dir); err != nil {
 		return err
 	}
 	return atomicfile.WriteBytes(fc.Path, append(data, '\n'), 0o600, atomicfile.Durable)

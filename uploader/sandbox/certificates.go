@@ -20,12 +20,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/wxmedia/wxmedia/internal/datadir"
 )
 
 const (
@@ -91,7 +92,7 @@ func (s *Sandbox) RotatePlatformCertificate() (string, error) {
 		return "", err
 	}
 	serial := serialHex(c)
-	if err := os.MkdirAll(s.path(platformCertsDir), 0o700); err != nil {
+	if err := datadir.MkdirAll(s.path(platformCertsDir)); err != nil {
 		return "", err
 	}
 	if err := writeKey(s.path(platformCertsDir, serial+"_key.pem"), key); err != nil {

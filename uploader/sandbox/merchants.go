@@ -12,7 +12,6 @@ import (
 	"math/big"
 	"net"
 	neturl "net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -20,6 +19,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/wxmedia/wxmedia/internal/datadir"
 )
 
 var mchidPattern = regexp.MustCompile(`^[0-9A-Za-z_-]{1,32}$`)
@@ -60,7 +61,7 @@ func (s *Sandbox) RegisterMerchant(mchid string) (MerchantCreds, error) {
 // createMerchant generates and persists a merchant. Callers hold s.mu.
 func (s *Sandbox) createMerchant(mchid string) error {
 	dir := s.path(merchantsDir, mchid)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := datadir.MkdirAll(dir); err != nil {
 		return err
 	}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)

@@ -23,6 +23,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/wxmedia/wxmedia/internal/atomicfile"
+	"github.com/wxmedia/wxmedia/internal/datadir"
 	"github.com/wxmedia/wxmedia/internal/safefile"
 )
 
@@ -160,7 +161,7 @@ func Open(dir string) (*Sandbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
+	if err := datadir.MkdirAll(abs); err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	s := &Sandbox{
