@@ -64,6 +64,9 @@ func testWriteID(t *testing.T, h Harness) {
 	to.Address, to.Key = `wechatpay_image.banner["moved.png"]`, "moved.png"
 	must(t, b.MoveResource(Resource(1).Address, to))
 	check("move resource")
+	back := Resource(1)
+	must(t, b.MoveResources([]state.Move{{From: to.Address, To: back}}))
+	check("move resources")
 	must(t, b.PutCache(Entry(Resource(50))))
 	check("put cache")
 	n, err := b.RemoveCache(state.CacheFilter{SHA256: Entry(Resource(50)).SHA256})
