@@ -153,26 +153,9 @@ func (p *Plan) eachInModuleOrder(reuse bool, yield func(*ResourceChange) bool) {
 		p.each(reuse, yield)
 		return
 	}
-	type group struct {
-		module string
-		refs   []changeRef
-	}
-	index := map[string]int{}
-	var groups []group
-	for r := range p.refs {
-		m := ModuleOf(r.addr())
-		i, ok := index[m]
-		if !ok {
-			i = len(groups)
-			index[m] = i
-			groups = append(groups, group{module: m})
-		}
-		groups[i].refs = append(groups[i].refs, r)
-	}
-	slices.SortStableFunc(groups, func(a, b group) int { return CompareModules(a.module, b.module) })
 	y := p.materialising(reuse, yield)
-	for _, g := range groups {
-		for _, r := range g.refs {
+	for _, g := range byModule(p.refs, changeRef.addr) {
+		for _, r := range g.Items {
 			if !y(r) {
 				return
 			}

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"cmp"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,30 +105,40 @@ func keyRank(k string) int {
 	return 2
 }
 
-// changeGroup is the changes of one module instance, in plan order.
-type changeGroup struct {
-	Module  string
-	Changes []*ResourceChange
+// moduleGroup is the items of one module instance, in the order given.
+type moduleGroup[T any] struct {
+	Module string
+	Items  []T
 }
 
-// byModule groups the changes that keep selects by module instance: the
+// byModule groups items by the module instance of their address: the
 // root module first, then module instances in CompareModules order.
-func byModule(changes []*ResourceChange, keep func(*ResourceChange) bool) []changeGroup {
+func byModule[T any](items iter.Seq[T], addr func(T) string) []moduleGroup[T] {
 	index := map[string]int{}
-	var groups []changeGroup
-	for _, c := range changes {
-		if !keep(c) {
-			continue
-		}
-		m := ModuleOf(c.Addr)
+	var groups []moduleGroup[T]
+	for it := range items {
+		m := ModuleOf(addr(it))
 		i, ok := index[m]
 		if !ok {
 			i = len(groups)
 			index[m] = i
-			groups = append(groups, changeGroup{Module: m})
+			groups = append(groups, moduleGroup[T]{Module: m})
 		}
-		groups[i].Changes = append(groups[i].Changes, c)
+		groups[i].Items = append(groups[i].Items, it)
 	}
-	slices.SortStableFunc(groups, func(a, b changeGroup) int { return CompareModules(a.Module, b.Module) })
+	slices.SortStableFunc(groups, func(a, b moduleGroup[T]) int { return CompareModules(a.Module, b.Module) })
 	return groups
+}
+
+// changesByModule groups the changes of p that are not no-ops (isChange)
+// by module instance, as the views list them.
+func changesByModule(p *Plan) []moduleGroup[*ResourceChange] {
+	changes := func(yield func(*ResourceChange) bool) {
+		for _, c := range p.Detailed() {
+			if isChange(c) && !yield(c) {
+				return
+			}
+		}
+	}
+	return byModule(changes, func(c *ResourceChange) string { return c.Addr })
 }

@@ -94,14 +94,14 @@ func Render(w io.Writer, p *Plan, st Styles) {
 		fmt.Fprintln(w)
 		// Grouped by module instance: the root module's first, then each
 		// module instance's under its address.
-		for i, g := range byModule(p.Detailed(), isChange) {
+		for i, g := range changesByModule(p) {
 			if g.Module != "" {
 				if i > 0 {
 					fmt.Fprintln(w)
 				}
 				fmt.Fprintf(w, "  %s\n", st.Bold.Sprint("# "+Visible(g.Module)))
 			}
-			for _, c := range g.Changes {
+			for _, c := range g.Items {
 				addr := Visible(c.Addr)
 				fmt.Fprintf(w, "  %s %s%s  %s\n", st.symbol(c.Action), addr, padding(addr, width), describe(c, st))
 			}

@@ -42,12 +42,12 @@ func markdown(p *Plan, limit int) string {
 	// Grouped by module instance as in the human view; a group's
 	// heading is no change and is not counted as one.
 	headings := map[int]bool{}
-	for _, g := range byModule(p.Detailed(), isChange) {
+	for _, g := range changesByModule(p) {
 		if g.Module != "" {
 			headings[len(changes)] = true
 			changes = append(changes, "# "+Visible(g.Module))
 		}
-		for _, c := range g.Changes {
+		for _, c := range g.Items {
 			changes = append(changes, fmt.Sprintf("%s %s  %s", st.symbol(c.Action), Visible(c.Addr), describe(c, st)))
 		}
 	}
