@@ -1,9 +1,35 @@
 package plan
 
 import (
+	"encoding/binary"
+	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
+
+	"github.com/wxmedia/wxmedia/internal/safefile"
 )
+
+// The stat cache and the no-op index are derived files of one layout: a
+// magic line, records read in place, and a CRC-32C of everything before
+// it (little endian).
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// loadDerived reads the derived file at path (readDerived), opened
+// without blocking, and only when it is a regular file.
+func loadDerived(path string) ([]byte, fs.FileInfo, error) {
+	f, st, err := safefile.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	data, err := readDerived(f, st.Size())
+	if err != nil {
+		return nil, nil, err
+	}
+	return data, st, nil
+}
 
 // readDerived returns the size bytes of f, the stat cache or the no-op
 // index, read into memory. They are read rather than mapped: a plan's
@@ -16,4 +42,18 @@ func readDerived(f *os.File, size int64) ([]byte, error) {
 		return nil, err
 	}
 	return data, nil
+}
+
+// derivedBody returns what data holds before its CRC when it starts with
+// magic, holds at least least bytes between the magic and the CRC, and
+// its CRC matches; ok is false otherwise.
+func derivedBody(data []byte, magic string, least int) (body []byte, ok bool) {
+	if len(data) < len(magic)+least+4 || string(data[:len(magic)]) != magic {
+		return nil, false
+	}
+	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
+	if crc32.Checksum(body, castagnoli) != sum {
+		return nil, false
+	}
+	return body, true
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/wxmedia/wxmedia/internal/atomicfile"
 	"github.com/wxmedia/wxmedia/internal/datadir"
-	"github.com/wxmedia/wxmedia/internal/safefile"
 	"github.com/wxmedia/wxmedia/state"
 )
 
@@ -130,15 +129,10 @@ var errNotNoopIndex = errors.New("not a no-op index of this version, or damaged"
 // error; one that cannot be read, is damaged or of another format gives
 // nil and the reason, which callers only log: the index only saves work.
 func LoadNoopIndex(path string) (*NoopIndex, error) {
-	f, st, err := safefile.Open(path)
+	data, _, err := loadDerived(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("no-op index %s: %w", path, err)
-	}
-	defer f.Close()
-	data, err := readDerived(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("no-op index %s: %w", path, err)
 	}
@@ -152,11 +146,8 @@ func LoadNoopIndex(path string) (*NoopIndex, error) {
 // parseNoopIndex checks a whole index file (magic, CRC, every entry's
 // bounds and the address order) and indexes its entries.
 func parseNoopIndex(data []byte) (*NoopIndex, error) {
-	if len(data) < len(noopIndexMagic)+2+2+2+8+4+4 || string(data[:len(noopIndexMagic)]) != noopIndexMagic || len(data) > 1<<32-1 {
-		return nil, errNotNoopIndex
-	}
-	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
-	if crc32.Checksum(body, castagnoli) != sum {
+	body, ok := derivedBody(data, noopIndexMagic, 2+2+2+8+4)
+	if !ok || len(data) > 1<<32-1 {
 		return nil, errNotNoopIndex
 	}
 	off := len(noopIndexMagic)

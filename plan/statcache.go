@@ -86,8 +86,6 @@ const (
 	fixedSize      = 2 + 8*5 + sha256.Size + 1
 )
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
 // settle is how long before a file is hashed its last change must be for
 // the result to be remembered. File times come from a clock that is coarser
 // than the one the hashing reads (a few milliseconds on Linux): a file
@@ -105,13 +103,7 @@ func NewStatCache() *StatCache {
 // file gives an empty cache: the cache only ever saves work.
 func LoadStatCache(path string) *StatCache {
 	c := NewStatCache()
-	// Opened without blocking, and only a regular file is read.
-	f, st, err := safefile.Open(path)
-	if err != nil {
-		return c
-	}
-	defer f.Close()
-	data, err := readDerived(f, st.Size())
+	data, st, err := loadDerived(path)
 	if err != nil {
 		return c
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"sync/atomic"
 	"unsafe"
 )
@@ -79,11 +78,8 @@ func (x *statIndex) entry(n int) statEntry {
 // never written again: paths and heads are read from them in place.
 func parseStatCache(data []byte) (x statIndex, sorted bool, err error) {
 	bad := errors.New("not a stat cache")
-	if len(data) < len(statCacheMagic)+4+4 || string(data[:len(statCacheMagic)]) != statCacheMagic {
-		return statIndex{}, false, bad
-	}
-	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
-	if crc32.Checksum(body, castagnoli) != sum {
+	body, ok := derivedBody(data, statCacheMagic, 4)
+	if !ok {
 		return statIndex{}, false, bad
 	}
 	off := len(statCacheMagic)
