@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 	"unsafe"
@@ -220,15 +221,7 @@ func (x *NoopIndex) find(i int, addr string) int {
 	if i >= 0 && i < len(x.offs) && x.addr(i) == addr {
 		return i
 	}
-	lo, hi := 0, len(x.offs)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if x.addr(m) < addr {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
+	lo := sort.Search(len(x.offs), func(m int) bool { return x.addr(m) >= addr })
 	if lo < len(x.offs) && x.addr(lo) == addr {
 		return lo
 	}

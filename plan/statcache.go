@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -171,15 +172,7 @@ func (c *StatCache) find(i int, path string) int {
 	if i >= 0 && i < x.len() && x.path(i) == path {
 		return i
 	}
-	lo, hi := 0, x.len()
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if x.path(m) < path {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
+	lo := sort.Search(x.len(), func(m int) bool { return x.path(m) >= path })
 	if lo < x.len() && x.path(lo) == path {
 		return lo
 	}
