@@ -39,15 +39,21 @@ func compactScattered(db *bolt.DB) error {
 }
 
 // upgrade brings a state of an older schema version to SchemaVersion, and
-// gives it a plan key if it has none and a resource count with a checksum
-// if it has none that agrees (countKnown), in one write transaction, which
-// leaves the serial alone: what the state records stays the same, only its
-// form changes.
+// gives it a plan key if it has none, a resource count with a checksum
+// if it has none that agrees (countKnown), and a write identifier for its
+// serial if it has none (a state last written by a wxmedia that did not
+// keep one), in one write transaction, which leaves the serial alone: what
+// the state records stays the same, only its form changes.
 func upgrade(db *bolt.DB) error {
 	var version uint64
-	var hasKey, hasSum, hasCount bool
+	var hasKey, hasSum, hasCount, hasWriteID bool
 	if err := db.View(func(tx *bolt.Tx) error {
 		version = getUint64(tx.Bucket(bucketMeta), keySchema)
+		id, err := writeIDOf(tx.Bucket(bucketMeta))
+		if err != nil {
+			return err
+		}
+		hasWriteID = id != ""
 		hasKey = len(tx.Bucket(bucketMeta).Get(keyPlanKey)) > 0
 		hasSum = tx.Bucket(bucketMeta).Get(keySchemaSum) != nil
 		_, hasCount = countKnown(tx)
@@ -55,10 +61,15 @@ func upgrade(db *bolt.DB) error {
 	}); err != nil {
 		return err
 	}
-	if version >= SchemaVersion && hasKey && hasSum && hasCount {
+	if version >= SchemaVersion && hasKey && hasSum && hasCount && hasWriteID {
 		return nil
 	}
 	return db.Update(func(tx *bolt.Tx) error {
+		if !hasWriteID {
+			if err := putWriteID(tx.Bucket(bucketMeta)); err != nil {
+				return err
+			}
+		}
 		if !hasKey {
 			key, err := newPlanKey()
 			if err != nil {

@@ -156,6 +156,11 @@ func TestUpgradeFromSchema1(t *testing.T) {
 	if h, err := w.Head(); err != nil || h.Resources != n {
 		t.Errorf("Head after the upgrade: %+v, %v; want %d resources", h, err, n)
 	}
+	// The upgrade gives the state a write identifier for its serial.
+	if after.WriteID == "" || before.WriteID != "" {
+		t.Errorf("write identifier %q before the upgrade, %q after; want none, then one", before.WriteID, after.WriteID)
+	}
+	after.WriteID = before.WriteID
 	if !reflect.DeepEqual(after, before) {
 		t.Errorf("the upgrade changed the state: serial %d → %d, lineage %q → %q", before.Serial, after.Serial, before.Lineage, after.Lineage)
 	}
@@ -206,4 +211,45 @@ func TestResourceCount(t *testing.T) {
 	must(t, l.db.Update(func(tx *bolt.Tx) error { return rewriteResources(tx, true) }))
 	check("after a rewrite")
 	must(t, l.Close())
+}
+
+// TestUpgradeGivesWriteID checks that a state whose serial an older
+// wxmedia bumped (leaving the write identifier of the serial before) gets
+// a write identifier for its serial when a writer opens it, with the
+// serial and records unchanged, and that a reader changes nothing.
+func TestUpgradeGivesWriteID(t *testing.T) {
+	path := statePath(t)
+	l := open(t, path, Options{})
+	r1 := testResource(1)
+	must(t, l.CommitUpload(r1, entryFor(r1)))
+	must(t, l.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		return meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, getUint64(meta, keySerial)+1))
+	}))
+	before := snapshot(t, l)
+	must(t, l.Close())
+	if before.WriteID != "" {
+		t.Fatalf("write identifier %q for a serial it was not written at", before.WriteID)
+	}
+	raw, err := os.ReadFile(path)
+	must(t, err)
+	r := open(t, path, Options{ReadOnly: true})
+	if h, err := r.Head(); err != nil || h.WriteID != "" {
+		t.Errorf("reader's head: %+v, %v; want no write identifier", h, err)
+	}
+	must(t, r.Close())
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, raw) {
+		t.Errorf("a reader changed the state")
+	}
+	w := open(t, path, Options{Command: "apply"})
+	defer w.Close()
+	after := snapshot(t, w)
+	h, err := w.Head()
+	if err != nil || h.WriteID == "" || h.WriteID != after.WriteID || h.Serial != before.Serial {
+		t.Fatalf("after a writer opened it: head %+v, %v; snapshot write identifier %q; want one at serial %d", h, err, after.WriteID, before.Serial)
+	}
+	after.WriteID = ""
+	if !reflect.DeepEqual(after, before) {
+		t.Errorf("the upgrade changed what the state records")
+	}
 }
