@@ -46,9 +46,9 @@ type Plan struct {
 	fitted bool
 	// done is set by Restore: the watch stops.
 	done bool
-	// Raised counts the collections after which the limit was raised,
-	// for tests.
-	raised int
+	// raised is set when a collection raised the limit: Fit then never
+	// lowers it.
+	raised bool
 }
 
 // ForPlan turns collections off under PlanMinHeap; Restore puts the
@@ -86,7 +86,7 @@ func (t *Plan) Fit(n int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.fitted = true
-	if want := planLimit(n); want > debug.SetMemoryLimit(-1) || t.raised == 0 {
+	if want := planLimit(n); want > debug.SetMemoryLimit(-1) || !t.raised {
 		debug.SetMemoryLimit(want)
 	}
 }
@@ -128,7 +128,7 @@ func (t *Plan) afterGC() {
 		want := int64(s[0].Value.Uint64()) / 3 * 4
 		if want > debug.SetMemoryLimit(-1) {
 			debug.SetMemoryLimit(want)
-			t.raised++
+			t.raised = true
 		}
 	}
 	t.watch()
