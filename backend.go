@@ -9,12 +9,13 @@ import (
 
 	"github.com/wxmedia/wxmedia/apply"
 	"github.com/wxmedia/wxmedia/internal/arguments"
+	"github.com/wxmedia/wxmedia/internal/datadir"
 	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/state"
 )
 
 const (
-	dataDir     = ".wxmedia"
+	dataDir     = datadir.Name
 	statePath   = dataDir + "/state.db"
 	outputsPath = dataDir + "/outputs.json"
 	sandboxDir  = dataDir + "/sandbox"
