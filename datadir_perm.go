@@ -5,13 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 )
-
-// permWarned holds the runs (by their ui) already warned about loose
-// permissions, so that a command opening its state more than once warns
-// once.
-var permWarned sync.Map
 
 // warnLoosePermissions warns, once per run, when the data directory
 // (.wxmedia, which holds the state and the sandbox's private keys) or a
@@ -23,9 +17,11 @@ func (b stateBackend) warnLoosePermissions() {
 	if b.notes == nil || runtime.GOOS == "windows" {
 		return
 	}
-	if _, done := permWarned.LoadOrStore(b.notes, true); done {
-		return
-	}
+	b.notes.permChecked.Do(b.checkPermissions)
+}
+
+// checkPermissions is warnLoosePermissions' check, made once per run.
+func (b stateBackend) checkPermissions() {
 	dirs := []string{dataDir}
 	ok, path := b.localPath()
 	if ok && filepath.Base(filepath.Dir(path)) == dataDir && filepath.Clean(filepath.Dir(path)) != dataDir {

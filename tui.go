@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -20,6 +21,9 @@ type ui struct {
 	chdir string
 	// env is the environment, read when wxmedia started.
 	env environment
+	// permChecked guards the data directory's permission check: a command
+	// opening its state more than once warns once.
+	permChecked sync.Once
 }
 
 // newUI is the ui of one run: colour unless noColor (-no-color) or env
