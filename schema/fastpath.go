@@ -507,12 +507,8 @@ func walkSimpleGlob(root string, g simpleGlob) []nameRun {
 		return nil
 	}
 	if !g.deep {
-		sc := listScratches.Get().(*listScratch)
-		defer listScratches.Put(sc)
-		sc.arena.reset()
-		sc.names = listDir(root, dirItem{rel, above}, g.last, nil, sc.names[:0], &sc.arena)
-		slices.Sort(sc.names)
-		return newNameRuns(sc.names)
+		runs, _ := listDirRuns(root, dirItem{rel, above}, g.last)
+		return runs
 	}
 	var (
 		mu    sync.Mutex
@@ -578,6 +574,22 @@ type listScratch struct {
 }
 
 var listScratches = sync.Pool{New: func() any { return new(listScratch) }}
+
+// listDirRuns lists one directory, without its subdirectories (see
+// listDirErr), in a scratch of listScratches and returns its matches
+// copied to sorted runs.
+func listDirRuns(root string, d dirItem, last string) ([]nameRun, error) {
+	sc := listScratches.Get().(*listScratch)
+	defer listScratches.Put(sc)
+	sc.arena.reset()
+	var err error
+	sc.names, err = listDirErr(root, d, last, nil, sc.names[:0], &sc.arena)
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(sc.names)
+	return newNameRuns(sc.names), nil
+}
 
 // dirItem is a directory to list: its path relative to the root, and the
 // directories of the path above it.

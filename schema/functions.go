@@ -272,17 +272,7 @@ func filesetRuns(baseDir, dir, pattern string, fast bool) ([]nameRun, error) {
 		// One directory (a module instance's fileset("${path.module}/x",
 		// "*.png")): listing it shows it is one, without a stat first.
 		// When it cannot be listed, the path below says why.
-		sc := listScratches.Get().(*listScratch)
-		sc.arena.reset()
-		matches, err := listDirErr(root, dirItem{rel: "."}, g.last, nil, sc.names[:0], &sc.arena)
-		var runs []nameRun
-		if err == nil {
-			slices.Sort(matches)
-			runs = newNameRuns(matches)
-		}
-		sc.names = matches[:0]
-		listScratches.Put(sc)
-		if err == nil {
+		if runs, err := listDirRuns(root, dirItem{rel: "."}, g.last); err == nil {
 			return runs, nil
 		}
 	}
