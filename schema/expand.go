@@ -437,12 +437,8 @@ type forEachItem struct {
 // whose values feed merchant arguments only).
 func (s *scope) forEachItems(expr hcl.Expression, ctx *hcl.EvalContext, marked bool) ([]forEachItem, hcl.Diagnostics) {
 	if keys, ok := s.fastFileset(expr, ctx); ok {
-		items := make([]forEachItem, 0, keys.len())
-		for _, r := range keys.runs {
-			for i := range r.len() {
-				items = append(items, forEachItem{key: r.at(i), str: true})
-			}
-		}
+		items := make([]forEachItem, keys.len())
+		keys.each(0, len(items), func(i int, k string) { items[i] = forEachItem{key: k, str: true} })
 		return items, nil
 	}
 	return s.forEachValue(expr, ctx, marked)
