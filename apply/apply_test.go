@@ -39,6 +39,19 @@ func (r *recorder) Upload(ctx context.Context, req uploader.Request) (uploader.R
 	return uploader.Result{ID: "id-" + req.Filename, Attempts: 1}, nil
 }
 
+// tempState is a new local state in a temporary directory, closed when
+// the test ends, and that directory.
+func tempState(t *testing.T) (string, *state.Local) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := state.OpenLocal(filepath.Join(dir, "state.db"), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return dir, st
+}
+
 func change(t *testing.T, dir, name string, content []byte, action plan.Action) *plan.ResourceChange {
 	t.Helper()
 	p := filepath.Join(dir, name)
@@ -109,12 +122,7 @@ func TestApplyCommitsEachUploadAndBindsReuses(t *testing.T) {
 }
 
 func TestApplyForgets(t *testing.T) {
-	dir := t.TempDir()
-	st, err := state.OpenLocal(filepath.Join(dir, "state.db"), state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	dir, st := tempState(t)
 	a := change(t, dir, "a.png", []byte("AAAA"), plan.Upload)
 	if _, err := Apply(context.Background(), planOf([]*plan.ResourceChange{a}), Options{Store: st, Uploaders: map[string]Uploader{"m": &recorder{}}}); err != nil {
 		t.Fatal(err)
@@ -149,12 +157,7 @@ func (g *gate) Upload(ctx context.Context, req uploader.Request) (uploader.Resul
 }
 
 func TestStopLetsInFlightUploadsFinish(t *testing.T) {
-	dir := t.TempDir()
-	st, err := state.OpenLocal(filepath.Join(dir, "state.db"), state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	dir, st := tempState(t)
 	var changes []*plan.ResourceChange
 	for i := 0; i < 6; i++ {
 		changes = append(changes, change(t, dir, fmt.Sprintf("f%d.png", i), []byte(fmt.Sprintf("content %d", i)), plan.Upload))
@@ -224,12 +227,7 @@ func (c *counting) Upload(ctx context.Context, req uploader.Request) (uploader.R
 // However slow the commits, at most MaxUncommitted uploads are ever
 // unrecorded at once: that is what a crash can lose.
 func TestUncommittedUploadsAreBounded(t *testing.T) {
-	dir := t.TempDir()
-	local, err := state.OpenLocal(filepath.Join(dir, "state.db"), state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer local.Close()
+	dir, local := tempState(t)
 	var inFlight, maxSeen int
 	st := &slowStore{Local: local, inFlight: &inFlight, maxSeen: &maxSeen}
 	var changes []*plan.ResourceChange
@@ -282,12 +280,7 @@ func (s *hintingStore) ExpectWrites(n int) {
 // (its file changed since planning): an announcement left behind would
 // hold every later commit for the state's group window.
 func TestAnnouncedWritesAreWithdrawn(t *testing.T) {
-	dir := t.TempDir()
-	local, err := state.OpenLocal(filepath.Join(dir, "state.db"), state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer local.Close()
+	dir, local := tempState(t)
 	st := &hintingStore{Local: local}
 	rec := &recorder{refuse: map[string]error{}}
 	var changes []*plan.ResourceChange

@@ -5,14 +5,12 @@ package apply
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wxmedia/wxmedia/plan"
-	"github.com/wxmedia/wxmedia/state"
 )
 
 // TestSourceSwappedAfterPlanning: sources replaced, between planning and
@@ -20,12 +18,7 @@ import (
 // and a file grown past its planned size are each refused at once:
 // nothing is uploaded, nothing blocks, memory does not grow with them.
 func TestSourceSwappedAfterPlanning(t *testing.T) {
-	dir := t.TempDir()
-	st, err := state.OpenLocal(filepath.Join(dir, "state.db"), state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	dir, st := tempState(t)
 	pipe := change(t, dir, "pipe.png", []byte("AAAA"), plan.Upload)
 	zero := change(t, dir, "zero.png", []byte("BBBB"), plan.Upload)
 	grown := change(t, dir, "grown.png", []byte("CCCC"), plan.Upload)
@@ -42,7 +35,10 @@ func TestSourceSwappedAfterPlanning(t *testing.T) {
 	}
 	rec := &recorder{}
 	done := make(chan struct{})
-	var res *Result
+	var (
+		res *Result
+		err error
+	)
 	go func() {
 		defer close(done)
 		res, err = Apply(context.Background(), planOf([]*plan.ResourceChange{pipe, zero, grown}),
