@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/state"
 )
 
@@ -65,14 +64,7 @@ resource "wechatpay_image" "img" {
 	os.Chtimes(cachePath, later, later) // as if saved after the files settled
 	merchants := map[string]MerchantIdentity{"m": {MchID: "1900000001", Service: "s"}}
 	plan := func(b *testing.B, wantMisses int) *Plan {
-		cfg, diags := schema.Load(dir)
-		if diags.HasErrors() {
-			b.Fatal(diags)
-		}
-		ev, diags := cfg.Evaluate(nil)
-		if diags.HasErrors() {
-			b.Fatal(diags)
-		}
+		ev := mustEval(b, dir)
 		sc := loadLater(cachePath)
 		p, diags := Make(Input{Eval: ev, State: snap, Hash: sc.Hash, Merchants: merchants})
 		if diags.HasErrors() || sc.Misses != wantMisses {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wxmedia/wxmedia/schema"
 	"github.com/wxmedia/wxmedia/state"
 )
 
@@ -90,14 +89,7 @@ func BenchmarkNoopPlanModules(b *testing.B) {
 			os.WriteFile(filepath.Join(dir, "modules", "store", "main.wxm.hcl"), []byte(layout.store), 0o644)
 		}
 		plan := func(snap *state.Snapshot) *Plan {
-			cfg, diags := schema.Load(dir)
-			if diags.HasErrors() {
-				b.Fatal(diags)
-			}
-			ev, diags := cfg.Evaluate(nil)
-			if diags.HasErrors() {
-				b.Fatal(diags)
-			}
+			ev := mustEval(b, dir)
 			idents := map[string]MerchantIdentity{}
 			for name, m := range ev.Merchants {
 				idents[name] = MerchantIdentity{MchID: m.MchID, Service: "s", V2Service: "s"}

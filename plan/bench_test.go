@@ -47,14 +47,7 @@ resource "wechatpay_image" "img" {
 		}
 		b.Run(fmt.Sprintf("files=%d", n), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				cfg, diags := schema.Load(dir)
-				if diags.HasErrors() {
-					b.Fatal(diags)
-				}
-				ev, diags := cfg.Evaluate(nil)
-				if diags.HasErrors() {
-					b.Fatal(diags)
-				}
+				ev := mustEval(b, dir)
 				p, diags := Make(Input{Eval: ev, State: snap, Merchants: map[string]MerchantIdentity{"m": {MchID: "1900000001", Service: "s"}}})
 				if diags.HasErrors() {
 					b.Fatal(diags)
@@ -79,14 +72,7 @@ resource "wechatpay_image" "img" {
 				b.StopTimer()
 				before := liveHeap()
 				b.StartTimer()
-				cfg, diags := schema.Load(dir)
-				if diags.HasErrors() {
-					b.Fatal(diags)
-				}
-				ev, diags := cfg.Evaluate(nil)
-				if diags.HasErrors() {
-					b.Fatal(diags)
-				}
+				ev := mustEval(b, dir)
 				sc := loadLater(cachePath)
 				p, diags := Make(Input{Eval: ev, State: snap, Hash: sc.Hash, Merchants: map[string]MerchantIdentity{"m": {MchID: "1900000001", Service: "s"}}})
 				if diags.HasErrors() || p.HasChanges() || sc.Hits != n {

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/wxmedia/wxmedia/schema"
 )
 
 // TestCompactNoOps makes one plan of every kind of change twice, with
@@ -19,23 +17,13 @@ import (
 // given to outputs, the iteration and Match see the same plan.
 func TestCompactNoOps(t *testing.T) {
 	one, two, three := pngBytes("one"), pngBytes("two"), pngBytes("three")
-	config := `
-merchant "m" {
-  sandbox = true
-}
-resource "wechatpay_image" "img" {
-  for_each = fileset("a", "*.png")
-  source   = "a/${each.value}"
-}
+	config := cfg + `
 module "store" {
   source   = "./store"
   for_each = toset(["sh-1", "sh-2"])
 }
 resource "wechatpay_image" "logo" {
   source = "a/logo.png"
-}
-output "ids" {
-  value = { for k, r in wechatpay_image.img : k => r.media_id }
 }
 `
 	files := map[string][]byte{"a/logo.png": one, "store/b.png": two}
@@ -57,15 +45,7 @@ resource "wechatpay_image" "b" {
 		t.Fatal(err)
 	}
 	f.merchants = map[string]MerchantIdentity{}
-	cfg, diags := schema.Load(f.dir)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	ev, diags := cfg.Evaluate(nil)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	for name := range ev.Merchants {
+	for name := range mustEval(t, f.dir).Merchants {
 		f.merchants[name] = MerchantIdentity{MchID: "1900000001", Service: "sandbox-x"}
 	}
 	// Recorded: the 40 no-ops, the logo, the modules' images; a
@@ -177,14 +157,7 @@ func TestMakeWithFiles(t *testing.T) {
 	one, two := pngBytes("one"), pngBytes("two")
 	f := newFixture(t, cfg, map[string][]byte{"a/x.png": one, "a/y.png": two})
 	f.record(`wechatpay_image.img["x.png"]`, "a/x.png", one, "ID1")
-	conf, diags := schema.Load(f.dir)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	ev, diags := conf.Evaluate(nil)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
+	ev := mustEval(t, f.dir)
 	var paths []string
 	for _, inst := range ev.Instances {
 		paths = append(paths, inst.Path)

@@ -32,18 +32,7 @@ type diffCase struct {
 	reads      int
 }
 
-const diffConfig = `
-merchant "m" {
-  sandbox = true
-}
-resource "wechatpay_image" "img" {
-  for_each = fileset("a", "*.png")
-  source   = "a/${each.value}"
-}
-output "ids" {
-  value = { for k, r in wechatpay_image.img : k => r.media_id }
-}
-output "one" {
+const diffConfig = cfg + `output "one" {
   value = wechatpay_image.img["f07.png"].uploaded_at
 }
 `
@@ -106,24 +95,8 @@ func (d *diffCase) record(addr, source string, b []byte, id string, at time.Time
 }
 
 func (d *diffCase) input(in Input) Input {
-	cfg, diags := schema.Load(d.dir)
-	if diags.HasErrors() {
-		d.t.Fatal(diags)
-	}
-	ev, diags := cfg.Evaluate(nil)
-	if diags.HasErrors() {
-		d.t.Fatal(diags)
-	}
-	in.Eval, in.Merchants, in.Version = ev, d.merchants, "1.2.3"
-	in.Cache = func(keys []state.CacheKey) (map[state.CacheKey]state.CacheEntry, error) {
-		out := map[state.CacheKey]state.CacheEntry{}
-		for _, k := range keys {
-			if e, ok := d.cache[k]; ok {
-				out[k] = e
-			}
-		}
-		return out, nil
-	}
+	in.Eval, in.Merchants, in.Version = mustEval(d.t, d.dir), d.merchants, "1.2.3"
+	in.Cache = lookupIn(d.cache)
 	return in
 }
 

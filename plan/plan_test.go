@@ -66,19 +66,7 @@ func (f *fixture) plan(replace ...string) (*Plan, error) {
 	if merchants == nil {
 		merchants = map[string]MerchantIdentity{"m": {MchID: "1900000001", Service: "sandbox-x"}}
 	}
-	p, diags := Make(Input{
-		Eval: ev, State: f.snap, Replace: replace,
-		Merchants: merchants,
-		Cache: func(keys []state.CacheKey) (map[state.CacheKey]state.CacheEntry, error) {
-			out := map[state.CacheKey]state.CacheEntry{}
-			for _, k := range keys {
-				if e, ok := f.cache[k]; ok {
-					out[k] = e
-				}
-			}
-			return out, nil
-		},
-	})
+	p, diags := Make(Input{Eval: ev, State: f.snap, Replace: replace, Merchants: merchants, Cache: lookupIn(f.cache)})
 	if diags.HasErrors() {
 		var msgs []string
 		for _, d := range diags {
@@ -87,6 +75,19 @@ func (f *fixture) plan(replace ...string) (*Plan, error) {
 		return nil, fmt.Errorf("%s", strings.Join(msgs, "\n"))
 	}
 	return p, nil
+}
+
+// lookupIn looks keys up in cache, as a state's content cache does.
+func lookupIn(cache map[state.CacheKey]state.CacheEntry) func([]state.CacheKey) (map[state.CacheKey]state.CacheEntry, error) {
+	return func(keys []state.CacheKey) (map[state.CacheKey]state.CacheEntry, error) {
+		out := map[state.CacheKey]state.CacheEntry{}
+		for _, k := range keys {
+			if e, ok := cache[k]; ok {
+				out[k] = e
+			}
+		}
+		return out, nil
+	}
 }
 
 // record pretends an apply uploaded addr with content b.

@@ -59,7 +59,10 @@ func recheckFixture(t *testing.T) (*fixture, string, *Recheck, *[]string) {
 	return f, path, r, &steps
 }
 
-func mustEval(t *testing.T, dir string) *schema.Evaluation {
+// mustEval loads and evaluates the configuration in dir; t fails on an
+// error.
+func mustEval(t testing.TB, dir string) *schema.Evaluation {
+	t.Helper()
 	c, diags := schema.Load(dir)
 	if diags.HasErrors() {
 		t.Fatal(diags)
