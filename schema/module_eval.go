@@ -77,18 +77,16 @@ func (ev *Evaluation) evalBody() hcl.Diagnostics {
 		}
 		insts, d := s.expand(r)
 		diags = append(diags, d...)
+		// The root's list is made once all are evaluated (joinInstances).
+		if len(insts) > 0 {
+			ev.root.instanceParts = append(ev.root.instanceParts, insts)
+		}
 		if ev.root != ev {
 			if ev.Instances == nil {
 				ev.Instances = insts // not a copy of the first resource's
 			} else {
 				ev.Instances = append(ev.Instances, insts...)
 			}
-		}
-		// The root's list is made once all are evaluated (joinInstances).
-		if len(insts) > 0 {
-			ev.root.instanceParts = append(ev.root.instanceParts, insts)
-		}
-		if ev.root != ev {
 			if ev.root.moduleResourceInstances += len(insts); ev.root.moduleResourceInstances > MaxModuleResourceInstances {
 				ev.root.Partial = true
 				return append(diags, &hcl.Diagnostic{
