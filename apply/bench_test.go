@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxmedia/wxmedia/internal/cputime"
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
 	"github.com/wxmedia/wxmedia/uploader"
@@ -110,13 +111,13 @@ func BenchmarkApply(b *testing.B) {
 			var events atomic.Int64
 			b.StartTimer()
 			start := time.Now()
-			c0 := processCPU()
+			c0 := cputime.Process()
 			res, err := Apply(context.Background(), planOf(changes), Options{
 				Store: st, Uploaders: map[string]Uploader{"m": c}, Parallelism: parallelism,
 				OnEvent: func(Event) { events.Add(1) },
 			})
 			total += time.Since(start)
-			b.ReportMetric(float64(processCPU()-c0)/float64(n)/1e3, "cpu-us/file")
+			b.ReportMetric(float64(cputime.Process()-c0)/float64(n)/1e3, "cpu-us/file")
 			b.ReportMetric(float64(st.GroupCommits()), "commits")
 			b.StopTimer()
 			if err != nil || res.Uploaded != n || len(res.Failures) > 0 || events.Load() != int64(n) {
@@ -141,7 +142,7 @@ func BenchmarkApply(b *testing.B) {
 		var total time.Duration
 		for i := 0; i < b.N; i++ {
 			start := time.Now()
-			c0 := processCPU()
+			c0 := cputime.Process()
 			next := make(chan *plan.ResourceChange)
 			errs := make(chan error, parallelism)
 			var wg sync.WaitGroup
@@ -165,7 +166,7 @@ func BenchmarkApply(b *testing.B) {
 			close(next)
 			wg.Wait()
 			total += time.Since(start)
-			b.ReportMetric(float64(processCPU()-c0)/float64(n)/1e3, "cpu-us/file")
+			b.ReportMetric(float64(cputime.Process()-c0)/float64(n)/1e3, "cpu-us/file")
 			select {
 			case err := <-errs:
 				b.Fatal(err)

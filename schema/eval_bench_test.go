@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"testing"
 	"time"
+
+	"github.com/wxmedia/wxmedia/internal/cputime"
 )
 
 // BenchmarkEvaluateFileset evaluates a configuration whose one resource
@@ -56,9 +58,9 @@ func BenchmarkEvaluateFileset(b *testing.B) {
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
 				b.StartTimer()
-				c := processCPU()
+				c := cputime.Process()
 				ev, diags := cfg.Evaluate(nil)
-				cpu += processCPU() - c
+				cpu += cputime.Process() - c
 				b.StopTimer()
 				if diags.HasErrors() {
 					b.Fatal(diags)
