@@ -34,12 +34,6 @@ func runApply(u *ui, a *arguments.Apply) error {
 		}
 		if !p.HasChanges() {
 			u.printf("%s\n", plan.SummaryLine(p.Summary, u.styles()))
-			pub, err := publishOutputs(u, w, st)
-			if err == nil {
-				u.OutputsSection(pub, len(w.cfg.Outputs))
-				saveNoopIndexApplied(w, st, p)
-			}
-			return err
 		}
 	} else {
 		if !o.RefreshHashes {
@@ -66,14 +60,15 @@ func runApply(u *ui, a *arguments.Apply) error {
 			return err
 		}
 		plan.Render(u.stdout, p, u.styles())
-		if !p.HasChanges() {
-			pub, err := publishOutputs(u, w, st)
-			if err == nil {
-				u.OutputsSection(pub, len(w.cfg.Outputs))
-				saveNoopIndexApplied(w, st, p)
-			}
-			return err
+	}
+	if !p.HasChanges() {
+		// Nothing to upload: the outputs are published all the same.
+		pub, err := publishOutputs(u, w, st)
+		if err == nil {
+			u.OutputsSection(pub, len(w.cfg.Outputs))
+			saveNoopIndexApplied(w, st, p)
 		}
+		return err
 	}
 	// A saved plan was reviewed when it was made: no confirmation.
 	if !a.AutoApprove && !saved {
