@@ -46,27 +46,10 @@ func (p *Postgres) writeTx(what string, fn func(ctx context.Context, tx pgx.Tx) 
 }
 
 // MoveResource renames the resource recorded at from to to.Address in one
-// write transaction. See Backend.MoveResource.
+// write transaction: MoveResources with that one move. See
+// Backend.MoveResource.
 func (p *Postgres) MoveResource(from string, to Resource) error {
-	what := fmt.Sprintf("move %s to %s", from, to.Address)
-	if err := checkResource(to); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	return p.writeTx(what, func(ctx context.Context, tx pgx.Tx) error {
-		var fromExists, toExists bool
-		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+p.tbl("resources")+" WHERE address = $1), EXISTS (SELECT 1 FROM "+p.tbl("resources")+" WHERE address = $2)",
-			from, to.Address).Scan(&fromExists, &toExists); err != nil {
-			return err
-		}
-		if err := checkMove(from, to.Address, fromExists, toExists); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, "DELETE FROM "+p.tbl("resources")+" WHERE address = $1", from); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, p.upsertResourceSQL(), resourceArgs(to)...)
-		return err
-	})
+	return p.MoveResources([]Move{{From: from, To: to}})
 }
 
 // MoveResources does moves in one write transaction. See
@@ -78,17 +61,14 @@ func (p *Postgres) MoveResources(moves []Move) error {
 	if len(moves) == 0 {
 		return nil
 	}
-	what := movesWhat(moves)
-	for _, m := range moves {
-		if err := checkResource(m.To); err != nil {
-			return fmt.Errorf("%s: move %s to %s: %w", what, m.From, m.To.Address, err)
-		}
+	if err := checkMoves(moves); err != nil {
+		return err
 	}
 	addrs := make([]string, 0, 2*len(moves))
 	for _, m := range moves {
 		addrs = append(addrs, m.From, m.To.Address)
 	}
-	return p.writeTx(what, func(ctx context.Context, tx pgx.Tx) error {
+	return p.writeTx(movesWhat(moves), func(ctx context.Context, tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, "SELECT address FROM "+p.tbl("resources")+" WHERE address = ANY($1::text[])", addrs)
 		if err != nil {
 			return err

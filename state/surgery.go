@@ -12,26 +12,10 @@ import (
 )
 
 // MoveResource renames the resource recorded at from to to.Address in one
-// write transaction. See Backend.MoveResource.
+// write transaction: MoveResources with that one move. See
+// Backend.MoveResource.
 func (l *Local) MoveResource(from string, to Resource) error {
-	what := fmt.Sprintf("move %s to %s", from, to.Address)
-	if err := checkResource(to); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	rv, err := resourceValue(to)
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	return l.update(what, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketResources)
-		if err := checkMove(from, to.Address, b.Get([]byte(from)) != nil, b.Get([]byte(to.Address)) != nil); err != nil {
-			return err
-		}
-		if err := b.Delete([]byte(from)); err != nil {
-			return err
-		}
-		return b.Put([]byte(to.Address), rv)
-	})
+	return l.MoveResources([]Move{{From: from, To: to}})
 }
 
 // Move is one move of MoveResources: the resource recorded at From is
@@ -47,12 +31,11 @@ func (l *Local) MoveResources(moves []Move) error {
 	if len(moves) == 0 {
 		return nil
 	}
-	what := movesWhat(moves)
 	values, err := moveValues(moves)
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return err
 	}
-	return l.update(what, func(tx *bolt.Tx) error {
+	return l.update(movesWhat(moves), func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketResources)
 		for i, m := range moves {
 			if err := checkMove(m.From, m.To.Address, b.Get([]byte(m.From)) != nil, b.Get([]byte(m.To.Address)) != nil); err != nil {
@@ -92,16 +75,35 @@ func movesWhat(moves []Move) string {
 func moveValues(moves []Move) ([][]byte, error) {
 	values := make([][]byte, len(moves))
 	for i, m := range moves {
-		if err := checkResource(m.To); err != nil {
-			return nil, fmt.Errorf("move %s to %s: %w", m.From, m.To.Address, err)
+		err := checkResource(m.To)
+		if err == nil {
+			values[i], err = resourceValue(m.To)
 		}
-		v, err := resourceValue(m.To)
 		if err != nil {
-			return nil, fmt.Errorf("move %s to %s: %w", m.From, m.To.Address, err)
+			return nil, moveRefused(moves, i, err)
 		}
-		values[i] = v
 	}
 	return values, nil
+}
+
+// checkMoves checks every destination record.
+func checkMoves(moves []Move) error {
+	for i, m := range moves {
+		if err := checkResource(m.To); err != nil {
+			return moveRefused(moves, i, err)
+		}
+	}
+	return nil
+}
+
+// moveRefused wraps err, why the destination record of moves[i] is
+// refused, in the batch's name (movesWhat), and for a batch of more than
+// one move in the move's name too.
+func moveRefused(moves []Move, i int, err error) error {
+	if len(moves) == 1 {
+		return fmt.Errorf("%s: %w", movesWhat(moves), err)
+	}
+	return fmt.Errorf("%s: move %s to %s: %w", movesWhat(moves), moves[i].From, moves[i].To.Address, err)
 }
 
 // checkMove refuses to move a resource that is not in the state, or onto
