@@ -72,17 +72,13 @@ type pageWalker struct {
 	f        *os.File
 	pageSize uint64
 	hwm      uint64   // pages below this are in use or free
-	seen     []uint64 // bit set of the pages read
+	seen     []uint64 // bit set of the pages read; nil to read pages again (pointcheck.go)
 	freed    []uint64 // bit set of the pages the freelist lists
 	// data is the file mapped into memory, when it could be: pages are
 	// then read from it without a copy. Otherwise bufs holds a buffer for
 	// each depth of the tree, reused from page to page.
 	data []byte
 	bufs [][]byte
-	// revisit, for the checks of point reads (pointcheck.go), reads
-	// pages that may have been read before, each into a buffer of its
-	// own; seen is then not used.
-	revisit bool
 	// mapped counts the bytes of data read since it was last released
 	// from memory (releaseMapped), from offset lo to hi: the walk reads
 	// each page once, so its map need not stay resident, and a large
@@ -144,22 +140,16 @@ func (w *pageWalker) accounted() error {
 }
 
 // page reads the page id and its overflow pages into the buffer of the
-// given depth, after checking they are below the high water mark and not
-// read before. The page is valid until the next read at that depth.
+// given depth, after checking they are below the high water mark and (with
+// seen set) not read before. The page is valid until the next read at that depth.
 func (w *pageWalker) page(id uint64, depth int) ([]byte, error) {
 	if id < 2 || id >= w.hwm {
 		return nil, fmt.Errorf("%w: page number %d outside the file's %d pages", errPage, id, w.hwm)
 	}
 	var p []byte
-	switch {
-	case w.data != nil:
+	if w.data != nil {
 		p = w.data[id*w.pageSize : (id+1)*w.pageSize]
-	case w.revisit:
-		p = make([]byte, w.pageSize)
-		if _, err := w.f.ReadAt(p, int64(id*w.pageSize)); err != nil {
-			return nil, fmt.Errorf("%w %d: %w", errPage, id, err)
-		}
-	default:
+	} else {
 		for len(w.bufs) <= depth {
 			w.bufs = append(w.bufs, make([]byte, w.pageSize))
 		}
@@ -176,7 +166,7 @@ func (w *pageWalker) page(id uint64, depth int) ([]byte, error) {
 	if overflow >= w.hwm-id {
 		return nil, fmt.Errorf("%w %d: %d overflow pages run past the file's %d pages", errPage, id, overflow, w.hwm)
 	}
-	for i := id; i <= id+overflow && !w.revisit; i++ {
+	for i := id; i <= id+overflow && w.seen != nil; i++ {
 		if w.seen[i/64]&(1<<(i%64)) != 0 {
 			return nil, fmt.Errorf("%w %d: used twice", errPage, i)
 		}
@@ -198,14 +188,10 @@ func (w *pageWalker) page(id uint64, depth int) ([]byte, error) {
 	if overflow > 0 && w.data != nil {
 		p = w.data[id*w.pageSize : (id+1+overflow)*w.pageSize]
 	} else if overflow > 0 {
-		if w.revisit {
-			p = make([]byte, (overflow+1)*w.pageSize)
-		} else {
-			if n := (overflow + 1) * w.pageSize; uint64(cap(w.bufs[depth])) < n {
-				w.bufs[depth] = make([]byte, n)
-			}
-			p = w.bufs[depth][:(overflow+1)*w.pageSize]
+		if n := (overflow + 1) * w.pageSize; uint64(cap(w.bufs[depth])) < n {
+			w.bufs[depth] = make([]byte, n)
 		}
+		p = w.bufs[depth][:(overflow+1)*w.pageSize]
 		if _, err := w.f.ReadAt(p, int64(id*w.pageSize)); err != nil {
 			return nil, fmt.Errorf("%w %d: %w", errPage, id, err)
 		}

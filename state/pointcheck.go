@@ -253,7 +253,9 @@ func (c *fileCheck) node(id uint64) ([]byte, error) {
 	if p, ok := c.branches[id]; ok {
 		return p, nil
 	}
-	w := &pageWalker{f: c.f, pageSize: uint64(c.m.pageSize), hwm: c.m.pgid, revisit: true}
+	// A walker of its own reads the page into a buffer of its own (kept
+	// in branches); without seen, it reads pages read before.
+	w := &pageWalker{f: c.f, pageSize: uint64(c.m.pageSize), hwm: c.m.pgid}
 	p, err := w.page(id, 0)
 	if err == nil {
 		err = checkNode(id, p)
