@@ -274,13 +274,12 @@ func (w *pageWalker) branch(id uint64, p []byte, depth int) error {
 	if n == 0 {
 		return fmt.Errorf("%w %d: empty branch", errPage, id)
 	}
-	ne := binary.NativeEndian
 	for i := range n {
-		off := 16 + i*elemSize
-		if err := span(id, p, off, ne.Uint32(p[off:]), uint64(ne.Uint32(p[off+4:]))); err != nil {
+		child, err := branchElem(id, p, i)
+		if err != nil {
 			return err
 		}
-		if err := w.tree(ne.Uint64(p[off+8:]), depth+1); err != nil {
+		if err := w.tree(child, depth+1); err != nil {
 			return err
 		}
 	}
@@ -296,16 +295,13 @@ func (w *pageWalker) leaf(id uint64, p []byte, depth int) error {
 	}
 	ne := binary.NativeEndian
 	for i := range n {
-		off := 16 + i*elemSize
-		flags, pos, ksize, vsize := ne.Uint32(p[off:]), ne.Uint32(p[off+4:]), ne.Uint32(p[off+8:]), ne.Uint32(p[off+12:])
-		if err := span(id, p, off, pos, uint64(ksize)+uint64(vsize)); err != nil {
+		flags, v, err := leafElem(id, p, i)
+		if err != nil {
 			return err
 		}
 		if flags&leafBucket == 0 {
 			continue
 		}
-		start := off + int(pos) + int(ksize)
-		v := p[start : start+int(vsize)]
 		if len(v) < bucketHeader {
 			return fmt.Errorf("%w %d: a bucket of %d bytes", errPage, id, len(v))
 		}
@@ -324,6 +320,32 @@ func (w *pageWalker) leaf(id uint64, p []byte, depth int) error {
 		}
 	}
 	return nil
+}
+
+// branchElem checks that the key of the i-th element of the branch page p
+// (whose count elements checked) lies inside p, and returns the page number
+// the element points to.
+func branchElem(id uint64, p []byte, i int) (uint64, error) {
+	ne := binary.NativeEndian
+	off := 16 + i*elemSize
+	if err := span(id, p, off, ne.Uint32(p[off:]), uint64(ne.Uint32(p[off+4:]))); err != nil {
+		return 0, err
+	}
+	return ne.Uint64(p[off+8:]), nil
+}
+
+// leafElem checks that the key and value of the i-th element of the leaf
+// page p (whose count elements checked) lie inside p, and returns the
+// element's flags and value.
+func leafElem(id uint64, p []byte, i int) (uint32, []byte, error) {
+	ne := binary.NativeEndian
+	off := 16 + i*elemSize
+	flags, pos, ksize, vsize := ne.Uint32(p[off:]), ne.Uint32(p[off+4:]), ne.Uint32(p[off+8:]), ne.Uint32(p[off+12:])
+	if err := span(id, p, off, pos, uint64(ksize)+uint64(vsize)); err != nil {
+		return 0, nil, err
+	}
+	start := off + int(pos) + int(ksize)
+	return flags, p[start : start+int(vsize)], nil
 }
 
 // checkOnOpen reports whether opening a state, read-only or not, runs

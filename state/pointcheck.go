@@ -218,10 +218,8 @@ func (c *fileCheck) seek(b *bucketRef, key []byte, path *[]uint64) (k, v []byte,
 			if i >= n {
 				return nil, nil, 0, nil
 			}
-			off := 16 + i*elemSize
-			k = leafKey(p, i)
-			start := off + int(ne.Uint32(p[off+4:])) + len(k)
-			return k, p[start : start+int(ne.Uint32(p[off+12:]))], ne.Uint32(p[off:]), nil
+			flags, v, err := leafElem(0, p, i)
+			return leafKey(p, i), v, flags, err
 		}
 		// A branch (node checked its type): Cursor.searchPage.
 		exact := false
@@ -277,23 +275,20 @@ func checkNode(id uint64, p []byte) error {
 	if err != nil {
 		return err
 	}
-	ne := binary.NativeEndian
-	flags := ne.Uint16(p[8:])
+	flags := binary.NativeEndian.Uint16(p[8:])
 	switch flags {
 	case pageBranch:
 		if n == 0 {
 			return fmt.Errorf("%w %d: empty branch", errPage, id)
 		}
 		for i := range n {
-			off := 16 + i*elemSize
-			if err := span(id, p, off, ne.Uint32(p[off:]), uint64(ne.Uint32(p[off+4:]))); err != nil {
+			if _, err := branchElem(id, p, i); err != nil {
 				return err
 			}
 		}
 	case pageLeaf:
 		for i := range n {
-			off := 16 + i*elemSize
-			if err := span(id, p, off, ne.Uint32(p[off+4:]), uint64(ne.Uint32(p[off+8:]))+uint64(ne.Uint32(p[off+12:]))); err != nil {
+			if _, _, err := leafElem(id, p, i); err != nil {
 				return err
 			}
 		}
