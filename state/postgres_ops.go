@@ -151,11 +151,11 @@ func (p *Postgres) update(what string, b *pgx.Batch) error {
 	if p.readOnly {
 		return fmt.Errorf("%s: %w", what, ErrReadOnly)
 	}
-	id, err := newWriteIDText()
+	bump, id, err := p.bumpSerial()
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	b.Queue("UPDATE "+p.tbl("meta")+" SET serial = serial + 1, write_id = $1", id)
+	b.Queue(bump, id)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.conn == nil {
@@ -165,6 +165,14 @@ func (p *Postgres) update(what string, b *pgx.Batch) error {
 		return p.wrap(what, err)
 	}
 	return nil
+}
+
+// bumpSerial returns the statement, and its argument, that ends every
+// write transaction (update, writeTx): it increments the serial and gives
+// the state a new write identifier (Head.WriteID).
+func (p *Postgres) bumpSerial() (stmt, id string, err error) {
+	id, err = newWriteIDText()
+	return "UPDATE " + p.tbl("meta") + " SET serial = serial + 1, write_id = $1", id, err
 }
 
 // CommitUpload records a verified identifier: the resource and its shared

@@ -27,11 +27,11 @@ func (p *Postgres) writeTx(what string, fn func(ctx context.Context, tx pgx.Tx) 
 		if err := fn(ctx, tx); err != nil {
 			return err
 		}
-		id, err := newWriteIDText()
+		bump, id, err := p.bumpSerial()
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, "UPDATE "+p.tbl("meta")+" SET serial = serial + 1, write_id = $1", id)
+		_, err = tx.Exec(ctx, bump, id)
 		return err
 	})
 	switch {
