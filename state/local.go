@@ -69,6 +69,11 @@ var (
 // waits this long for the copy or the lock.
 const ReaderWait = 5 * time.Second
 
+// writerWaitingPath names the file a writer that waits for readers leaves
+// while it waits, so that new readers let it in first (yieldToWriter)
+// rather than keep the shared lock held between them.
+func writerWaitingPath(path string) string { return path + ".writer-waiting" }
+
 // Options tunes OpenLocal.
 type Options struct {
 	// LockTimeout is how long to wait for another wxmedia to release the

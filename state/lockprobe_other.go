@@ -8,7 +8,5 @@ import "time"
 // reader's lock from a writer's, and treats every holder as a writer.
 func heldByReaders(string) bool { return false }
 
-func writerWaitingPath(path string) string { return path + ".writer-waiting" }
-
 // yieldToWriter does nothing: no writer waits for readers (heldByReaders).
 func yieldToWriter(string, time.Time) {}

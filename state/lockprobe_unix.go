@@ -27,11 +27,6 @@ func heldByReaders(path string) bool {
 	return true
 }
 
-// writerWaitingPath names the file a writer that waits for readers leaves
-// while it waits, so that new readers let it in first (yieldToWriter)
-// rather than keep the shared lock held between them.
-func writerWaitingPath(path string) string { return path + ".writer-waiting" }
-
 // yieldToWriter waits, for a reader about to take the lock of the state
 // at path, while a writer waits for readers, until it has the lock (and
 // the reader reads its copy) or gives up; never past ReaderWait from
