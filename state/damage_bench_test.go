@@ -19,22 +19,8 @@ func BenchmarkCheck100k(b *testing.B) {
 	must(b, l.db.Update(func(tx *bolt.Tx) error {
 		rb, cb := tx.Bucket(bucketResources), tx.Bucket(bucketCache)
 		rb.FillPercent, cb.FillPercent = 1, 1
-		for i := range n {
-			r := testResource(i)
-			v, err := resourceValue(r)
-			if err != nil {
-				return err
-			}
-			if err := rb.Put([]byte(r.Address), v); err != nil {
-				return err
-			}
-			e := entryFor(r)
-			if v, err = cacheValue(e); err != nil {
-				return err
-			}
-			if err := cb.Put(cacheKeyBytes(e.CacheKey), v); err != nil {
-				return err
-			}
+		if err := putTestRecords(rb, cb, n); err != nil {
+			return err
 		}
 		return setResourceCount(tx.Bucket(bucketMeta), n)
 	}))

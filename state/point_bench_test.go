@@ -96,37 +96,16 @@ func BenchmarkPointReads(b *testing.B) {
 // at path, each bucket in key order.
 func writeBenchState(b *testing.B, path string, n int) {
 	l := open(b, path, Options{})
-	rs := make([]Resource, n)
-	for i := range rs {
-		rs[i] = testResource(i)
-	}
 	must(b, l.db.Update(func(tx *bolt.Tx) error {
 		rb := tx.Bucket(bucketResources)
 		rb.FillPercent = 1
-		for _, r := range rs {
-			v, err := resourceValue(r)
-			if err != nil {
-				return err
-			}
-			if err := rb.Put([]byte(r.Address), v); err != nil {
-				return err
-			}
+		if err := putTestRecords(rb, nil, n); err != nil {
+			return err
 		}
 		return setResourceCount(tx.Bucket(bucketMeta), uint64(n))
 	}))
 	must(b, l.db.Update(func(tx *bolt.Tx) error {
-		cb := tx.Bucket(bucketCache)
-		for _, r := range rs {
-			e := entryFor(r)
-			v, err := cacheValue(e)
-			if err != nil {
-				return err
-			}
-			if err := cb.Put(cacheKeyBytes(e.CacheKey), v); err != nil {
-				return err
-			}
-		}
-		return nil
+		return putTestRecords(nil, tx.Bucket(bucketCache), n)
 	}))
 	must(b, l.SetOutputs(outputs))
 	must(b, l.Close())

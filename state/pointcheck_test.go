@@ -19,23 +19,8 @@ func pointState(t *testing.T, n int) []byte {
 	path := statePath(t)
 	l := open(t, path, Options{})
 	must(t, l.db.Update(func(tx *bolt.Tx) error {
-		rb, cb := tx.Bucket(bucketResources), tx.Bucket(bucketCache)
-		for i := range n {
-			r := testResource(i)
-			v, err := resourceValue(r)
-			if err != nil {
-				return err
-			}
-			if err := rb.Put([]byte(r.Address), v); err != nil {
-				return err
-			}
-			e := entryFor(r)
-			if v, err = cacheValue(e); err != nil {
-				return err
-			}
-			if err := cb.Put(cacheKeyBytes(e.CacheKey), v); err != nil {
-				return err
-			}
+		if err := putTestRecords(tx.Bucket(bucketResources), tx.Bucket(bucketCache), n); err != nil {
+			return err
 		}
 		return setResourceCount(tx.Bucket(bucketMeta), uint64(n))
 	}))
@@ -44,6 +29,34 @@ func pointState(t *testing.T, n int) []byte {
 	b, err := os.ReadFile(path)
 	must(t, err)
 	return b
+}
+
+// putTestRecords puts testResource(0) to testResource(n-1), sealed, into
+// rb, and their cache entries (entryFor) into cb; a nil bucket is skipped.
+func putTestRecords(rb, cb *bolt.Bucket, n int) error {
+	for i := range n {
+		r := testResource(i)
+		if rb != nil {
+			v, err := resourceValue(r)
+			if err != nil {
+				return err
+			}
+			if err := rb.Put([]byte(r.Address), v); err != nil {
+				return err
+			}
+		}
+		if cb != nil {
+			e := entryFor(r)
+			v, err := cacheValue(e)
+			if err != nil {
+				return err
+			}
+			if err := cb.Put(cacheKeyBytes(e.CacheKey), v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // pathOf returns the pages a lookup of addr in the resources bucket reads,
