@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -255,7 +256,7 @@ func (cfg *Config) EvaluateWith(given map[string]VarValue, remote RemoteStateRea
 
 // joinInstances makes the root's Instances from the instances of each
 // resource of each module instance, in the order they were evaluated: in
-// one allocation of the exact size, or none when there is one resource.
+// one allocation (slices.Concat), or none when there is one resource.
 func (ev *Evaluation) joinInstances() {
 	parts := ev.instanceParts
 	ev.instanceParts = nil
@@ -266,14 +267,7 @@ func (ev *Evaluation) joinInstances() {
 		ev.Instances = parts[0]
 		return
 	}
-	n := 0
-	for _, p := range parts {
-		n += len(p)
-	}
-	ev.Instances = make([]*Instance, 0, n)
-	for _, p := range parts {
-		ev.Instances = append(ev.Instances, p...)
-	}
+	ev.Instances = slices.Concat(parts...)
 }
 
 func (ev *Evaluation) evalVariables(given map[string]VarValue) hcl.Diagnostics {
