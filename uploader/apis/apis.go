@@ -349,7 +349,7 @@ const MagicHeadSize = 16
 // the file has them — starts with the magic bytes of the suffix's format.
 // The error is a *RuleError naming the rule broken.
 func CheckFile(spec Spec, filename string, size int64, head []byte) error {
-	if err := checkFilenameChars(filename); err != nil {
+	if err := CheckFilename(filename); err != nil {
 		return err
 	}
 	suffix := Suffix(filename)
@@ -395,9 +395,7 @@ func suffixError(spec Spec, head []byte, msg string) *RuleError {
 // CheckFilename checks a file name sent with an upload on its own: not
 // empty, valid UTF-8, no quote, backslash, slash, control or format
 // character. The error is a *RuleError.
-func CheckFilename(filename string) error { return checkFilenameChars(filename) }
-
-func checkFilenameChars(filename string) error {
+func CheckFilename(filename string) error {
 	if plainFilename(filename) {
 		return nil
 	}
@@ -417,7 +415,7 @@ func plainFilename(filename string) bool {
 	return filename != ""
 }
 
-// checkFilenameRunes is checkFilenameChars for any name, rune by rune.
+// checkFilenameRunes is CheckFilename for any name, rune by rune.
 func checkFilenameRunes(filename string) error {
 	bad := func(why string) error {
 		return &RuleError{Rule: RuleFilename, Msg: fmt.Sprintf("filename %q %s", filename, why)}

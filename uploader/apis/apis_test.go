@@ -210,8 +210,8 @@ func TestPlainFilenameSameAsRunes(t *testing.T) {
 		if fast && !slow {
 			t.Errorf("%q: the shortcut accepts a name the check refuses", n)
 		}
-		if (checkFilenameChars(n) == nil) != slow {
-			t.Errorf("%q: checkFilenameChars says %v, the rune check %v", n, checkFilenameChars(n), checkFilenameRunes(n))
+		if (CheckFilename(n) == nil) != slow {
+			t.Errorf("%q: CheckFilename says %v, the rune check %v", n, CheckFilename(n), checkFilenameRunes(n))
 		}
 		if n != "" && n[0] >= 0x20 && n[0] <= 0x7e && len(n) == 1 && n != `"` && n != `\` && n != "/" && !fast {
 			t.Errorf("%q: printable ASCII not taken by the shortcut", n)
@@ -221,7 +221,7 @@ func TestPlainFilenameSameAsRunes(t *testing.T) {
 
 func BenchmarkCheckFilename(b *testing.B) {
 	for range b.N {
-		if checkFilenameChars("photo-000123.png") != nil {
+		if CheckFilename("photo-000123.png") != nil {
 			b.Fatal("refused")
 		}
 	}
