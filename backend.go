@@ -206,5 +206,5 @@ func (w *workspace) readForPlan(o *planOptions) (*planState, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return b.readForPlan(o.LockTimeout, o.useNoopIndex(), o.saveNoopIndex())
+	return b.readForPlan(o)
 }

@@ -54,7 +54,7 @@ func runApply(u *ui, a *arguments.Apply) error {
 		}
 		// The plan takes the no-op index's fast path as plan does, the
 		// state read under apply's lock.
-		ps := b.loadNoopIndex(o.useNoopIndex(), o.saveNoopIndex())
+		ps := b.loadNoopIndex(&o)
 		p, err = makePlanReading(u, &o, w, func() (*planState, error) { return ps, ps.read(st) })
 		if err != nil {
 			return err

@@ -125,19 +125,10 @@ func startEarlySnapshot(u *ui, o *planOptions) *earlySnapshot {
 	go func() {
 		defer close(e.ready)
 		b := localBackend(u)
-		e.ps, e.done, e.err = b.readForPlan(o.LockTimeout, o.useNoopIndex(), o.saveNoopIndex())
+		e.ps, e.done, e.err = b.readForPlan(o)
 	}()
 	return e
 }
-
-// useNoopIndex reports whether a plan may take the no-op index's fast
-// path: not with -target (the targets are checked against the whole
-// state), nor with -refresh-hashes (which trusts nothing remembered).
-func (o *planOptions) useNoopIndex() bool { return len(o.Targets) == 0 && !o.RefreshHashes }
-
-// saveNoopIndex reports whether a plan saves the no-op index: only a plan
-// of every instance as it stands, without -target or -replace.
-func (o *planOptions) saveNoopIndex() bool { return len(o.Targets)+len(o.Replace) == 0 }
 
 // wait returns the state read; done closes it.
 func (e *earlySnapshot) wait() (*planState, func(), error) {

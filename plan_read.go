@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/wxmedia/wxmedia/plan"
 	"github.com/wxmedia/wxmedia/state"
@@ -64,19 +63,29 @@ func (b stateBackend) localPath() (bool, string) {
 	return true, b.Path
 }
 
-// readForPlan reads the state for a plan without taking the writer's lock
-// (see stateBackend.snapshot). With useIndex, it loads the no-op index and,
-// when it was made for this very state, reads the state's head only;
-// otherwise the whole state. done closes the state.
-func (b stateBackend) readForPlan(lockTimeout time.Duration, useIndex, saveIndex bool) (ps *planState, done func(), err error) {
-	ps = b.loadNoopIndex(useIndex, saveIndex)
+// useNoopIndex reports whether a plan may take the no-op index's fast
+// path: not with -target (the targets are checked against the whole
+// state), nor with -refresh-hashes (which trusts nothing remembered).
+func (o *planOptions) useNoopIndex() bool { return len(o.Targets) == 0 && !o.RefreshHashes }
+
+// saveNoopIndex reports whether a plan saves the no-op index: only a plan
+// of every instance as it stands, without -target or -replace.
+func (o *planOptions) saveNoopIndex() bool { return len(o.Targets)+len(o.Replace) == 0 }
+
+// readForPlan reads the state for the plan o describes without taking the
+// writer's lock (see stateBackend.snapshot). When the plan may use the
+// no-op index (useNoopIndex), it loads the index and, when it was made for
+// this very state, reads the state's head only; otherwise the whole
+// state. done closes the state.
+func (b stateBackend) readForPlan(o *planOptions) (ps *planState, done func(), err error) {
+	ps = b.loadNoopIndex(o)
 	if ps.index == nil {
-		if ps.snap, ps.lookup, done, err = b.snapshot(lockTimeout, "plan"); err != nil {
+		if ps.snap, ps.lookup, done, err = b.snapshot(o.LockTimeout, "plan"); err != nil {
 			return nil, nil, err
 		}
 		return ps, done, nil
 	}
-	st, err := b.open(true, lockTimeout, "plan")
+	st, err := b.open(true, o.LockTimeout, "plan")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -87,10 +96,12 @@ func (b stateBackend) readForPlan(lockTimeout time.Duration, useIndex, saveIndex
 	return ps, func() { st.Close() }, nil
 }
 
-// loadNoopIndex names the state for its no-op index (when the index is
-// used or saved) and, with useIndex, loads the index when it was made for
-// this state's backend; ps.index is nil otherwise, and ps.note says why.
-func (b stateBackend) loadNoopIndex(useIndex, saveIndex bool) *planState {
+// loadNoopIndex names the state for its no-op index (when the plan o
+// describes uses or saves it) and, when it uses it (useNoopIndex), loads
+// the index when it was made for this state's backend; ps.index is nil
+// otherwise, and ps.note says why.
+func (b stateBackend) loadNoopIndex(o *planOptions) *planState {
+	useIndex, saveIndex := o.useNoopIndex(), o.saveNoopIndex()
 	ps := &planState{}
 	if useIndex || saveIndex {
 		ps.backend = b.noopBackend()
