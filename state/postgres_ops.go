@@ -66,24 +66,23 @@ func (p *Postgres) Outputs() (map[string]Output, error) {
 // left empty.
 func (p *Postgres) snapshotTx(ctx context.Context, tx pgx.Tx) (*Snapshot, error) {
 	s := &Snapshot{Resources: map[string]Resource{}, Outputs: map[string]Output{}}
+	// The meta row in one query, with the columns the state's schema
+	// version has.
 	var serial int64
-	if err := tx.QueryRow(ctx, "SELECT lineage, serial FROM "+p.tbl("meta")).Scan(&s.Lineage, &serial); err != nil {
+	cols, dest := "lineage, serial", []any{&s.Lineage, &serial}
+	if p.stateVersion >= writeIDMigration {
+		cols, dest = cols+", write_id", append(dest, &s.WriteID)
+	}
+	if p.stateVersion >= planKeyMigration {
+		cols, dest = cols+", plan_key", append(dest, &s.PlanKey)
+	}
+	if err := tx.QueryRow(ctx, "SELECT "+cols+" FROM "+p.tbl("meta")).Scan(dest...); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, fmt.Errorf("%w: no lineage", ErrCorrupt)
 		}
 		return nil, err
 	}
 	s.Serial = uint64(serial)
-	if p.stateVersion >= writeIDMigration {
-		if err := tx.QueryRow(ctx, "SELECT write_id FROM "+p.tbl("meta")).Scan(&s.WriteID); err != nil {
-			return nil, err
-		}
-	}
-	if p.stateVersion >= planKeyMigration {
-		if err := tx.QueryRow(ctx, "SELECT plan_key FROM "+p.tbl("meta")).Scan(&s.PlanKey); err != nil {
-			return nil, err
-		}
-	}
 	rows, err := tx.Query(ctx, "SELECT "+p.outputSelect()+" FROM "+p.tbl("outputs"))
 	if err != nil {
 		return nil, err
