@@ -106,6 +106,8 @@ func runtimeHints(err error) []string {
 		return verifyHints(verify)
 	case errors.Is(err, uploader.ErrDailyQuota):
 		return []string{hintQuota}
+	case errors.Is(err, plan.ErrFileChanged) && errors.As(err, new(*plan.RefusedError)):
+		return []string{"a source file changed since the plan was saved: run plan -out again, review the new plan and apply it"}
 	case errors.Is(err, plan.ErrFileChanged):
 		return []string{"a source file changed while wxmedia worked: run plan again and review it"}
 	case errors.Is(err, uploader.ErrBadIdentifier), errors.Is(err, apply.ErrDuplicateID):

@@ -49,6 +49,7 @@ func TestRuntimeHints(t *testing.T) {
 		{"lock waited", &state.LockedError{Path: "p", Waited: 2 * time.Minute}, "for all of -lock-timeout=2m0s and still runs"},
 		{"lock held by readers", &state.LockedError{Path: "p", Reader: true, Waited: 5 * time.Second}, "readers hold the lock only while they read"},
 		{"file changed", fmt.Errorf("a.png: %w", plan.ErrFileChanged), "run plan again"},
+		{"saved plan file changed", &plan.RefusedError{Path: "p.plan", Err: fmt.Errorf("%w: a.png", plan.ErrFileChanged)}, "changed since the plan was saved: run plan -out again"},
 		{"state show miss", &plan.InstanceNotFoundError{Given: "t.n[\"z\"]", Resource: "t.n", Instances: []string{`t.n["a"]`}}, `the instances of t.n are: t.n["a"]`},
 		{"state show many", &plan.InstanceNotFoundError{Given: "t.n[\"z\"]", Resource: "t.n", Instances: make([]string, 11)}, "t.n has 11 instances: wxmedia state list t.n lists them"},
 		{"state show unquoted", &plan.InstanceNotFoundError{Given: "t.n[z]", Resource: "t.n", Unquoted: &plan.UnquotedKeyError{Address: plan.Address{Type: "t", Name: "n", Key: "z", HasKey: true}}}, "quote the whole address, wxmedia state show"},
