@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/wxmedia/wxmedia/apply"
@@ -135,11 +136,35 @@ func runApply(u *ui, a *arguments.Apply) error {
 			u.hints(hintsForAll(errs))
 		}
 		if res.Interrupted() {
-			u.errorf([]string{"run apply again to carry on: every identifier recorded so far is kept"}, "apply was interrupted: %s not started", words.Count(res.NotStarted, "upload"))
+			u.errorf([]string{interruptedHint(p, res)}, "apply was interrupted: %s not started", words.Count(res.NotStarted, "upload"))
 		}
 		return exitError{1}
 	}
 	return nil
+}
+
+// interruptedHint says how to carry on after an interrupted apply. A
+// replacement that was not made is no change to a plain plan (the state
+// still holds the old identifier), so when one of the apply's -replace
+// changes failed or was not started, the hint gives the -replace flags again.
+func interruptedHint(p *plan.Plan, res *apply.Result) string {
+	const kept = "every identifier recorded so far is kept"
+	replaced := make(map[string]bool)
+	for c := range p.Changes() {
+		if c.Replace {
+			replaced[c.Addr] = true
+		}
+	}
+	for _, f := range res.Failures {
+		if replaced[f.Addr] {
+			flags := make([]string, len(p.Replace))
+			for i, a := range p.Replace {
+				flags[i] = plan.Visible(arguments.ShellQuote("-replace=" + a))
+			}
+			return fmt.Sprintf("run apply again with the same -replace flags to carry on (wxmedia apply %s): %s; without them the replacements not made are not planned", strings.Join(flags, " "), kept)
+		}
+	}
+	return "run apply again to carry on: " + kept
 }
 
 // loadSavedPlan reads a saved plan and re-checks it (plan.RecheckSaved),
