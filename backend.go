@@ -180,6 +180,19 @@ func openState(u *ui, readOnly bool, lockTimeout time.Duration, command string) 
 	return b.open(readOnly, lockTimeout, command)
 }
 
+// readSnapshotClosed reads the state configured in the current directory
+// and closes it before returning, so that the reader's shared lock is not
+// held while the caller writes its output (a pager or a pipe nobody reads
+// yet would otherwise keep every writer out).
+func readSnapshotClosed(u *ui, lockTimeout time.Duration) (*state.Snapshot, error) {
+	snap, _, done, err := readSnapshot(u, lockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	done()
+	return snap, nil
+}
+
 // readSnapshot reads the state configured in the current directory without
 // taking the writer's lock. See stateBackend.snapshot.
 func readSnapshot(u *ui, lockTimeout time.Duration) (*state.Snapshot, lookupFunc, func(), error) {

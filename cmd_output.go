@@ -11,11 +11,10 @@ import (
 )
 
 func runOutput(u *ui, a *arguments.Output) error {
-	snap, _, done, err := readSnapshot(u, a.LockTimeout)
+	snap, err := readSnapshotClosed(u, a.LockTimeout)
 	if err != nil {
 		return err
 	}
-	defer done()
 	decode := plan.DecodeOutput
 	if a.Name != "" {
 		name := a.Name

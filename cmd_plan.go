@@ -218,6 +218,10 @@ func runPlan(u *ui, a *arguments.Plan) error {
 		}
 		return err
 	}
+	// The plan holds what it read: the reader's lock goes before the
+	// output, which a pager may block.
+	closeState()
+	closeState = func() {}
 	if a.Out != "" {
 		if p.Lineage == "" {
 			signAgainstNewState(u, w, o.LockTimeout, p)

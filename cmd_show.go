@@ -22,11 +22,10 @@ func runShow(u *ui, a *arguments.Show) error {
 // showState renders the current state in the view asked for: see
 // plan.RenderState, RenderStateJSON and RenderStateMarkdown.
 func showState(u *ui, view arguments.ViewType) error {
-	snap, _, done, err := readSnapshot(u, 0)
+	snap, err := readSnapshotClosed(u, 0)
 	if err != nil {
 		return err
 	}
-	defer done()
 	switch view {
 	case arguments.ViewJSON:
 		return plan.RenderStateJSON(u.stdout, snap, version)

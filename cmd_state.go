@@ -104,11 +104,10 @@ func readState(u *ui, lockTimeout time.Duration, command string, withSharedCache
 }
 
 func runStateList(u *ui, args *arguments.StateList) error {
-	snap, _, done, err := readSnapshot(u, args.LockTimeout)
+	snap, err := readSnapshotClosed(u, args.LockTimeout)
 	if err != nil {
 		return err
 	}
-	defer done()
 	sel, err := plan.ParseTargets(args.Addrs)
 	if err != nil {
 		return addressHint(err)
@@ -120,11 +119,10 @@ func runStateList(u *ui, args *arguments.StateList) error {
 }
 
 func runStateShow(u *ui, args *arguments.StateShow) error {
-	snap, _, done, err := readSnapshot(u, args.LockTimeout)
+	snap, err := readSnapshotClosed(u, args.LockTimeout)
 	if err != nil {
 		return err
 	}
-	defer done()
 	r, err := plan.FindInstance(snap, args.Addr)
 	if errors.Is(err, plan.ErrInvalidAddress) && !errors.As(err, new(*plan.InstanceNotFoundError)) {
 		return withHints(err, "wxmedia state list shows the addresses")
