@@ -372,7 +372,7 @@ func upload(ctx context.Context, c *plan.ResourceChange, o Options, ids *identif
 	if got := hex.EncodeToString(sum[:]); got != c.After.SHA256 || int64(len(content)) != c.After.Size {
 		return state.CacheEntry{}, fmt.Errorf("%s: %w (planned sha256 %s, now %s); plan again", c.After.Source, plan.ErrFileChanged, c.After.SHA256[:12], got[:12])
 	}
-	r, err := up.Upload(ctx, uploader.Request{API: uploader.API(c.API), Filename: c.After.Filename, Content: content, SHA256: c.After.SHA256})
+	r, err := up.Upload(ctx, uploader.Request{API: uploader.API(c.API), Filename: c.After.Filename, Content: content, SHA256: c.After.SHA256, Address: c.Addr})
 	release()
 	if err != nil {
 		return state.CacheEntry{}, err

@@ -25,18 +25,33 @@ const (
 // ErrEndpointDown is matched (errors.Is) by every *EndpointDownError.
 var ErrEndpointDown = errors.New("endpoint is not answering")
 
-// EndpointDownError is an upload not sent because its endpoint stopped
-// answering earlier in the run (see Breakers). It is not retried.
+// EndpointDownError is an upload given up on because its endpoint stopped
+// answering (see Breakers). It is not retried. When Sent is false, the
+// endpoint was never asked for this upload ("not sent"); when it is true,
+// a request of the upload reached a connection, and when Unanswered is
+// true too the server may have accepted it: nothing is recorded, and the
+// next apply sends it again.
 type EndpointDownError struct {
 	Endpoint string
 	Failures int           // requests in a row that got no reply
 	Over     time.Duration // from the first of them being sent to the last failing
 	Last     error         // the last failure, a *NetworkError
+	// Sent says that a request of this upload, in any attempt, began to be
+	// written to a connection; Unanswered that one of them got no reply, so
+	// the server may have accepted the upload.
+	Sent, Unanswered bool
 }
 
 func (e *EndpointDownError) Error() string {
-	return fmt.Sprintf("not sent: endpoint %s stopped answering (%d requests in a row over %s got no reply, the last: %v); its other uploads in this run fail at once",
-		e.Endpoint, e.Failures, e.Over.Round(time.Second), e.Last)
+	what := "not sent"
+	switch {
+	case e.Unanswered:
+		what = "sent but unanswered, the upload may have been accepted"
+	case e.Sent:
+		what = "sent but refused, then not sent again"
+	}
+	return fmt.Sprintf("%s: endpoint %s stopped answering (%s in a row over %s got no reply, the last: %v); its other uploads in this run fail at once",
+		what, e.Endpoint, count(e.Failures, "request"), e.Over.Round(time.Second), e.Last)
 }
 
 // Unwrap gives ErrEndpointDown and the last failure.

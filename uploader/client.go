@@ -16,6 +16,7 @@ import (
 	"net/http/httptrace"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -255,6 +256,9 @@ type Request struct {
 	// SHA256 is the lowercase hex SHA-256 of Content, as planned; the client
 	// re-checks it and refuses a mismatch with ErrDigestMismatch.
 	SHA256 string
+	// Address names the upload in log records (a resource instance
+	// address); it is not sent. The log handler escapes it.
+	Address string
 }
 
 // Result is a verified upload.
@@ -312,11 +316,19 @@ func (c *Client) Upload(ctx context.Context, r Request) (Result, error) {
 		}
 		u = &upload{spec: spec, meta: meta, body: body.Bytes(), contentType: "multipart/form-data; boundary=" + boundary}
 	}
+	u.filename, u.address = r.Filename, r.Address
 
 	var res Result
 	var last error // the last retryable failure
 	for attempt := 1; ; attempt++ {
 		id, err := c.attempt(ctx, u, &res)
+		// Whether the endpoint was asked for this upload comes from every
+		// attempt, not only the last: a request sent earlier may have been
+		// accepted even when the endpoint was taken out of the run since.
+		var down *EndpointDownError
+		if errors.As(err, &down) {
+			down.Sent, down.Unanswered = u.started.Load(), u.unanswered.Load()
+		}
 		if errors.Is(err, errBudgetSpent) {
 			if last == nil {
 				last = err
@@ -356,7 +368,7 @@ func (c *Client) Upload(ctx context.Context, r Request) (Result, error) {
 		if c.cfg.OnRetry != nil {
 			c.cfg.OnRetry(attempt, err, delay)
 		}
-		c.log("retrying upload", "filename", r.Filename, "api", string(spec.API), "attempt", attempt, "delay", delay, "error", err.Error())
+		c.log("retrying upload", "address", r.Address, "filename", r.Filename, "api", string(spec.API), "attempt", attempt, "delay", delay, "error", err.Error())
 		if err := Sleep(ctx, delay); err != nil {
 			return res, fmt.Errorf("upload %q to %s: %w", r.Filename, spec.ResourceType, err)
 		}
@@ -371,6 +383,14 @@ type upload struct {
 	// budgetEnd is the end of the retry budget, set when the first request
 	// is sent: no later request waits for the client-side pace beyond it.
 	budgetEnd time.Time
+	// filename and address name the upload in log records.
+	filename, address string
+	// started is set once a request of the upload got a connection to be
+	// written to (httptrace GotConn): from then on the server may have
+	// received it.
+	started atomic.Bool
+	// unanswered is set once such a request got no reply.
+	unanswered atomic.Bool
 }
 
 // attempt sends the upload once, to the preferred endpoint and, on a
@@ -500,6 +520,7 @@ func (c *Client) roundTrip(hc *http.Client, req *http.Request, endpoint string, 
 	defer cancel(nil)
 	var mu sync.Mutex
 	var headers *time.Timer
+	var gotConn atomic.Bool // this request began to be written
 	stopHeaders := func() {
 		mu.Lock()
 		if headers != nil {
@@ -509,6 +530,7 @@ func (c *Client) roundTrip(hc *http.Client, req *http.Request, endpoint string, 
 		mu.Unlock()
 	}
 	trace := &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true); u.started.Store(true) },
 		WroteRequest: func(httptrace.WroteRequestInfo) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -528,13 +550,17 @@ func (c *Client) roundTrip(hc *http.Client, req *http.Request, endpoint string, 
 			err = unwrapURLError(err)
 		}
 		c.breakers.failed(endpoint, start, err)
+		if gotConn.Load() {
+			u.unanswered.Store(true)
+		}
 		return &NetworkError{Endpoint: endpoint, Err: err}
 	}
 	resp, err := hc.Do(req.WithContext(httptrace.WithClientTrace(ctx, trace)))
 	stopHeaders()
 	if err != nil {
-		c.log("upload request failed", "endpoint", endpoint, "path", u.spec.Path, "attempt", res.Attempts, "error", err.Error())
-		return nil, nil, netErr(err)
+		err = netErr(err)
+		c.log("upload request failed", "address", u.address, "filename", u.filename, "endpoint", endpoint, "path", u.spec.Path, "attempt", res.Attempts, "error", err.Error())
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	bodyTimer := time.AfterFunc(c.cfg.BodyTimeout, func() {
@@ -543,12 +569,13 @@ func (c *Client) roundTrip(hc *http.Client, req *http.Request, endpoint string, 
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBody))
 	bodyTimer.Stop()
 	if err != nil {
-		c.log("upload reply failed", "endpoint", endpoint, "path", u.spec.Path, "attempt", res.Attempts, "error", err.Error())
-		return nil, nil, netErr(fmt.Errorf("reading reply: %w", err))
+		err = netErr(fmt.Errorf("reading reply: %w", err))
+		c.log("upload reply failed", "address", u.address, "filename", u.filename, "endpoint", endpoint, "path", u.spec.Path, "attempt", res.Attempts, "error", err.Error())
+		return nil, nil, err
 	}
 	c.breakers.answered(endpoint)
 	res.RequestID = resp.Header.Get("Request-ID")
-	c.log("upload reply", "endpoint", endpoint, "path", u.spec.Path, "attempt", res.Attempts,
+	c.log("upload reply", "address", u.address, "filename", u.filename, "endpoint", endpoint, "path", u.spec.Path, "attempt", res.Attempts,
 		"status", resp.StatusCode, "request_id", res.RequestID, "elapsed", time.Since(start))
 	return resp, body, nil
 }

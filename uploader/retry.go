@@ -28,7 +28,7 @@ func (e *RetryError) BudgetSpent() bool { return e.Paced || e.Elapsed+e.Next > e
 
 func (e *RetryError) Error() string {
 	if !e.BudgetSpent() {
-		return fmt.Sprintf("giving up after %d attempts: %v", e.Attempts, e.Err)
+		return fmt.Sprintf("giving up after %s: %v", count(e.Attempts, "attempt"), e.Err)
 	}
 	why := ""
 	switch {
@@ -37,11 +37,19 @@ func (e *RetryError) Error() string {
 	case e.Next > time.Second:
 		why = fmt.Sprintf(", the next in %s", e.Next.Round(100*time.Millisecond))
 	}
-	return fmt.Sprintf("giving up after %d attempts in %s (retry budget %s%s): %v",
-		e.Attempts, e.Elapsed.Round(100*time.Millisecond), e.Budget, why, e.Err)
+	return fmt.Sprintf("giving up after %s in %s (retry budget %s%s): %v",
+		count(e.Attempts, "attempt"), e.Elapsed.Round(100*time.Millisecond), e.Budget, why, e.Err)
 }
 
 func (e *RetryError) Unwrap() error { return e.Err }
+
+// count says "1 attempt", "2 attempts" (noun "attempt").
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
 
 // errBudgetSpent is returned by throttle when the pace would send the
 // request after the retry budget's end.

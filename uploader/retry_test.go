@@ -106,3 +106,27 @@ func TestRetryAfterParse(t *testing.T) {
 		}
 	}
 }
+
+// A retry error counts its attempts in words that agree with the number:
+// one request stalled past the whole budget is "1 attempt", two refused
+// ones are "2 attempts".
+func TestRetryErrorCountsAttempts(t *testing.T) {
+	srv, _ := stalled(t, false)
+	c := testClient(t, srv, func(c *Config) {
+		c.Endpoint, c.HTTPClient = srv.URL, srv.Client()
+		c.HeaderTimeout = 300 * time.Millisecond
+		c.RetryTimeout = 100 * time.Millisecond
+	})
+	_, err := c.Upload(context.Background(), pngRequest("a.png"))
+	var re *RetryError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "giving up after 1 attempt in ") {
+		t.Errorf("one stalled request past the budget: %v", err)
+	}
+
+	_, srv2 := newFake(t, tooFast(""))
+	c = testClient(t, srv2, func(c *Config) { c.MaxAttempts = 2 })
+	_, err = c.Upload(context.Background(), pngRequest("a.png"))
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "giving up after 2 attempts: ") {
+		t.Errorf("two refused requests: %v", err)
+	}
+}

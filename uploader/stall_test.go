@@ -90,14 +90,14 @@ func TestStalledEndpoint(t *testing.T) {
 		if took := time.Since(start); took > 5*time.Second {
 			t.Errorf("trickle=%v: gave up after %v", trickle, took)
 		}
-		if !strings.Contains(err.Error(), "stopped answering") {
-			t.Errorf("message: %v", err)
+		if !strings.Contains(err.Error(), "stopped answering") || !down.Sent || !down.Unanswered || strings.Contains(err.Error(), "not sent") {
+			t.Errorf("trickle=%v: its requests were sent and not answered, but: %v", trickle, err)
 		}
 		// The next upload fails at once, without a request.
 		sent := requests.Load()
 		start = time.Now()
 		_, err = c.Upload(context.Background(), pngRequest("b.png"))
-		if !errors.Is(err, ErrEndpointDown) || time.Since(start) > 100*time.Millisecond || requests.Load() != sent {
+		if !errors.As(err, &down) || down.Sent || !strings.Contains(err.Error(), "not sent: ") || time.Since(start) > 100*time.Millisecond || requests.Load() != sent {
 			t.Errorf("after the breaker opened: %v in %v, %d more requests", err, time.Since(start), requests.Load()-sent)
 		}
 	}
@@ -161,7 +161,7 @@ func TestDeadEndpointEndsSoon(t *testing.T) {
 	for range 50 {
 		wg.Go(func() {
 			_, err := c.Upload(context.Background(), pngRequest("a.png"))
-			if errors.Is(err, ErrEndpointDown) && strings.Contains(err.Error(), "connection refused") {
+			if errors.Is(err, ErrEndpointDown) && strings.Contains(err.Error(), "connection refused") && strings.Contains(err.Error(), "not sent: ") {
 				downs.Add(1)
 			} else {
 				t.Errorf("Upload() = %v", err)
