@@ -77,13 +77,18 @@ func runtimeHints(err error) []string {
 		prefix  *state.DigestPrefixError
 		managed *apply.ManagedError
 		doc     *plan.DocumentError
+		nc      *plan.NotConfiguredError
 	)
 	switch {
 	case errors.As(err, &nf):
 		return instanceHints(nf)
 	case errors.As(err, &doc) && doc.Checked:
 		return []string{"state pull writes a document of this form; correct the field or push a pulled state"}
-	case errors.As(err, new(*plan.NotConfiguredError)):
+	case errors.As(err, &nc) && nc.Key != nil && len(nc.Key.Examples) > 0:
+		return []string{fmt.Sprintf("give the instance key, the address quoted for the shell: wxmedia import %s ID", plan.Visible(shellQuote(nc.Key.Examples[0])))}
+	case errors.As(err, &nc) && nc.Key != nil:
+		return nil
+	case errors.As(err, &nc):
 		return []string{"add the resource block first; import binds an identifier to a declared instance"}
 	case errors.As(err, &managed):
 		return []string{fmt.Sprintf("wxmedia state rm %s first to import another identifier", plan.Visible(shellQuote(managed.Address)))}

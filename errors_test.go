@@ -57,6 +57,7 @@ func TestRuntimeHints(t *testing.T) {
 		{"cache digest none", &state.DigestPrefixError{Prefix: "abcdef"}, "wxmedia state cache list shows the digests"},
 		{"cache digest several", &state.DigestPrefixError{Prefix: "ab", Digests: []string{"ab1", "ab2"}}, "give more digits"},
 		{"import unknown", &plan.NotConfiguredError{Address: "t.n"}, "add the resource block first"},
+		{"import unkeyed", &plan.NotConfiguredError{Address: "t.n", Key: &plan.ModuleKeyError{Call: "t.n", Examples: []string{`t.n["a b"]`}}}, `give the instance key, the address quoted for the shell: wxmedia import 't.n["a b"]' ID`},
 		{"import managed", &apply.ManagedError{Address: "t.n", IDField: "media_id", ID: "x"}, "wxmedia state rm t.n first"},
 		{"push field", &plan.DocumentError{Name: "s.json", Err: &plan.FieldError{Where: "cache[0]", Field: "sha256", Reason: "bad"}, Checked: true}, "state pull writes a document of this form"},
 		{"push not a document", &plan.DocumentError{Name: "s.json", Err: fmt.Errorf("bad"), NotDocument: true}, ""},

@@ -13,7 +13,8 @@ import (
 // of the addresses meant. It wraps ErrUnknownAddress.
 type ModuleKeyError struct {
 	// Call is the module call whose key is missing, as given up to it:
-	// module.store.
+	// module.store; for import, also a resource with for_each whose own
+	// key is missing (see missingKey).
 	Call string
 	// Examples are a few addresses with the key, sorted; More counts the
 	// others.

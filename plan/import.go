@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/wxmedia/wxmedia/internal/suggest"
@@ -12,13 +13,19 @@ import (
 
 // NotConfiguredError is an import address that names no resource instance
 // of the configuration; Suggestion is the nearest instance address, if
-// one is near.
+// one is near. Key is set instead when the address leaves out the
+// instance key of a resource or module call with for_each or count: the
+// resource is configured, the address lacks its key.
 type NotConfiguredError struct {
 	Address    string
 	Suggestion string
+	Key        *ModuleKeyError
 }
 
 func (e *NotConfiguredError) Error() string {
+	if e.Key != nil {
+		return fmt.Sprintf("cannot import to %s: %s", Visible(e.Address), e.Key)
+	}
 	did := ""
 	if e.Suggestion != "" {
 		did = fmt.Sprintf(" (did you mean %q?)", e.Suggestion)
@@ -61,5 +68,35 @@ func ImportRecord(ev *schema.Evaluation, merchants map[string]MerchantIdentity, 
 		}
 		return r, r.CacheEntry(), nil
 	}
+	if k := missingKey(addr, known); k != nil {
+		return state.Resource{}, state.CacheEntry{}, &NotConfiguredError{Address: addr.String(), Key: k}
+	}
 	return state.Resource{}, state.CacheEntry{}, &NotConfiguredError{Address: addr.String(), Suggestion: suggest.Nearest(addr.String(), known)}
+}
+
+// missingKey returns the *ModuleKeyError for a when a names no instance of
+// addrs (canonical instance addresses) only because it leaves out a key:
+// the resource's own (wechatpay_image.banner where the instances are
+// wechatpay_image.banner["a.png"]...) or a module call's; nil otherwise.
+func missingKey(a Address, addrs []string) *ModuleKeyError {
+	if a.HasKey || a.IsModule() {
+		return missingModuleKey(a, addrs)
+	}
+	var found []string
+	for _, addr := range addrs {
+		if b, err := ParseAddress(addr); err == nil && b.HasKey && b.Resource() == a.Resource() {
+			found = append(found, b.String())
+		}
+	}
+	if len(found) == 0 {
+		return missingModuleKey(a, addrs)
+	}
+	slices.SortFunc(found, CompareAddresses)
+	e := &ModuleKeyError{Call: a.Resource()}
+	if len(found) > maxModuleKeyExamples {
+		e.More = len(found) - maxModuleKeyExamples
+		found = found[:maxModuleKeyExamples]
+	}
+	e.Examples = found
+	return e
 }
