@@ -251,6 +251,7 @@ func (cfg *Config) EvaluateWith(given map[string]VarValue, remote RemoteStateRea
 	}
 	diags = append(diags, ev.evalBody()...)
 	ev.joinInstances()
+	diags = append(diags, ev.checkDistinctAddrs()...)
 	return ev, dedupe(diags)
 }
 

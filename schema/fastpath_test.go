@@ -22,8 +22,11 @@ func TestFastPathsGiveWhatTheGeneralEvaluatorGives(t *testing.T) {
 		for _, f := range []string{
 			"img/a.png", "img/b c.png", "img/\"q\".png", "img/ü.png", "img/u\u0308x.png", "img/Z.png",
 			"img/sub/x.png", "img/sub/deep/y.jpg", "img/a.png.bak", "img/5", "other/o.png",
-			// Names with dots, and one that normalises (NFC) to another's.
-			"img/..a.png", "img/a..png", "img/sub/..d/z.png", "img/u\u0308.png",
+			// Names with dots.
+			"img/..a.png", "img/a..png", "img/sub/..d/z.png",
+			// One that normalises (NFC) to another's, and two that are not
+			// UTF-8 and differ only there: refused, never one key.
+			"nfc/\u00fc.png", "nfc/u\u0308.png", "nfc/sub/u\u0308.png", "bad/c\xfe.png", "bad/c\xff.png", "bad/ok.png",
 		} {
 			p := filepath.Join(dir, filepath.FromSlash(base+f))
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -39,6 +42,13 @@ func TestFastPathsGiveWhatTheGeneralEvaluatorGives(t *testing.T) {
 	forEach := []string{
 		`fileset("img", "*.png")`,
 		`fileset("img", "**/*")`,
+		`fileset("nfc", "*.png")`,
+		`fileset("nfc", "**")`,
+		`fileset("nfc", "sub/*")`,
+		`fileset("bad", "*.png")`,
+		`fileset("bad", "ok.png")`,
+		`fileset("bad", "**")`,
+		`{ for f in fileset("nfc", "**") : basename(f) => f... }`,
 		`fileset("img", "**/*.{png,jpg}")`,
 		`fileset("img", "{a,a,Z}.png")`,
 		`fileset("./img/", "sub/**")`,

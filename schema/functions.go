@@ -260,6 +260,18 @@ func filesetMatches(baseDir, dir, pattern string, fast bool) ([]string, error) {
 // directory's each, when the parallel walk lists them (see
 // walkSimpleGlob).
 func filesetRuns(baseDir, dir, pattern string, fast bool) ([]nameRun, error) {
+	runs, err := listFileset(baseDir, dir, pattern, fast)
+	if err == nil {
+		err = checkMatchNames(dir, runs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return runs, nil
+}
+
+// listFileset lists filesetRuns's matches, whatever their names.
+func listFileset(baseDir, dir, pattern string, fast bool) ([]nameRun, error) {
 	root := dir
 	if !filepath.IsAbs(root) {
 		root = filepath.Join(baseDir, root)
