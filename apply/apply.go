@@ -363,14 +363,14 @@ func upload(ctx context.Context, c *plan.ResourceChange, o Options, ids *identif
 	// for a pipe or a device since planning is refused, not read forever.
 	content, err := safefile.ReadFile(c.Path, c.After.Size)
 	if errors.Is(err, safefile.ErrTooLarge) {
-		return state.CacheEntry{}, fmt.Errorf("%s: %w (planned %d bytes, now larger); plan again", c.After.Source, plan.ErrFileChanged, c.After.Size)
+		return state.CacheEntry{}, fmt.Errorf("%s: %w (planned %d bytes, now larger); plan again", plan.Visible(c.After.Source), plan.ErrFileChanged, c.After.Size)
 	}
 	if err != nil {
-		return state.CacheEntry{}, fmt.Errorf("reading %s: %w", c.After.Source, err)
+		return state.CacheEntry{}, fmt.Errorf("reading %s: %w", plan.Visible(c.After.Source), err)
 	}
 	sum := sha256.Sum256(content)
 	if got := hex.EncodeToString(sum[:]); got != c.After.SHA256 || int64(len(content)) != c.After.Size {
-		return state.CacheEntry{}, fmt.Errorf("%s: %w (planned sha256 %s, now %s); plan again", c.After.Source, plan.ErrFileChanged, c.After.SHA256[:12], got[:12])
+		return state.CacheEntry{}, fmt.Errorf("%s: %w (planned sha256 %s, now %s); plan again", plan.Visible(c.After.Source), plan.ErrFileChanged, c.After.SHA256[:12], got[:12])
 	}
 	r, err := up.Upload(ctx, uploader.Request{API: uploader.API(c.API), Filename: c.After.Filename, Content: content, SHA256: c.After.SHA256, Address: c.Addr})
 	release()

@@ -51,7 +51,7 @@ func ImportRecord(ev *schema.Evaluation, merchants map[string]MerchantIdentity, 
 		spec := in.Resource.Spec
 		res := HashFiles([]string{in.Path})[0]
 		if err := res.Check(spec, in.Filename); err != nil {
-			return state.Resource{}, state.CacheEntry{}, fmt.Errorf("cannot import %s: %s: %w", in.Addr, in.Source, err)
+			return state.Resource{}, state.CacheEntry{}, fmt.Errorf("cannot import %s: %s: %w", Visible(in.Addr), Visible(in.Source), err)
 		}
 		if err := uploader.CheckIdentifier(spec, id); err != nil {
 			return state.Resource{}, state.CacheEntry{}, fmt.Errorf("cannot import %s: %w", in.Addr, err)

@@ -40,7 +40,7 @@ func (p *Plan) Match(fresh *Plan) error {
 			continue
 		}
 		if c.After != nil && f.After != nil && c.After.Source == f.After.Source && (c.After.SHA256 != f.After.SHA256 || c.After.Size != f.After.Size) {
-			files = append(files, fmt.Sprintf("%s (%s): planned sha256 %s, now %s", c.After.Source, c.Addr, short(c.After.SHA256), short(f.After.SHA256)))
+			files = append(files, fmt.Sprintf("%s (%s): planned sha256 %s, now %s", Visible(c.After.Source), Visible(c.Addr), short(c.After.SHA256), short(f.After.SHA256)))
 			continue
 		}
 		if why := fieldDiff(c, f); why != "" {

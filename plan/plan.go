@@ -227,8 +227,11 @@ func makeWith(in Input, fast *fastRun) (*Plan, hcl.Diagnostics, bool) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Source file refused",
-				Detail:   fmt.Sprintf("%s: %s: %s.%s", inst.Addr, inst.Source, err, suffixFix(re, inst)),
-				Subject:  subject,
+				// The source and the error (which may name a path) come
+				// from outside: a newline or tab in a file name must not
+				// make a line of its own in the detail.
+				Detail:  fmt.Sprintf("%s: %s: %s.%s", Visible(inst.Addr), Visible(inst.Source), Visible(err.Error()), suffixFix(re, inst)),
+				Subject: subject,
 			})
 			continue
 		}
