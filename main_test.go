@@ -117,6 +117,7 @@ func testScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"mkimages":       cmdMkimages,       // script_endpoint_test.go
 		"clock":          cmdClock,          // script_endpoint_test.go
 		"mkimageq":       cmdMkimageQuoted,  // script_escape_test.go
+		"cpq":            cmdCopyQuoted,     // script_escape_test.go
 		"ctlfree":        cmdCtlfree,        // script_escape_test.go
 		"hostileserver":  cmdHostileServer,  // script_escape_test.go
 		"waitrewrite":    cmdWaitRewrite,    // script_escape_test.go

@@ -47,6 +47,19 @@ func cmdMkimageQuoted(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(p, b, 0o644))
 }
 
+// cpq SRC NAME: copies SRC to NAME, given in Go string escapes, for
+// configuration files whose names hold control characters.
+func cmdCopyQuoted(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 || neg {
+		ts.Fatalf(`usage: cpq SRC NAME`)
+	}
+	name, err := strconv.Unquote(`"` + args[1] + `"`)
+	ts.Check(err)
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(name), b, 0o644))
+}
+
 // ctlfree FILE...: the files hold no control character other than newline
 // and tab, no Unicode format character (bidirectional overrides,
 // zero-width characters) and only valid UTF-8: nothing that a terminal

@@ -58,6 +58,17 @@ func (t *Terminal) Diagnostics(files map[string]*hcl.File, diags hcl.Diagnostics
 func safeDiagnostic(d *hcl.Diagnostic) *hcl.Diagnostic {
 	c := *d
 	c.Summary, c.Detail = visible(c.Summary, false), visible(c.Detail, true)
+	// A configuration file's name comes from outside: HCL's writer prints
+	// it in "on FILE line N", where a newline would start a line of its own.
+	for _, r := range []**hcl.Range{&c.Subject, &c.Context} {
+		if *r != nil {
+			if v := visible((*r).Filename, false); v != (*r).Filename {
+				e := **r
+				e.Filename = v
+				*r = &e
+			}
+		}
+	}
 	if c.Expression != nil && c.EvalContext != nil {
 		for _, tr := range c.Expression.Variables() {
 			if v, diags := tr.TraverseAbs(c.EvalContext); !diags.HasErrors() && v.ContainsMarked() {
@@ -132,19 +143,31 @@ func markRange(text []byte, files map[string]*hcl.File, d *hcl.Diagnostic, colou
 // hand: HCL's diagnostic writer prints source lines as they are.
 func safeSources(files map[string]*hcl.File) map[string]*hcl.File {
 	var out map[string]*hcl.File
-	for name, f := range files {
-		if f == nil || !unsafeSource(f.Bytes) {
-			continue
-		}
+	copied := func() {
 		if out == nil {
 			out = make(map[string]*hcl.File, len(files))
 			for n, g := range files {
 				out[n] = g
 			}
 		}
+	}
+	for name, f := range files {
+		// A file name with control characters is shown escaped (see
+		// safeDiagnostic): its source is found under that name too.
+		if v := visible(name, false); v != name {
+			copied()
+			out[v] = f
+		}
+		if f == nil || !unsafeSource(f.Bytes) {
+			continue
+		}
+		copied()
 		c := *f
 		c.Bytes = maskSource(f.Bytes)
 		out[name] = &c
+		if v := visible(name, false); v != name {
+			out[v] = &c
+		}
 	}
 	if out == nil {
 		return files
