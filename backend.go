@@ -114,7 +114,7 @@ func (b stateBackend) isPostgres() bool { return b.Type == schema.BackendPostgre
 // notes that it waits for the lock or reads a writer's published copy.
 func (b stateBackend) options(lockTimeout time.Duration, command string) state.Options {
 	b.warnLoosePermissions()
-	return state.Options{LockTimeout: lockTimeout, Command: command, OnWait: b.noteWaiting, OnReadingSnapshot: b.noteSnapshot}
+	return state.Options{LockTimeout: lockTimeout, Command: command, OnWait: b.noteWaiting, OnWaitReaders: b.noteWaitingReaders, OnReadingSnapshot: b.noteSnapshot}
 }
 
 // open opens the state (state.Open). A writer takes the lock, waiting up
@@ -151,6 +151,20 @@ func (b stateBackend) noteWaiting(holder *state.LockInfo, timeout time.Duration)
 		return
 	}
 	b.notes.infof("waiting up to %s for the state lock held by %s", timeout, who)
+}
+
+// noteWaitingReaders says that a writer waits for readers to release the
+// state's lock.
+func (b stateBackend) noteWaitingReaders(timeout time.Duration) {
+	if b.notes == nil {
+		return
+	}
+	const readers = "readers (plan, output, show or a state command that reads)"
+	if timeout < 0 {
+		b.notes.infof("waiting for the state lock held by %s", readers)
+		return
+	}
+	b.notes.infof("waiting up to %s for the state lock held by %s", timeout, readers)
 }
 
 // snapshot reads the state without taking the writer's lock; see

@@ -9,10 +9,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wxmedia/wxmedia/state"
 )
 
 // A command that reads the state holds the reader's lock only while it
@@ -101,4 +104,74 @@ func TestReadersReleaseLockBeforeOutput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A writer that waits for readers says so, as one that waits for a writer
+// does; killed (SIGKILL) while it waits, it holds up no later reader.
+func TestWriterKilledWhileWaitingForReaders(t *testing.T) {
+	slowTests(t)
+	w := newCrashWorld(t, 3)
+	ctx := context.Background()
+	if out, err := w.cmd(ctx, "apply", "-auto-approve").CombinedOutput(); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	path := filepath.Join(w.dir, ".wxmedia", "state.db")
+	reader, err := state.OpenLocal(path, state.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	writer := w.cmd(ctx, "state", "rm", `wechatpay_image.img["f0000.png"]`)
+	var stderr syncBuffer
+	writer.Stderr = &stderr
+	if err := writer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Process.Kill()
+	const line = "waiting up to 5s for the state lock held by readers"
+	deadline := time.Now().Add(4 * time.Second)
+	for !strings.Contains(stderr.String(), line) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the writer waiting for a reader did not say so within 4s; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := os.Stat(path + ".writer-waiting"); err != nil {
+		t.Fatalf("the waiting writer left no mark: %v", err)
+	}
+	writer.Process.Kill()
+	writer.Wait()
+	reader.Close()
+	start := time.Now()
+	out, err := w.cmd(ctx, "state", "list").CombinedOutput()
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("state list after the writer was killed: %v\n%s", err, out)
+	}
+	// Nothing holds the lock: "at once", well under the 5 s a reader
+	// yields to a live waiting writer.
+	if took > time.Second {
+		t.Errorf("state list took %v after the waiting writer was killed", took)
+	}
+	if _, err := os.Stat(path + ".writer-waiting"); err == nil {
+		t.Errorf("the killed writer's mark is still there after a reader found it")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

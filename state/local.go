@@ -74,6 +74,11 @@ const ReaderWait = 5 * time.Second
 // rather than keep the shared lock held between them.
 func writerWaitingPath(path string) string { return path + ".writer-waiting" }
 
+// ReaderNote is how long a writer waits for readers before it says so
+// (Options.OnWaitReaders): readers hold the lock only while they read, so
+// most waits for them end before.
+const ReaderNote = 500 * time.Millisecond
+
 // Options tunes OpenLocal.
 type Options struct {
 	// LockTimeout is how long to wait for another wxmedia to release the
@@ -93,6 +98,10 @@ type Options struct {
 	// another wxmedia holds (holder nil when it left no details), so that
 	// a waiting command can say so.
 	OnWait func(holder *LockInfo, timeout time.Duration)
+	// OnWaitReaders, when set, is called once when a writer has waited
+	// ReaderNote for readers of a local state to release its lock, with
+	// how long it waits for them in all (negative: as long as it takes).
+	OnWaitReaders func(timeout time.Duration)
 	// OnReadingSnapshot, when set, is called by Open when a reader of a
 	// local state found the lock held and reads the copy its holder
 	// published (see Local.ReadingSnapshot), so that it can say so.
@@ -201,7 +210,8 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 		yieldToWriter(path, start)
 	}
 	err := open(time.Millisecond)
-	byReader, noted, marked := false, false, false
+	byReader, noted, notedReaders := false, false, false
+	var unmark func()
 	for errors.Is(err, berrors.ErrTimeout) {
 		if opts.ReadOnly {
 			if r, ok := openPublished(path, opts); ok {
@@ -209,8 +219,8 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 			}
 		}
 		byReader = !opts.ReadOnly && heldByReaders(path)
-		if byReader && !marked {
-			marked = os.WriteFile(writerWaitingPath(path), nil, 0o600) == nil
+		if byReader && unmark == nil {
+			unmark = markWriterWaiting(path)
 		}
 		waited := time.Since(start)
 		limit := opts.LockTimeout
@@ -219,6 +229,16 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 		}
 		if opts.LockTimeout >= 0 && waited >= limit {
 			break
+		}
+		if byReader && !notedReaders && waited >= ReaderNote {
+			notedReaders = true
+			if opts.OnWaitReaders != nil {
+				if opts.LockTimeout < 0 {
+					opts.OnWaitReaders(-1)
+				} else {
+					opts.OnWaitReaders(limit)
+				}
+			}
 		}
 		if !byReader && opts.LockTimeout != 0 && !noted {
 			noted = true
@@ -233,8 +253,8 @@ func OpenLocal(path string, opts Options) (*Local, error) {
 		time.Sleep(min(poll, max(limit-waited, time.Millisecond)))
 		err = open(time.Millisecond)
 	}
-	if marked {
-		os.Remove(writerWaitingPath(path))
+	if unmark != nil {
+		unmark()
 	}
 	switch {
 	case errors.Is(err, berrors.ErrTimeout) && byReader:

@@ -10,3 +10,6 @@ func heldByReaders(string) bool { return false }
 
 // yieldToWriter does nothing: no writer waits for readers (heldByReaders).
 func yieldToWriter(string, time.Time) {}
+
+// markWriterWaiting leaves no marker: no writer waits for readers.
+func markWriterWaiting(string) func() { return nil }

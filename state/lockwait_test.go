@@ -5,6 +5,7 @@ package state
 import (
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"strings"
@@ -195,8 +196,8 @@ func TestReaderWithoutCopyPastTheWait(t *testing.T) {
 }
 
 // The mark a writer waiting for readers leaves makes new readers wait for
-// it; one it left behind (killed while waiting) holds no reader up once
-// 5 seconds old.
+// it while the writer lives; one it left behind (killed while waiting)
+// holds no reader up.
 func TestStaleWriterWaitingMark(t *testing.T) {
 	path := statePath(t)
 	must(t, open(t, path, Options{}).Close())
@@ -213,11 +214,15 @@ func TestStaleWriterWaitingMark(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("reader waited %v for a mark a minute old", d)
 	}
-	// A fresh one is waited for until it goes.
-	must(t, os.WriteFile(mark, nil, 0o600))
+	// One whose writer is alive (holds its lock) is waited for until it
+	// goes.
+	unmark := markWriterWaiting(path)
+	if unmark == nil {
+		t.Skip("no writer waits for readers on this system")
+	}
 	go func() {
 		time.Sleep(300 * time.Millisecond)
-		os.Remove(mark)
+		unmark()
 	}()
 	start = time.Now()
 	r, err = OpenLocal(path, Options{ReadOnly: true})
@@ -227,5 +232,20 @@ func TestStaleWriterWaitingMark(t *testing.T) {
 	must(t, r.Close())
 	if d := time.Since(start); d < 250*time.Millisecond || d > 5*time.Second {
 		t.Errorf("reader waited %v for a mark removed after 300ms", d)
+	}
+	// A fresh one whose writer died (the kernel released its lock, the
+	// file is left behind) holds no reader up, and goes.
+	must(t, os.WriteFile(mark, nil, 0o600))
+	start = time.Now()
+	r, err = OpenLocal(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("reader beside a dead writer's mark: %v", err)
+	}
+	must(t, r.Close())
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("reader waited %v for a mark its writer left dying", d)
+	}
+	if _, err := os.Stat(mark); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a dead writer's mark was left: %v", err)
 	}
 }
