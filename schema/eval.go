@@ -283,7 +283,7 @@ func (ev *Evaluation) evalVariables(given map[string]VarValue) hcl.Diagnostics {
 			source := gv.Source
 			if gv.Expr != nil {
 				r := gv.Expr.Range()
-				source = fmt.Sprintf("%s:%d", r.Filename, r.Start.Line)
+				source = fmt.Sprintf("%s:%d", shownName(r.Filename), r.Start.Line)
 			}
 			d := &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -379,7 +379,7 @@ func parseVarValue(v *Variable, gv VarValue) (cty.Value, hcl.Diagnostics) {
 		return cty.NilVal, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid value for variable",
-			Detail:   fmt.Sprintf("The value given for the variable %q (%s) is not a valid %s: %s.", v.Name, gv.Source, typeexpr.TypeString(v.Type), err),
+			Detail:   fmt.Sprintf("The value given for the variable %q (%s) is not a valid %s: %s.", v.Name, shownName(gv.Source), typeexpr.TypeString(v.Type), err),
 			Subject:  subject,
 		}}
 	}

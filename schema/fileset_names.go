@@ -107,3 +107,17 @@ func (ev *Evaluation) checkDistinctAddrs() hcl.Diagnostics {
 	}
 	return diags
 }
+
+// shownName is a file name (or a message naming one) for the detail of a
+// diagnostic, whose newlines the diagnostic writer keeps: its control
+// characters are Go escapes, so that a name cannot start a line of its
+// own. The rest, escaped for the terminal there, stays as it is.
+func shownName(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			q := strconv.Quote(s)
+			return q[1 : len(q)-1]
+		}
+	}
+	return s
+}

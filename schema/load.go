@@ -475,7 +475,7 @@ func (cfg *Config) readText(path, name, kind string) ([]byte, hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  map[bool]string{true: "Failed to read variables file", false: "Cannot read configuration file"}[kind == "variables file"],
-			Detail:   fmt.Sprintf("Cannot read the %s %s: %s.", kind, name, unwrapPathError(err)),
+			Detail:   fmt.Sprintf("Cannot read the %s %s: %s.", kind, shownName(name), shownName(unwrapPathError(err).Error())),
 		}}
 	}
 	if d := CheckText(src, name); d.HasErrors() {
