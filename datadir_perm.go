@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/wxmedia/wxmedia/plan"
 )
 
 // warnLoosePermissions warns, once per run, when the data directory
@@ -28,11 +30,41 @@ func (b stateBackend) checkPermissions() {
 		dirs = append(dirs, filepath.Dir(path))
 	}
 	for _, dir := range dirs {
+		if !warnNotDirectory(b.notes, dir) {
+			// No mode of it helps, nor does the state file's check.
+			return
+		}
 		warnLooseMode(b.notes, dir, 0o700, "directory")
 	}
 	if ok {
 		warnLooseMode(b.notes, path, 0o600, "state file")
 	}
+}
+
+// warnNotDirectory warns when dir exists but is not a directory (a file
+// written in its place): wxmedia cannot keep its state there, and no
+// chmod fixes that. It says what dir is and to move it aside, and reports
+// whether dir is a directory or missing.
+func warnNotDirectory(u *ui, dir string) bool {
+	st, err := os.Stat(dir)
+	if err != nil || st.IsDir() {
+		return true
+	}
+	kind := "a regular file"
+	switch t := st.Mode().Type(); {
+	case t&os.ModeNamedPipe != 0:
+		kind = "a named pipe"
+	case t&os.ModeSocket != 0:
+		kind = "a socket"
+	case t&os.ModeDevice != 0:
+		kind = "a device"
+	case t != 0:
+		kind = "not a regular file"
+	}
+	dir = plan.Visible(dir)
+	u.warnf("%s is %s, not a directory: wxmedia keeps its state and caches in the directory %s", dir, kind, dir)
+	u.hints([]string{fmt.Sprintf("move it aside (mv %s %s.orig) and run again", dir, dir)})
+	return false
 }
 
 // warnLooseMode warns when path exists with permission bits beyond want,
