@@ -123,7 +123,8 @@ func sortedKeys(runs []nameRun) keyList {
 		keys[i] = cty.NormalizeString(m)
 	}
 	slices.Sort(keys)
-	// Names that differ only in their normalisation: one key.
+	// Names that differ only in their normalisation never get here:
+	// filesetRuns refuses them (checkMatchNames).
 	return newKeyList(newNameRuns(slices.Compact(keys)))
 }
 
