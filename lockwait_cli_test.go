@@ -51,8 +51,14 @@ func TestPlansDuringApplies(t *testing.T) {
 	for i := range applies {
 		name := fmt.Sprintf("g%04d.png", i)
 		b, err := makeImage(".png", name)
+		// Written aside and renamed: a plan running meanwhile never
+		// sees the file empty or half written.
+		dst := filepath.Join(w.dir, "img", name)
 		if err == nil {
-			err = os.WriteFile(filepath.Join(w.dir, "img", name), b, 0o644)
+			err = os.WriteFile(dst+".tmp", b, 0o644)
+		}
+		if err == nil {
+			err = os.Rename(dst+".tmp", dst)
 		}
 		if err != nil {
 			t.Fatal(err)
