@@ -79,7 +79,7 @@ func isASCII(s string) bool {
 // the two files would be lost. The instances are refused before anything
 // is planned, naming both sources.
 func (ev *Evaluation) checkDistinctAddrs() hcl.Diagnostics {
-	if len(ev.Instances) < 2 {
+	if len(ev.Instances) < 2 || strictlyIncreasing(ev.Instances) {
 		return nil
 	}
 	seen := make(map[string]*Instance, len(ev.Instances))
@@ -106,6 +106,19 @@ func (ev *Evaluation) checkDistinctAddrs() hcl.Diagnostics {
 		})
 	}
 	return diags
+}
+
+// strictlyIncreasing reports whether the instances' addresses are in
+// strictly increasing order, and so all distinct: a fileset's instances
+// usually are (its keys are sorted), which spares checkDistinctAddrs a map
+// of every address on a large plan's path.
+func strictlyIncreasing(ins []*Instance) bool {
+	for i := 1; i < len(ins); i++ {
+		if ins[i-1].Addr >= ins[i].Addr {
+			return false
+		}
+	}
+	return true
 }
 
 // shownName is a file name (or a message naming one) for the detail of a
