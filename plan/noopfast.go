@@ -196,16 +196,11 @@ func (r *fastRun) readMisses(insts []*schema.Instance, outcomes []instOutcome) (
 	return recs, true
 }
 
-// current reports whether the plan gives the index as it is: every entry
-// taken, none to add.
+// current reports whether the index already serves the plan: none to
+// add. An entry the plan did not take (an edited file, an instance no
+// longer configured) is not dropped by writing the file again: it still
+// says what the state records, and its digest no longer matching is all
+// the fast path needs to read that record by address.
 func (r *fastRun) current() bool {
-	if r.added > 0 {
-		return false
-	}
-	for _, h := range r.hits {
-		if !h {
-			return false
-		}
-	}
-	return true
+	return r.added == 0
 }

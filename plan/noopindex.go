@@ -77,7 +77,7 @@ type NoopIndex struct {
 	offs []uint32
 	// hit marks, by entry number, the entries a fast plan took as no-ops
 	// (their digest is then that plan's); current is set when that plan
-	// gives exactly this index again.
+	// has no entry to add to this index.
 	hit     []bool
 	current bool
 }
@@ -365,7 +365,7 @@ func RemoveNoopIndex(path string) error {
 // SaveNoopIndex writes, at path, the index of the state st that plan p
 // gives: p was made against the whole of st (or through the fast path with
 // old, the index loaded from path), without -target or -replace. When
-// old already holds exactly that index, the file is left as it is.
+// old is of st and p has no no-op it lacks, the file is left as it is.
 func SaveNoopIndex(path string, st NoopState, p *Plan, old *NoopIndex) error {
 	if len(p.Targets)+len(p.Replace) > 0 || st.WriteID == "" {
 		return nil
